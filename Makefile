@@ -1,0 +1,54 @@
+# tickcast — `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+GOBIN := $(shell $(GO) env GOPATH)/bin
+BIN := bin/tickcast
+DATA_DIR ?= data
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := $(GOBIN)/golangci-lint-$(GOLANGCI_VERSION)
+RUN_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install the system packages the build needs (C toolchain for cgo/DuckDB)
+	@command -v gcc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential; }
+	@$(GO) mod download
+
+build: deps ## build bin/tickcast
+	$(GO) build -o $(BIN) ./cmd/tickcast
+
+run: build ## run the whole system (live Kraken, or a replay of real data through the fake Kraken when offline)
+	$(BIN) run --data-dir $(DATA_DIR) $(RUN_ARGS)
+
+test: build ## every test: vet, unit and integration tests with -race, YAML pipeline tests
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(BIN) connect test ./connect/pipelines/...
+
+test-short: ## the fast unit tier (no integration tests)
+	$(GO) test -short -count=1 ./...
+
+bench: ## benchmarks (figures go to docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/ ./connect/
+
+fuzz: ## run each fuzz target for FUZZTIME (default 20s)
+	@for t in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/func //' | sort -u); do \
+		pkg=$$(dirname $$(grep -rlE "^func $$t\(" --include='*_test.go' . | head -1)); \
+		echo "== $$t ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
+	done
+
+$(GOLANGCI):
+	cd /tmp && GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	cp $(GOBIN)/golangci-lint $(GOLANGCI)
+
+lint: $(GOLANGCI) ## go vet and golangci-lint (pinned, built once into GOPATH/bin)
+	$(GO) vet ./...
+	$(GOLANGCI) run ./...
+
+clean: ## remove build output (not the data directory)
+	rm -rf bin
+
+.PHONY: help deps build run test test-short bench fuzz lint clean

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/connect"
+	"github.com/tickcast/tickcast/online"
+)
+
+// cmdConnect is the Benthos CLI with our plugins: users run, lint and unit
+// test their YAML pipelines with it.
+func cmdConnect(ctx context.Context, e env, args []string) error {
+	deps := connect.Deps{Logger: e.logger, Latest: &online.Latest{}}
+	benv, err := connect.NewEnvironment(deps)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] == "test" {
+		if err := connect.RegisterGlobal(deps); err != nil {
+			return err
+		}
+	}
+	code, err := service.RunCLIToCode(ctx,
+		service.CLIOptSetEnvironment(benv),
+		service.CLIOptSetArgs(append([]string{"tickcast connect"}, args...)...),
+		service.CLIOptSetBinaryName("tickcast connect"),
+		service.CLIOptSetProductName("tickcast pipelines"),
+	)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	if code != 0 {
+		return fmt.Errorf("connect: exit code %d", code)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/market"
+)
+
+// fakeFlags are the fake Kraken's settings, shared by fakekraken and run.
+type fakeFlags struct {
+	replay           string
+	pair             string
+	speed            string
+	disconnectEvery  int
+	disconnects      int
+	skipOnDisconnect int
+	silenceAfter     int
+	maintenanceAfter int
+	repeatSnapshot   int
+}
+
+func (f *fakeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.replay, "replay", "", "trade CSV file(s) to replay, comma-separated (real data)")
+	fs.StringVar(&f.pair, "pair", "BTC/USD", "pair of the replayed trades (any spelling)")
+	fs.StringVar(&f.speed, "speed", "max", "replay speed: a multiple of real time, or max")
+	fs.IntVar(&f.disconnectEvery, "disconnect-every", 0, "fault: drop the connection after this many trades sent")
+	fs.IntVar(&f.disconnects, "disconnects", 0, "fault: at most this many drops (0 = unlimited)")
+	fs.IntVar(&f.skipOnDisconnect, "skip-on-disconnect", 0, "fault: trades that happen while the client is away")
+	fs.IntVar(&f.silenceAfter, "silence-after", 0, "fault: go silent for 6s once after this many trades")
+	fs.IntVar(&f.maintenanceAfter, "maintenance-after", 0, "fault: announce maintenance once after this many trades")
+	fs.IntVar(&f.repeatSnapshot, "repeat-snapshot-after", 0, "fault: resend the snapshot once after this many trades")
+}
+
+// silenceFor is how long the silence fault lasts: past Kraken's 5 s dead-connection rule.
+const silenceFor = 6 * time.Second
+
+// parseSpeed turns "max" into 0 (as fast as the client reads).
+func parseSpeed(s string) (float64, error) {
+	if s == "max" || s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("speed %q: want a positive number or max", s)
+	}
+	return v, nil
+}
+
+// server builds the fake Kraken from the flags and returns it with the trades it replays.
+func (f *fakeFlags) server(e env) (*fakekraken.Server, []market.Trade, error) {
+	pair, err := market.NormalizePair(f.pair)
+	if err != nil {
+		return nil, nil, err
+	}
+	speed, err := parseSpeed(f.speed)
+	if err != nil {
+		return nil, nil, err
+	}
+	trades, err := loadReplay(f.replay, pair)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := fakekraken.New(fakekraken.Config{
+		Trades: map[string][]market.Trade{pair: trades},
+		Speed:  speed,
+		Faults: fakekraken.Faults{
+			DisconnectEvery:     f.disconnectEvery,
+			Disconnects:         f.disconnects,
+			SkipOnDisconnect:    f.skipOnDisconnect,
+			SilenceAfter:        f.silenceAfter,
+			SilenceFor:          silenceFor,
+			MaintenanceAfter:    f.maintenanceAfter,
+			RepeatSnapshotAfter: f.repeatSnapshot,
+		},
+		Logger: e.logger,
+	})
+	return srv, trades, err
+}
+
+func loadReplay(files, pair string) ([]market.Trade, error) {
+	if files == "" {
+		return nil, fmt.Errorf("no --replay file given")
+	}
+	var all []market.Trade
+	for _, p := range strings.Split(files, ",") {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		ts, err := fakekraken.LoadTradesCSV(f, pair, int64(len(all))+1)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("replay %s: %w", p, err)
+		}
+		all = append(all, ts...)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("replay %s: no trades", files)
+	}
+	return all, nil
+}
+
+func cmdFakeKraken(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("fakekraken", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var ff fakeFlags
+	ff.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8765", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	srv, trades, err := ff.server(e)
+	if err != nil {
+		return err
+	}
+	url, err := srv.Start(*addr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(e.stdout, "fake Kraken WebSocket v2 at %s replaying %d trades of %s (speed %s)\n", url, len(trades), trades[0].Pair, ff.speed)
+	<-ctx.Done()
+	return nil
+}

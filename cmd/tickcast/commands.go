@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+)
+
+// env carries what every command gets from main, so tests can call run.
+type env struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, e env, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"run":        {"run the system: live Kraken (or a replay through the fake Kraken) → pipeline → store", cmdRun},
+		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
+		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
+		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
+	}
+}
+
+// run is the whole program behind main.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdout: stdout, stderr: stderr, logger: newLogger(getenv, stderr)}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return nil
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd.run(ctx, e, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: tickcast <command> [flags]\n\ncommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'tickcast <command> -h' for a command's flags.")
+}
+
+func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(getenv("TICKCAST_LOG_LEVEL")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// errUsage marks a bad command line (flag parse errors are already printed).
+var errUsage = errors.New("bad usage")
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}

@@ -1,0 +1,70 @@
+package connect
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// Metadata keys and kinds of the messages that flow between our plugins.
+const (
+	MetaKind  = "tickcast_kind"
+	MetaPair  = "tickcast_pair"
+	MetaTS    = "tickcast_ts"
+	MetaFlush = "tickcast_flush"
+
+	KindTrade     = "trade"
+	KindTick      = "tick"
+	KindCandle    = "candle"
+	KindFeature   = "feature"
+	KindGap       = "gap"
+	KindLateTrade = "late_trade"
+)
+
+// kindOf returns a message's kind; a message without one is taken as a trade
+// so that plain trade JSON from any input (a file, a Kafka topic) works.
+func kindOf(m *service.Message) string {
+	if k, ok := m.MetaGet(MetaKind); ok && k != "" {
+		return k
+	}
+	return KindTrade
+}
+
+func newRecordMessage(kind, pair string, body []byte) *service.Message {
+	m := service.NewMessage(body)
+	m.MetaSetMut(MetaKind, kind)
+	m.MetaSetMut(MetaPair, pair)
+	return m
+}
+
+// newTick makes a clock message; flush asks the candles stage to close every
+// open window (the end of a replay).
+func newTick(now time.Time, flush bool) *service.Message {
+	m := service.NewMessage(nil)
+	m.MetaSetMut(MetaKind, KindTick)
+	m.MetaSetMut(MetaTS, now.UTC().Format(time.RFC3339Nano))
+	if flush {
+		m.MetaSetMut(MetaFlush, "true")
+	}
+	return m
+}
+
+// tickOf reads a tick's clock and flush flag.
+func tickOf(m *service.Message) (now time.Time, flush bool, err error) {
+	if f, _ := m.MetaGet(MetaFlush); f == "true" {
+		flush = true
+	}
+	s, ok := m.MetaGet(MetaTS)
+	if !ok || s == "" {
+		if flush {
+			return time.Time{}, true, nil
+		}
+		return time.Time{}, false, fmt.Errorf("tick without %s metadata", MetaTS)
+	}
+	now, err = time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("tick %s %q: %w", MetaTS, s, err)
+	}
+	return now, flush, nil
+}

@@ -1,0 +1,214 @@
+package connect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+const (
+	soFieldDataDir       = "data_dir"
+	soFieldDatasets      = "datasets"
+	soFieldFlushRows     = "flush_rows"
+	soFieldFlushInterval = "flush_interval"
+)
+
+func storeOutputSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Local").
+		Summary("Writes trades, candles and feature rows to tickcast's Parquet store.").
+		Description(`
+Files live under <data_dir>/parquet/<dataset>/pair_slug=<PAIR>/date=<YYYY-MM-DD>/data.parquet,
+written atomically (temporary file, fsync, rename). Writing merges with the file already
+there by key — trades by trade_id, candles by start, features by ts — and the newest
+version wins, so replaying the same input is idempotent and a corrected candle replaces the
+first one. Rows are buffered and written every flush_interval, at flush_rows, and on
+shutdown: a crash loses at most the last flush_interval. One process writes a data_dir.
+Messages of other kinds (ticks, gaps) are ignored.`).
+		Field(service.NewStringField(soFieldDataDir).Description("The data directory.")).
+		Field(service.NewStringListField(soFieldDatasets).Description("Which datasets to keep: trades, candles, features.").Default([]string{"trades", "candles", "features"})).
+		Field(service.NewIntField(soFieldFlushRows).Description("Buffered rows per partition that trigger a write.").Default(50000)).
+		Field(service.NewDurationField(soFieldFlushInterval).Description("Longest time rows stay buffered.").Default("1s")).
+		Field(service.NewOutputMaxInFlightField().Default(1))
+}
+
+// ParquetDir is where the store lives inside a data directory.
+func ParquetDir(dataDir string) string { return filepath.Join(dataDir, "parquet") }
+
+func newStoreOutput(logger *slog.Logger) service.BatchOutputConstructor {
+	return func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+		out, err := storeOutputFromConfig(conf, logger)
+		if err != nil {
+			return nil, service.BatchPolicy{}, 0, err
+		}
+		out.skipped = mgr.Metrics().NewCounter("tickcast_store_skipped")
+		out.log = mgr.Logger()
+		return out, service.BatchPolicy{}, 1, nil
+	}
+}
+
+func storeOutputFromConfig(conf *service.ParsedConfig, logger *slog.Logger) (*storeOutput, error) {
+	dir, err := conf.FieldString(soFieldDataDir)
+	if err != nil {
+		return nil, err
+	}
+	datasets, err := conf.FieldStringList(soFieldDatasets)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conf.FieldInt(soFieldFlushRows)
+	if err != nil {
+		return nil, err
+	}
+	every, err := conf.FieldDuration(soFieldFlushInterval)
+	if err != nil {
+		return nil, err
+	}
+	o := &storeOutput{dir: dir, flushRows: rows, every: every, logger: logger, keep: map[string]bool{}}
+	for _, d := range datasets {
+		switch d {
+		case KindTrade + "s", KindCandle + "s", KindFeature + "s":
+			o.keep[d[:len(d)-1]] = true
+		default:
+			return nil, fmt.Errorf("%s: unknown dataset %q (trades, candles, features)", soFieldDatasets, d)
+		}
+	}
+	return o, nil
+}
+
+// storeOutput buffers records into parquet.Store and flushes it on a timer.
+type storeOutput struct {
+	dir       string
+	flushRows int
+	every     time.Duration
+	keep      map[string]bool
+	logger    *slog.Logger
+	log       *service.Logger
+	skipped   *service.MetricCounter
+
+	mu    sync.Mutex
+	store *parquet.Store
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func (o *storeOutput) Connect(context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store != nil {
+		return nil
+	}
+	st, err := parquet.Open(ParquetDir(o.dir), parquet.Options{FlushRows: o.flushRows, Logger: o.logger})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	o.store, o.stop = st, make(chan struct{})
+	o.wg.Add(1)
+	go o.flushLoop()
+	return nil
+}
+
+func (o *storeOutput) flushLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(o.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-t.C:
+			if err := o.store.Flush(context.Background()); err != nil {
+				o.log.Errorf("flush store: %v", err)
+			}
+		}
+	}
+}
+
+func (o *storeOutput) WriteBatch(_ context.Context, batch service.MessageBatch) error {
+	var (
+		trades   []market.Trade
+		candles  []market.Candle
+		features []market.FeatureRow
+	)
+	for _, msg := range batch {
+		kind := kindOf(msg)
+		if !o.keep[kind] {
+			continue
+		}
+		body, err := msg.AsBytes()
+		if err != nil {
+			o.skip(kind, err)
+			continue
+		}
+		switch kind {
+		case KindTrade:
+			t, err := market.DecodeTrade(body)
+			if err != nil {
+				o.skip(kind, err)
+				continue
+			}
+			trades = append(trades, t)
+		case KindCandle:
+			c, err := market.DecodeCandle(body)
+			if err != nil {
+				o.skip(kind, err)
+				continue
+			}
+			candles = append(candles, c)
+		case KindFeature:
+			r, err := market.DecodeFeatureRow(body)
+			if err != nil {
+				o.skip(kind, err)
+				continue
+			}
+			features = append(features, r)
+		}
+	}
+	return o.add(trades, candles, features)
+}
+
+// skip records a message that cannot be stored; errored messages are routed
+// to the dead-letter output before this one, so this means a malformed record.
+func (o *storeOutput) skip(kind string, err error) {
+	o.skipped.Incr(1)
+	o.log.Errorf("store: skipping malformed %s: %v", kind, err)
+}
+
+func (o *storeOutput) add(trades []market.Trade, candles []market.Candle, features []market.FeatureRow) error {
+	if len(trades) > 0 {
+		if err := o.store.AddTrades(trades); err != nil {
+			return err
+		}
+	}
+	if len(candles) > 0 {
+		if err := o.store.AddCandles(candles); err != nil {
+			return err
+		}
+	}
+	if len(features) > 0 {
+		return o.store.AddFeatures(features)
+	}
+	return nil
+}
+
+func (o *storeOutput) Close(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store == nil {
+		return nil
+	}
+	close(o.stop)
+	o.wg.Wait()
+	err := o.store.Close(ctx)
+	o.store = nil
+	return err
+}

@@ -1,0 +1,182 @@
+package connect
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+const (
+	cpFieldInterval   = "interval"
+	cpFieldGrace      = "grace"
+	cpFieldEmitTrades = "emit_trades"
+)
+
+func candlesProcessorSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Utility").
+		Summary("Aggregates trades into event-time OHLCV candles per pair (tumbling windows).").
+		Description(`
+Consumes trade messages (tickcast_kind=trade, or plain trade JSON) and tick messages
+(tickcast_kind=tick, clock in tickcast_ts). A window [start, end) closes when event time
+passes end+grace — from a later trade of the pair or from a tick — so a candle is emitted
+even when no further trade arrives; windows without trades are emitted as empty candles.
+Duplicate trades (pair, trade_id) are dropped; trades later than the grace period are never
+merged into a closed candle: they pass on with tickcast_kind=late_trade for a switch output
+to route. Candles overlapping a trade_id gap carry complete=false. Invalid trades are flagged
+with an error (route them with errored()). Run with pipeline.threads: 1: the state is ordered.`).
+		Field(service.NewDurationField(cpFieldInterval).Description("Window length, 1s to 24h, dividing a day.").Default("1m")).
+		Field(service.NewDurationField(cpFieldGrace).Description("How long a window waits for out-of-order trades after its end.").Default("2s")).
+		Field(service.NewBoolField(cpFieldEmitTrades).Description("Pass accepted trades on (e.g. to store raw trades).").Default(true))
+}
+
+func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+	interval, err := conf.FieldDuration(cpFieldInterval)
+	if err != nil {
+		return nil, err
+	}
+	grace, err := conf.FieldDuration(cpFieldGrace)
+	if err != nil {
+		return nil, err
+	}
+	emitTrades, err := conf.FieldBool(cpFieldEmitTrades)
+	if err != nil {
+		return nil, err
+	}
+	agg, err := market.NewAggregator(market.AggregatorConfig{Interval: interval, Grace: grace})
+	if err != nil {
+		return nil, fmt.Errorf("candles: %w", err)
+	}
+	m := mgr.Metrics()
+	return &candlesProcessor{
+		agg:        agg,
+		emitTrades: emitTrades,
+		log:        mgr.Logger(),
+		mAccepted:  m.NewCounter("tickcast_trades_accepted"),
+		mDup:       m.NewCounter("tickcast_trades_duplicate"),
+		mLate:      m.NewCounter("tickcast_trades_late"),
+		mInvalid:   m.NewCounter("tickcast_trades_invalid"),
+		mCandles:   m.NewCounter("tickcast_candles_emitted"),
+		mIncomp:    m.NewCounter("tickcast_candles_incomplete"),
+	}, nil
+}
+
+// candlesProcessor adapts market.Aggregator to Benthos batches.
+type candlesProcessor struct {
+	mu         sync.Mutex
+	agg        *market.Aggregator
+	emitTrades bool
+	candles    []market.Candle // reused between calls
+	buf        []byte
+
+	log                                  *service.Logger
+	mAccepted, mDup, mLate, mInvalid     *service.MetricCounter
+	mCandles, mIncomp                    *service.MetricCounter
+}
+
+func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(service.MessageBatch, 0, len(batch)+4)
+	for _, msg := range batch {
+		switch kindOf(msg) {
+		case KindTrade:
+			out = p.trade(msg, out)
+		case KindTick:
+			out = p.tick(msg, out)
+		default:
+			out = append(out, msg) // candles, features, gaps: not ours
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return []service.MessageBatch{out}, nil
+}
+
+func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch) service.MessageBatch {
+	body, err := msg.AsBytes()
+	if err != nil {
+		return p.invalid(msg, err, out)
+	}
+	t, err := market.DecodeTrade(body)
+	if err != nil {
+		return p.invalid(msg, err, out)
+	}
+	var outcome market.Outcome
+	p.candles, outcome, err = p.agg.Add(t, p.candles[:0])
+	if err != nil {
+		return p.invalid(msg, err, out)
+	}
+	out = p.appendCandles(out)
+	switch outcome {
+	case market.OutcomeDuplicate:
+		p.mDup.Incr(1)
+	case market.OutcomeLate:
+		p.mLate.Incr(1)
+		msg.MetaSetMut(MetaKind, KindLateTrade)
+		msg.MetaSetMut(MetaPair, t.Pair)
+		out = append(out, msg)
+	default:
+		p.mAccepted.Incr(1)
+		if p.emitTrades {
+			msg.MetaSetMut(MetaKind, KindTrade)
+			msg.MetaSetMut(MetaPair, t.Pair)
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// invalid keeps the message, flagged, so that nothing is lost: the pipeline
+// routes errored() messages to a dead-letter output.
+func (p *candlesProcessor) invalid(msg *service.Message, err error, out service.MessageBatch) service.MessageBatch {
+	p.mInvalid.Incr(1)
+	p.log.Debugf("invalid trade: %v", err)
+	msg.SetError(fmt.Errorf("candles: %w", err))
+	return append(out, msg)
+}
+
+func (p *candlesProcessor) tick(msg *service.Message, out service.MessageBatch) service.MessageBatch {
+	now, flush, err := tickOf(msg)
+	if err != nil {
+		msg.SetError(fmt.Errorf("candles: %w", err))
+		return append(out, msg)
+	}
+	if flush {
+		p.candles = p.agg.Flush(p.candles[:0])
+	} else {
+		p.candles = p.agg.Advance(now, p.candles[:0])
+	}
+	return p.appendCandles(out)
+}
+
+func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.MessageBatch {
+	for _, c := range p.candles {
+		p.mCandles.Incr(1)
+		if !c.Complete {
+			p.mIncomp.Incr(1)
+		}
+		out = append(out, newRecordMessage(KindCandle, c.Pair, c.AppendJSON(nil)))
+	}
+	return out
+}
+
+// Stats exposes the aggregator's counters (used by tests and the run command).
+func (p *candlesProcessor) Stats() market.AggregatorStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.agg.Stats()
+}
+
+func (p *candlesProcessor) Close(context.Context) error { return nil }
+
+// tickInterval bounds how often inputs emit clock ticks: it is the floor of
+// the candle emit latency after end+grace.
+const defaultTickInterval = 50 * time.Millisecond

@@ -1,0 +1,394 @@
+package market
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Feature design: the window rule.
+//
+// Every feature at ts is a pure function of the last FeatureWindow candles
+// ending at or before ts (fewer while the stream is younger). Nothing else is
+// carried from one candle to the next. Two properties follow and are tested:
+//   - no look-ahead: data after ts cannot change the row at ts;
+//   - start independence: once warm, a row does not depend on where the stream
+//     started, so a backfill and the live pipeline give bit-identical rows.
+//
+// Recursive indicators are therefore truncated at the window. An EMA(p) over a
+// window is seeded with the simple average of the window's oldest p closes and
+// then follows e += α·(x − e), α = 2/(p+1), up to the window's last candle; it
+// is NaN while the window holds fewer than p closes. In a warm window the seed
+// weighs (1−α)^(FeatureWindow−p): 7e-4 for EMA(26), 1.5e-8 for EMA(12). The MACD
+// line (EMA12 − EMA26) is evaluated at every candle of the window from the
+// 26th on, and its signal is the EMA(9) of those values, seeded the same way.
+//
+// Degenerate inputs get the value that makes sense instead of NaN: empty
+// candles (no trades, volume 0) give imbalance 0, a VWAP deviation of 0 when
+// the whole VWAP window is empty, a volume z-score of 0 when the volumes do
+// not vary, a Bollinger %B of 0.5 when the closes do not vary and an RSI of 50
+// when they do not move. Only a feature that needs more candles than the
+// window holds is NaN.
+
+// FeatureWindow is how many candles a feature row depends on: every feature
+// at ts is a pure function of the last FeatureWindow candles ending at or
+// before ts. A row is Warm when its window holds FeatureWindow candles.
+const FeatureWindow = 120
+
+// Indicator periods, in candles.
+const (
+	emaFast    = 12
+	emaSlow    = 26
+	macdSignal = 9
+	smaPeriod  = 20 // SMA deviation, Bollinger bands, volume z-score, VWAP
+	rsiPeriod  = 14
+	atrPeriod  = 14
+	rvolPeriod = 30
+	imbPeriod  = 5
+	bandWidth  = 2 // Bollinger bands at ±2σ
+)
+
+// Features turns each pair's candle stream into feature rows. It keeps, per
+// pair, a fixed ring of the last FeatureWindow candles, so memory is bounded
+// by the number of pairs. The zero value is ready to use; a Features is not
+// safe for concurrent use.
+type Features struct {
+	pairs map[string]*candleRing
+}
+
+// NewFeatures returns an empty feature calculator.
+func NewFeatures() *Features {
+	return &Features{pairs: make(map[string]*candleRing)}
+}
+
+// Update adds the next candle of c.Pair and returns the feature row at c.End.
+// The candles of a pair must come in time order, contiguous (c.Start equals
+// the previous End) and of one duration; any other candle, including a
+// re-emitted or corrected candle for a window already seen, and a candle with
+// impossible values, is rejected with an error wrapping ErrInvalid and the
+// state is left unchanged. Update does not allocate once a pair is known.
+func (f *Features) Update(c Candle) (FeatureRow, error) {
+	if err := validateFeatureCandle(c); err != nil {
+		return FeatureRow{}, err
+	}
+	r := f.pairs[c.Pair]
+	if r == nil {
+		r = &candleRing{}
+		if f.pairs == nil {
+			f.pairs = make(map[string]*candleRing)
+		}
+		f.pairs[c.Pair] = r
+	} else if err := r.follows(c); err != nil {
+		return FeatureRow{}, err
+	}
+	r.push(c)
+	return Compute(r.window()), nil
+}
+
+// Reset forgets the candles of pair, so that its stream may start again
+// anywhere (after an outage that could not be repaired, say). The rows are
+// cold again until FeatureWindow candles have arrived.
+func (f *Features) Reset(pair string) { delete(f.pairs, pair) }
+
+// Compute is the pure function behind Update: the feature row at the last
+// candle of window, which holds one pair's contiguous candles, oldest first.
+// Only the last FeatureWindow candles are used. An empty window gives a row
+// whose values are all NaN.
+func Compute(window []Candle) FeatureRow {
+	if len(window) > FeatureWindow {
+		window = window[len(window)-FeatureWindow:]
+	}
+	row := FeatureRow{SchemaVersion: FeatureSchemaVersion}
+	v := &row.Values
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	if len(window) == 0 {
+		return row
+	}
+	last := window[len(window)-1]
+	row.Pair, row.TS, row.Close = last.Pair, last.End, last.Close
+	row.Warm = len(window) == FeatureWindow
+	returnFeatures(v, window)
+	trendFeatures(v, window)
+	bandFeatures(v, window)
+	volatilityFeatures(v, window)
+	flowFeatures(v, window)
+	v[FTODSin], v[FTODCos] = timeOfDay(last.End)
+	return row
+}
+
+// candleRing holds the last FeatureWindow candles of a pair. Each candle is
+// written twice, at i and i+FeatureWindow, so that the window is always one
+// contiguous slice of buf and Compute runs on it without copying.
+type candleRing struct {
+	buf  [2 * FeatureWindow]Candle
+	last int // slot in [0, FeatureWindow) of the newest candle
+	n    int // candles held, ≤ FeatureWindow
+}
+
+func (r *candleRing) push(c Candle) {
+	if r.n > 0 {
+		r.last = (r.last + 1) % FeatureWindow
+	}
+	r.buf[r.last] = c
+	r.buf[r.last+FeatureWindow] = c
+	r.n = min(r.n+1, FeatureWindow)
+}
+
+// window returns the candles held, oldest first.
+func (r *candleRing) window() []Candle {
+	end := r.last + 1 + FeatureWindow
+	return r.buf[end-r.n : end]
+}
+
+// follows checks that c is the candle right after the newest one held.
+func (r *candleRing) follows(c Candle) error {
+	prev := r.buf[r.last]
+	switch {
+	case !c.End.After(prev.End):
+		return featureCandleErr(c, fmt.Sprintf("not after the last candle [%s, %s): duplicate, correction or out of order",
+			prev.Start.UTC().Format(time.RFC3339Nano), prev.End.UTC().Format(time.RFC3339Nano)))
+	case !c.Start.Equal(prev.End):
+		return featureCandleErr(c, "not contiguous: the last candle ended at "+prev.End.UTC().Format(time.RFC3339Nano))
+	case c.End.Sub(c.Start) != prev.End.Sub(prev.Start):
+		return featureCandleErr(c, fmt.Sprintf("duration %s, the pair's candles last %s", c.End.Sub(c.Start), prev.End.Sub(prev.Start)))
+	}
+	return nil
+}
+
+// validateFeatureCandle rejects candles whose values no market can produce.
+func validateFeatureCandle(c Candle) error {
+	switch {
+	case c.Pair == "":
+		return featureCandleErr(c, "empty pair")
+	case !c.End.After(c.Start):
+		return featureCandleErr(c, "end not after start")
+	case !(positive(c.Open) && positive(c.High) && positive(c.Low) && positive(c.Close)):
+		return featureCandleErr(c, fmt.Sprintf("price not positive and finite: OHLC %v %v %v %v", c.Open, c.High, c.Low, c.Close))
+	case c.Low > min(c.Open, c.Close) || c.High < max(c.Open, c.Close):
+		return featureCandleErr(c, fmt.Sprintf("OHLC %v %v %v %v not within [low, high]", c.Open, c.High, c.Low, c.Close))
+	case !(nonNegative(c.Volume) && nonNegative(c.BuyVolume) && nonNegative(c.SellVolume)) || c.Trades < 0:
+		return featureCandleErr(c, fmt.Sprintf("negative or non-finite volume %v buy %v sell %v trades %d", c.Volume, c.BuyVolume, c.SellVolume, c.Trades))
+	}
+	return nil
+}
+
+func featureCandleErr(c Candle, why string) error {
+	return fmt.Errorf("features %s: candle [%s, %s): %s: %w", c.Pair,
+		c.Start.UTC().Format(time.RFC3339Nano), c.End.UTC().Format(time.RFC3339Nano), why, ErrInvalid)
+}
+
+func positive(x float64) bool    { return x > 0 && !math.IsInf(x, 1) }
+func nonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
+
+// returnFeatures sets the log returns over 1, 5, 15 and 60 candles.
+func returnFeatures(v *[NumFeatures]float64, w []Candle) {
+	v[FRet1] = logReturn(w, 1)
+	v[FRet5] = logReturn(w, 5)
+	v[FRet15] = logReturn(w, 15)
+	v[FRet60] = logReturn(w, 60)
+}
+
+// logReturn is ln(close / close k candles earlier), NaN without k+1 closes.
+func logReturn(w []Candle, k int) float64 {
+	n := len(w)
+	if n <= k {
+		return math.NaN()
+	}
+	return math.Log(w[n-1].Close / w[n-1-k].Close)
+}
+
+// trendFeatures sets the EMA deviations and MACD in one pass over the window.
+func trendFeatures(v *[NumFeatures]float64, w []Candle) {
+	fast, slow, signal := newSeededEMA(emaFast), newSeededEMA(emaSlow), newSeededEMA(macdSignal)
+	for i := range w {
+		fast.add(w[i].Close)
+		slow.add(w[i].Close)
+		if slow.ready() {
+			signal.add(fast.value() - slow.value())
+		}
+	}
+	c := w[len(w)-1].Close
+	v[FEMA12Dev] = c/fast.value() - 1
+	v[FEMA26Dev] = c/slow.value() - 1
+	v[FMACD] = (fast.value() - slow.value()) / c
+	v[FMACDSignal] = signal.value() / c
+	v[FMACDHist] = v[FMACD] - v[FMACDSignal]
+}
+
+// seededEMA is an EMA(p) seeded with the simple average of its first p inputs.
+type seededEMA struct {
+	p     int
+	n     int
+	alpha float64
+	e     float64 // the running sum until p inputs, the EMA afterwards
+}
+
+func newSeededEMA(p int) seededEMA { return seededEMA{p: p, alpha: 2 / float64(p+1)} }
+
+func (s *seededEMA) add(x float64) {
+	s.n++
+	switch {
+	case s.n < s.p:
+		s.e += x
+	case s.n == s.p:
+		s.e = (s.e + x) / float64(s.p)
+	default:
+		s.e += s.alpha * (x - s.e)
+	}
+}
+
+func (s *seededEMA) ready() bool { return s.n >= s.p }
+
+// value is the EMA, NaN before p inputs.
+func (s *seededEMA) value() float64 {
+	if !s.ready() {
+		return math.NaN()
+	}
+	return s.e
+}
+
+// bandFeatures sets the SMA(20) deviation, Bollinger %B and RSI(14).
+func bandFeatures(v *[NumFeatures]float64, w []Candle) {
+	v[FRSI14] = rsi(w, rsiPeriod)
+	if len(w) < smaPeriod {
+		return
+	}
+	c := w[len(w)-1].Close
+	mean, sd := meanStd(w[len(w)-smaPeriod:], candleClose)
+	v[FSMA20Dev] = c/mean - 1
+	v[FBBPctB20] = 0.5
+	if sd > 0 {
+		v[FBBPctB20] = (c - (mean - bandWidth*sd)) / (2 * bandWidth * sd)
+	}
+}
+
+// rsi is Cutler's RSI over the last p close-to-close changes: 100·G/(G+L)
+// with G and L the sums of gains and of losses; 50 when nothing moved.
+func rsi(w []Candle, p int) float64 {
+	n := len(w)
+	if n <= p {
+		return math.NaN()
+	}
+	var gain, loss float64
+	for i := n - p; i < n; i++ {
+		if d := w[i].Close - w[i-1].Close; d > 0 {
+			gain += d
+		} else {
+			loss -= d
+		}
+	}
+	if gain+loss == 0 {
+		return 50
+	}
+	return 100 * gain / (gain + loss)
+}
+
+// volatilityFeatures sets ATR(14)/close and the 30-candle realized volatility.
+func volatilityFeatures(v *[NumFeatures]float64, w []Candle) {
+	n := len(w)
+	if n > atrPeriod {
+		var sum float64
+		for i := n - atrPeriod; i < n; i++ {
+			sum += trueRange(w[i], w[i-1].Close)
+		}
+		v[FATR14] = sum / atrPeriod / w[n-1].Close
+	}
+	if n > rvolPeriod {
+		var sum float64
+		for i := n - rvolPeriod; i < n; i++ {
+			r := math.Log(w[i].Close / w[i-1].Close)
+			sum += r * r
+		}
+		v[FRVol30] = math.Sqrt(sum)
+	}
+}
+
+func trueRange(c Candle, prevClose float64) float64 {
+	return max(c.High-c.Low, math.Abs(c.High-prevClose), math.Abs(c.Low-prevClose))
+}
+
+// flowFeatures sets the volume, VWAP, order-flow and trade-count features.
+func flowFeatures(v *[NumFeatures]float64, w []Candle) {
+	n := len(w)
+	last := w[n-1]
+	v[FImbalance] = imbalance(w[n-1:])
+	v[FTradeCount] = math.Log1p(float64(last.Trades))
+	if n >= imbPeriod {
+		v[FImbalance5] = imbalance(w[n-imbPeriod:])
+	}
+	if n < smaPeriod {
+		return
+	}
+	w = w[n-smaPeriod:]
+	v[FVolumeZ20] = 0
+	if mean, sd := meanStd(w, candleVolume); sd > 0 {
+		v[FVolumeZ20] = (last.Volume - mean) / sd
+	}
+	v[FVWAPDev20] = 0
+	if vwap, ok := windowVWAP(w); ok {
+		v[FVWAPDev20] = last.Close/vwap - 1
+	}
+}
+
+// imbalance is (buy − sell) / (buy + sell) over w's volumes, 0 without volume.
+func imbalance(w []Candle) float64 {
+	var buy, sell float64
+	for i := range w {
+		buy += w[i].BuyVolume
+		sell += w[i].SellVolume
+	}
+	if buy+sell == 0 {
+		return 0
+	}
+	return (buy - sell) / (buy + sell)
+}
+
+// windowVWAP is the volume-weighted average price of w, false without volume.
+// A candle with volume but no VWAP (≤ 0 or NaN, as from OHLCVT archives that
+// lack the column) counts at its typical price (high + low + close) / 3.
+func windowVWAP(w []Candle) (float64, bool) {
+	var pv, vol float64
+	for i := range w {
+		c := &w[i]
+		if c.Volume == 0 {
+			continue
+		}
+		p := c.VWAP
+		if !positive(p) {
+			p = (c.High + c.Low + c.Close) / 3
+		}
+		pv += p * c.Volume
+		vol += c.Volume
+	}
+	return pv / vol, vol > 0
+}
+
+func candleClose(c *Candle) float64  { return c.Close }
+func candleVolume(c *Candle) float64 { return c.Volume }
+
+// meanStd returns the mean and population standard deviation of x over w.
+// It works on differences from the first value (two passes), so that equal
+// values give exactly their value and a standard deviation of exactly 0.
+func meanStd(w []Candle, x func(*Candle) float64) (mean, sd float64) {
+	x0 := x(&w[0])
+	var sum float64
+	for i := range w {
+		sum += x(&w[i]) - x0
+	}
+	m := sum / float64(len(w))
+	var ss float64
+	for i := range w {
+		d := x(&w[i]) - x0 - m
+		ss += d * d
+	}
+	return x0 + m, math.Sqrt(ss / float64(len(w)))
+}
+
+// timeOfDay encodes the UTC time of day of t on the unit circle.
+func timeOfDay(t time.Time) (sin, cos float64) {
+	t = t.UTC()
+	s := float64(t.Hour()*3600+t.Minute()*60+t.Second()) + float64(t.Nanosecond())/1e9
+	return math.Sincos(2 * math.Pi * s / 86400)
+}

@@ -1,0 +1,60 @@
+package online
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+// Latest holds the newest feature row per pair. The zero value is ready to
+// use; it is safe for concurrent use.
+type Latest struct {
+	mu   sync.RWMutex
+	rows map[string]market.FeatureRow
+}
+
+// Put keeps r if it is at least as new as the pair's current row: on equal
+// ts the later Put wins, as a re-emitted (corrected) row should.
+func (l *Latest) Put(r market.FeatureRow) {
+	r.Pair = canonical(r.Pair)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rows == nil {
+		l.rows = make(map[string]market.FeatureRow)
+	}
+	if cur, ok := l.rows[r.Pair]; ok && cur.TS.After(r.TS) {
+		return
+	}
+	l.rows[r.Pair] = r
+}
+
+// Get returns the newest row of pair, in any spelling.
+func (l *Latest) Get(pair string) (market.FeatureRow, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	r, ok := l.rows[canonical(pair)]
+	return r, ok
+}
+
+// All returns the newest row of every pair, sorted by pair.
+func (l *Latest) All() []market.FeatureRow {
+	l.mu.RLock()
+	out := make([]market.FeatureRow, 0, len(l.rows))
+	for _, r := range l.rows {
+		out = append(out, r)
+	}
+	l.mu.RUnlock()
+	slices.SortFunc(out, func(a, b market.FeatureRow) int { return strings.Compare(a.Pair, b.Pair) })
+	return out
+}
+
+// canonical is the v2 pair name; a name that does not parse is kept as
+// given, so that Put never drops a row and Get still finds it.
+func canonical(pair string) string {
+	if p, err := market.NormalizePair(pair); err == nil {
+		return p
+	}
+	return pair
+}
