@@ -22,17 +22,17 @@ import (
 // independently of the aggregator.
 type fileMinute struct {
 	open, high, low, close, volume, buy, sell float64
-	trades                                   int64
+	trades                                    int64
 }
 
 // fileTrade is one row of the real trade file with its 1-based row number,
 // which the fake Kraken uses as trade_id.
 type fileTrade struct {
-	id     int64
-	ts     time.Time
-	price  float64
-	qty    float64
-	isBuy  bool
+	id    int64
+	ts    time.Time
+	price float64
+	qty   float64
+	isBuy bool
 }
 
 func readTradeFile(t *testing.T, path string) []fileTrade {

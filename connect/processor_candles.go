@@ -75,9 +75,9 @@ type candlesProcessor struct {
 	candles    []market.Candle // reused between calls
 	buf        []byte
 
-	log                                  *service.Logger
-	mAccepted, mDup, mLate, mInvalid     *service.MetricCounter
-	mCandles, mIncomp                    *service.MetricCounter
+	log                              *service.Logger
+	mAccepted, mDup, mLate, mInvalid *service.MetricCounter
+	mCandles, mIncomp                *service.MetricCounter
 }
 
 func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {

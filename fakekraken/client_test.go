@@ -78,6 +78,25 @@ func (o *outcome) add(ev kraken.Event) {
 	}
 }
 
+// untilHeartbeat reads events until a heartbeat arrives with done true:
+// heartbeats go on after the last trade, and a status change may come later
+// than the trades.
+func (o *outcome) untilHeartbeat(t *testing.T, events <-chan kraken.Event, done func() bool) {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case ev := <-events:
+			o.add(ev)
+			if ev.Kind == kraken.EventHeartbeat && done() {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no heartbeat after the last trade")
+		}
+	}
+}
+
 // checkAccounts proves that every id in 1..last was either delivered once
 // or reported inside exactly one gap.
 func (o outcome) checkAccounts(t *testing.T, last int64) (missing int64) {
@@ -172,21 +191,9 @@ func TestClientAgainstFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": synth("BTC/USD", n, time.Second)},
 				HeartbeatInterval: 100 * time.Millisecond, Faults: tt.faults})
-			c, events := startClient(t, url, func(cfg *kraken.ClientConfig) { cfg.SilenceTimeout = 300 * time.Millisecond })
+			c, events := startClient(t, url, func(cfg *kraken.ClientConfig) { cfg.SilenceTimeout = time.Second })
 			o := follow(t, events, n)
-			// Heartbeats go on after the last trade; the status change may be later than the trades.
-			for deadline := time.After(wait); ; {
-				ev := <-events
-				o.add(ev)
-				if ev.Kind == kraken.EventHeartbeat && (tt.faults.MaintenanceAfter == 0 || len(o.statuses) == 3) {
-					break
-				}
-				select {
-				case <-deadline:
-					t.Fatal("no heartbeat after the last trade")
-				default:
-				}
-			}
+			o.untilHeartbeat(t, events, func() bool { return tt.faults.MaintenanceAfter == 0 || len(o.statuses) >= 3 })
 			if o.checkAccounts(t, n) != 0 {
 				t.Errorf("gaps %v", o.gaps)
 			}

@@ -110,6 +110,22 @@ func (c *wsClient) nextNot(t *testing.T, skip string) string {
 	}
 }
 
+// expectNoTrades fails on any frame but a heartbeat within d.
+func (c *wsClient) expectNoTrades(t *testing.T, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case f := <-c.frames:
+			if f != heartbeat {
+				t.Fatalf("unexpected frame %s", f)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
 func (c *wsClient) expectNone(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
@@ -323,7 +339,7 @@ func TestSnapshot(t *testing.T) {
 	match(t, frame, `\{"channel":"trade","type":"snapshot","data":\[\{"symbol":"BTC/USD","side":"sell","price":100\.5,"qty":0\.25,"ord_type":"market","trade_id":1,"timestamp":"2026-01-02T03:04:05\.000000Z"\},.*`+
 		`\{"symbol":"BTC/USD","side":"sell","price":103\.5,"qty":0\.00000001,"ord_type":"market","trade_id":4,"timestamp":"2026-01-02T06:04:05\.000000Z"\},`+
 		`\{"symbol":"BTC/USD","side":"buy","price":84095\.7,.*\]\}`)
-	c.expectNone(t, 100*time.Millisecond)
+	c.expectNoTrades(t, 100*time.Millisecond)
 }
 
 func TestTickRuleSides(t *testing.T) {
@@ -413,7 +429,7 @@ func TestReplayRealFileExactlyOnce(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("Done not closed")
 	}
-	c.expectNone(t, 100*time.Millisecond)
+	c.expectNoTrades(t, 100*time.Millisecond)
 	want := fakekraken.Stats{Connections: 1, Published: 2672, Sent: 2622, SnapshotSent: 50}
 	if st := srv.Stats(); st != want {
 		t.Errorf("stats %+v, want %+v", st, want)

@@ -250,11 +250,17 @@ func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backof
 		return err
 	}
 	c.log.Warn("kraken: connection lost", "err", err)
-	return emit(ctx, events, Event{Kind: EventDisconnected, Err: err, Time: time.Now()})
+	if e := emit(ctx, events, Event{Kind: EventDisconnected, Err: err, Time: time.Now()}); e != nil {
+		return e
+	}
+	return err
 }
 
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	ws, resp, err := c.dialer.DialContext(ctx, c.cfg.URL, nil)
+	if resp != nil {
+		resp.Body.Close() // gorilla has read what it needs
+	}
 	if err != nil {
 		if resp != nil {
 			err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
@@ -268,11 +274,11 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 // nextReqID counts from 1 and wraps within int32 as Kraken requires.
 func (c *Client) nextReqID() int32 {
 	for {
-		if id := c.reqID.Add(1); id > 0 {
+		id := c.reqID.Add(1)
+		if id > 0 {
 			return id
-		} else {
-			c.reqID.CompareAndSwap(id, 0)
 		}
+		c.reqID.CompareAndSwap(id, 0)
 	}
 }
 

@@ -176,5 +176,16 @@ func overlaps(day, from, to time.Time) bool {
 	return to.IsZero() || day.Before(to)
 }
 
-// dayOf is the UTC day of t as used in partition directory names.
-func dayOf(t time.Time) string { return t.UTC().Format(dateLayout) }
+// unixDay numbers the UTC day of t (days since 1970-01-01, floored), a
+// cheap map key for the per-row hot path.
+func unixDay(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// dayStart is the UTC midnight starting day d.
+func dayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }

@@ -54,7 +54,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	parts    map[partKey]partition
-	newest   map[seriesKey]string // newest day buffered per dataset and pair
+	newest   map[seriesKey]int64 // newest day buffered per dataset and pair
 	buffered int
 	closed   bool
 
@@ -70,7 +70,7 @@ type seriesKey struct {
 
 type partKey struct {
 	seriesKey
-	day string
+	day int64 // see unixDay
 }
 
 // Open returns a Store over root, creating the directory if needed.
@@ -89,7 +89,7 @@ func Open(root string, opts Options) (*Store, error) {
 		candles:  candleCodec(),
 		features: featureCodec(),
 		parts:    make(map[partKey]partition),
-		newest:   make(map[seriesKey]string),
+		newest:   make(map[seriesKey]int64),
 	}, nil
 }
 
@@ -170,7 +170,7 @@ func add[T any, K comparable](s *Store, c *codec[T, K], rows []T) error {
 // bufferRow appends row to its partition buffer and reports whether it
 // started a newer day for its pair.
 func bufferRow[T any, K comparable](s *Store, c *codec[T, K], row T) (seriesKey, bool) {
-	k := partKey{seriesKey{c.dataset, *c.pair(&row)}, dayOf(*c.time(&row))}
+	k := partKey{seriesKey{c.dataset, *c.pair(&row)}, unixDay(*c.time(&row))}
 	p, ok := s.parts[k]
 	if !ok {
 		p = &buffer[T, K]{c: c}
@@ -225,8 +225,7 @@ func (s *Store) flushParts(ctx context.Context, keys []partKey) error {
 }
 
 func (s *Store) flushPart(ctx context.Context, k partKey) error {
-	day, _ := time.Parse(dateLayout, k.day)
-	dir := PartitionDir(s.root, k.dataset, k.pair, day)
+	dir := PartitionDir(s.root, k.dataset, k.pair, dayStart(k.day))
 	p := s.parts[k]
 	start := time.Now()
 	n, err := p.flush(ctx, dir, writeEnv{log: s.opts.Logger, beforeRename: s.beforeRename})

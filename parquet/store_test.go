@@ -510,3 +510,21 @@ func mustNil(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnixDay(t *testing.T) {
+	tests := []struct {
+		ts   string
+		want string
+	}{
+		{"2024-03-09T23:59:59.999999Z", "2024-03-09"},
+		{"2024-03-10T00:00:00Z", "2024-03-10"},
+		{"2024-03-10T00:30:00+01:00", "2024-03-09"},
+		{"1969-12-31T23:59:59Z", "1969-12-31"},
+		{"1970-01-01T00:00:00Z", "1970-01-01"},
+	}
+	for _, tt := range tests {
+		if got := dayStart(unixDay(at(tt.ts))).Format(dateLayout); got != tt.want {
+			t.Errorf("%s: day %s, want %s", tt.ts, got, tt.want)
+		}
+	}
+}

@@ -29,17 +29,17 @@ const (
 )
 
 type runFlags struct {
-	fake        fakeFlags
-	dataDir     string
-	pipeline    string
-	pairs       string
-	interval    string
-	grace       string
-	exitAtEnd   bool
-	offline     bool
-	krakenURL   string
-	probeWait   time.Duration
-	backoffMin  string
+	fake       fakeFlags
+	dataDir    string
+	pipeline   string
+	pairs      string
+	interval   string
+	grace      string
+	exitAtEnd  bool
+	offline    bool
+	krakenURL  string
+	probeWait  time.Duration
+	backoffMin string
 }
 
 func parseRunFlags(e env, args []string) (*runFlags, error) {
