@@ -73,7 +73,6 @@ type candlesProcessor struct {
 	agg        *market.Aggregator
 	emitTrades bool
 	candles    []market.Candle // reused between calls
-	buf        []byte
 
 	log                              *service.Logger
 	mAccepted, mDup, mLate, mInvalid *service.MetricCounter

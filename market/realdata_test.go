@@ -2,6 +2,7 @@ package market
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +46,7 @@ func readKrakenTrades(r io.Reader) ([]Trade, error) {
 	var trades []Trade
 	for {
 		rec, err := cr.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return trades, nil
 		}
 		if err != nil {

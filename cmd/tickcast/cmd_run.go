@@ -196,7 +196,9 @@ func runStream(ctx context.Context, stream *service.Stream, path string) error {
 		if err := stream.StopWithin(shutdownTimeout); err != nil {
 			return fmt.Errorf("pipeline %s: stop: %w", path, err)
 		}
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("pipeline %s: %w", path, err)
+		}
 		return nil
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 )
@@ -76,8 +75,3 @@ func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 
 // errUsage marks a bad command line (flag parse errors are already printed).
 var errUsage = errors.New("bad usage")
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
