@@ -256,10 +256,8 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 	batch := make(service.MessageBatch, 0, len(ev.Trades)+1)
 	wall := time.Now()
-	var buf []byte
 	for _, t := range ev.Trades {
-		buf = t.AppendJSON(buf[:0])
-		batch = append(batch, newRecordMessage(KindTrade, t.Pair, append([]byte(nil), buf...)))
+		batch = append(batch, newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t))
 		in.clock.observe(t.TS, wall)
 		if !in.stopAt.IsZero() && !t.TS.Before(in.stopAt) {
 			delete(in.pending, t.Pair)

@@ -165,7 +165,7 @@ func (in *tradeReplayInput) ReadBatch(ctx context.Context) (service.MessageBatch
 	in.next = end
 	batch := make(service.MessageBatch, 0, len(chunk)+1)
 	for _, t := range chunk {
-		batch = append(batch, newRecordMessage(KindTrade, t.Pair, t.AppendJSON(nil)))
+		batch = append(batch, newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t))
 	}
 	batch = append(batch, newTick(chunk[len(chunk)-1].TS, false))
 	return batch, noAck, nil

@@ -68,3 +68,57 @@ func tickOf(m *service.Message) (now time.Time, flush bool, err error) {
 	}
 	return now, flush, nil
 }
+
+// metaRecord carries, in-process, the decoded record beside the JSON body it
+// was decoded from, so that later stages skip decoding again (decoding is
+// the largest cost per trade). It is trusted only while the message still
+// holds that very body: a mapping that rewrites the content invalidates it.
+const metaRecord = "tickcast_record"
+
+type decodedRecord struct {
+	body []byte
+	rec  any
+}
+
+func setRecord(m *service.Message, body []byte, rec any) {
+	m.MetaSetMut(metaRecord, decodedRecord{body: body, rec: rec})
+}
+
+// cachedRecord returns the record decoded from body, if the message carries it.
+func cachedRecord[T any](m *service.Message, body []byte) (T, bool) {
+	var zero T
+	v, ok := m.MetaGetMut(metaRecord)
+	if !ok {
+		return zero, false
+	}
+	d, ok := v.(decodedRecord)
+	if !ok || len(d.body) != len(body) || len(body) == 0 || &d.body[0] != &body[0] {
+		return zero, false
+	}
+	rec, ok := d.rec.(T)
+	return rec, ok
+}
+
+// newRecord makes a message holding a record's JSON and the record itself.
+func newRecord(kind, pair string, body []byte, rec any) *service.Message {
+	m := newRecordMessage(kind, pair, body)
+	setRecord(m, body, rec)
+	return m
+}
+
+// decode returns the message's record, from the cache or by decoding its body.
+func decode[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
+	body, err := m.AsBytes()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if rec, ok := cachedRecord[T](m, body); ok {
+		return rec, nil
+	}
+	rec, err := dec(body)
+	if err == nil {
+		setRecord(m, body, rec)
+	}
+	return rec, err
+}

@@ -138,42 +138,34 @@ func (o *storeOutput) WriteBatch(_ context.Context, batch service.MessageBatch) 
 		trades   []market.Trade
 		candles  []market.Candle
 		features []market.FeatureRow
+		err      error
 	)
 	for _, msg := range batch {
 		kind := kindOf(msg)
 		if !o.keep[kind] {
 			continue
 		}
-		body, err := msg.AsBytes()
-		if err != nil {
-			o.skip(kind, err)
-			continue
-		}
 		switch kind {
 		case KindTrade:
-			t, err := market.DecodeTrade(body)
-			if err != nil {
-				o.skip(kind, err)
-				continue
-			}
-			trades = append(trades, t)
+			trades, err = appendDecoded(trades, msg, market.DecodeTrade)
 		case KindCandle:
-			c, err := market.DecodeCandle(body)
-			if err != nil {
-				o.skip(kind, err)
-				continue
-			}
-			candles = append(candles, c)
+			candles, err = appendDecoded(candles, msg, market.DecodeCandle)
 		case KindFeature:
-			r, err := market.DecodeFeatureRow(body)
-			if err != nil {
-				o.skip(kind, err)
-				continue
-			}
-			features = append(features, r)
+			features, err = appendDecoded(features, msg, market.DecodeFeatureRow)
+		}
+		if err != nil {
+			o.skip(kind, err)
 		}
 	}
 	return o.add(trades, candles, features)
+}
+
+func appendDecoded[T any](dst []T, msg *service.Message, dec func([]byte) (T, error)) ([]T, error) {
+	rec, err := decode(msg, dec)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, rec), nil
 }
 
 // skip records a message that cannot be stored; errored messages are routed

@@ -100,11 +100,7 @@ func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.Message
 }
 
 func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch) service.MessageBatch {
-	body, err := msg.AsBytes()
-	if err != nil {
-		return p.invalid(msg, err, out)
-	}
-	t, err := market.DecodeTrade(body)
+	t, err := decode(msg, market.DecodeTrade)
 	if err != nil {
 		return p.invalid(msg, err, out)
 	}
@@ -162,7 +158,7 @@ func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.Messa
 		if !c.Complete {
 			p.mIncomp.Incr(1)
 		}
-		out = append(out, newRecordMessage(KindCandle, c.Pair, c.AppendJSON(nil)))
+		out = append(out, newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c))
 	}
 	return out
 }

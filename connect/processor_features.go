@@ -62,17 +62,13 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if p.latest != nil {
 			p.latest.Put(row)
 		}
-		out = append(out, newRecordMessage(KindFeature, row.Pair, row.AppendJSON(nil)))
+		out = append(out, newRecord(KindFeature, row.Pair, row.AppendJSON(nil), row))
 	}
 	return []service.MessageBatch{out}, nil
 }
 
 func (p *featuresProcessor) update(msg *service.Message) (market.FeatureRow, error) {
-	body, err := msg.AsBytes()
-	if err != nil {
-		return market.FeatureRow{}, err
-	}
-	c, err := market.DecodeCandle(body)
+	c, err := decode(msg, market.DecodeCandle)
 	if err != nil {
 		return market.FeatureRow{}, err
 	}
