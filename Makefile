@@ -31,8 +31,11 @@ test: build ## every test: vet, unit and integration tests with -race, YAML pipe
 test-short: ## the fast unit tier (no integration tests)
 	$(GO) test -short -count=1 ./...
 
-bench: ## benchmarks (figures go to docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/ ./connect/
+bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 3 minutes)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/
+	$(GO) test -run '^$$' -bench PipelineReplay -benchmem -benchtime 3x ./connect/
+	$(GO) test -run '^$$' -bench CandleEmitLatency -benchtime 1x ./connect/
+	scripts/bench-rss.sh
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for t in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/func //' | sort -u); do \

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ type fakeFlags struct {
 
 func (f *fakeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.replay, "replay", "", "trade CSV file(s) to replay, comma-separated (real data)")
-	fs.StringVar(&f.pair, "pair", "BTC/USD", "pair of the replayed trades (any spelling)")
+	fs.StringVar(&f.pair, "pair", "BTC/USD", "pair of the replayed trades (any spelling); several, comma-separated, replay the same file under each name")
 	fs.StringVar(&f.speed, "speed", "max", "replay speed: a multiple of real time, or max")
 	fs.IntVar(&f.disconnectEvery, "disconnect-every", 0, "fault: drop the connection after this many trades sent")
 	fs.IntVar(&f.disconnects, "disconnects", 0, "fault: at most this many drops (0 = unlimited)")
@@ -53,22 +54,31 @@ func parseSpeed(s string) (float64, error) {
 	return v, nil
 }
 
-// server builds the fake Kraken from the flags and returns it with the trades it replays.
-func (f *fakeFlags) server(e env) (*fakekraken.Server, []market.Trade, error) {
-	pair, err := market.NormalizePair(f.pair)
+// server builds the fake Kraken from the flags and returns it with the
+// pairs it serves and the time of the last trade it replays.
+func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, error) {
+	var last time.Time
+	pairs, err := splitPairList(f.pair)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, last, err
 	}
 	speed, err := parseSpeed(f.speed)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, last, err
 	}
-	trades, err := loadReplay(f.replay, pair)
-	if err != nil {
-		return nil, nil, err
+	byPair := map[string][]market.Trade{}
+	for _, p := range pairs {
+		trades, err := loadReplay(f.replay, p)
+		if err != nil {
+			return nil, nil, last, err
+		}
+		byPair[p] = trades
+		if ts := trades[len(trades)-1].TS; ts.After(last) {
+			last = ts
+		}
 	}
 	srv, err := fakekraken.New(fakekraken.Config{
-		Trades: map[string][]market.Trade{pair: trades},
+		Trades: byPair,
 		Speed:  speed,
 		Faults: fakekraken.Faults{
 			DisconnectEvery:     f.disconnectEvery,
@@ -81,7 +91,21 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []market.Trade, error) {
 		},
 		Logger: e.logger,
 	})
-	return srv, trades, err
+	return srv, pairs, last, err
+}
+
+func splitPairList(s string) ([]string, error) {
+	var pairs []string
+	for _, raw := range strings.Split(s, ",") {
+		p, err := market.NormalizePair(raw)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(pairs, p) {
+			pairs = append(pairs, p)
+		}
+	}
+	return pairs, nil
 }
 
 func loadReplay(files, pair string) ([]market.Trade, error) {
@@ -116,7 +140,7 @@ func cmdFakeKraken(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	srv, trades, err := ff.server(e)
+	srv, pairs, _, err := ff.server(e)
 	if err != nil {
 		return err
 	}
@@ -125,7 +149,7 @@ func cmdFakeKraken(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(e.stdout, "fake Kraken WebSocket v2 at %s replaying %d trades of %s (speed %s)\n", url, len(trades), trades[0].Pair, ff.speed)
+	fmt.Fprintf(e.stdout, "fake Kraken WebSocket v2 at %s replaying %s for %s (speed %s)\n", url, ff.replay, strings.Join(pairs, ","), ff.speed)
 	<-ctx.Done()
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -105,7 +106,7 @@ func startFake(e env, f *runFlags, vars map[string]string) (func(), error) {
 		f.fake.replay = p
 		e.logger.Info("Kraken unreachable or --offline: replaying real trades through the fake Kraken", "file", p, "speed", f.fake.speed)
 	}
-	srv, trades, err := f.fake.server(e)
+	srv, pairs, last, err := f.fake.server(e)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +116,10 @@ func startFake(e env, f *runFlags, vars map[string]string) (func(), error) {
 	}
 	speed, _ := parseSpeed(f.fake.speed) // validated by server()
 	vars["TICKCAST_KRAKEN_WS_URL"] = u
-	vars["TICKCAST_PAIRS"] = trades[0].Pair
+	vars["TICKCAST_PAIRS"] = strings.Join(pairs, ",")
 	vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(speed, 'f', -1, 64)
 	if f.exitAtEnd {
-		vars["TICKCAST_STOP_AT"] = trades[len(trades)-1].TS.UTC().Format(time.RFC3339Nano)
+		vars["TICKCAST_STOP_AT"] = last.UTC().Format(time.RFC3339Nano)
 	}
 	return func() { srv.Close() }, nil
 }
