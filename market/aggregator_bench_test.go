@@ -12,19 +12,25 @@ import (
 func BenchmarkAggregatorAdd(b *testing.B) {
 	for _, grace := range []time.Duration{0, DefaultGrace} {
 		b.Run("grace="+grace.String(), func(b *testing.B) {
-			benchAdd(b, loadKrakenTrades(b), []string{"BTC/USD"}, grace)
+			benchAdd(b, loadKrakenTrades(b), []string{"BTC/USD"}, grace, nil)
 		})
 	}
+}
+
+// BenchmarkAggregatorFeatures is the whole per-trade domain cost of the live
+// pipeline on one core: Add, and a feature row for every candle it closes.
+func BenchmarkAggregatorFeatures(b *testing.B) {
+	benchAdd(b, loadKrakenTrades(b), []string{"BTC/USD"}, DefaultGrace, NewFeatures())
 }
 
 // BenchmarkAggregatorAddPairs interleaves the replay over several pairs,
 // trade by trade, so that every Add misses the last-pair cache.
 func BenchmarkAggregatorAddPairs(b *testing.B) {
 	pairs := []string{"BTC/USD", "ETH/USD", "SOL/USD", "XRP/USD", "ADA/USD", "DOGE/USD", "LTC/USD", "DOT/USD"}
-	benchAdd(b, loadKrakenTrades(b), pairs, DefaultGrace)
+	benchAdd(b, loadKrakenTrades(b), pairs, DefaultGrace, nil)
 }
 
-func benchAdd(b *testing.B, trades []Trade, pairs []string, grace time.Duration) {
+func benchAdd(b *testing.B, trades []Trade, pairs []string, grace time.Duration, features *Features) {
 	agg, err := NewAggregator(AggregatorConfig{Interval: time.Minute, Grace: grace})
 	if err != nil {
 		b.Fatal(err)
@@ -43,6 +49,14 @@ func benchAdd(b *testing.B, trades []Trade, pairs []string, grace time.Duration)
 			b.Fatal(err)
 		}
 		candles += len(out)
+		for _, c := range out {
+			if features == nil {
+				break
+			}
+			if _, err := features.Update(c); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "trades/s")

@@ -2,21 +2,35 @@ package parquet
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 )
 
-// benchTrades is a synthetic day of one pair: n trades evenly spread.
-func benchTrades(n int) []market.Trade {
-	day := at("2024-03-10T00:00:00Z")
-	step := 24 * time.Hour / time.Duration(n)
-	out := make([]market.Trade, n)
-	for i := range out {
-		out[i] = market.Trade{Pair: "BTC/USD", TradeID: int64(i + 1), Price: 68000 + float64(i%500)/10,
-			Qty: float64(i%97) / 1000, Side: market.Side(1 + i%2), OrdType: market.OrdType(1 + i%2),
-			TS: day.Add(time.Duration(i) * step), Source: market.SourceKrakenWS}
+// benchTrades is one day of real trades: the real Kraken BTC/USD hour
+// (2,672 trades) copied 75 times, copy k shifted 18·k minutes later with
+// trade ids continuing, so that ~200 k rows land in one day partition.
+func benchTrades(b *testing.B) []market.Trade {
+	f, err := os.Open(realdata.Path(b, realdata.KrakenTrades1h))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	hour, err := fakekraken.LoadTradesCSV(f, "BTC/USD", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]market.Trade, 0, 75*len(hour))
+	for k := range 75 {
+		for _, t := range hour {
+			t.TS = t.TS.Add(time.Duration(k) * 18 * time.Minute)
+			t.TradeID += int64(k * len(hour))
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -24,8 +38,9 @@ func benchTrades(n int) []market.Trade {
 // BenchmarkStoreTrades measures rows/s written into a fresh store,
 // including the final flush: Add in batches of 1000, then Close.
 func BenchmarkStoreTrades(b *testing.B) {
-	const rows, batch = 200_000, 1000
-	trades := benchTrades(rows)
+	const batch = 1000
+	trades := benchTrades(b)
+	rows := len(trades) / batch * batch
 	for b.Loop() {
 		s, err := Open(b.TempDir(), Options{})
 		if err != nil {
@@ -46,8 +61,8 @@ func BenchmarkStoreTrades(b *testing.B) {
 // BenchmarkStoreTradesReplay measures the merge path: replaying a day
 // over its existing partition file.
 func BenchmarkStoreTradesReplay(b *testing.B) {
-	const rows = 200_000
-	trades := benchTrades(rows)
+	trades := benchTrades(b)
+	rows := len(trades)
 	s, err := Open(b.TempDir(), Options{FlushRows: rows})
 	if err != nil {
 		b.Fatal(err)
