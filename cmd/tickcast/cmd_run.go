@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -158,12 +159,14 @@ func runPipeline(ctx context.Context, e env, path string, vars map[string]string
 	if err != nil {
 		return err
 	}
-	benv, err := connect.NewEnvironment(connect.Deps{Logger: e.logger, Latest: &online.Latest{}})
+	latest := &online.Latest{}
+	benv, err := connect.NewEnvironment(connect.Deps{Logger: e.logger, Latest: latest})
 	if err != nil {
 		return err
 	}
 	b := benv.NewStreamBuilder()
-	b.SetLogger(e.logger)
+	// Benthos' own INFO lines (component started, ...) are noise next to ours.
+	b.SetLogger(slog.New(minLevel{e.logger.Handler(), slog.LevelWarn}))
 	b.SetEnvVarLookupFunc(func(name string) (string, bool) {
 		if v, ok := vars[name]; ok {
 			return v, true
@@ -179,6 +182,8 @@ func runPipeline(ctx context.Context, e env, path string, vars map[string]string
 		return fmt.Errorf("pipeline %s: %w", path, err)
 	}
 	e.logger.Info("pipeline running", "pipeline", path, "data_dir", vars["TICKCAST_DATA_DIR"])
+	stopReport := reportLatest(e, latest, statusEvery)
+	defer stopReport()
 	return runStream(ctx, stream, path)
 }
 
@@ -202,6 +207,48 @@ func runStream(ctx context.Context, stream *service.Stream, path string) error {
 		}
 		return nil
 	}
+}
+
+// statusEvery is how often `run` logs the newest feature row of each pair.
+const statusEvery = 15 * time.Second
+
+// reportLatest logs the newest candle close per pair now and then, so that
+// whoever runs the system sees it working.
+func reportLatest(e env, latest *online.Latest, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, r := range latest.All() {
+					e.logger.Info("latest features", "pair", r.Pair, "ts", r.TS.Format(time.RFC3339), "close", r.Close, "warm", r.Warm)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// minLevel drops records below its level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }
 
 // shutdownTimeout bounds a graceful stop (flushing buffered rows).
