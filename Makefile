@@ -7,6 +7,10 @@ DATA_DIR ?= data
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(GOBIN)/golangci-lint-$(GOLANGCI_VERSION)
 RUN_ARGS ?=
+TEMPORAL_VERSION := v1.5.1
+# The temporal CLI (dev server + UI) is built outside the module so its pins stay
+# out of go.mod, and cached by version in GOPATH/bin so fresh clones reuse it.
+TEMPORAL := $(GOBIN)/temporal-$(TEMPORAL_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -43,6 +47,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 		echo "== $$t ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
 	done
 
+$(TEMPORAL):
+	cd /tmp && GOFLAGS= $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
+	cp $(GOBIN)/temporal $(TEMPORAL)
+
+temporal-cli: $(TEMPORAL) ## build the temporal CLI once (2–5 min), cached in GOPATH/bin
+
 $(GOLANGCI):
 	cd /tmp && GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	cp $(GOBIN)/golangci-lint $(GOLANGCI)
@@ -54,4 +64,4 @@ lint: $(GOLANGCI) ## go vet and golangci-lint (pinned, built once into GOPATH/bi
 clean: ## remove build output (not the data directory)
 	rm -rf bin
 
-.PHONY: help deps build run test test-short bench fuzz lint clean
+.PHONY: help deps build run test test-short bench fuzz lint clean temporal-cli
