@@ -27,7 +27,7 @@ build: deps ## build bin/tickcast
 run: build ## run the whole system (live Kraken, or a replay of real data through the fake Kraken when offline)
 	$(BIN) run --data-dir $(DATA_DIR) $(RUN_ARGS)
 
-test: build ## every test: vet, unit and integration tests with -race, YAML pipeline tests
+test: build $(TEMPORAL) ## every test: vet, unit and integration tests with -race, YAML pipeline tests
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(BIN) connect test ./connect/pipelines/...
@@ -53,6 +53,41 @@ $(TEMPORAL):
 
 temporal-cli: $(TEMPORAL) ## build the temporal CLI once (2–5 min), cached in GOPATH/bin
 
+TEMPORAL_PORT ?= 7233
+TEMPORAL_UI_PORT ?= 8233
+TEMPORAL_HOSTPORT := 127.0.0.1:$(TEMPORAL_PORT)
+TEMPORAL_HEALTH := $(TEMPORAL) operator cluster health --address $(TEMPORAL_HOSTPORT) >/dev/null 2>&1
+
+temporal: $(TEMPORAL) ## start the Temporal dev server in the background unless one answers (SQLite in DATA_DIR, UI on :8233)
+	@mkdir -p $(DATA_DIR)
+	@if $(TEMPORAL_HEALTH); then echo "Temporal already answers at $(TEMPORAL_HOSTPORT)"; else \
+		setsid nohup $(TEMPORAL) server start-dev --db-filename $(DATA_DIR)/temporal.db --ip 127.0.0.1 \
+			--port $(TEMPORAL_PORT) --ui-port $(TEMPORAL_UI_PORT) --log-level warn >>$(DATA_DIR)/temporal.log 2>&1 </dev/null & \
+		echo $$! >$(DATA_DIR)/temporal.pid; \
+		for i in $$(seq 60); do $(TEMPORAL_HEALTH) && break; sleep 0.5; done; \
+		$(TEMPORAL_HEALTH) || { echo "Temporal did not start: see $(DATA_DIR)/temporal.log"; exit 1; }; \
+	fi
+	@echo "Temporal at $(TEMPORAL_HOSTPORT) (TEMPORAL_ADDRESS), UI http://127.0.0.1:$(TEMPORAL_UI_PORT), log $(DATA_DIR)/temporal.log"
+
+temporal-stop: ## stop the dev server that `make temporal` started
+	@pid=$$(cat $(DATA_DIR)/temporal.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 $$pid 2>/dev/null; then \
+		kill $$pid; while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "Temporal stopped"; \
+	else echo "no dev server started by make temporal is running"; fi; \
+	rm -f $(DATA_DIR)/temporal.pid
+
+WORKFLOWCHECK := $(GOBIN)/workflowcheck-v0.6.0
+
+$(WORKFLOWCHECK):
+	cd /tmp && GOFLAGS= $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+	cp $(GOBIN)/workflowcheck $(WORKFLOWCHECK)
+
+workflowcheck: $(WORKFLOWCHECK) ## Temporal's determinism check of the workflow code (pinned, built once into GOPATH/bin)
+	$(WORKFLOWCHECK) -show-pos ./workflows/...
+
+worker: build temporal ## run a backfill worker against the dev server (then: bin/tickcast backfill ... --wait)
+	$(BIN) worker --data-dir $(DATA_DIR) --temporal-address $(TEMPORAL_HOSTPORT)
+
 $(GOLANGCI):
 	cd /tmp && GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	cp $(GOBIN)/golangci-lint $(GOLANGCI)
@@ -65,3 +100,4 @@ clean: ## remove build output (not the data directory)
 	rm -rf bin
 
 .PHONY: help deps build run test test-short bench fuzz lint clean temporal-cli
+.PHONY: temporal temporal-stop worker workflowcheck

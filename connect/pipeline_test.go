@@ -78,8 +78,29 @@ func minutesOf(trades []fileTrade) map[time.Time]*fileMinute {
 }
 
 // runLivePipeline runs connect/pipelines/live.yaml against a fake Kraken
-// replaying path at max speed until the last trade, like `tickcast run --replay`.
+// replaying path at max speed until the last trade, like `tickcast run --replay`,
+// with gap repair from the fake's REST API.
 func runLivePipeline(t *testing.T, path string, faults fakekraken.Faults) (dataDir string, last time.Time) {
+	t.Helper()
+	r := runLive(t, path, liveRun{faults: faults, repair: true})
+	return r.dataDir, r.last
+}
+
+// liveRun is how runLive runs live.yaml: the fake's faults and whether
+// gaps are repaired from REST (always the fake's: never the real API).
+type liveRun struct {
+	faults fakekraken.Faults
+	repair bool
+}
+
+type liveResult struct {
+	dataDir string
+	last    time.Time
+	fake    fakekraken.Stats
+	rest    fakekraken.RESTStats
+}
+
+func runLive(t *testing.T, path string, run liveRun) liveResult {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -90,7 +111,7 @@ func runLivePipeline(t *testing.T, path string, faults fakekraken.Faults) (dataD
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := fakekraken.New(fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Faults: faults})
+	srv, err := fakekraken.New(fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Faults: run.faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,18 +120,21 @@ func runLivePipeline(t *testing.T, path string, faults fakekraken.Faults) (dataD
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	dataDir = t.TempDir()
-	last = trades[len(trades)-1].TS
+	r := liveResult{dataDir: t.TempDir(), last: trades[len(trades)-1].TS}
 	vars := map[string]string{
-		"TICKCAST_KRAKEN_WS_URL": url,
-		"TICKCAST_PAIRS":         "BTC/USD",
-		"TICKCAST_CLOCK_SPEED":   "0",
-		"TICKCAST_STOP_AT":       last.Format(time.RFC3339Nano),
-		"TICKCAST_DATA_DIR":      dataDir,
-		"TICKCAST_BACKOFF_MIN":   "20ms",
+		"TICKCAST_KRAKEN_WS_URL":   url,
+		"TICKCAST_KRAKEN_REST_URL": fakekraken.RESTURL(url),
+		"TICKCAST_REPAIR":          strconv.FormatBool(run.repair),
+		"TICKCAST_REST_RATE":       "-1", // the fake has no rate limit unless asked
+		"TICKCAST_PAIRS":           "BTC/USD",
+		"TICKCAST_CLOCK_SPEED":     "0",
+		"TICKCAST_STOP_AT":         r.last.Format(time.RFC3339Nano),
+		"TICKCAST_DATA_DIR":        r.dataDir,
+		"TICKCAST_BACKOFF_MIN":     "20ms",
 	}
 	runPipelineFile(t, "pipelines/live.yaml", vars)
-	return dataDir, last
+	r.fake, r.rest = srv.Stats(), srv.RESTStats()
+	return r
 }
 
 func runPipelineFile(t *testing.T, file string, vars map[string]string) {
@@ -190,7 +214,11 @@ func TestReplayWithDisconnectsDetectsEveryMissedTrade(t *testing.T) {
 	path := realdata.Path(t, realdata.KrakenTrades1h)
 	file := readTradeFile(t, path)
 	faults := fakekraken.Faults{DisconnectEvery: 400, Disconnects: 5, SkipOnDisconnect: 120}
-	dataDir, _ := runLivePipeline(t, path, faults)
+	run := runLive(t, path, liveRun{faults: faults, repair: false}) // detection alone
+	dataDir := run.dataDir
+	if run.rest.Requests != 0 {
+		t.Errorf("repair off, yet %d REST requests", run.rest.Requests)
+	}
 
 	stored, err := parquet.ReadTrades(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {

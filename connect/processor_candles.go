@@ -12,9 +12,10 @@ import (
 )
 
 const (
-	cpFieldInterval   = "interval"
-	cpFieldGrace      = "grace"
-	cpFieldEmitTrades = "emit_trades"
+	cpFieldInterval      = "interval"
+	cpFieldGrace         = "grace"
+	cpFieldEmitTrades    = "emit_trades"
+	cpFieldRepairWindows = "repair_windows"
 )
 
 func candlesProcessorSpec() *service.ConfigSpec {
@@ -30,10 +31,19 @@ even when no further trade arrives; windows without trades are emitted as empty 
 Duplicate trades (pair, trade_id) are dropped; trades later than the grace period are never
 merged into a closed candle: they pass on with tickcast_kind=late_trade for a switch output
 to route. Candles overlapping a trade_id gap carry complete=false. Invalid trades are flagged
-with an error (route them with errored()). Run with pipeline.threads: 1: the state is ordered.`).
+with an error (route them with errored()). Run with pipeline.threads: 1: the state is ordered.
+
+Repair: a trade that fills a trade_id gap (one the kraken_trades input fetched from REST,
+tickcast_repair=true) is merged even when its window already closed, as long as that window
+is among the pair's last repair_windows: the corrected candle is emitted again (same start,
+repaired=true, complete=true once no gap overlaps it), and so are the candles the repair
+changed otherwise (complete now, or empty at a changed previous close). Within one batch,
+later versions of a candle replace the earlier message in place. A store keyed by start
+keeps the latest version; the features processor recomputes the rows that depend on it.`).
 		Field(service.NewDurationField(cpFieldInterval).Description("Window length, 1s to 24h, dividing a day.").Default("1m")).
 		Field(service.NewDurationField(cpFieldGrace).Description("How long a window waits for out-of-order trades after its end.").Default("2s")).
-		Field(service.NewBoolField(cpFieldEmitTrades).Description("Pass accepted trades on (e.g. to store raw trades).").Default(true))
+		Field(service.NewBoolField(cpFieldEmitTrades).Description("Pass accepted trades on (e.g. to store raw trades).").Default(true)).
+		Field(service.NewIntField(cpFieldRepairWindows).Description("Closed windows kept per pair for repair; 0 = market.FeatureWindow, -1 = none (gap trades for closed windows are then late).").Default(0).Advanced())
 }
 
 func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
@@ -49,7 +59,11 @@ func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (se
 	if err != nil {
 		return nil, err
 	}
-	agg, err := market.NewAggregator(market.AggregatorConfig{Interval: interval, Grace: grace})
+	keep, err := conf.FieldInt(cpFieldRepairWindows)
+	if err != nil {
+		return nil, err
+	}
+	agg, err := market.NewAggregator(market.AggregatorConfig{Interval: interval, Grace: grace, RepairWindows: keep})
 	if err != nil {
 		return nil, fmt.Errorf("candles: %w", err)
 	}
@@ -64,6 +78,9 @@ func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (se
 		mInvalid:   m.NewCounter("tickcast_trades_invalid"),
 		mCandles:   m.NewCounter("tickcast_candles_emitted"),
 		mIncomp:    m.NewCounter("tickcast_candles_incomplete"),
+		mRepaired:  m.NewCounter("tickcast_trades_repaired"),
+		mCorrected: m.NewCounter("tickcast_candles_corrected"),
+		emitted:    map[candleKey]int{},
 	}, nil
 }
 
@@ -73,16 +90,26 @@ type candlesProcessor struct {
 	agg        *market.Aggregator
 	emitTrades bool
 	candles    []market.Candle // reused between calls
+	// emitted indexes the candle messages of the batch being processed, so
+	// that a later version of a candle replaces the earlier message.
+	emitted map[candleKey]int
 
 	log                              *service.Logger
 	mAccepted, mDup, mLate, mInvalid *service.MetricCounter
 	mCandles, mIncomp                *service.MetricCounter
+	mRepaired, mCorrected            *service.MetricCounter
+}
+
+type candleKey struct {
+	pair  string
+	start int64
 }
 
 func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make(service.MessageBatch, 0, len(batch)+4)
+	clear(p.emitted)
 	for _, msg := range batch {
 		switch kindOf(msg) {
 		case KindTrade:
@@ -105,9 +132,13 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 		return p.invalid(msg, err, out)
 	}
 	var outcome market.Outcome
+	corrected := p.agg.Stats().Corrected
 	p.candles, outcome, err = p.agg.Add(t, p.candles[:0])
 	if err != nil {
 		return p.invalid(msg, err, out)
+	}
+	if n := p.agg.Stats().Corrected - corrected; n > 0 {
+		p.mCorrected.Incr(n)
 	}
 	out = p.appendCandles(out)
 	switch outcome {
@@ -118,8 +149,12 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 		msg.MetaSetMut(MetaKind, KindLateTrade)
 		msg.MetaSetMut(MetaPair, t.Pair)
 		out = append(out, msg)
-	default:
-		p.mAccepted.Incr(1)
+	default: // accepted, or repaired into a closed window: a trade to keep
+		if outcome == market.OutcomeRepaired {
+			p.mRepaired.Incr(1)
+		} else {
+			p.mAccepted.Incr(1)
+		}
 		if p.emitTrades {
 			msg.MetaSetMut(MetaKind, KindTrade)
 			msg.MetaSetMut(MetaPair, t.Pair)
@@ -152,13 +187,24 @@ func (p *candlesProcessor) tick(msg *service.Message, out service.MessageBatch) 
 	return p.appendCandles(out)
 }
 
+// appendCandles appends the candles the aggregator just emitted. A candle
+// already emitted in this batch (corrected by a repair) replaces the earlier
+// message in place: its features are then computed once, from the latest
+// version, and anything after that message saw it already.
 func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.MessageBatch {
 	for _, c := range p.candles {
 		p.mCandles.Incr(1)
 		if !c.Complete {
 			p.mIncomp.Incr(1)
 		}
-		out = append(out, newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c))
+		msg := newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c)
+		key := candleKey{c.Pair, c.Start.UnixNano()}
+		if i, ok := p.emitted[key]; ok {
+			out[i] = msg
+			continue
+		}
+		p.emitted[key] = len(out)
+		out = append(out, msg)
 	}
 	return out
 }

@@ -22,24 +22,35 @@ The same market code computes features in the backfill, so there is no train/ser
 Every feature at ts depends only on the last market.FeatureWindow candles ending at or before
 ts; rows carry warm=false until that window is full. Candles of a pair must arrive in order
 and contiguous (the candles processor guarantees it); others are flagged with an error.
+A candle whose start is not after the pair's last one is a correction (re-emitted after a
+gap repair): it replaces the candle held and the rows at it and at every later candle of
+the window are recomputed and emitted again (same ts: a store keeps the latest). A
+correction older than the window cannot change the rows: it passes on, counted and logged.
 Run with pipeline.threads: 1.`)
 }
 
 // featuresProcessor adapts market.Features to Benthos batches and publishes
 // the newest row per pair to the online store.
 type featuresProcessor struct {
-	mu     sync.Mutex
-	f      *market.Features
-	latest *online.Latest
-	rows   *service.MetricCounter
+	mu        sync.Mutex
+	f         *market.Features
+	latest    *online.Latest
+	log       *service.Logger
+	rows      *service.MetricCounter
+	corrected *service.MetricCounter // rows emitted again after a correction
+	stale     *service.MetricCounter // corrections too old to apply
 }
 
 func newFeaturesProcessor(latest *online.Latest) service.BatchProcessorConstructor {
 	return func(_ *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+		m := mgr.Metrics()
 		return &featuresProcessor{
-			f:      market.NewFeatures(),
-			latest: latest,
-			rows:   mgr.Metrics().NewCounter("tickcast_feature_rows"),
+			f:         market.NewFeatures(),
+			latest:    latest,
+			log:       mgr.Logger(),
+			rows:      m.NewCounter("tickcast_feature_rows"),
+			corrected: m.NewCounter("tickcast_feature_rows_corrected"),
+			stale:     m.NewCounter("tickcast_candle_corrections_too_old"),
 		}, nil
 	}
 }
@@ -53,26 +64,52 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if kindOf(msg) != KindCandle {
 			continue
 		}
-		row, err := p.update(msg)
+		c, err := decode(msg, market.DecodeCandle)
+		if err != nil {
+			msg.SetError(fmt.Errorf("features: %w", err))
+			continue
+		}
+		if newest, ok := p.f.Newest(c.Pair); ok && !c.Start.After(newest.Start) {
+			out = p.correct(msg, c, newest, out)
+			continue
+		}
+		row, err := p.f.Update(c)
 		if err != nil {
 			msg.SetError(fmt.Errorf("features: %w", err))
 			continue
 		}
 		p.rows.Incr(1)
-		if p.latest != nil {
-			p.latest.Put(row)
-		}
-		out = append(out, newRecord(KindFeature, row.Pair, row.AppendJSON(nil), row))
+		out = p.appendRow(row, out)
 	}
 	return []service.MessageBatch{out}, nil
 }
 
-func (p *featuresProcessor) update(msg *service.Message) (market.FeatureRow, error) {
-	c, err := decode(msg, market.DecodeCandle)
-	if err != nil {
-		return market.FeatureRow{}, err
+// correct applies a corrected candle and appends the recomputed rows. A
+// correction older than the feature window is still a good candle (only the
+// rows cannot follow it): it is logged, not flagged; any other refusal is.
+func (p *featuresProcessor) correct(msg *service.Message, c, newest market.Candle, out service.MessageBatch) service.MessageBatch {
+	rows, err := p.f.Correct(c)
+	if err != nil && newest.Start.Sub(c.Start) >= market.FeatureWindow*newest.End.Sub(newest.Start) {
+		p.stale.Incr(1)
+		p.log.Warnf("features: correction older than the feature window not applied: %v", err)
+		return out
 	}
-	return p.f.Update(c)
+	if err != nil {
+		msg.SetError(fmt.Errorf("features: %w", err))
+		return out
+	}
+	p.corrected.Incr(int64(len(rows)))
+	for _, row := range rows {
+		out = p.appendRow(row, out)
+	}
+	return out
+}
+
+func (p *featuresProcessor) appendRow(row market.FeatureRow, out service.MessageBatch) service.MessageBatch {
+	if p.latest != nil {
+		p.latest.Put(row)
+	}
+	return append(out, newRecord(KindFeature, row.Pair, row.AppendJSON(nil), row))
 }
 
 func (p *featuresProcessor) Close(context.Context) error { return nil }

@@ -1,6 +1,8 @@
 // Package fakekraken is a protocol-exact fake of Kraken's WebSocket API v2
-// (see docs kraken-api.md), replaying real trades. Tests, the offline demo
-// and `make run` without internet use it in place of wss://ws.kraken.com/v2.
+// and public REST API (see docs kraken-api.md; REST in rest.go), replaying
+// real trades or trades rebuilt from real candles (ReconstructTrades).
+// Tests, the offline demo and `make run` without internet use it in place
+// of wss://ws.kraken.com/v2 and https://api.kraken.com.
 //
 // What it sends that is not in the source data: ord_type is always "market"
 // (the trade files have none), and where a file has no side the side is
@@ -47,6 +49,7 @@ type Config struct {
 	SnapshotSize      int           // default 50
 	BatchMax          int           // max trades per update message, default 100
 	Faults            Faults
+	REST              RESTFaults   // failures of the REST API (rest.go)
 	Logger            *slog.Logger // default discards
 }
 
@@ -103,6 +106,7 @@ type Server struct {
 	drops    int
 	closed   bool
 	httpSrv  *http.Server
+	rest     *restState
 
 	done      chan struct{}
 	closing   chan struct{}
@@ -124,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, tapes: tapes, conns: map[*conn]struct{}{},
-		statuses: []string{"online"}, done: make(chan struct{}), closing: make(chan struct{})}
+		statuses: []string{"online"}, rest: newRESTState(cfg.REST), done: make(chan struct{}), closing: make(chan struct{})}
 	s.up.CheckOrigin = func(*http.Request) bool { return true } // a local fake: any page may connect
 	s.mux = s.routes()
 	return s, nil
@@ -152,17 +156,18 @@ func (cfg Config) validate() error {
 	case min(f.DisconnectEvery, f.Disconnects, f.SkipOnDisconnect, f.SilenceAfter, f.MaintenanceAfter, f.RepeatSnapshotAfter) < 0 || f.SilenceFor < 0:
 		return errors.New("fakekraken: negative fault setting")
 	}
-	return nil
+	return cfg.REST.validate()
 }
 
 // routes lists the HTTP surface. REST endpoints go under /0/public/.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v2", s.handleWS)
+	s.mountREST(mux)
 	return mux
 }
 
-// Handler serves the fake: the WebSocket API at /v2.
+// Handler serves the fake: the WebSocket API at /v2, REST at /0/public/.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.

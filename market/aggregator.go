@@ -11,11 +11,16 @@ import (
 const (
 	DefaultInterval = time.Minute
 	DefaultMaxGaps  = 1024
+	// DefaultRepairWindows keeps as many closed windows as a feature row
+	// depends on: a correction older than that could not fix the features.
+	DefaultRepairWindows = FeatureWindow
 	// DefaultGrace is the grace the live pipeline uses; it is not applied
 	// automatically because 0 is a valid explicit value.
 	DefaultGrace = 2 * time.Second
 
 	maxInterval = 24 * time.Hour
+	// maxRepairWindows bounds the memory kept per pair (~150 bytes a window).
+	maxRepairWindows = 1 << 16
 	// maxUnixSec is the last second whose nanoseconds fit in an int64 (2262).
 	maxUnixSec = math.MaxInt64 / int64(time.Second)
 )
@@ -31,6 +36,11 @@ type AggregatorConfig struct {
 	// MaxGaps bounds the trade_id gaps and marked gaps tracked per pair
 	// (each kind); 0 means 1024. The oldest is dropped beyond it.
 	MaxGaps int
+	// RepairWindows is how many closed windows per pair are kept so that a
+	// trade filling a tracked gap after its window closed still corrects that
+	// candle (see Aggregator); 0 means DefaultRepairWindows, negative keeps
+	// none (such trades are then late).
+	RepairWindows int
 }
 
 func (c AggregatorConfig) withDefaults() AggregatorConfig {
@@ -39,6 +49,9 @@ func (c AggregatorConfig) withDefaults() AggregatorConfig {
 	}
 	if c.MaxGaps == 0 {
 		c.MaxGaps = DefaultMaxGaps
+	}
+	if c.RepairWindows == 0 {
+		c.RepairWindows = DefaultRepairWindows
 	}
 	return c
 }
@@ -57,6 +70,8 @@ func (c AggregatorConfig) Validate() error {
 		return fmt.Errorf("aggregator grace %v: outside 0..24h: %w", c.Grace, ErrInvalid)
 	case c.MaxGaps < 0:
 		return fmt.Errorf("aggregator max gaps %d: negative: %w", c.MaxGaps, ErrInvalid)
+	case c.RepairWindows > maxRepairWindows:
+		return fmt.Errorf("aggregator repair windows %d: above %d: %w", c.RepairWindows, maxRepairWindows, ErrInvalid)
 	}
 	return nil
 }
@@ -69,6 +84,7 @@ const (
 	OutcomeDuplicate                // (pair, trade_id) seen before: dropped
 	OutcomeLate                     // its window already closed: not merged
 	OutcomeInvalid                  // rejected by validation (Add also returns an error)
+	OutcomeRepaired                 // filled a gap in a closed window: merged, the candle re-emitted
 )
 
 func (o Outcome) String() string {
@@ -81,16 +97,20 @@ func (o Outcome) String() string {
 		return "late"
 	case OutcomeInvalid:
 		return "invalid"
+	case OutcomeRepaired:
+		return "repaired"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
 
 // AggregatorStats are cumulative counters. Gaps counts detected trade_id gaps
 // and MarkGap calls; MissingTrades the ids missing when gaps were detected
-// (not decremented when they arrive); Filled the trades, accepted or late,
-// whose id was in a tracked gap.
+// (not decremented when they arrive); Filled the trades, accepted, repaired
+// or late, whose id was in a tracked gap; Repaired the trades merged into a
+// closed window (OutcomeRepaired); Corrected the candles re-emitted.
 type AggregatorStats struct {
 	Accepted, Duplicates, Late, Invalid, Gaps, MissingTrades, Filled int64
+	Repaired, Corrected                                              int64
 }
 
 // Aggregator builds event-time tumbling-window candles for many pairs.
@@ -116,10 +136,25 @@ type AggregatorStats struct {
 // their trades, were they to come, would be reported as duplicates, not late.
 // Ids that are not consecutive per pair would make every candle incomplete.
 //
+// Repair: the last RepairWindows closed windows of each pair are kept. A
+// trade whose id is in a tracked gap (fetched from REST after a disconnect,
+// say) and whose window closed but is kept is merged into it exactly as into
+// an open window (Open/Close by (ts, trade_id)), and Add returns
+// OutcomeRepaired with the corrected candles appended to out. Whenever a
+// trade fills a gap, whatever its outcome, the kept candles that change are
+// re-emitted, oldest first and before any candle the trade closes: the one
+// the trade went into (Repaired=true), the empty candles after it that
+// repeated an older close, and those the gap overlapped that are complete
+// now (Complete=false only while a gap or MarkGap range still overlaps
+// them). A corrected candle has the Start of one emitted before: consumers
+// keyed by (pair, start) keep the latest. A trade for a closed window whose
+// id is not in a gap is late, never merged.
+//
 // An Aggregator is not safe for concurrent use.
 type Aggregator struct {
 	iv, grace int64 // nanoseconds
 	maxGaps   int
+	keep      int // closed windows kept per pair for repair
 	byPair    map[string]*pairState
 	pairs     []*pairState // first-seen order, for deterministic output
 	last      *pairState   // runs of one pair skip the map
@@ -136,6 +171,7 @@ func NewAggregator(cfg AggregatorConfig) (*Aggregator, error) {
 		iv:      int64(cfg.Interval),
 		grace:   int64(cfg.Grace),
 		maxGaps: cfg.MaxGaps,
+		keep:    max(cfg.RepairWindows, 0),
 		byPair:  make(map[string]*pairState),
 	}, nil
 }
@@ -144,10 +180,12 @@ func NewAggregator(cfg AggregatorConfig) (*Aggregator, error) {
 func (a *Aggregator) Stats() AggregatorStats { return a.stats }
 
 // Add ingests one trade: the candles it closes (those whose End+Grace the
-// pair's watermark reaches) are appended to out. Duplicate and late trades
-// are only counted. Invalid trades (Validate, or a time outside 1970..2262)
-// return OutcomeInvalid and an error wrapping ErrInvalid and change nothing
-// but the Invalid counter.
+// pair's watermark reaches) are appended to out, after the corrected candles
+// of a repair (see Aggregator). Duplicate and late trades are only counted.
+// Invalid trades (Validate, or a time outside 1970..2262) return
+// OutcomeInvalid and an error wrapping ErrInvalid and change nothing but the
+// Invalid counter. Add does not allocate once a pair's windows exist, except
+// to grow out.
 func (a *Aggregator) Add(t Trade, out []Candle) ([]Candle, Outcome, error) {
 	ns, err := tradeNanos(t)
 	if err != nil {
@@ -163,10 +201,13 @@ func (a *Aggregator) Add(t Trade, out []Candle) ([]Candle, Outcome, error) {
 	open := a.admit(p, start)
 	// Late trades count as seen too: a copy re-sent later is a duplicate, and
 	// their ids close gaps that would otherwise mark later windows incomplete.
-	filled := t.TradeID > 0 && a.trackID(p, t.TradeID, ns)
+	var gap tradeGap
+	filled := t.TradeID > 0 && a.trackID(p, t.TradeID, ns, &gap)
 	if !open {
-		a.stats.Late++
-		return out, OutcomeLate, nil
+		return a.closedTrade(p, &t, ns, start, filled, gap, out)
+	}
+	if filled {
+		out = a.reemit(p, gap, -1, out)
 	}
 	if ns > p.wm {
 		p.wm = ns
@@ -177,6 +218,24 @@ func (a *Aggregator) Add(t Trade, out []Candle) ([]Candle, Outcome, error) {
 	w.repaired = w.repaired || filled
 	a.stats.Accepted++
 	return out, OutcomeAccepted, nil
+}
+
+// closedTrade handles a trade whose window closed: merged into the kept
+// window when it filled gap, late otherwise.
+func (a *Aggregator) closedTrade(p *pairState, t *Trade, ns, start int64, filled bool, gap tradeGap, out []Candle) ([]Candle, Outcome, error) {
+	k, kept := p.closed.index(start, p.base, a.iv)
+	if !filled || !kept {
+		a.stats.Late++
+		if filled { // its id is no longer missing: kept candles may be complete now
+			out = a.reemit(p, gap, -1, out)
+		}
+		return out, OutcomeLate, nil
+	}
+	cw := p.closed.at(k)
+	cw.w.add(t, ns)
+	cw.w.repaired = true
+	a.stats.Repaired++
+	return a.reemit(p, gap, k, out), OutcomeRepaired, nil
 }
 
 // Advance is the clock tick: for every pair seen it closes each window with
@@ -248,7 +307,7 @@ func (a *Aggregator) state(pair string) *pairState {
 	}
 	p, ok := a.byPair[pair]
 	if !ok {
-		p = &pairState{pair: pair, wm: math.MinInt64}
+		p = &pairState{pair: pair, wm: math.MinInt64, lostTo: math.MinInt64}
 		a.byPair[pair] = p
 		a.pairs = append(a.pairs, p)
 	}
@@ -302,16 +361,54 @@ func (a *Aggregator) closeOldest(p *pairState) Candle {
 		w = p.wins.at(0)
 		p.wins.popFront() // the slot stays valid until the next push
 	}
-	c := p.candle(w, p.base, a.iv)
+	end := p.base + a.iv
+	marked := p.marked(p.base, end)
+	c := makeCandle(p.pair, w, p.base, a.iv, p.lastClose, !marked && !overlapsAny(p.gaps, p.base, end))
+	if a.keep > 0 {
+		p.closed.push(a.keep, closedWindow{prev: p.lastClose, complete: c.Complete, marked: marked}, w)
+	}
 	p.base += a.iv
 	p.emitted = true
 	p.lastClose = c.Close
 	return c
 }
 
-// trackID updates the pair's id range and gaps for an accepted trade; it
-// reports whether the id filled a tracked gap.
-func (a *Aggregator) trackID(p *pairState, id, ns int64) bool {
+// reemit appends, oldest first, the kept closed candles that changed: the one
+// at index k (a trade was merged into it; -1 for none), the empty ones whose
+// previous close changed, and the incomplete ones that gap g (as it was
+// before a fill) overlapped and that no gap overlaps any more.
+func (a *Aggregator) reemit(p *pairState, g tradeGap, k int, out []Candle) []Candle {
+	r := &p.closed
+	start := p.base - int64(r.n)*a.iv
+	for i := range r.n {
+		cw := r.at(i)
+		changed := i == k
+		if i > 0 {
+			if prev := r.at(i - 1).close(); prev != cw.prev {
+				cw.prev = prev
+				changed = changed || cw.w.trades == 0 // only empty candles show it
+			}
+		}
+		end := start + a.iv
+		if !cw.complete && g.overlaps(start, end) && p.completeAfterClose(cw, start, end) {
+			cw.complete, changed = true, true
+		}
+		if changed {
+			out = append(out, makeCandle(p.pair, &cw.w, start, a.iv, cw.prev, cw.complete))
+			a.stats.Corrected++
+		}
+		start = end
+	}
+	if r.n > 0 {
+		p.lastClose = r.at(r.n - 1).close()
+	}
+	return out
+}
+
+// trackID updates the pair's id range and gaps for a new trade; it reports
+// whether the id filled a tracked gap, and sets *filled to that gap as it
+// was before.
+func (a *Aggregator) trackID(p *pairState, id, ns int64, filled *tradeGap) bool {
 	r := &p.ids
 	switch {
 	case !r.known:
@@ -327,8 +424,13 @@ func (a *Aggregator) trackID(p *pairState, id, ns int64) bool {
 		}
 		r.min, r.minTS = id, ns
 	default:
+		i, ok := p.gapOf(id)
+		if !ok { // cannot happen: seen ids were dropped before
+			return false
+		}
+		*filled = p.gaps[i]
 		a.stats.Filled++
-		p.fill(id, ns, a.maxGaps)
+		p.fill(i, id, ns, a.maxGaps)
 		return true
 	}
 	return false
@@ -355,6 +457,8 @@ type pairState struct {
 	ids       idRange
 	gaps      []tradeGap // missing trade ids, sorted by lo, disjoint
 	marks     []tradeGap // MarkGap time ranges (no ids)
+	closed    closedRing // the last closed windows, for repair
+	lostTo    int64      // end of the latest gap dropped for MaxGaps
 }
 
 // idRange is the range of trade ids accepted for a pair and the times of its ends.
@@ -398,19 +502,15 @@ func (p *pairState) gapOf(id int64) (int, bool) {
 
 func (p *pairState) insertGap(g tradeGap, maxGaps int) {
 	if len(p.gaps) >= maxGaps { // drop the lowest ids: the oldest trades
-		p.gaps = slices.Delete(p.gaps, 0, 1)
+		p.dropOldestGap()
 	}
 	i, _ := p.gapOf(g.lo)
 	p.gaps = slices.Insert(p.gaps, i, g)
 }
 
-// fill removes id, which arrived at ns, from its gap, narrowing the gap's
-// time range on the assumption that ids and times grow together.
-func (p *pairState) fill(id, ns int64, maxGaps int) {
-	i, ok := p.gapOf(id)
-	if !ok {
-		return
-	}
+// fill removes id, which arrived at ns, from its gap p.gaps[i], narrowing the
+// gap's time range on the assumption that ids and times grow together.
+func (p *pairState) fill(i int, id, ns int64, maxGaps int) {
 	g := p.gaps[i]
 	below := tradeGap{lo: g.lo, hi: id - 1, from: g.from, to: max(g.from, min(g.to, ns))}
 	above := tradeGap{lo: id + 1, hi: g.hi, from: min(g.to, max(g.from, ns)), to: g.to}
@@ -422,8 +522,15 @@ func (p *pairState) fill(id, ns int64, maxGaps int) {
 		p.gaps = slices.Insert(p.gaps, i, below)
 	}
 	if len(p.gaps) > maxGaps {
-		p.gaps = slices.Delete(p.gaps, 0, 1)
+		p.dropOldestGap()
 	}
+}
+
+// dropOldestGap forgets the gap of the lowest ids; the kept windows up to its
+// end stay incomplete, since its trades will never be merged.
+func (p *pairState) dropOldestGap() {
+	p.lostTo = max(p.lostTo, p.gaps[0].to)
+	p.gaps = slices.Delete(p.gaps, 0, 1)
 }
 
 // pruneMarks drops marked gaps that no open or future window can overlap.
@@ -438,29 +545,35 @@ func appendBounded(gs []tradeGap, g tradeGap, maxGaps int) []tradeGap {
 	return append(gs, g)
 }
 
-// complete reports whether no tracked gap overlaps [start, end).
-func (p *pairState) complete(start, end int64) bool {
-	for _, gs := range [2][]tradeGap{p.gaps, p.marks} {
-		for _, g := range gs {
-			if g.overlaps(start, end) {
-				return false
-			}
-		}
-	}
-	return true
+func (p *pairState) marked(start, end int64) bool { return overlapsAny(p.marks, start, end) }
+
+// completeAfterClose reports whether the kept window cw at [start, end) is
+// complete now: marks are pruned once no open window overlaps them, so the
+// window remembers whether one did when it closed.
+func (p *pairState) completeAfterClose(cw *closedWindow, start, end int64) bool {
+	return !cw.marked && p.lostTo < start && !overlapsAny(p.gaps, start, end)
 }
 
-// candle builds the candle of the window at start; w is nil or has no
+func overlapsAny(gs []tradeGap, start, end int64) bool {
+	for _, g := range gs {
+		if g.overlaps(start, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// makeCandle builds the candle of the window at start; w is nil or has no
 // trades for an empty window, which repeats the previous close.
-func (p *pairState) candle(w *openWindow, start, iv int64) Candle {
+func makeCandle(pair string, w *openWindow, start, iv int64, prevClose float64, complete bool) Candle {
 	c := Candle{
-		Pair:     p.pair,
+		Pair:     pair,
 		Start:    time.Unix(0, start).UTC(),
 		End:      time.Unix(0, start+iv).UTC(),
-		Complete: p.complete(start, start+iv),
+		Complete: complete,
 	}
 	if w == nil || w.trades == 0 {
-		c.Open, c.High, c.Low, c.Close, c.VWAP = p.lastClose, p.lastClose, p.lastClose, p.lastClose, p.lastClose
+		c.Open, c.High, c.Low, c.Close, c.VWAP = prevClose, prevClose, prevClose, prevClose, prevClose
 		return c
 	}
 	w.fillCandle(&c)
@@ -570,4 +683,59 @@ func (r *windowRing) pushFront() {
 func (r *windowRing) popFront() {
 	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.n--
+}
+
+// closedWindow is a closed window kept for repair: its trades' aggregates,
+// the close of the candle before it (the OHLC of an empty window) and its
+// flags as last emitted.
+type closedWindow struct {
+	w        openWindow
+	prev     float64
+	complete bool
+	marked   bool // a MarkGap range overlapped it when it closed
+}
+
+// close is the close of the window's candle.
+func (cw *closedWindow) close() float64 {
+	if cw.w.trades == 0 {
+		return cw.prev
+	}
+	return cw.w.close
+}
+
+// closedRing keeps a pair's last closed windows, oldest first; the newest
+// is the window just before the oldest open one. Its buffer is allocated
+// once, at the pair's first close.
+type closedRing struct {
+	buf     []closedWindow
+	head, n int // head: slot of the oldest
+}
+
+func (r *closedRing) at(i int) *closedWindow { return &r.buf[(r.head+i)%len(r.buf)] }
+
+// push appends cw with the aggregates of w (nil: none), dropping the oldest
+// beyond keep windows.
+func (r *closedRing) push(keep int, cw closedWindow, w *openWindow) {
+	if r.buf == nil {
+		r.buf = make([]closedWindow, keep)
+	}
+	if r.n == len(r.buf) {
+		r.head = (r.head + 1) % len(r.buf)
+		r.n--
+	}
+	r.n++
+	slot := r.at(r.n - 1)
+	*slot = cw
+	if w != nil {
+		slot.w = *w
+	}
+}
+
+// index returns the position of the kept window at start, given base, the
+// start of the pair's oldest open window.
+func (r *closedRing) index(start, base, iv int64) (int, bool) {
+	if start >= base || start < base-int64(r.n)*iv {
+		return 0, false
+	}
+	return r.n - int((base-start)/iv), true
 }

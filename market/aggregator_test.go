@@ -114,6 +114,7 @@ func TestAggregatorFixtures(t *testing.T) {
 	tests := []struct {
 		name      string
 		grace     time.Duration
+		keep      int // RepairWindows
 		steps     []aggStep
 		wantStats AggregatorStats
 	}{
@@ -253,7 +254,8 @@ func TestAggregatorFixtures(t *testing.T) {
 			wantStats: AggregatorStats{Accepted: 1, Late: 1},
 		},
 		{
-			name: "an id gap marks exactly the windows its time range overlaps",
+			name: "an id gap marks exactly the windows its time range overlaps (repair off)",
+			keep: -1,
 			// Gap: id 3, between id 2 at 00:01:20 and id 4 at 00:02:50.
 			steps: []aggStep{
 				add(btc(1, "00:00:10", 100, 1, buy), acc),
@@ -347,7 +349,176 @@ func TestAggregatorFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := runSteps(t, AggregatorConfig{Interval: time.Minute, Grace: tt.grace}, tt.steps)
+			a := runSteps(t, AggregatorConfig{Interval: time.Minute, Grace: tt.grace, RepairWindows: tt.keep}, tt.steps)
+			if got := a.Stats(); got != tt.wantStats {
+				t.Errorf("stats %+v, want %+v", got, tt.wantStats)
+			}
+		})
+	}
+}
+
+// TestAggregatorRepairsClosedWindows: trades filling a gap after their
+// window closed (as REST repair delivers them) correct the kept candles.
+func TestAggregatorRepairsClosedWindows(t *testing.T) {
+	const buy, sell = SideBuy, SideSell
+	acc, dup, late, rep := OutcomeAccepted, OutcomeDuplicate, OutcomeLate, OutcomeRepaired
+	tests := []struct {
+		name      string
+		cfg       AggregatorConfig
+		steps     []aggStep
+		wantStats AggregatorStats
+	}{
+		{
+			name: "the missing trade corrects its closed candle and completes its neighbours",
+			// Gap: id 3, between id 2 at 00:01:20 and id 4 at 00:02:50. Id 3
+			// (at 00:02:00, price 1) then comes: 00:02 is corrected (it is
+			// the Open: earliest ts), 00:01 only becomes complete, 00:03
+			// (empty, at 00:02's unchanged close) is not re-emitted.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:01:20", 101, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1"),
+				add(btc(4, "00:02:50", 102, 1, buy), acc,
+					"BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=1 VWAP=101 N=1 B=1 S=0 ids=2-2 incomplete"),
+				add(btc(5, "00:04:10", 103, 1, buy), acc,
+					"BTC/USD 00:02:00-00:03:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=1 S=0 ids=4-4 incomplete",
+					"BTC/USD 00:03:00-00:04:00 O=102 H=102 L=102 C=102 V=0 VWAP=102 N=0 B=0 S=0 ids=0-0"),
+				add(btc(3, "00:02:00", 1, 1, sell), rep,
+					"BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=1 VWAP=101 N=1 B=1 S=0 ids=2-2",
+					"BTC/USD 00:02:00-00:03:00 O=1 H=102 L=1 C=102 V=2 VWAP=51.5 N=2 B=1 S=1 ids=3-4 repaired"),
+				add(btc(3, "00:02:00", 1, 1, sell), dup),
+				flush("BTC/USD 00:04:00-00:05:00 O=103 H=103 L=103 C=103 V=1 VWAP=103 N=1 B=1 S=0 ids=5-5"),
+			},
+			wantStats: AggregatorStats{Accepted: 4, Duplicates: 1, Gaps: 1, MissingTrades: 1, Filled: 1, Repaired: 1, Corrected: 2},
+		},
+		{
+			name: "a trade into an empty closed window re-emits the empty ones after it",
+			// Gap: id 2 over [00:00:10, 00:03:10]: 00:00..00:03 close
+			// incomplete, 00:01 and 00:02 empty at 100. Id 2 at 00:01:30,
+			// price 90, fills 00:01; 00:02 now repeats 90; 00:03 (not empty)
+			// only becomes complete, like 00:00.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(3, "00:03:10", 110, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete",
+					"BTC/USD 00:01:00-00:02:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(4, "00:04:05", 111, 1, buy), acc,
+					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=110 C=110 V=1 VWAP=110 N=1 B=1 S=0 ids=3-3 incomplete"),
+				add(btc(2, "00:01:30", 90, 2, sell), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1",
+					"BTC/USD 00:01:00-00:02:00 O=90 H=90 L=90 C=90 V=2 VWAP=90 N=1 B=0 S=2 ids=2-2 repaired",
+					"BTC/USD 00:02:00-00:03:00 O=90 H=90 L=90 C=90 V=0 VWAP=90 N=0 B=0 S=0 ids=0-0",
+					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=110 C=110 V=1 VWAP=110 N=1 B=1 S=0 ids=3-3"),
+				flush("BTC/USD 00:04:00-00:05:00 O=111 H=111 L=111 C=111 V=1 VWAP=111 N=1 B=1 S=0 ids=4-4"),
+			},
+			wantStats: AggregatorStats{Accepted: 3, Gaps: 1, MissingTrades: 1, Filled: 1, Repaired: 1, Corrected: 4},
+		},
+		{
+			name: "a gap filled trade by trade completes windows as its time range narrows",
+			// Gap: ids 2..4 over [00:00:10, 00:03:10]. Each fill narrows it
+			// to start at the filled trade, so a window becomes complete once
+			// a trade after it is filled; the last fill removes the gap.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(5, "00:03:10", 104, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete",
+					"BTC/USD 00:01:00-00:02:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(2, "00:00:20", 101, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 incomplete repaired",
+					"BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(3, "00:01:30", 102, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 repaired",
+					"BTC/USD 00:01:00-00:02:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=1 S=0 ids=3-3 incomplete repaired",
+					"BTC/USD 00:02:00-00:03:00 O=102 H=102 L=102 C=102 V=0 VWAP=102 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(4, "00:02:40", 103, 1, buy), rep,
+					"BTC/USD 00:01:00-00:02:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=1 S=0 ids=3-3 repaired",
+					"BTC/USD 00:02:00-00:03:00 O=103 H=103 L=103 C=103 V=1 VWAP=103 N=1 B=1 S=0 ids=4-4 repaired"),
+				flush("BTC/USD 00:03:00-00:04:00 O=104 H=104 L=104 C=104 V=1 VWAP=104 N=1 B=1 S=0 ids=5-5"),
+			},
+			wantStats: AggregatorStats{Accepted: 2, Gaps: 1, MissingTrades: 3, Filled: 3, Repaired: 3, Corrected: 8},
+		},
+		{
+			name: "a fill in an open window completes the closed windows the gap overlapped",
+			cfg:  AggregatorConfig{Grace: 30 * time.Second},
+			// Gap: id 2 over [00:00:50, 00:01:20]; 00:00 closes incomplete.
+			steps: []aggStep{
+				add(btc(1, "00:00:50", 100, 1, buy), acc),
+				add(btc(3, "00:01:20", 102, 1, buy), acc),
+				add(btc(4, "00:01:31", 103, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete"),
+				add(btc(2, "00:01:10", 101, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1"),
+				flush("BTC/USD 00:01:00-00:02:00 O=101 H=103 L=101 C=103 V=3 VWAP=102 N=3 B=3 S=0 ids=2-4 repaired"),
+			},
+			wantStats: AggregatorStats{Accepted: 4, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 1},
+		},
+		{
+			name: "only gap ids are merged; windows beyond RepairWindows stay late",
+			cfg:  AggregatorConfig{RepairWindows: 2},
+			// Gap: id 2 over [00:00:10, 00:03:10]. Only 00:02 and 00:03 are
+			// kept when id 2 (at 00:01:30) comes: it is late, but its id is
+			// no longer missing, so the kept windows become complete. Id 6
+			// extends the ids without a gap: late, never merged.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(3, "00:03:10", 110, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete",
+					"BTC/USD 00:01:00-00:02:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(4, "00:04:10", 111, 1, buy), acc,
+					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=110 C=110 V=1 VWAP=110 N=1 B=1 S=0 ids=3-3 incomplete"),
+				add(btc(2, "00:01:30", 90, 1, sell), late,
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0",
+					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=110 C=110 V=1 VWAP=110 N=1 B=1 S=0 ids=3-3"),
+				add(btc(5, "00:04:20", 112, 1, buy), acc),
+				add(btc(6, "00:03:30", 1, 1, sell), late),
+				flush("BTC/USD 00:04:00-00:05:00 O=111 H=112 L=111 C=112 V=2 VWAP=111.5 N=2 B=2 S=0 ids=4-5"),
+			},
+			wantStats: AggregatorStats{Accepted: 4, Late: 2, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 2},
+		},
+		{
+			name: "a window a MarkGap range overlapped stays incomplete after a repair",
+			// Gap: id 2 over [00:00:10, 00:01:40]; mark [00:01:10, 00:01:20].
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(3, "00:01:40", 102, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete"),
+				mark("00:01:10", "00:01:20"),
+				add(btc(4, "00:02:10", 103, 1, buy), acc,
+					"BTC/USD 00:01:00-00:02:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=1 S=0 ids=3-3 incomplete"),
+				add(btc(2, "00:01:05", 101, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1",
+					"BTC/USD 00:01:00-00:02:00 O=101 H=102 L=101 C=102 V=2 VWAP=101.5 N=2 B=2 S=0 ids=2-3 incomplete repaired"),
+			},
+			wantStats: AggregatorStats{Accepted: 3, Gaps: 2, MissingTrades: 1, Filled: 1, Repaired: 1, Corrected: 2},
+		},
+		{
+			name: "windows a gap dropped for MaxGaps overlapped stay incomplete",
+			cfg:  AggregatorConfig{MaxGaps: 1},
+			// Gap id 2 over [00:00:10, 00:00:20] is dropped when gap id 4
+			// over [00:00:20, 00:01:30] opens: id 2 will never be merged, so
+			// 00:00 stays incomplete when id 4 repairs it; 00:01 completes.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(3, "00:00:20", 101, 1, buy), acc),
+				add(btc(5, "00:01:30", 103, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-3 incomplete"),
+				add(btc(6, "00:02:10", 104, 1, buy), acc,
+					"BTC/USD 00:01:00-00:02:00 O=103 H=103 L=103 C=103 V=1 VWAP=103 N=1 B=1 S=0 ids=5-5 incomplete"),
+				add(btc(4, "00:00:50", 102, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=102 L=100 C=102 V=3 VWAP=101 N=3 B=3 S=0 ids=1-4 incomplete repaired",
+					"BTC/USD 00:01:00-00:02:00 O=103 H=103 L=103 C=103 V=1 VWAP=103 N=1 B=1 S=0 ids=5-5"),
+				add(btc(2, "00:00:15", 99, 1, sell), dup), // dropped gap: counts as seen
+			},
+			wantStats: AggregatorStats{Accepted: 4, Duplicates: 1, Gaps: 2, MissingTrades: 2, Filled: 1, Repaired: 1, Corrected: 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := runSteps(t, tt.cfg, tt.steps)
 			if got := a.Stats(); got != tt.wantStats {
 				t.Errorf("stats %+v, want %+v", got, tt.wantStats)
 			}
@@ -551,7 +722,7 @@ func TestAggregatorConfigValidate(t *testing.T) {
 func TestOutcomeString(t *testing.T) {
 	for o, want := range map[Outcome]string{
 		OutcomeAccepted: "accepted", OutcomeDuplicate: "duplicate", OutcomeLate: "late",
-		OutcomeInvalid: "invalid", Outcome(9): "outcome(9)",
+		OutcomeInvalid: "invalid", OutcomeRepaired: "repaired", Outcome(9): "outcome(9)",
 	} {
 		if got := o.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", o, got, want)
@@ -644,7 +815,9 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Ab
 
 // TestAggregatorOutOfOrderRealData delays every real trade by a random 0..4s
 // and aggregates with 5s of grace: the candles must equal those of the
-// ordered stream (out-of-order ids may leave conservative Complete=false).
+// ordered stream. Out-of-order ids open gaps that close some windows with
+// Complete=false; the later ids fill them and those candles are re-emitted
+// complete, so the latest version of every candle is complete.
 func TestAggregatorOutOfOrderRealData(t *testing.T) {
 	for _, cfg := range []AggregatorConfig{
 		{Interval: time.Minute, Grace: 5 * time.Second},
@@ -682,7 +855,7 @@ func testOutOfOrder(t *testing.T, trades []Trade, cfg AggregatorConfig) {
 	}
 	for i := range got {
 		g, w := got[i], ordered[i]
-		if !sameBar(g, w) {
+		if !sameBar(g, w) || !g.Complete {
 			t.Errorf("candle %d:\n got %s\nwant %s", i, show(g), show(w))
 		}
 	}
@@ -696,6 +869,8 @@ func sameBar(g, w Candle) bool {
 		near(g.Volume, w.Volume) && near(g.VWAP, w.VWAP) && near(g.BuyVolume, w.BuyVolume) && near(g.SellVolume, w.SellVolume)
 }
 
+// aggregateAll returns the latest version of every candle, in Start order,
+// as a store keyed by start keeps them.
 func aggregateAll(t *testing.T, trades []Trade, cfg AggregatorConfig) []Candle {
 	t.Helper()
 	a, err := NewAggregator(cfg)
@@ -709,7 +884,28 @@ func aggregateAll(t *testing.T, trades []Trade, cfg AggregatorConfig) []Candle {
 			t.Fatalf("trade %d: %v %v", tr.TradeID, o, err)
 		}
 	}
-	return a.Flush(out)
+	return latestByStart(t, a.Flush(out))
+}
+
+// latestByStart folds re-emitted candles into the first emission's place,
+// checking that a correction never precedes its original.
+func latestByStart(t *testing.T, cs []Candle) []Candle {
+	t.Helper()
+	var out []Candle
+	at := map[time.Time]int{}
+	for _, c := range cs {
+		i, ok := at[c.Start]
+		switch {
+		case ok:
+			out[i] = c
+		case len(out) > 0 && !c.Start.After(out[len(out)-1].Start):
+			t.Fatalf("candle %s emitted after a later one", show(c))
+		default:
+			at[c.Start] = len(out)
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func TestAggregatorAddDoesNotAllocate(t *testing.T) {
@@ -726,5 +922,72 @@ func TestAggregatorAddDoesNotAllocate(t *testing.T) {
 	})
 	if err != nil || allocs != 0 {
 		t.Errorf("Add: %v allocs/op (err %v), want 0", allocs, err)
+	}
+}
+
+// TestAggregatorRepairRealData drops ranges of real trades, as a dropped
+// connection does, and delivers each range again in id order, as REST repair
+// does, `delay` trades after the stream resumed (windows still open, closed,
+// or every window flushed). The latest version of every candle must equal
+// the candle of the uninterrupted stream, complete, and repaired exactly
+// where trades were missing.
+func TestAggregatorRepairRealData(t *testing.T) {
+	trades := loadKrakenTrades(t)
+	cfg := AggregatorConfig{Interval: time.Minute, Grace: DefaultGrace}
+	ordered := aggregateAll(t, trades, cfg)
+	type outage struct{ from, to int } // trade indexes [from, to)
+	outages := []outage{{400, 520}, {1000, 1120}, {2500, 2510}}
+	repaired, missed := map[time.Time]bool{}, map[int]bool{}
+	for _, o := range outages {
+		for i := o.from; i < o.to; i++ {
+			repaired[trades[i].TS.Truncate(time.Minute)], missed[i] = true, true
+		}
+	}
+	for _, delay := range []int{0, 50, 500, len(trades)} {
+		t.Run(fmt.Sprintf("delay=%d", delay), func(t *testing.T) {
+			a, err := NewAggregator(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []Candle
+			feed := func(trs []Trade) {
+				for _, tr := range trs {
+					var o Outcome
+					if out, o, err = a.Add(tr, out); err != nil || (o != OutcomeAccepted && o != OutcomeRepaired) {
+						t.Fatalf("trade %d: %v %v", tr.TradeID, o, err)
+					}
+				}
+			}
+			pending := outages
+			for i := range trades {
+				if missed[i] {
+					continue
+				}
+				feed(trades[i : i+1])
+				if len(pending) > 0 && i >= pending[0].to+delay {
+					feed(trades[pending[0].from:pending[0].to])
+					pending = pending[1:]
+				}
+			}
+			out = a.Flush(out)
+			for _, o := range pending {
+				feed(trades[o.from:o.to])
+			}
+			got := latestByStart(t, out)
+			if len(got) != len(ordered) {
+				t.Fatalf("%d candles, want %d", len(got), len(ordered))
+			}
+			for i, c := range got {
+				if !sameBar(c, ordered[i]) || !c.Complete || c.Repaired != repaired[c.Start] {
+					t.Errorf("candle %d:\n got %s\nwant %s (repaired=%v)", i, show(c), show(ordered[i]), repaired[c.Start])
+				}
+			}
+			st := a.Stats()
+			if st.Filled != 250 || st.MissingTrades != 250 || st.Accepted+st.Repaired != int64(len(trades)) ||
+				(delay >= 500 && (st.Repaired == 0 || st.Corrected == 0)) {
+				t.Errorf("stats %+v", st)
+			}
+			t.Logf("%d emitted, %d corrections; stats %+v", len(out), len(out)-len(got), st)
+		})
 	}
 }

@@ -49,11 +49,13 @@ const (
 )
 
 // Features turns each pair's candle stream into feature rows. It keeps, per
-// pair, a fixed ring of the last FeatureWindow candles, so memory is bounded
-// by the number of pairs. The zero value is ready to use; a Features is not
-// safe for concurrent use.
+// pair, a fixed ring of the last 2×FeatureWindow candles (~77 kB), so memory
+// is bounded by the number of pairs: the rows of the last FeatureWindow
+// candles can then be recomputed exactly when one of them is corrected. The
+// zero value is ready to use; a Features is not safe for concurrent use.
 type Features struct {
 	pairs map[string]*candleRing
+	rows  []FeatureRow // Correct's result, reused
 }
 
 // NewFeatures returns an empty feature calculator.
@@ -64,9 +66,10 @@ func NewFeatures() *Features {
 // Update adds the next candle of c.Pair and returns the feature row at c.End.
 // The candles of a pair must come in time order, contiguous (c.Start equals
 // the previous End) and of one duration; any other candle, including a
-// re-emitted or corrected candle for a window already seen, and a candle with
-// impossible values, is rejected with an error wrapping ErrInvalid and the
-// state is left unchanged. Update does not allocate once a pair is known.
+// re-emitted or corrected candle for a window already seen (that is
+// Correct's job), and a candle with impossible values, is rejected with an
+// error wrapping ErrInvalid and the state is left unchanged. Update does not
+// allocate once a pair is known.
 func (f *Features) Update(c Candle) (FeatureRow, error) {
 	if err := validateFeatureCandle(c); err != nil {
 		return FeatureRow{}, err
@@ -83,6 +86,47 @@ func (f *Features) Update(c Candle) (FeatureRow, error) {
 	}
 	r.push(c)
 	return Compute(r.window()), nil
+}
+
+// Correct replaces the candle of c.Pair with c.Start, one of the pair's last
+// FeatureWindow candles (a candle re-emitted after a repair), and returns
+// the recomputed rows at it and at every later candle held, oldest first:
+// they all depend on it. The rows equal those Update would have returned had
+// c come in the first place. A candle that is not held (older than the
+// window, newer than the last candle, unknown pair, another duration) or
+// has impossible values is rejected with an error wrapping ErrInvalid and
+// the state is left unchanged. The returned slice is reused by the next
+// Correct; Correct allocates only the first time it returns that many rows.
+func (f *Features) Correct(c Candle) ([]FeatureRow, error) {
+	if err := validateFeatureCandle(c); err != nil {
+		return nil, err
+	}
+	r := f.pairs[c.Pair]
+	if r == nil {
+		return nil, featureCandleErr(c, "correction of an unknown pair")
+	}
+	i, err := r.find(c)
+	if err != nil {
+		return nil, err
+	}
+	r.set(i, c)
+	held := r.held()
+	f.rows = f.rows[:0]
+	for j := i; j < len(held); j++ {
+		f.rows = append(f.rows, Compute(held[max(0, j+1-FeatureWindow):j+1]))
+	}
+	return f.rows, nil
+}
+
+// Newest returns the pair's newest candle, false when there is none: a
+// candle starting after it is the next one (Update), one starting at or
+// before it a correction (Correct).
+func (f *Features) Newest(pair string) (Candle, bool) {
+	r := f.pairs[pair]
+	if r == nil || r.n == 0 {
+		return Candle{}, false
+	}
+	return r.buf[r.last], true
 }
 
 // Reset forgets the candles of pair, so that its stream may start again
@@ -118,28 +162,62 @@ func Compute(window []Candle) FeatureRow {
 	return row
 }
 
-// candleRing holds the last FeatureWindow candles of a pair. Each candle is
-// written twice, at i and i+FeatureWindow, so that the window is always one
-// contiguous slice of buf and Compute runs on it without copying.
+// featureHistory is how many candles a pair keeps: the rows of the last
+// FeatureWindow candles depend on FeatureWindow−1 more.
+const featureHistory = 2 * FeatureWindow
+
+// candleRing holds the last featureHistory candles of a pair. Each candle is
+// written twice, at i and i+featureHistory, so that the candles held are
+// always one contiguous slice of buf and Compute runs on it without copying.
 type candleRing struct {
-	buf  [2 * FeatureWindow]Candle
-	last int // slot in [0, FeatureWindow) of the newest candle
-	n    int // candles held, ≤ FeatureWindow
+	buf  [2 * featureHistory]Candle
+	last int // slot in [0, featureHistory) of the newest candle
+	n    int // candles held, ≤ featureHistory
 }
 
 func (r *candleRing) push(c Candle) {
 	if r.n > 0 {
-		r.last = (r.last + 1) % FeatureWindow
+		r.last = (r.last + 1) % featureHistory
 	}
 	r.buf[r.last] = c
-	r.buf[r.last+FeatureWindow] = c
-	r.n = min(r.n+1, FeatureWindow)
+	r.buf[r.last+featureHistory] = c
+	r.n = min(r.n+1, featureHistory)
 }
 
-// window returns the candles held, oldest first.
-func (r *candleRing) window() []Candle {
-	end := r.last + 1 + FeatureWindow
+// held returns the candles held, oldest first.
+func (r *candleRing) held() []Candle {
+	end := r.last + 1 + featureHistory
 	return r.buf[end-r.n : end]
+}
+
+// window returns the last FeatureWindow candles held, oldest first.
+func (r *candleRing) window() []Candle {
+	h := r.held()
+	return h[max(0, len(h)-FeatureWindow):]
+}
+
+// set replaces the candle at index i of held.
+func (r *candleRing) set(i int, c Candle) {
+	slot := (r.last - (r.n - 1 - i) + featureHistory) % featureHistory
+	r.buf[slot] = c
+	r.buf[slot+featureHistory] = c
+}
+
+// find returns the index in held of the candle that c corrects: same start
+// and end, among the last FeatureWindow.
+func (r *candleRing) find(c Candle) (int, error) {
+	w := r.window()
+	first, last := w[0], w[len(w)-1]
+	d := last.End.Sub(last.Start)
+	switch {
+	case c.Start.After(last.Start):
+		return 0, featureCandleErr(c, "correction of a candle not seen yet: the last one started "+last.Start.UTC().Format(time.RFC3339Nano))
+	case c.Start.Before(first.Start):
+		return 0, featureCandleErr(c, "correction older than the feature window, which starts "+first.Start.UTC().Format(time.RFC3339Nano))
+	case c.End.Sub(c.Start) != d || c.Start.Sub(first.Start)%d != 0:
+		return 0, featureCandleErr(c, fmt.Sprintf("correction off the pair's grid of %s candles", d))
+	}
+	return r.n - len(w) + int(c.Start.Sub(first.Start)/d), nil
 }
 
 // follows checks that c is the candle right after the newest one held.

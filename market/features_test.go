@@ -743,3 +743,148 @@ func TestFeaturesInterleavedPairs(t *testing.T) {
 		t.Errorf("%d pairs held, want %d", len(f.pairs), len(pairs))
 	}
 }
+
+// featMissed is what a candle whose trades were all missed looks like when
+// it is first emitted: empty at the previous close.
+func featMissed(c Candle, prevClose float64) Candle {
+	p := prevClose
+	return Candle{Pair: c.Pair, Start: c.Start, End: c.End, Open: p, High: p, Low: p, Close: p, VWAP: p}
+}
+
+// TestFeaturesCorrectMatchesRecompute: on real streams, candles first seen
+// empty (their trades missed) and then corrected to their real values give
+// rows, from Correct and from later Updates, bit-identical to those of the
+// real stream computed from scratch.
+func TestFeaturesCorrectMatchesRecompute(t *testing.T) {
+	for name, cs := range featRealSets(t) {
+		t.Run(name, func(t *testing.T) {
+			want := featRun(t, cs)
+			// (stream length when corrected, corrected indexes)
+			cases := []struct{ n, k int }{
+				{1, 0}, {30, 0}, {30, 29}, {FeatureWindow, 0}, {FeatureWindow + 1, 1},
+				{2*FeatureWindow - 1, FeatureWindow - 1}, {2 * FeatureWindow, FeatureWindow},
+				{2*FeatureWindow + 77, FeatureWindow + 77}, {len(cs), len(cs) - FeatureWindow}, {len(cs), len(cs) - 1},
+			}
+			ran, changed := 0, 0
+			for _, tc := range cases {
+				if tc.n > len(cs) || tc.k < 0 {
+					continue
+				}
+				ran++
+				if testCorrect(t, cs, want, tc.n, tc.k) {
+					changed++
+				}
+			}
+			if 2*changed < ran {
+				t.Errorf("the missed candles changed the rows in %d of %d cases: the test proves little", changed, ran)
+			}
+		})
+	}
+}
+
+// testCorrect feeds cs[:n] with candles k and k+1 missed, corrects them in
+// turn, then feeds the rest of cs. It reports whether the missed candles
+// changed row k.
+func testCorrect(t *testing.T, cs []Candle, want []FeatureRow, n, k int) (changed bool) {
+	t.Helper()
+	f := NewFeatures()
+	missed := map[int]bool{k: true, k + 1: k+1 < n}
+	prev := cs[0].Open // the first candle missed: as if only its first trade came
+	for i, c := range cs[:n] {
+		if missed[i] {
+			c = featMissed(c, prev)
+		}
+		row, err := f.Update(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed = changed || (i == k && !featSameRow(row, want[k]))
+		prev = c.Close
+	}
+	for _, j := range []int{k + 1, k} { // newest first: every row is recomputed twice
+		if !missed[j] {
+			continue
+		}
+		rows, err := f.Correct(cs[j])
+		if err != nil {
+			t.Fatalf("n=%d: Correct(%d): %v", n, j, err)
+		}
+		if len(rows) != n-j {
+			t.Fatalf("n=%d: Correct(%d) returned %d rows, want %d", n, j, len(rows), n-j)
+		}
+		if j != k {
+			continue // candle k is still the missed one: rows differ from want
+		}
+		for i, row := range rows {
+			if !featSameRow(row, want[j+i]) {
+				t.Fatalf("n=%d: Correct(%d), row %d:\n%s", n, j, j+i, featRowDiff(row, want[j+i]))
+			}
+		}
+	}
+	for i := n; i < min(len(cs), n+FeatureWindow+5); i++ {
+		row, err := f.Update(cs[i])
+		if err != nil || !featSameRow(row, want[i]) {
+			t.Fatalf("n=%d k=%d: Update(%d) after the corrections: %v\n%s", n, k, i, err, featRowDiff(row, want[i]))
+		}
+	}
+	return changed
+}
+
+func TestFeaturesCorrectErrors(t *testing.T) {
+	cs := featSynthetic(2*FeatureWindow + 10)
+	n := 2*FeatureWindow + 5
+	f := NewFeatures()
+	for _, c := range cs[:n] {
+		if _, err := f.Update(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shift := func(c Candle, d time.Duration) Candle { c.Start, c.End = c.Start.Add(d), c.End.Add(d); return c }
+	with := func(i int, edit func(*Candle)) Candle { c := cs[i]; edit(&c); return c }
+	bad := map[string]Candle{
+		"not seen yet":        cs[n],
+		"older than window":   cs[n-FeatureWindow-1],
+		"held but too old":    cs[n-FeatureWindow-5], // kept for recomputation, not correctable
+		"off the grid":        shift(cs[n-3], 30*time.Second),
+		"longer":              with(n-3, func(c *Candle) { c.End = c.End.Add(time.Minute) }),
+		"unknown pair":        with(n-3, func(c *Candle) { c.Pair = "ETH/USD" }),
+		"NaN close":           with(n-3, func(c *Candle) { c.Close = math.NaN() }),
+		"close above high":    with(n-3, func(c *Candle) { c.Close = c.High + 1 }),
+		"before stream start": shift(cs[0], -time.Hour),
+	}
+	before := *f.pairs[featPair]
+	for name, c := range bad {
+		rows, err := f.Correct(c)
+		if !errors.Is(err, ErrInvalid) || rows != nil {
+			t.Errorf("%s: %d rows, err = %v, want ErrInvalid", name, len(rows), err)
+		}
+		if len(f.pairs) != 1 || *f.pairs[featPair] != before {
+			t.Errorf("%s: state changed after the error", name)
+		}
+	}
+	if newest, ok := f.Newest(featPair); !ok || newest != cs[n-1] {
+		t.Errorf("Newest = %v, %v; want candle %d", newest.Start, ok, n-1)
+	}
+	if _, ok := f.Newest("ETH/USD"); ok {
+		t.Error("Newest of an unknown pair")
+	}
+}
+
+func TestFeaturesCorrectAllocations(t *testing.T) {
+	cs := featSynthetic(3 * FeatureWindow)
+	f := NewFeatures()
+	for _, c := range cs {
+		if _, err := f.Update(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldest := cs[len(cs)-FeatureWindow] // the most rows to recompute
+	allocs := testing.AllocsPerRun(10, func() {
+		if rows, err := f.Correct(oldest); err != nil || len(rows) != FeatureWindow {
+			t.Fatalf("%d rows, %v", len(rows), err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Correct allocates %v times once its rows exist, want 0", allocs)
+	}
+}

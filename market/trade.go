@@ -74,6 +74,9 @@ const (
 	SourceKrakenWS   = "kraken-ws"
 	SourceKrakenREST = "kraken-rest"
 	SourceReplay     = "replay"
+	// SourceReconstructed marks trades synthesised from real candles
+	// (fakekraken.ReconstructTrades), never real executions.
+	SourceReconstructed = "reconstructed"
 )
 
 // Trade is one executed trade. TradeID is the exchange's per-pair sequence

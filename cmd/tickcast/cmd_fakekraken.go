@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/market"
 )
@@ -25,6 +26,9 @@ type fakeFlags struct {
 	silenceAfter     int
 	maintenanceAfter int
 	repeatSnapshot   int
+	historyCandles   string
+	restRate         float64
+	restFailEvery    int
 }
 
 func (f *fakeFlags) register(fs *flag.FlagSet) {
@@ -37,6 +41,10 @@ func (f *fakeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.silenceAfter, "silence-after", 0, "fault: go silent for 6s once after this many trades")
 	fs.IntVar(&f.maintenanceAfter, "maintenance-after", 0, "fault: announce maintenance once after this many trades")
 	fs.IntVar(&f.repeatSnapshot, "repeat-snapshot-after", 0, "fault: resend the snapshot once after this many trades")
+	fs.StringVar(&f.historyCandles, "history-candles", "", "real 1-minute candle CSV file(s), Kraken OHLCVT or Binance klines, comma-separated: "+
+		"serve trades reconstructed from them (labelled reconstructed) under --pair, instead of --replay")
+	fs.Float64Var(&f.restRate, "rest-rate", 0, "fault: REST requests per second above which the fake answers EGeneral:Too many requests (0 = no limit)")
+	fs.IntVar(&f.restFailEvery, "rest-fail-every", 0, "fault: every Nth REST request fails with EService:Unavailable")
 }
 
 // silenceFor is how long the silence fault lasts: past Kraken's 5 s dead-connection rule.
@@ -68,7 +76,7 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, erro
 	}
 	byPair := map[string][]market.Trade{}
 	for _, p := range pairs {
-		trades, err := loadReplay(f.replay, p)
+		trades, err := f.trades(e, p)
 		if err != nil {
 			return nil, nil, last, err
 		}
@@ -89,6 +97,7 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, erro
 			MaintenanceAfter:    f.maintenanceAfter,
 			RepeatSnapshotAfter: f.repeatSnapshot,
 		},
+		REST:   fakekraken.RESTFaults{RateLimitPerSecond: f.restRate, FailEvery: f.restFailEvery},
 		Logger: e.logger,
 	})
 	return srv, pairs, last, err
@@ -108,9 +117,51 @@ func splitPairList(s string) ([]string, error) {
 	return pairs, nil
 }
 
+// trades returns the history of pair: reconstructed from --history-candles
+// when given (it wins over a --replay that run picked by default), else
+// the real trades of --replay.
+func (f *fakeFlags) trades(e env, pair string) ([]market.Trade, error) {
+	if f.historyCandles == "" {
+		return loadReplay(f.replay, pair)
+	}
+	e.logger.Info("fakekraken: serving trades reconstructed from candles", "files", f.historyCandles, "pair", pair)
+	return loadHistoryCandles(f.historyCandles, pair)
+}
+
+// loadHistoryCandles reads real candle files (package archive detects the
+// format) and rebuilds trades from them (fakekraken.ReconstructTrades).
+func loadHistoryCandles(files, pair string) ([]market.Trade, error) {
+	var candles []market.Candle
+	for _, p := range strings.Split(files, ",") {
+		format, err := archive.Detect(p)
+		if err != nil {
+			return nil, fmt.Errorf("history candles: %w", err)
+		}
+		if !format.HasCandles() {
+			return nil, fmt.Errorf("history candles %s: %s holds trades, not candles: use --replay", p, format)
+		}
+		cs, _, err := archive.ReadCandles(p, format, pair)
+		if err != nil {
+			return nil, fmt.Errorf("history candles: %w", err)
+		}
+		candles = append(candles, cs...)
+	}
+	slices.SortStableFunc(candles, func(a, b market.Candle) int { return a.Start.Compare(b.Start) })
+	for i := 1; i < len(candles); i++ {
+		if !candles[i].Start.After(candles[i-1].Start) {
+			return nil, fmt.Errorf("history candles %s: two candles at %s (overlapping files?)", files, candles[i].Start)
+		}
+	}
+	trades := fakekraken.ReconstructTrades(candles, 1)
+	if len(trades) == 0 {
+		return nil, fmt.Errorf("history candles %s: no candle with volume", files)
+	}
+	return trades, nil
+}
+
 func loadReplay(files, pair string) ([]market.Trade, error) {
 	if files == "" {
-		return nil, fmt.Errorf("no --replay file given")
+		return nil, fmt.Errorf("no --replay (or --history-candles) file given")
 	}
 	var all []market.Trade
 	for _, p := range strings.Split(files, ",") {
@@ -140,6 +191,9 @@ func cmdFakeKraken(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if ff.replay != "" && ff.historyCandles != "" {
+		return fmt.Errorf("give --replay or --history-candles, not both: %w", errUsage)
+	}
 	srv, pairs, _, err := ff.server(e)
 	if err != nil {
 		return err
@@ -149,7 +203,12 @@ func cmdFakeKraken(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(e.stdout, "fake Kraken WebSocket v2 at %s replaying %s for %s (speed %s)\n", url, ff.replay, strings.Join(pairs, ","), ff.speed)
+	source := ff.replay
+	if ff.historyCandles != "" {
+		source = "trades reconstructed from " + ff.historyCandles
+	}
+	fmt.Fprintf(e.stdout, "fake Kraken WebSocket v2 at %s, REST at %s, replaying %s for %s (speed %s)\n",
+		url, fakekraken.RESTURL(url), source, strings.Join(pairs, ","), ff.speed)
 	<-ctx.Done()
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/tickcast/tickcast/connect"
+	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/online"
 )
@@ -117,6 +118,9 @@ func startFake(e env, f *runFlags, vars map[string]string) (func(), error) {
 	}
 	speed, _ := parseSpeed(f.fake.speed) // validated by server()
 	vars["TICKCAST_KRAKEN_WS_URL"] = u
+	// Repairs go to the fake's REST endpoints, which know its trade ids.
+	vars["TICKCAST_KRAKEN_REST_URL"] = fakekraken.RESTURL(u)
+	vars["TICKCAST_REST_RATE"] = "-1"
 	vars["TICKCAST_PAIRS"] = strings.Join(pairs, ",")
 	vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(speed, 'f', -1, 64)
 	if f.exitAtEnd {

@@ -28,6 +28,8 @@ func commands() map[string]command {
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
+		"worker":     {"run a Temporal worker of the backfill workflow and activities (task queue tickcast)", cmdWorker},
+		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
 	}
 }
 

@@ -1,0 +1,158 @@
+// Package activities holds tickcast's Temporal activities: methods on a
+// struct that carries their dependencies, each a thin shell over the plain-Go
+// steps of package history (and the archive readers, and the Kraken REST
+// client). They open the Parquet store of the data directory they are given,
+// and close (flush) it before returning, so a completed activity's rows are
+// durable; parallel activities on different pairs or days are safe because
+// the store merges each partition under a file lock.
+package activities
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/tickcast/tickcast/connect"
+	"github.com/tickcast/tickcast/kraken"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// Activities are the backfill's activities; a worker registers one value.
+type Activities struct {
+	// REST is the Kraken REST client; build it with a kraken.RateLimiter
+	// shared by the whole worker, so all concurrent fetches keep one budget.
+	REST   *kraken.REST
+	Logger *slog.Logger
+	// DataDir is the data directory of requests that name none.
+	DataDir string
+	// Roots, when not empty, are the only directories (and their
+	// subdirectories) that requests may write into.
+	Roots []string
+
+	files fileCache
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
+
+// dataDir resolves a chunk's data directory and checks it is allowed.
+func (a *Activities) dataDir(d string) (string, error) {
+	if d == "" {
+		d = a.DataDir
+	}
+	if d == "" {
+		return "", invalidf("no data_dir in the request and the worker has no --data-dir")
+	}
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		return "", invalidf("data_dir %q: %v", d, err)
+	}
+	if len(a.Roots) == 0 {
+		return abs, nil
+	}
+	for _, r := range a.Roots {
+		if r, err := filepath.Abs(r); err == nil && within(abs, r) {
+			return abs, nil
+		}
+	}
+	return "", invalidf("data_dir %s is outside this worker's roots %v", abs, a.Roots)
+}
+
+func within(path, root string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func (a *Activities) openStore(dir string) (*parquet.Store, error) {
+	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{Logger: a.logger()})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// closeStore flushes the store; on an earlier error it still closes it, but
+// that error wins.
+func closeStore(ctx context.Context, st *parquet.Store, err error) error {
+	cerr := st.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	if cerr != nil {
+		return fmt.Errorf("flush store: %w", cerr)
+	}
+	return nil
+}
+
+// invalidf is an error no retry can fix: the workflow fails at once.
+func invalidf(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidInput, nil)
+}
+
+func invalid(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
+}
+
+// heartbeat records the latest details every few seconds from a goroutine,
+// so that a step that blocks (a parse, a flush, the rate limiter) still proves
+// the worker alive, and a dead worker's activity is retried within the
+// heartbeat timeout. set records new details at once (the SDK throttles).
+type heartbeat struct {
+	mu      sync.Mutex
+	details any
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func startHeartbeat(ctx context.Context, details any) *heartbeat {
+	h := &heartbeat{details: details, stop: make(chan struct{}), done: make(chan struct{})}
+	every := 3 * time.Second
+	if t := activity.GetInfo(ctx).HeartbeatTimeout; t > 0 {
+		every = t / 3
+	}
+	activity.RecordHeartbeat(ctx, details)
+	go h.loop(ctx, every)
+	return h
+}
+
+func (h *heartbeat) loop(ctx context.Context, every time.Duration) {
+	defer close(h.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.mu.Lock()
+			d := h.details
+			h.mu.Unlock()
+			activity.RecordHeartbeat(ctx, d)
+		}
+	}
+}
+
+func (h *heartbeat) set(ctx context.Context, details any) {
+	h.mu.Lock()
+	h.details = details
+	h.mu.Unlock()
+	activity.RecordHeartbeat(ctx, details)
+}
+
+func (h *heartbeat) close() {
+	close(h.stop)
+	<-h.done
+}

@@ -1,0 +1,269 @@
+package archive
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+// TradeSource is the Source recorded on trades read by ReadTrades: they come
+// from an archive file, not from a live or REST feed.
+const TradeSource = "archive"
+
+// maxUnix is 9999-12-31T23:59:59Z: later times have no RFC3339 form.
+const maxUnix = 253402300799
+
+// ReadTrades reads the trade file at path (KrakenTrades or
+// KrakenTimeAndSales, .gz transparently) as ReadTradesCSV does, for pair ("" =
+// DefaultPair(path)), and records TradeSource on every trade.
+func ReadTrades(path string, f Format, pair string, firstID int64) ([]market.Trade, error) {
+	if f != KrakenTrades && f != KrakenTimeAndSales {
+		return nil, fmt.Errorf("archive: read trades %s: format %q holds no trades: %w", path, f, market.ErrInvalid)
+	}
+	pair, err := pairFor(path, pair)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	ts, err := ReadTradesCSV(rc, pair, firstID)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %s: %w", path, err)
+	}
+	for i := range ts {
+		ts[i].Source = TradeSource
+	}
+	return ts, nil
+}
+
+// rowParser turns one CSV record into a trade (pair and id still unset).
+type rowParser func(rec []string) (market.Trade, error)
+
+// ReadTradesCSV reads real trades of pair, in time order, and numbers them
+// firstID, firstID+1, ... as Kraken's per-pair trade_id would. Two formats:
+//
+//   - with a header (KrakenTrades), columns found by name: a time (time_ms in
+//     Unix milliseconds, timestamp_utc/timestamp in RFC3339, or time/unix in
+//     Unix seconds), price, volume (or qty) and an optional side. This is the
+//     format of shared/data/kraken/trades: time_ms,timestamp_utc,price,volume,side.
+//   - without a header, Kraken's Time and Sales archive (KrakenTimeAndSales):
+//     unix_seconds[.fraction],price,volume[,side].
+//
+// A missing side stays market.SideUnknown. Trades carry market.SourceReplay.
+// Times are truncated to microseconds, the wire's precision. A bad row fails
+// the read with its line number.
+func ReadTradesCSV(r io.Reader, pair string, firstID int64) ([]market.Trade, error) {
+	p, err := market.NormalizePair(pair)
+	if err != nil {
+		return nil, fmt.Errorf("read trades: %w", err)
+	}
+	if firstID < 0 {
+		return nil, fmt.Errorf("read trades %s: negative first trade_id %d", p, firstID)
+	}
+	cr := newCSVReader(r)
+	l := loader{pair: p, nextID: firstID}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return l.trades, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read trades %s: %w", p, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := l.row(rec); err != nil {
+			return nil, fmt.Errorf("read trades %s: line %d: %w", p, line, err)
+		}
+	}
+}
+
+func newCSVReader(r io.Reader) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord, cr.TrimLeadingSpace, cr.ReuseRecord = -1, true, true
+	return cr
+}
+
+type loader struct {
+	pair   string
+	nextID int64
+	parse  rowParser
+	trades []market.Trade
+}
+
+func (l *loader) row(rec []string) error {
+	if l.parse == nil {
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+		if isHeader(rec) {
+			var err error
+			l.parse, err = headerParser(rec)
+			return err
+		}
+		l.parse = headerless
+	}
+	t, err := l.parse(rec)
+	if err != nil {
+		return err
+	}
+	return l.add(t)
+}
+
+func (l *loader) add(t market.Trade) error {
+	if l.nextID < 0 { // wrapped past MaxInt64
+		return errors.New("trade_id overflows int64")
+	}
+	t.Pair, t.TradeID, t.Source = l.pair, l.nextID, market.SourceReplay
+	t.TS = t.TS.Truncate(time.Microsecond)
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if n := len(l.trades); n > 0 && t.TS.Before(l.trades[n-1].TS) {
+		return fmt.Errorf("time %s goes backwards (previous %s)", t.TS.Format(time.RFC3339Nano), l.trades[n-1].TS.Format(time.RFC3339Nano))
+	}
+	l.trades = append(l.trades, t)
+	l.nextID++
+	return nil
+}
+
+func isHeader(rec []string) bool {
+	_, err := strconv.ParseFloat(rec[0], 64)
+	return err != nil
+}
+
+// columns are the positions of the named columns, -1 when absent.
+type columns struct{ timeMS, timeISO, timeSec, price, qty, side int }
+
+func headerParser(header []string) (rowParser, error) {
+	c := columns{-1, -1, -1, -1, -1, -1}
+	for i, name := range header {
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "time_ms":
+			c.timeMS = i
+		case "timestamp_utc", "timestamp":
+			c.timeISO = i
+		case "time", "unix", "unix_seconds":
+			c.timeSec = i
+		case "price":
+			c.price = i
+		case "volume", "qty":
+			c.qty = i
+		case "side":
+			c.side = i
+		}
+	}
+	if c.price < 0 || c.qty < 0 || max(c.timeMS, c.timeISO, c.timeSec) < 0 {
+		return nil, fmt.Errorf("header %q lacks a time, price or volume column", strings.Join(header, ","))
+	}
+	return c.parse, nil
+}
+
+func (c columns) parse(rec []string) (market.Trade, error) {
+	var t market.Trade
+	var err error
+	switch {
+	case c.timeMS >= 0:
+		t.TS, err = unixMillis(field(rec, c.timeMS))
+	case c.timeISO >= 0:
+		t.TS, err = isoTime(field(rec, c.timeISO))
+	default:
+		t.TS, err = unixSeconds(field(rec, c.timeSec))
+	}
+	if err != nil {
+		return t, err
+	}
+	return t, fill(&t, field(rec, c.price), field(rec, c.qty), field(rec, c.side))
+}
+
+func headerless(rec []string) (market.Trade, error) {
+	if len(rec) != 3 && len(rec) != 4 {
+		return market.Trade{}, fmt.Errorf("%d fields, want unix_seconds,price,volume[,side]", len(rec))
+	}
+	ts, err := unixSeconds(rec[0])
+	if err != nil {
+		return market.Trade{}, err
+	}
+	t := market.Trade{TS: ts}
+	return t, fill(&t, rec[1], rec[2], field(rec, 3))
+}
+
+// field is rec[i], or "" when the row is short.
+func field(rec []string, i int) string {
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return strings.TrimSpace(rec[i])
+}
+
+func fill(t *market.Trade, price, qty, side string) error {
+	var err error
+	if t.Price, err = decimal("price", price); err != nil {
+		return err
+	}
+	if t.Qty, err = decimal("volume", qty); err != nil {
+		return err
+	}
+	if side != "" {
+		t.Side, err = market.ParseSide(side)
+	}
+	return err
+}
+
+// decimal accepts plain decimal numbers only (no hex, NaN or Inf, which
+// strconv.ParseFloat would take).
+func decimal(name, s string) (float64, error) {
+	if s == "" || strings.Trim(s, "0123456789.eE+-") != "" {
+		return 0, fmt.Errorf("%s %q is not a decimal number", name, s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", name, s, err)
+	}
+	return f, nil
+}
+
+func unixMillis(s string) (time.Time, error) {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 || ms/1000 > maxUnix {
+		return time.Time{}, fmt.Errorf("time_ms %q is not a positive Unix time in milliseconds", s)
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+func isoTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q: %w", s, err)
+	}
+	if t.Unix() <= 0 || t.Unix() > maxUnix {
+		return time.Time{}, fmt.Errorf("timestamp %q out of range", s)
+	}
+	return t.UTC(), nil
+}
+
+// unixSeconds parses "1561939203.172" exactly: a float64 would turn .172
+// into .171999..., one microsecond off after truncation.
+func unixSeconds(s string) (time.Time, error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	bad := fmt.Errorf("time %q is not positive Unix seconds", s)
+	if whole == "" || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
+		return time.Time{}, bad
+	}
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || sec > maxUnix {
+		return time.Time{}, bad
+	}
+	frac = (frac + "000000000")[:9]
+	ns, _ := strconv.ParseInt(frac, 10, 64) // nine digits: cannot fail
+	if sec == 0 && ns == 0 {
+		return time.Time{}, bad
+	}
+	return time.Unix(sec, ns).UTC(), nil
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tickcast/tickcast/workflows"
+)
+
+// listFlag is a repeatable flag whose values may also be comma lists.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+type backfillFlags struct {
+	temporal               temporalFlags
+	pairs, files           listFlag
+	source, from, to       string
+	dataDir, interval      string
+	chunkDays, concurrency int
+	wait                   bool
+	uiURL                  string
+}
+
+func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
+	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	f := &backfillFlags{}
+	f.temporal.register(fs, e.getenv)
+	fs.Var(&f.pairs, "pair", "pair, any spelling (repeat, or comma-separated); archive: default from the file names")
+	fs.Var(&f.files, "files", "archive files (repeat, or comma-separated): Kraken OHLCVT or trade CSVs, Binance klines; .gz ok")
+	fs.StringVar(&f.source, "source", "", "kraken (REST trades) or archive (files); default archive when --files is given")
+	fs.StringVar(&f.from, "from", "", "first time included, RFC3339 (kraken default: 90 days before --to)")
+	fs.StringVar(&f.to, "to", "", "first time excluded, RFC3339 (kraken default: now; archive: the files' end)")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory to fill (as the worker sees it)")
+	fs.StringVar(&f.interval, "interval", "", "candle interval for trade sources (default 1m)")
+	fs.IntVar(&f.chunkDays, "chunk-days", 0, "days per activity (default 1 for kraken, 7 for archive)")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "activities of this backfill at once (default 4)")
+	fs.BoolVar(&f.wait, "wait", false, "follow the backfill with a progress bar; exit 0 once it completed")
+	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the link printed ($TEMPORAL_UI_URL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("backfill: unexpected arguments %v: %w", fs.Args(), errUsage)
+	}
+	return f, nil
+}
+
+// request turns the flags into a request with absolute paths (the worker
+// resolves them, maybe in another directory) and checks it.
+func (f *backfillFlags) request() (workflows.BackfillRequest, error) {
+	req := workflows.BackfillRequest{Pairs: f.pairs, Source: f.source, Interval: f.interval,
+		ChunkDays: f.chunkDays, Concurrency: f.concurrency}
+	var err error
+	if req.From, err = parseTime("from", f.from); err != nil {
+		return req, err
+	}
+	if req.To, err = parseTime("to", f.to); err != nil {
+		return req, err
+	}
+	if req.DataDir, err = filepath.Abs(f.dataDir); err != nil {
+		return req, err
+	}
+	for _, p := range f.files {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return req, err
+		}
+		req.Files = append(req.Files, abs)
+	}
+	if _, err := req.Normalize(); err != nil {
+		return req, fmt.Errorf("backfill: %w: %w", err, errUsage)
+	}
+	return req, nil
+}
+
+// cmdBackfill starts a backfill (or attaches to the identical one running)
+// and, with --wait, follows it to the end.
+func cmdBackfill(ctx context.Context, e env, args []string) error {
+	f, err := parseBackfillFlags(e, args)
+	if err != nil {
+		return err
+	}
+	req, err := f.request()
+	if err != nil {
+		return err
+	}
+	c, err := dialTemporal(ctx, e, f.temporal)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	run, err := workflows.StartBackfill(ctx, c, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backfill %s run %s\n%s/namespaces/%s/workflows/%s\n",
+		run.GetID(), run.GetRunID(), strings.TrimRight(f.uiURL, "/"), f.temporal.namespace, run.GetID())
+	if !f.wait {
+		return nil
+	}
+	warnNoWorker(ctx, e, c)
+	return follow(ctx, e, c, run)
+}
+
+// warnNoWorker says why nothing would happen: a backfill runs on workers.
+func warnNoWorker(ctx context.Context, e env, c client.Client) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err == nil && len(resp.GetPollers()) == 0 {
+		fmt.Fprintf(e.stderr, "no worker polls task queue %q: start one (tickcast worker, or tickcast run); waiting\n", workflows.TaskQueue)
+	}
+}
+
+// follow polls the progress query every second until the workflow closes.
+// Ctrl-C stops following, not the backfill.
+func follow(ctx context.Context, e env, c client.Client, run client.WorkflowRun) error {
+	done := make(chan error, 1)
+	var res workflows.BackfillResult
+	go func() { done <- run.Get(context.WithoutCancel(ctx), &res) }()
+	bar := newProgressBar(e.stderr, isTerminal(e.stderr))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				bar.end()
+				return fmt.Errorf("backfill %s: %w", run.GetID(), err)
+			}
+			bar.show(completed(res))
+			bar.end()
+			printResult(e.stdout, res)
+			return nil
+		case <-tick.C:
+			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			p, err := workflows.QueryProgress(qctx, c, run.GetID())
+			cancel()
+			if err == nil {
+				bar.show(p)
+			}
+		case <-ctx.Done():
+			bar.end()
+			fmt.Fprintf(e.stderr, "stopped following; backfill %s goes on in Temporal\n", run.GetID())
+			return ctx.Err()
+		}
+	}
+}
+
+func completed(res workflows.BackfillResult) workflows.Progress {
+	p := workflows.Progress{Phase: workflows.PhaseCompleted, Pairs: res.Pairs}
+	for _, r := range res.Pairs {
+		p.Total += 2 * r.Chunks
+	}
+	p.Done = p.Total
+	return p
+}
+
+func printResult(w io.Writer, res workflows.BackfillResult) {
+	for _, p := range res.Pairs {
+		fmt.Fprintf(w, "%-10s %s … %s  chunks %d  %s in %d  candles %d (empty %d)  features %d\n",
+			p.Pair, p.From.Format(time.RFC3339), p.To.Format(time.RFC3339), p.Chunks, p.Kind, p.Rows, p.Candles, p.Empty, p.Features)
+	}
+}
+
+// isTerminal tells a terminal from a pipe or file, without a dependency.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws one self-rewriting line on a terminal, or prints a line
+// per change elsewhere (CI logs).
+type progressBar struct {
+	w     io.Writer
+	tty   bool
+	last  string
+	start time.Time
+}
+
+func newProgressBar(w io.Writer, tty bool) *progressBar {
+	return &progressBar{w: w, tty: tty, start: time.Now()}
+}
+
+const barWidth = 24
+
+func (b *progressBar) show(p workflows.Progress) {
+	line := progressLine(p)
+	if line == b.last {
+		return
+	}
+	b.last = line
+	if !b.tty {
+		fmt.Fprintln(b.w, line)
+		return
+	}
+	fill := 0
+	if p.Total > 0 {
+		fill = barWidth * p.Done / p.Total
+	}
+	elapsed := time.Since(b.start).Truncate(time.Second)
+	fmt.Fprintf(b.w, "\r\033[K[%s%s] %s %s", strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), line, elapsed)
+}
+
+func (b *progressBar) end() {
+	if b.tty && b.last != "" {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// progressLine is the state in words; equal lines mean no change.
+func progressLine(p workflows.Progress) string {
+	var imported, built, chunks, rows, candles, features int
+	for _, r := range p.Pairs {
+		imported, built, chunks = imported+r.Imported, built+r.Built, chunks+r.Chunks
+		rows, candles, features = rows+r.Rows, candles+r.Candles, features+r.Features
+	}
+	pct := 0
+	if p.Total > 0 {
+		pct = 100 * p.Done / p.Total
+	}
+	return fmt.Sprintf("%s %3d%%  imported %d/%d  built %d/%d chunks  rows %d  candles %d  features %d",
+		p.Phase, pct, imported, chunks, built, chunks, rows, candles, features)
+}

@@ -1,0 +1,47 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tickcast/tickcast/activities"
+)
+
+// heartbeatTimeout is how soon a dead worker's activity is retried elsewhere.
+// Activities heartbeat every few seconds from a background goroutine (and
+// with progress details per page), so a slow step never trips it.
+const heartbeatTimeout = 10 * time.Second
+
+var nonRetryable = []string{activities.ErrInvalidInput, ErrInvalidRequest}
+
+// fetchOptions: a day of a busy pair is ~100 pages at 1 request/s shared by
+// every activity of the worker, and Kraken has outages: many patient retries.
+var fetchOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 4 * time.Hour,
+	HeartbeatTimeout:    heartbeatTimeout,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        2 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Minute,
+		MaximumAttempts:        20,
+		NonRetryableErrorTypes: nonRetryable,
+	},
+}
+
+// localRetry is for file and store work: a failure is a full disk or a bug,
+// so a few quick retries are enough.
+var localRetry = &temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        time.Minute,
+	MaximumAttempts:        5,
+	NonRetryableErrorTypes: nonRetryable,
+}
+
+var (
+	inspectOptions = workflow.ActivityOptions{StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	importOptions  = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	buildOptions   = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+)
