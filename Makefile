@@ -24,7 +24,8 @@ deps: ## install the system packages the build needs (C toolchain for cgo/DuckDB
 build: deps ## build bin/tickcast
 	$(GO) build -o $(BIN) ./cmd/tickcast
 
-run: build ## run the whole system (live Kraken, or a replay of real data through the fake Kraken when offline)
+run: build ## run the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set), worker, live Kraken pipeline (offline: real data through the fake Kraken)
+	@if [ -z "$$TEMPORAL_ADDRESS" ]; then $(MAKE) -s temporal; fi
 	$(BIN) run --data-dir $(DATA_DIR) $(RUN_ARGS)
 
 test: build $(TEMPORAL) ## every test: vet, unit and integration tests with -race, YAML pipeline tests

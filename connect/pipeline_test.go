@@ -111,7 +111,14 @@ func runLive(t *testing.T, path string, run liveRun) liveResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := fakekraken.New(fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Faults: run.faults})
+	return runLiveTrades(t, trades, run)
+}
+
+// runLiveTrades is runLive for trades already loaded (of one pair).
+func runLiveTrades(t *testing.T, trades []market.Trade, run liveRun) liveResult {
+	t.Helper()
+	pair := trades[0].Pair
+	srv, err := fakekraken.New(fakekraken.Config{Trades: map[string][]market.Trade{pair: trades}, Faults: run.faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +133,7 @@ func runLive(t *testing.T, path string, run liveRun) liveResult {
 		"TICKCAST_KRAKEN_REST_URL": fakekraken.RESTURL(url),
 		"TICKCAST_REPAIR":          strconv.FormatBool(run.repair),
 		"TICKCAST_REST_RATE":       "-1", // the fake has no rate limit unless asked
-		"TICKCAST_PAIRS":           "BTC/USD",
+		"TICKCAST_PAIRS":           pair,
 		"TICKCAST_CLOCK_SPEED":     "0",
 		"TICKCAST_STOP_AT":         r.last.Format(time.RFC3339Nano),
 		"TICKCAST_DATA_DIR":        r.dataDir,
@@ -307,7 +314,7 @@ func TestReplayInputMatchesFakeKrakenPath(t *testing.T) {
 		"TICKCAST_DATA_DIR":    fileDir,
 	})
 	for _, ds := range []string{"candles", "features"} {
-		a, b := readJSONLines(t, wsDir, ds), readJSONLines(t, fileDir, ds)
+		a, b := readPairJSON(t, wsDir, ds, "BTC/USD"), readPairJSON(t, fileDir, ds, "BTC/USD")
 		if len(a) != 60 || len(a) != len(b) {
 			t.Fatalf("%s: %d rows via WebSocket, %d via file", ds, len(a), len(b))
 		}
@@ -319,27 +326,3 @@ func TestReplayInputMatchesFakeKrakenPath(t *testing.T) {
 	}
 }
 
-// readJSONLines returns a dataset's rows as their JSON encoding (NaN-safe to compare).
-func readJSONLines(t *testing.T, dataDir, dataset string) []string {
-	t.Helper()
-	var out []string
-	switch dataset {
-	case "candles":
-		cs, err := parquet.ReadCandles(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cs {
-			out = append(out, string(c.AppendJSON(nil)))
-		}
-	case "features":
-		rs, err := parquet.ReadFeatures(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			out = append(out, string(r.AppendJSON(nil)))
-		}
-	}
-	return out
-}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -21,6 +22,7 @@ import (
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/workflows"
 )
 
 const (
@@ -43,6 +45,7 @@ type runFlags struct {
 	krakenURL  string
 	probeWait  time.Duration
 	backoffMin string
+	worker     bool
 }
 
 func parseRunFlags(e env, args []string) (*runFlags, error) {
@@ -60,6 +63,7 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.StringVar(&f.krakenURL, "kraken-url", krakenWSURL, "Kraken WebSocket v2 endpoint")
 	fs.DurationVar(&f.probeWait, "probe-timeout", 3*time.Second, "how long to wait for Kraken before going offline")
 	fs.StringVar(&f.backoffMin, "backoff-min", "1s", "first reconnect delay")
+	fs.BoolVar(&f.worker, "worker", true, "run a Temporal worker in-process (backfills) when Temporal answers at $TEMPORAL_ADDRESS (default 127.0.0.1:7233)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -95,7 +99,47 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		}
 		defer stop()
 	}
+	if f.worker && !f.exitAtEnd {
+		stop := startWorkerInBackground(ctx, e, f.dataDir, vars["TICKCAST_KRAKEN_REST_URL"])
+		defer stop()
+	}
 	return runPipeline(ctx, e, f.pipeline, vars)
+}
+
+// startWorkerInBackground runs the backfill worker in this process when a
+// Temporal server answers; without one the pipeline runs on alone. Offline,
+// the worker's Kraken REST is the fake Kraken's.
+func startWorkerInBackground(ctx context.Context, e env, dataDir, restURL string) (stop func()) {
+	o := defaultWorkerOptions(e.getenv, dataDir)
+	if restURL != "" {
+		o.krakenURL, o.krakenRate = restURL, -1
+	}
+	var (
+		mu       sync.Mutex
+		stopW    func()
+		finished = make(chan struct{})
+	)
+	go func() {
+		defer close(finished)
+		s, err := startWorker(ctx, e, o)
+		if err != nil {
+			e.logger.Warn("no Temporal worker: backfills need a Temporal server (make temporal)", "err", err)
+			return
+		}
+		e.logger.Info("Temporal worker running", "temporal", o.temporal.address, "task_queue", workflows.TaskQueue,
+			"ui", "http://127.0.0.1:8233")
+		mu.Lock()
+		stopW = s
+		mu.Unlock()
+	}()
+	return func() {
+		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		if stopW != nil {
+			stopW()
+		}
+	}
 }
 
 // startFake starts the fake Kraken on loopback and points the pipeline at it.

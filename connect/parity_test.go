@@ -1,0 +1,125 @@
+package connect
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/history"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// Train/serve parity: the same trades through the streaming path (fake
+// Kraken WebSocket → live.yaml: kraken_trades → candles → features → store)
+// and through the backfill path (history.ImportTrades per day, then
+// history.BuildChunk in order, as the Backfill workflow's activities do)
+// give identical candles and feature rows.
+func TestBackfillStreamingParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: pipeline + backfill + Parquet")
+	}
+	t.Run("real trade file", func(t *testing.T) {
+		f, err := os.Open(realdata.Path(t, realdata.KrakenTrades1h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		trades, err := fakekraken.LoadTradesCSV(f, "BTC/USD", 1)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParity(t, trades, 10*time.Minute, 60)
+	})
+	t.Run("trades reconstructed from 3 days of real Kraken candles", func(t *testing.T) {
+		path := realdata.Path(t, "kraken/ohlcvt/XBTUSD_1.2023-03-01_2023-03-21.csv")
+		candles, _, err := archive.ReadCandles(path, archive.KrakenOHLCVT, "BTC/USD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := time.Date(2023, 3, 4, 0, 0, 0, 0, time.UTC)
+		n := 0
+		for n < len(candles) && candles[n].Start.Before(end) {
+			n++
+		}
+		trades := fakekraken.ReconstructTrades(candles[:n], 1)
+		t.Logf("%d real candles → %d reconstructed trades", n, len(trades))
+		checkParity(t, trades, 24*time.Hour, 3*24*60)
+	})
+}
+
+func checkParity(t *testing.T, trades []market.Trade, chunk time.Duration, wantCandles int) {
+	t.Helper()
+	live := runLiveTrades(t, trades, liveRun{})
+	backfill := backfillTrades(t, trades, chunk)
+	for _, ds := range []string{"candles", "features"} {
+		a, b := readPairJSON(t, live.dataDir, ds, trades[0].Pair), readPairJSON(t, backfill, ds, trades[0].Pair)
+		if len(a) != wantCandles || len(b) != len(a) {
+			t.Fatalf("%s: %d rows streamed, %d backfilled; want %d", ds, len(a), len(b), wantCandles)
+		}
+		diff := 0
+		for i := range a {
+			if a[i] != b[i] {
+				if diff++; diff <= 3 {
+					t.Errorf("%s row %d differs:\nstream:   %s\nbackfill: %s", ds, i, a[i], b[i])
+				}
+			}
+		}
+		if diff > 0 {
+			t.Errorf("%s: %d of %d rows differ", ds, diff, len(a))
+		}
+	}
+}
+
+// backfillTrades runs the backfill's steps over trades in chunks and returns the data dir.
+func backfillTrades(t *testing.T, trades []market.Trade, size time.Duration) string {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := parquet.Open(ParquetDir(dir), parquet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	pair := trades[0].Pair
+	chunks := history.Chunks(pair, trades[0].TS.Truncate(24*time.Hour), trades[len(trades)-1].TS.Add(time.Nanosecond), size)
+	for _, c := range chunks {
+		if _, err := history.ImportTrades(ctx, st, trades, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range chunks {
+		if _, err := history.BuildChunk(ctx, st, dir, c, history.KindTrades, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
+	t.Helper()
+	var out []string
+	switch dataset {
+	case "candles":
+		cs, err := parquet.ReadCandles(ParquetDir(dataDir), pair, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			out = append(out, string(c.AppendJSON(nil)))
+		}
+	case "features":
+		rs, err := parquet.ReadFeatures(ParquetDir(dataDir), pair, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			out = append(out, string(r.AppendJSON(nil)))
+		}
+	}
+	return out
+}
