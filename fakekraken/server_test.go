@@ -60,7 +60,10 @@ type wsClient struct {
 
 func dial(t *testing.T, url string) *wsClient {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if resp != nil {
+		resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +477,11 @@ func TestHandlerServesOnlyV2(t *testing.T) {
 	if err != nil || !strings.HasSuffix(url, "/v2") || !strings.HasPrefix(url, "ws://127.0.0.1:") {
 		t.Fatalf("Start = %q, %v", url, err)
 	}
-	if _, _, err := websocket.DefaultDialer.Dial(strings.TrimSuffix(url, "/v2")+"/v1", nil); err == nil {
+	_, resp, err := websocket.DefaultDialer.Dial(strings.TrimSuffix(url, "/v2")+"/v1", nil)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if err == nil {
 		t.Error("/v1 upgraded")
 	}
 	if _, err := srv.Start("127.0.0.1:0"); err == nil {

@@ -104,11 +104,13 @@ func TestErrorKinds(t *testing.T) {
 	for s, want := range cases {
 		err := error(&APIError{Errors: []string{s}})
 		for _, k := range kinds {
-			if errors.Is(err, k) != (k == want) {
-				t.Errorf("%s: errors.Is(%v) = %v", s, k, !(k == want))
+			same := errors.Is(k, want) && want != nil // sentinel identity, not a wrapped match
+			if errors.Is(err, k) != same {
+				t.Errorf("%s: errors.Is(%v) = %v", s, k, !same)
 			}
 		}
-		if retryable(err) != (want == ErrRateLimited || want == ErrUnavailable) {
+		wantRetry := want != nil && (errors.Is(want, ErrRateLimited) || errors.Is(want, ErrUnavailable))
+		if retryable(err) != wantRetry {
 			t.Errorf("%s: retryable %v", s, retryable(err))
 		}
 	}
@@ -201,7 +203,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(reply, "HTTP "):
 		var code int
-		fmt.Sscanf(reply, "HTTP %d", &code)
+		if _, err := fmt.Sscanf(reply, "HTTP %d", &code); err != nil {
+			code = http.StatusInternalServerError // a malformed script line still fails loudly
+		}
 		http.Error(w, "<html>bad gateway</html>", code)
 	default:
 		fmt.Fprintf(w, `{"error":[%q]}`, reply)
