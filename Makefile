@@ -17,8 +17,11 @@ TEMPORAL := $(GOBIN)/temporal-$(TEMPORAL_VERSION)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install the system packages the build needs (C toolchain for cgo/DuckDB)
-	@command -v gcc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential; }
+APT_PACKAGES := build-essential libxgboost-dev python3-xgboost
+
+deps: ## install the system packages the build needs (C toolchain for cgo/DuckDB, XGBoost C API, Python xgboost for the cross-check)
+	@if ! command -v gcc >/dev/null || [ ! -f /usr/include/xgboost/c_api.h ] || ! /usr/bin/python3 -c 'import xgboost' 2>/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 	@$(GO) mod download
 
 build: deps ## build bin/tickcast
