@@ -325,4 +325,3 @@ func TestReplayInputMatchesFakeKrakenPath(t *testing.T) {
 		}
 	}
 }
-

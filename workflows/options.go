@@ -45,3 +45,14 @@ var (
 	importOptions  = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
 	buildOptions   = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
 )
+
+// Training activities read a dataset file and train on the worker's CPUs; a
+// failure is a bug or a full disk, so they get the local retries, and a
+// heartbeat from a background goroutine while XGBoost computes.
+var (
+	datasetOptions  = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	trialOptions    = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	fitOptions      = workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	evaluateOptions = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: localRetry}
+	registryOptions = workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: localRetry}
+)

@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"os"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // The recorded history of a real run (14 days of the Binance ETH/USDT file
@@ -15,6 +18,30 @@ func TestBackfillReplaysRecordedHistory(t *testing.T) {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(Backfill)
 	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/backfill_history.json"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The recorded history of a real Train (4 trials on 14 days of the Binance
+// ETH/USDT file; re-record it with TICKCAST_RECORD_HISTORY=1 go test -run
+// IntegrationTrain ./workflows/) must replay on the current code.
+func TestTrainReplaysRecordedHistory(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(Train)
+	f, err := os.Open("testdata/train_history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The child workflow IDs and the report folder derive from the run's own
+	// IDs: replay it under the recorded ones.
+	start := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	exec := workflow.Execution{ID: start.GetWorkflowId(), RunID: start.GetOriginalExecutionRunId()}
+	if err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec}); err != nil {
 		t.Fatal(err)
 	}
 }

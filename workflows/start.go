@@ -14,6 +14,9 @@ import (
 // Register registers tickcast's workflows and activities on a worker.
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(Backfill)
+	w.RegisterWorkflow(Train)
+	w.RegisterWorkflow(Tune)
+	w.RegisterWorkflow(Promote)
 	w.RegisterActivity(a)
 }
 

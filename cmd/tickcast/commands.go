@@ -30,6 +30,9 @@ func commands() map[string]command {
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
 		"worker":     {"run a Temporal worker of the backfill workflow and activities (task queue tickcast)", cmdWorker},
 		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
+		"train":      {"train, tune, evaluate, register and promote a model on Temporal: train --pair P [--horizon H] [--trials N] [--wait]", cmdTrain},
+		"schedules":  {"retraining schedules on Temporal: schedules apply --pair P [--horizon H] [--every 24h] | schedules list", cmdSchedules},
+		"models":     {"the model registry: models list [--pair P] | show champion|latest|N --pair P | promote N --pair P | rollback --pair P", cmdModels},
 	}
 }
 

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/registry"
+)
+
+// modelsFlags are the flags of every models action (each uses a subset).
+type modelsFlags struct {
+	dataDir, pair, format string
+	horizon               int
+	horizonSet, all       bool
+	reason, alias         string
+}
+
+// cmdModels reads and switches the model registry of a data directory.
+func cmdModels(ctx context.Context, e env, args []string) error {
+	actions := map[string]func(context.Context, env, *registry.Registry, *modelsFlags, []string) error{
+		"list": modelsList, "show": modelsShow, "promote": modelsPromote, "rollback": modelsRollback,
+	}
+	if len(args) == 0 || actions[args[0]] == nil {
+		return fmt.Errorf("models: want list, show, promote or rollback: %w", errUsage)
+	}
+	f, pos, err := modelsParse(e, args[0], args[1:])
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(f.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := actions[args[0]](ctx, e, reg, f, pos); err != nil {
+		if errors.Is(err, registry.ErrNotFound) {
+			return fmt.Errorf("models %s: %w (registry %s)", args[0], err, filepath.Join(f.dataDir, "registry"))
+		}
+		return fmt.Errorf("models %s: %w", args[0], err)
+	}
+	return nil
+}
+
+// modelsParse parses the flags of an action, which may come before or
+// after its positional argument (models show champion --pair P).
+func modelsParse(e env, action string, args []string) (*modelsFlags, []string, error) {
+	fs := flag.NewFlagSet("models "+action, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	f := &modelsFlags{}
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory; the registry is DATA_DIR/registry")
+	fs.StringVar(&f.pair, "pair", "", "pair, any spelling (ETH/USDT, ETHUSDT, eth-usdt)")
+	fs.IntVar(&f.horizon, "horizon", 1, "candles ahead the models predict")
+	fs.StringVar(&f.format, "format", "text", "text or json")
+	switch action {
+	case "list":
+		fs.BoolVar(&f.all, "all", false, "every pair and horizon (the default without --pair)")
+	case "promote":
+		fs.StringVar(&f.reason, "reason", "", "why, recorded in the alias history")
+	case "rollback":
+		fs.StringVar(&f.alias, "alias", registry.Champion, "alias to move back: champion or challenger")
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, errUsage
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	fs.Visit(func(fl *flag.Flag) { f.horizonSet = f.horizonSet || fl.Name == "horizon" })
+	if f.format != "text" && f.format != "json" {
+		return nil, nil, fmt.Errorf("models %s: --format %q: want text or json: %w", action, f.format, errUsage)
+	}
+	if f.pair != "" {
+		p, err := market.NormalizePair(f.pair)
+		if err != nil {
+			return nil, nil, fmt.Errorf("models %s: --pair: %w: %w", action, err, errUsage)
+		}
+		f.pair = p
+	} else if action != "list" {
+		return nil, nil, fmt.Errorf("models %s: --pair is required: %w", action, errUsage)
+	}
+	return f, pos, nil
+}
+
+// modelsOnePos checks the positional arguments of an action.
+func modelsOnePos(action string, pos []string, want string) (string, error) {
+	if len(pos) != 1 {
+		return "", fmt.Errorf("models %s: want one argument, %s, got %d: %w", action, want, len(pos), errUsage)
+	}
+	return pos[0], nil
+}
+
+// modelsList prints the versions of one series, of every horizon of a
+// pair (without --horizon), or of every series (without --pair or --all).
+func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFlags, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("models list: unexpected arguments %v: %w", pos, errUsage)
+	}
+	all, err := reg.Series(ctx)
+	if err != nil {
+		return err
+	}
+	var series []registry.Series
+	for _, s := range all {
+		if f.all || f.pair == "" || (s.Pair == f.pair && (!f.horizonSet || s.Horizon == f.horizon)) {
+			series = append(series, s)
+		}
+	}
+	if len(series) == 0 && f.pair != "" && !f.all {
+		return fmt.Errorf("no models registered for %s: %w", modelsWhich(f), registry.ErrNotFound)
+	}
+	metas := []registry.Meta{} // json: [] rather than null when empty
+	for _, s := range series {
+		ms, err := reg.List(ctx, s.Pair, s.Horizon)
+		if err != nil {
+			return err
+		}
+		metas = append(metas, ms...)
+	}
+	if f.format == "json" {
+		return modelsJSON(e.stdout, metas)
+	}
+	if len(metas) == 0 {
+		fmt.Fprintf(e.stderr, "no models in %s\n", filepath.Join(f.dataDir, "registry"))
+		return nil
+	}
+	return modelsTable(e.stdout, metas)
+}
+
+func modelsWhich(f *modelsFlags) string {
+	if f.horizonSet {
+		return fmt.Sprintf("%s h%d", f.pair, f.horizon)
+	}
+	return f.pair
+}
+
+func modelsTable(w io.Writer, metas []registry.Meta) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PAIR\tH\tVERSION\tNAME\tSTATUS\tMODEL_MAE\tBASELINE_MAE\tSKILL\tDIR_ACC\tCREATED")
+	for _, m := range metas {
+		fmt.Fprintf(tw, "%s\t%d\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Pair, m.Horizon, m.Version, m.Name, m.Status,
+			modelsMetric(m, "model_mae", 'g'), modelsMetric(m, "baseline_mae", 'g'),
+			modelsMetric(m, "skill", 'f'), modelsMetric(m, "dir_acc", 'f'), m.CreatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// modelsMetric formats a metric: MAEs of log returns are tiny, so with 4
+// significant digits ('g'); ratios with 4 decimals ('f'); "-" when absent.
+func modelsMetric(m registry.Meta, key string, format byte) string {
+	v, ok := m.Metrics[key]
+	if !ok {
+		return "-"
+	}
+	if format == 'g' {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 4, 64)
+}
+
+func modelsJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// modelsShow prints one version: champion, challenger, latest or a number.
+func modelsShow(ctx context.Context, e env, reg *registry.Registry, f *modelsFlags, pos []string) error {
+	ref, err := modelsOnePos("show", pos, "champion, challenger, latest or a version number")
+	if err != nil {
+		return err
+	}
+	m, err := reg.Get(ctx, f.pair, f.horizon, ref)
+	if err != nil {
+		return err
+	}
+	if f.format == "json" {
+		return modelsJSON(e.stdout, m)
+	}
+	return modelsDescribe(e.stdout, m)
+}
+
+func modelsDescribe(w io.Writer, m registry.Meta) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "model\t%s h%d v%d %s\n", m.Pair, m.Horizon, m.Version, m.Name)
+	fmt.Fprintf(tw, "status\t%s\n", m.Status)
+	if m.Reason != "" {
+		fmt.Fprintf(tw, "reason\t%s\n", m.Reason)
+	}
+	fmt.Fprintf(tw, "created\t%s (code %s, feature schema %d)\n", m.CreatedAt.Format(time.RFC3339), m.CodeVersion, m.FeatureSchemaVersion)
+	if !m.DataFrom.IsZero() || !m.DataTo.IsZero() {
+		fmt.Fprintf(tw, "data\t%s … %s\n", m.DataFrom.Format(time.RFC3339), m.DataTo.Format(time.RFC3339))
+	}
+	if !m.TestFrom.IsZero() || !m.TestTo.IsZero() {
+		fmt.Fprintf(tw, "test window\t%s … %s\n", m.TestFrom.Format(time.RFC3339), m.TestTo.Format(time.RFC3339))
+	}
+	if m.Artifact != "" {
+		fmt.Fprintf(tw, "artifact\t%s\n", m.Artifact)
+	}
+	if m.ReportDir != "" {
+		fmt.Fprintf(tw, "report\t%s\n", m.ReportDir)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Metrics)) {
+		fmt.Fprintf(tw, "metric %s\t%s\n", k, strconv.FormatFloat(m.Metrics[k], 'g', 6, 64))
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Params)) {
+		fmt.Fprintf(tw, "param %s\t%s\n", k, m.Params[k])
+	}
+	return tw.Flush()
+}
+
+// modelsPromote makes a version champion by hand, bypassing the gate; the
+// reason recorded says so.
+func modelsPromote(ctx context.Context, e env, reg *registry.Registry, f *modelsFlags, pos []string) error {
+	ref, err := modelsOnePos("promote", pos, "the version to make champion")
+	if err != nil {
+		return err
+	}
+	m, err := reg.Get(ctx, f.pair, f.horizon, ref)
+	if err != nil {
+		return err
+	}
+	before, err := modelsAliasHolder(ctx, reg, f, registry.Champion)
+	if err != nil {
+		return err
+	}
+	if before == m.Version {
+		fmt.Fprintf(e.stdout, "%s h%d: v%d (%s) is already champion, nothing changed\n", m.Pair, m.Horizon, m.Version, m.Name)
+		return nil
+	}
+	if m.FeatureSchemaVersion != market.FeatureSchemaVersion {
+		fmt.Fprintf(e.stderr, "warning: v%d was trained on feature schema %d, this build computes schema %d\n",
+			m.Version, m.FeatureSchemaVersion, market.FeatureSchemaVersion)
+	}
+	reason := "manual promotion (tickcast models promote)"
+	if f.reason != "" {
+		reason = "manual promotion: " + f.reason
+	}
+	if err := reg.SetAlias(ctx, f.pair, f.horizon, registry.Champion, m.Version, reason); err != nil {
+		return err
+	}
+	return modelsChanged(ctx, e.stdout, reg, f, registry.Champion, before, m.Version)
+}
+
+// modelsRollback moves an alias back to the version it held before.
+func modelsRollback(ctx context.Context, e env, reg *registry.Registry, f *modelsFlags, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("models rollback: unexpected arguments %v: %w", pos, errUsage)
+	}
+	if f.alias != registry.Champion && f.alias != registry.Challenger {
+		return fmt.Errorf("--alias %q: want champion or challenger: %w", f.alias, errUsage)
+	}
+	before, err := modelsAliasHolder(ctx, reg, f, f.alias)
+	if err != nil {
+		return err
+	}
+	m, err := reg.Rollback(ctx, f.pair, f.horizon, f.alias)
+	if err != nil {
+		return err
+	}
+	return modelsChanged(ctx, e.stdout, reg, f, f.alias, before, m.Version)
+}
+
+// modelsAliasHolder is the version alias points at, or -1 when unset; an
+// unknown pair is an error.
+func modelsAliasHolder(ctx context.Context, reg *registry.Registry, f *modelsFlags, alias string) (int, error) {
+	m, err := reg.Get(ctx, f.pair, f.horizon, alias)
+	if errors.Is(err, registry.ErrNotFound) {
+		if _, err := reg.Get(ctx, f.pair, f.horizon, "latest"); err != nil {
+			return 0, err
+		}
+		return -1, nil
+	}
+	return m.Version, err
+}
+
+// modelsChanged prints "ETH/USDT h1 champion: v0 (zero-return) → v3 (xgboost, …)".
+func modelsChanged(ctx context.Context, w io.Writer, reg *registry.Registry, f *modelsFlags, alias string, from, to int) error {
+	describe := func(v int) string {
+		if v < 0 {
+			return "(none)"
+		}
+		m, err := reg.Get(ctx, f.pair, f.horizon, strconv.Itoa(v))
+		if err != nil {
+			return fmt.Sprintf("v%d", v)
+		}
+		s := fmt.Sprintf("v%d (%s", v, m.Name)
+		if mae, ok := m.Metrics["model_mae"]; ok {
+			s += ", test MAE " + strconv.FormatFloat(mae, 'g', 4, 64)
+		}
+		if skill, ok := m.Metrics["skill"]; ok {
+			s += ", skill " + strconv.FormatFloat(skill, 'f', 4, 64)
+		}
+		return s + ")"
+	}
+	_, err := fmt.Fprintf(w, "%s h%d %s: %s → %s\n", f.pair, f.horizon, alias, describe(from), describe(to))
+	return err
+}

@@ -1,0 +1,41 @@
+// Package registry keeps trained models: immutable numbered versions of each
+// (pair, horizon) with their artifact and metadata, and the champion and
+// challenger aliases that say which version serves predictions.
+//
+// # Layout
+//
+// Everything lives under keys of a Blobs store; the local one (FS) maps a key
+// to <dataDir>/<key>, and an object-storage backend would use the keys as
+// object names unchanged:
+//
+//	registry/<pair_slug>/h<h>/v<NNNNNN>/model.ubj   artifact (opaque bytes; or model.json; none for the baseline)
+//	registry/<pair_slug>/h<h>/v<NNNNNN>/meta.json   Meta, written last
+//	registry/<pair_slug>/h<h>/aliases.json          champion, challenger, history
+//	registry/<pair_slug>/h<h>/.lock                 the writers' lock of the series
+//
+// pair_slug is market.PairSlug ("ETH-USDT"); NNNNNN is the zero-padded
+// version, so names sort in version order. Version 0 of every series is the
+// zero-return baseline (EnsureBaseline); Register assigns 1, 2, ….
+//
+// # Writes
+//
+// Every write of a series (Register, EnsureBaseline, SetAlias, Rollback)
+// holds the series lock — an flock on the .lock file, so concurrent
+// goroutines, Registry values and processes serialise — and every file is
+// written to a temporary name, fsynced and renamed. A version exists once its
+// meta.json does: the artifact is written first, so a reader that sees
+// meta.json also sees the artifact, and a crash leaves at most a version
+// without meta.json, which readers ignore and the next writer deletes (its
+// number is then reused, since no reader ever saw it). Versions are never
+// rewritten; only aliases.json changes, replaced whole.
+//
+// # Aliases
+//
+// aliases.json holds the current champion and challenger (version, since,
+// reason) and the append-only history of every change, from which Rollback
+// steps an alias back to the version it held before. Promoting the current
+// challenger to champion clears the challenger alias. Status and Reason of a
+// Meta returned by Get and List are derived from the aliases at read time:
+// "champion" or "challenger" (with the reason of that assignment), "retired"
+// for a version that held an alias before, "candidate" for one that never did.
+package registry

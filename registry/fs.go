@@ -1,0 +1,213 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FS is Blobs on a local directory: key k is the file <Root>/k.
+type FS struct{ Root string }
+
+// tmpMark is in the name of every temporary file; names starting with a dot
+// (temporary files, locks) are hidden from List.
+const tmpMark = ".tmp-"
+
+func (b FS) path(key string) string { return filepath.Join(b.Root, filepath.FromSlash(key)) }
+
+// Put writes a temporary file next to key, fsyncs it, renames it over key
+// and fsyncs the directory, so a crash leaves the old value or the new one.
+func (b FS) Put(ctx context.Context, key string, data []byte) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := b.path(key)
+	dir := filepath.Dir(path)
+	if err := makeDirs(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tmpMark+"*")
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := writeSync(f, data); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return syncDir(dir)
+}
+
+func writeSync(f *os.File, data []byte) error {
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	// CreateTemp makes 0600 files; registry files are meant for other readers.
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// Get reads key.
+func (b FS) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(b.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	return data, err
+}
+
+// List walks the directory of prefix; a missing directory lists nothing.
+func (b FS) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(b.path(prefix), func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel, err := filepath.Rel(b.Root, p)
+		keys = append(keys, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// Delete removes key and then its directory if that is left empty, so that
+// a cleaned-up version leaves no trace.
+func (b FS) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := b.path(key)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	os.Remove(filepath.Dir(path)) // fails, harmlessly, unless empty
+	return nil
+}
+
+// Sweep deletes the temporary files that crashed writes left under prefix,
+// and version directories left empty. Callers hold the lock of prefix, so no
+// live write owns them.
+func (b FS) Sweep(ctx context.Context, prefix string) error {
+	var stale, empty []string
+	err := filepath.WalkDir(b.path(prefix), func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil:
+			return err
+		case d.IsDir() && p != b.path(prefix):
+			if ents, err := os.ReadDir(p); err == nil && len(ents) == 0 {
+				empty = append(empty, p)
+			}
+		case strings.HasPrefix(d.Name(), ".") && strings.Contains(d.Name(), tmpMark):
+			stale = append(stale, p)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", prefix, err)
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale %s: %w", p, err)
+		}
+		os.Remove(filepath.Dir(p))
+	}
+	for _, p := range empty {
+		os.Remove(p)
+	}
+	return nil
+}
+
+// Lock takes an flock on the file key, polling so that ctx can cancel the
+// wait (a blocking flock cannot be interrupted).
+func (b FS) Lock(ctx context.Context, key string) (func(), error) {
+	path := b.path(key)
+	if err := makeDirs(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, 10*time.Millisecond) {
+		ok, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if ok {
+			return func() { release(f) }, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// makeDirs creates dir and its missing parents, fsyncing each parent so that
+// a renamed file's chain of directory entries survives a crash.
+func makeDirs(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := makeDirs(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("mkdir %s: %w", dir, err)
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
