@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/registry"
 )
 
@@ -187,10 +189,63 @@ func modelsShow(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 	if err != nil {
 		return err
 	}
+	tuning := modelsReadTuning(m.ReportDir)
 	if f.format == "json" {
-		return modelsJSON(e.stdout, m)
+		return modelsJSON(e.stdout, modelsShown{Meta: m, Tuning: tuning})
 	}
-	return modelsDescribe(e.stdout, m)
+	if err := modelsDescribe(e.stdout, m); err != nil {
+		return err
+	}
+	return modelsDescribeTuning(e.stdout, tuning)
+}
+
+// modelsShown is a version as `models show --format json` prints it: the
+// registry's record plus the tuning results kept in its report.
+type modelsShown struct {
+	registry.Meta
+	Tuning *modelsTuning `json:"tuning,omitempty"`
+}
+
+// modelsTuning summarises a training run's trials (params, CV scores, durations).
+type modelsTuning struct {
+	Trials int              `json:"trials"`
+	Top    []ml.TrialResult `json:"top"`
+}
+
+// modelsTopTrials is how many of the best trials show prints.
+const modelsTopTrials = 10
+
+// modelsReadTuning reads the trials from the report's metrics.json; a
+// version without a report (the baseline) or an unreadable one has none.
+func modelsReadTuning(reportDir string) *modelsTuning {
+	if reportDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(reportDir, ml.FileMetrics))
+	if err != nil {
+		return nil
+	}
+	var r struct {
+		Trials []ml.TrialResult `json:"trials"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Trials) == 0 {
+		return nil
+	}
+	return &modelsTuning{Trials: len(r.Trials), Top: ml.TopK(r.Trials, modelsTopTrials)}
+}
+
+func modelsDescribeTuning(w io.Writer, t *modelsTuning) error {
+	if t == nil {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\ntuning: %d trial runs, best %d by walk-forward CV MAE\n", t.Trials, len(t.Top))
+	fmt.Fprintln(tw, "TRIAL\tRUNG\tCV_MAE\tROUNDS\tDURATION\tMAX_DEPTH\tETA\tSUBSAMPLE\tCOLSAMPLE\tMIN_CHILD_W")
+	for _, r := range t.Top {
+		fmt.Fprintf(tw, "%d\t%d\t%.6g\t%d\t%s\t%d\t%.4g\t%.3g\t%.3g\t%.3g\n", r.ID, r.Rung, r.Score, r.Rounds,
+			r.Duration.Round(time.Millisecond), r.Params.MaxDepth, r.Params.Eta, r.Params.Subsample, r.Params.ColsampleBytree, r.Params.MinChildWeight)
+	}
+	return tw.Flush()
 }
 
 func modelsDescribe(w io.Writer, m registry.Meta) error {

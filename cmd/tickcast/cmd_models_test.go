@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +172,49 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// `models show` prints the tuning results kept in the version's report.
+func TestModelsShowTuning(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg, err := registry.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "reports", "run")
+	if err := os.MkdirAll(report, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Hand-written fixture: two trials, the second better.
+	trials := `{"trials":[{"id":0,"rung":0,"params":{"max_depth":3,"eta":0.1,"subsample":1,"colsample_bytree":1,"min_child_weight":1,"lambda":1,"alpha":0,"seed":1},"scores":[0.002],"score":0.002,"rounds":5,"duration_ns":1000000},` +
+		`{"id":1,"rung":0,"params":{"max_depth":4,"eta":0.05,"subsample":0.8,"colsample_bytree":0.9,"min_child_weight":2,"lambda":1,"alpha":0,"seed":2},"scores":[0.001],"score":0.001,"rounds":7,"duration_ns":2000000}]}`
+	if err := os.WriteFile(filepath.Join(report, "metrics.json"), []byte(trials), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Register(ctx, registry.Meta{Pair: "ETH/USDT", Horizon: 1, Name: "xgboost", ReportDir: report}, []byte("model")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "models", "show", "latest", "--pair", "ETH-USDT", "--data-dir", dir, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		Tuning struct {
+			Trials int `json:"trials"`
+			Top    []struct {
+				ID int `json:"id"`
+			} `json:"top"`
+		} `json:"tuning"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Tuning.Trials != 2 || len(shown.Tuning.Top) != 2 || shown.Tuning.Top[0].ID != 1 {
+		t.Errorf("tuning = %+v, want 2 trials, trial 1 first", shown.Tuning)
+	}
+	text, err := runCmd(t, "models", "show", "latest", "--pair", "ETH/USDT", "--data-dir", dir)
+	if err != nil || !strings.Contains(text, "tuning: 2 trial runs") {
+		t.Errorf("text show = %q, %v", text, err)
+	}
 }
