@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"math"
 	"os"
 	"path/filepath"
@@ -304,10 +305,13 @@ func writeDataset(dir string, ds ml.Dataset, sp splits) (path, hash string, err 
 	if _, err := os.Stat(path); err == nil {
 		return path, hash, nil // same content, written before
 	}
-	if err := writeFileAtomic(filepath.Join(base, splitsFile), sj); err != nil {
+	if err := os.MkdirAll(base, 0o755); err != nil {
 		return "", "", err
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(base, splitsFile), sj); err != nil {
+		return "", "", err
+	}
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return "", "", err
 	}
 	return path, hash, nil
@@ -329,33 +333,6 @@ func readDataset(path string) (ml.Dataset, splits, error) {
 		return ds, sp, invalidf("dataset %s splits: %v", path, err)
 	}
 	return ds, sp, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so readers never see half a file.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // TrialProgress is RunTrial's heartbeat, shown in the UI.

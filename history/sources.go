@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -113,7 +114,7 @@ func updateRecord(path, pair string, d parquet.Dataset, srcs []archive.Source) e
 	if bytes.Equal(b, old) {
 		return nil
 	}
-	return atomicWrite(path, b)
+	return atomicfile.Write(path, b)
 }
 
 func (r *SourceRecord) add(s archive.Source) {
@@ -139,31 +140,4 @@ func (r *SourceRecord) sort() {
 	for _, g := range r.Sources {
 		slices.SortFunc(g.Files, func(a, b SourceFile) int { return cmp.Compare(a.Path, b.Path) })
 	}
-}
-
-// atomicWrite replaces path with b through a synced temporary file.
-func atomicWrite(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -3,9 +3,9 @@ package online
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -43,7 +43,7 @@ func (l *Latest) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save latest features %s: %w", path, err)
 	}
-	if err := writeAtomic(path, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("save latest features: %w", err)
 	}
 	return nil
@@ -119,43 +119,4 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	}
 	*f = jsonFloat(v)
 	return nil
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

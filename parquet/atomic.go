@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -37,7 +38,7 @@ func atomicWrite(path string, write func(io.Writer) error, beforeRename func(tmp
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", tmp, err)
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 func writeAndSync(f *os.File, write func(io.Writer) error) error {
@@ -56,36 +57,6 @@ func writeAndSync(f *os.File, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
-}
-
-// makeDirs creates dir and its missing parents, fsyncing each parent so
-// that a renamed file's directory entry chain survives a crash.
-func makeDirs(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := makeDirs(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("mkdir %s: %w", dir, err)
-	}
-	return syncDir(parent)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 // removeStale deletes temporary files that a crashed write left in dir.

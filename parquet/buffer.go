@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -31,7 +32,7 @@ func (b *buffer[T, K]) len() int { return len(b.rows) }
 // partition lock and replaces the file atomically; it returns the row
 // count of the new file.
 func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int, error) {
-	if err := makeDirs(dir); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return 0, err
 	}
 	unlock, err := lockDir(dir)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ func (b FS) Put(ctx context.Context, key string, data []byte) (err error) {
 	}
 	path := b.path(key)
 	dir := filepath.Dir(path)
-	if err := makeDirs(dir); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tmpMark+"*")
@@ -48,7 +49,7 @@ func (b FS) Put(ctx context.Context, key string, data []byte) (err error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 func writeSync(f *os.File, data []byte) error {
@@ -157,7 +158,7 @@ func (b FS) Sweep(ctx context.Context, prefix string) error {
 // wait (a blocking flock cannot be interrupted).
 func (b FS) Lock(ctx context.Context, key string) (func(), error) {
 	path := b.path(key)
-	if err := makeDirs(filepath.Dir(path)); err != nil {
+	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
@@ -180,34 +181,4 @@ func (b FS) Lock(ctx context.Context, key string) (func(), error) {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// makeDirs creates dir and its missing parents, fsyncing each parent so that
-// a renamed file's chain of directory entries survives a crash.
-func makeDirs(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := makeDirs(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("mkdir %s: %w", dir, err)
-	}
-	return syncDir(parent)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }

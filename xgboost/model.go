@@ -7,6 +7,7 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -105,7 +106,7 @@ func (b *Booster) SaveFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(path, buf); err != nil {
+	if err := atomicfile.Write(path, buf); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	return nil
@@ -119,26 +120,6 @@ func formatOf(path string) (string, error) {
 		return "ubj", nil
 	}
 	return "", fmt.Errorf("save %s: extension must be .json or .ubj: %w", path, ErrInvalid)
-}
-
-func writeAtomic(path string, buf []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(buf); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // LoadFile reads a model file written by SaveFile (or any JSON/UBJ model).
