@@ -39,8 +39,10 @@ test: build $(TEMPORAL) ## every test: vet, unit and integration tests with -rac
 test-short: ## the fast unit tier (no integration tests)
 	$(GO) test -short -count=1 ./...
 
-bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 3 minutes)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/
+bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 5 minutes; training: scripts/model-report.sh)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/ ./xgboost/ ./ml/
+	$(GO) test -run '^$$' -bench ImportBinance90d -benchtime 1x ./history/
+	$(GO) test -run '^$$' -bench RESTTradesRange -benchtime 1x ./kraken/
 	$(GO) test -run '^$$' -bench PipelineReplay -benchmem -benchtime 3x ./connect/
 	$(GO) test -run '^$$' -bench CandleEmitLatency -benchtime 1x ./connect/
 	scripts/bench-rss.sh
