@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/tickcast/tickcast/workflows"
@@ -37,6 +36,7 @@ type backfillFlags struct {
 	dataDir, interval      string
 	chunkDays, concurrency int
 	wait                   bool
+	worker                 bool
 	uiURL                  string
 }
 
@@ -55,6 +55,7 @@ func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
 	fs.IntVar(&f.chunkDays, "chunk-days", 0, "days per activity (default 1 for kraken, 7 for archive)")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "activities of this backfill at once (default 4)")
 	fs.BoolVar(&f.wait, "wait", false, "follow the backfill with a progress bar; exit 0 once it completed")
+	fs.BoolVar(&f.worker, "worker", true, "with --wait, also run a worker in this process, so the command works on its own (false: leave the work to running workers)")
 	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the link printed ($TEMPORAL_UI_URL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -118,18 +119,26 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if !f.wait {
 		return nil
 	}
-	warnNoWorker(ctx, e, c)
+	if f.worker {
+		defer embeddedWorker(e, c, req.DataDir)()
+	}
 	return follow(ctx, e, c, run)
 }
 
-// warnNoWorker says why nothing would happen: a backfill runs on workers.
-func warnNoWorker(ctx context.Context, e env, c client.Client) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := c.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	if err == nil && len(resp.GetPollers()) == 0 {
-		fmt.Fprintf(e.stderr, "no worker polls task queue %q: start one (tickcast worker, or tickcast run); waiting\n", workflows.TaskQueue)
+// embeddedWorker runs a worker in this process (over dataDir) until the
+// returned stop is called, so that a --wait command works on its own; other
+// workers polling the queue share the work. Whether any is polling cannot be
+// told reliably (the server lists pollers for a while after they left).
+func embeddedWorker(e env, c client.Client, dataDir string) (stop func()) {
+	w, err := newWorker(c, e, defaultWorkerOptions(e.getenv, dataDir))
+	if err == nil {
+		err = w.Start()
 	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "no worker could start in this process (%v): waiting for other workers on task queue %q\n", err, workflows.TaskQueue)
+		return func() {}
+	}
+	return w.Stop
 }
 
 // follow polls the progress query every second until the workflow closes.

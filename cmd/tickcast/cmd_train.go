@@ -24,6 +24,7 @@ type trainFlags struct {
 	maxRows, rounds int
 	seed            int64
 	wait            bool
+	worker          bool
 }
 
 // register declares the flags train and schedules apply share.
@@ -68,6 +69,7 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	f := &trainFlags{}
 	f.register(fs, e)
 	fs.BoolVar(&f.wait, "wait", false, "follow the training; exit 0 once it completed, printing the report folder")
+	fs.BoolVar(&f.worker, "worker", true, "with --wait, also run a worker in this process, so the command works on its own (false: leave the work to running workers)")
 	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the link printed ($TEMPORAL_UI_URL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -103,7 +105,9 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 	if !f.wait {
 		return nil
 	}
-	warnNoWorker(ctx, e, c)
+	if f.worker {
+		defer embeddedWorker(e, c, req.DataDir)()
+	}
 	return followTrain(ctx, e, c, run)
 }
 
