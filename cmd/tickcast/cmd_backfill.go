@@ -35,9 +35,7 @@ type backfillFlags struct {
 	source, from, to       string
 	dataDir, interval      string
 	chunkDays, concurrency int
-	wait                   bool
-	worker                 bool
-	uiURL                  string
+	launch                 launchFlags
 }
 
 func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
@@ -54,9 +52,7 @@ func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
 	fs.StringVar(&f.interval, "interval", "", "candle interval for trade sources (default 1m)")
 	fs.IntVar(&f.chunkDays, "chunk-days", 0, "days per activity (default 1 for kraken, 7 for archive)")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "activities of this backfill at once (default 4)")
-	fs.BoolVar(&f.wait, "wait", false, "follow the backfill with a progress bar; exit 0 once it completed")
-	fs.BoolVar(&f.worker, "worker", true, "with --wait, also run a worker in this process, so the command works on its own (false: leave the work to running workers)")
-	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the link printed ($TEMPORAL_UI_URL)")
+	f.launch.register(fs, e, "follow the backfill with a progress bar; exit 0 once it completed")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -105,24 +101,10 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := dialTemporal(ctx, e, f.temporal)
-	if err != nil {
-		return err
+	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
+		return workflows.StartBackfill(ctx, c, req)
 	}
-	defer c.Close()
-	run, err := workflows.StartBackfill(ctx, c, req)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "backfill %s run %s\n%s/namespaces/%s/workflows/%s\n",
-		run.GetID(), run.GetRunID(), strings.TrimRight(f.uiURL, "/"), f.temporal.namespace, run.GetID())
-	if !f.wait {
-		return nil
-	}
-	if f.worker {
-		defer embeddedWorker(e, c, req.DataDir)()
-	}
-	return follow(ctx, e, c, run)
+	return launch(ctx, e, f.temporal, f.launch, "backfill", req.DataDir, start, follow)
 }
 
 // embeddedWorker runs a worker in this process (over dataDir) until the

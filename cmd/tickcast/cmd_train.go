@@ -18,13 +18,12 @@ import (
 type trainFlags struct {
 	temporal        temporalFlags
 	pair, from, to  string
-	dataDir, uiURL  string
+	dataDir         string
 	horizon, trials int
 	folds, conc     int
 	maxRows, rounds int
 	seed            int64
-	wait            bool
-	worker          bool
+	launch          launchFlags
 }
 
 // register declares the flags train and schedules apply share.
@@ -68,9 +67,7 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	fs.SetOutput(e.stderr)
 	f := &trainFlags{}
 	f.register(fs, e)
-	fs.BoolVar(&f.wait, "wait", false, "follow the training; exit 0 once it completed, printing the report folder")
-	fs.BoolVar(&f.worker, "worker", true, "with --wait, also run a worker in this process, so the command works on its own (false: leave the work to running workers)")
-	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the link printed ($TEMPORAL_UI_URL)")
+	f.launch.register(fs, e, "follow the training; exit 0 once it completed, printing the report folder")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -91,24 +88,10 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := dialTemporal(ctx, e, f.temporal)
-	if err != nil {
-		return err
+	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
+		return workflows.StartTrain(ctx, c, req)
 	}
-	defer c.Close()
-	run, err := workflows.StartTrain(ctx, c, req)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "train %s run %s\n%s/namespaces/%s/workflows/%s\n",
-		run.GetID(), run.GetRunID(), strings.TrimRight(f.uiURL, "/"), f.temporal.namespace, run.GetID())
-	if !f.wait {
-		return nil
-	}
-	if f.worker {
-		defer embeddedWorker(e, c, req.DataDir)()
-	}
-	return followTrain(ctx, e, c, run)
+	return launch(ctx, e, f.temporal, f.launch, "train", req.DataDir, start, followTrain)
 }
 
 // followTrain polls Train's progress every second until it closes; Ctrl-C
