@@ -17,6 +17,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Latest receives the newest feature row per pair (the online store); may be nil.
 	Latest *online.Latest
+	// Candles receives every candle the features processor sees (the recent
+	// candles the dashboard charts); may be nil.
+	Candles *online.Candles
 }
 
 // NewEnvironment returns a Benthos environment with tickcast's plugins
@@ -67,7 +70,7 @@ func register(r registrar, deps Deps) error {
 		{"kraken_trades", r.RegisterBatchInput("kraken_trades", krakenTradesInputSpec(), newKrakenTradesInput(deps.Logger))},
 		{"trade_replay", r.RegisterBatchInput("trade_replay", tradeReplayInputSpec(), newTradeReplayInput)},
 		{"candles", r.RegisterBatchProcessor("candles", candlesProcessorSpec(), newCandlesProcessor)},
-		{"features", r.RegisterBatchProcessor("features", featuresProcessorSpec(), newFeaturesProcessor(deps.Latest))},
+		{"features", r.RegisterBatchProcessor("features", featuresProcessorSpec(), newFeaturesProcessor(deps.Latest, deps.Candles))},
 		{"tickcast_store", r.RegisterBatchOutput("tickcast_store", storeOutputSpec(), newStoreOutput(deps.Logger))},
 	}
 	for _, reg := range regs {

@@ -35,18 +35,20 @@ type featuresProcessor struct {
 	mu        sync.Mutex
 	f         *market.Features
 	latest    *online.Latest
+	candles   *online.Candles
 	log       *service.Logger
 	rows      *service.MetricCounter
 	corrected *service.MetricCounter // rows emitted again after a correction
 	stale     *service.MetricCounter // corrections too old to apply
 }
 
-func newFeaturesProcessor(latest *online.Latest) service.BatchProcessorConstructor {
+func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) service.BatchProcessorConstructor {
 	return func(_ *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
 		m := mgr.Metrics()
 		return &featuresProcessor{
 			f:         market.NewFeatures(),
 			latest:    latest,
+			candles:   candles,
 			log:       mgr.Logger(),
 			rows:      m.NewCounter("tickcast_feature_rows"),
 			corrected: m.NewCounter("tickcast_feature_rows_corrected"),
@@ -68,6 +70,9 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if err != nil {
 			msg.SetError(fmt.Errorf("features: %w", err))
 			continue
+		}
+		if p.candles != nil {
+			p.candles.Put(c)
 		}
 		if newest, ok := p.f.Newest(c.Pair); ok && !c.Start.After(newest.Start) {
 			out = p.correct(msg, c, newest, out)

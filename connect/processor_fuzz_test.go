@@ -23,7 +23,7 @@ func FuzzCandlesProcessor(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fp, err := newFeaturesProcessor(nil)(nil, res)
+		fp, err := newFeaturesProcessor(nil, nil)(nil, res)
 		if err != nil {
 			t.Fatal(err)
 		}

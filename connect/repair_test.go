@@ -467,7 +467,7 @@ func runProcessors(t *testing.T, batches []service.MessageBatch) processed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, err := newFeaturesProcessor(nil)(nil, res)
+	fp, err := newFeaturesProcessor(nil, nil)(nil, res)
 	if err != nil {
 		t.Fatal(err)
 	}

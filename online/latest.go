@@ -13,6 +13,14 @@ import (
 type Latest struct {
 	mu   sync.RWMutex
 	rows map[string]market.FeatureRow
+	subs map[*subscriber]struct{}
+}
+
+// subscriber receives every row Put keeps, without ever blocking Put: a
+// subscriber that falls behind by its buffer loses rows and is told how many.
+type subscriber struct {
+	ch      chan market.FeatureRow
+	dropped uint64
 }
 
 // Put keeps r if it is at least as new as the pair's current row: on equal
@@ -28,6 +36,45 @@ func (l *Latest) Put(r market.FeatureRow) {
 		return
 	}
 	l.rows[r.Pair] = r
+	for s := range l.subs {
+		select {
+		case s.ch <- r:
+		default:
+			s.dropped++
+		}
+	}
+}
+
+// Subscribe returns a channel of the rows Put keeps from now on (buffer
+// buf) and a cancel func that closes it. Put never waits for a reader: rows
+// that do not fit in the buffer are dropped for that subscriber and counted
+// (the dropped func reports how many).
+func (l *Latest) Subscribe(buf int) (rows <-chan market.FeatureRow, cancel func(), dropped func() uint64) {
+	if buf < 1 {
+		buf = 1
+	}
+	s := &subscriber{ch: make(chan market.FeatureRow, buf)}
+	l.mu.Lock()
+	if l.subs == nil {
+		l.subs = make(map[*subscriber]struct{})
+	}
+	l.subs[s] = struct{}{}
+	l.mu.Unlock()
+	var once sync.Once
+	cancel = func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.subs, s)
+			l.mu.Unlock()
+			close(s.ch)
+		})
+	}
+	dropped = func() uint64 {
+		l.mu.RLock()
+		defer l.mu.RUnlock()
+		return s.dropped
+	}
+	return s.ch, cancel, dropped
 }
 
 // Get returns the newest row of pair, in any spelling.

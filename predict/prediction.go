@@ -1,0 +1,85 @@
+// Package predict turns the champion model of a pair and horizon and the
+// pair's freshest feature row into a prediction, with caching and staleness
+// rules. It holds no HTTP: package api serves it.
+package predict
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+// Prediction is one forecast of a pair's close Horizon candles after AsOf.
+type Prediction struct {
+	Pair       string    `json:"pair"`        // URL spelling, e.g. ETH-USDT (market.PairSlug)
+	AsOf       time.Time `json:"as_of"`       // end of the newest candle the features describe
+	Horizon    int       `json:"horizon"`     // candles ahead
+	TargetTime time.Time `json:"target_time"` // AsOf + Horizon candles: when the forecast can be scored
+	// PredictedReturn is the forecast log return ln(close at TargetTime / LastPrice).
+	PredictedReturn float64  `json:"predicted_return"`
+	PredictedPrice  float64  `json:"predicted_price"` // LastPrice · exp(PredictedReturn)
+	LastPrice       float64  `json:"last_price"`      // close of the candle ending at AsOf
+	Model           ModelRef `json:"model"`
+	FeatureAgeMS    int64    `json:"feature_age_ms"` // now − AsOf on the market clock, at serve time
+	Cached          bool     `json:"cached"`
+	Stale           bool     `json:"stale,omitempty"` // only when the caller allowed stale answers
+}
+
+// ModelRef names the registered model version that made a prediction.
+type ModelRef struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+}
+
+// Features is the online feature store: the newest row per pair.
+// *online.Latest implements it.
+type Features interface {
+	Get(pair string) (market.FeatureRow, bool)
+	All() []market.FeatureRow
+}
+
+// Cache stores encoded predictions until their candle is superseded.
+// Implementations: the in-memory cache of this package and package redis.
+// A cache error never fails a request: the service computes instead.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+}
+
+// Error codes; package api maps them to HTTP statuses.
+const (
+	CodeBadRequest  = "bad_request"    // 400: malformed pair or horizon
+	CodeUnknownPair = "unknown_pair"   // 404: no model and no features for the pair
+	CodeNoModel     = "no_model"       // 404: no champion for this pair and horizon
+	CodeNoFeatures  = "no_features"    // 503: the pair has a model but no feature row yet
+	CodeWarmingUp   = "warming_up"     // 503: the newest row is not warm (window not full)
+	CodeStale       = "stale_features" // 503: the newest row is older than the budget
+	CodeNotReady    = "not_ready"      // 503: no champion loaded yet
+	CodeModel       = "model_error"    // 503: the model failed (it is logged)
+)
+
+// Error is a refusal with a code the API maps to a status and a message
+// meant for the caller.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds an *Error.
+func Errorf(code, format string, args ...any) error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code of err if it is (or wraps) an *Error, else "".
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
