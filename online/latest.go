@@ -81,6 +81,11 @@ func (l *Latest) Subscribe(buf int) (rows <-chan market.FeatureRow, cancel func(
 func (l *Latest) Get(pair string) (market.FeatureRow, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	// Most callers already use the canonical name: skip normalising (an
+	// allocation on the prediction hot path) when it is found as given.
+	if r, ok := l.rows[pair]; ok {
+		return r, ok
+	}
 	r, ok := l.rows[canonical(pair)]
 	return r, ok
 }

@@ -1,0 +1,97 @@
+package api
+
+import (
+	_ "embed"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/predict"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+type championJSON struct {
+	Pair     string           `json:"pair"`
+	Horizon  int              `json:"horizon"`
+	Model    predict.ModelRef `json:"model"`
+	LoadedAt time.Time        `json:"loaded_at"`
+}
+
+type infoResponse struct {
+	Service   string         `json:"service"`
+	Version   string         `json:"version"`
+	StartedAt time.Time      `json:"started_at"`
+	Pairs     []string       `json:"pairs"`
+	Champions []championJSON `json:"champions"`
+	Admin     bool           `json:"admin"`
+	Links     Links          `json:"links"`
+}
+
+// handleInfo answers GET /v1/info: what the dashboard needs to start.
+func (s *Server) handleInfo() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		out := infoResponse{Service: "tickcast", Version: buildVersion(), StartedAt: s.started,
+			Pairs: []string{}, Champions: []championJSON{}, Admin: s.cfg.AdminKey != "", Links: s.cfg.Links}
+		for _, ch := range s.cfg.Predictions.Champions() {
+			slug := market.PairSlug(ch.Pair)
+			if n := len(out.Pairs); n == 0 || out.Pairs[n-1] != slug { // Champions is sorted by pair
+				out.Pairs = append(out.Pairs, slug)
+			}
+			out.Champions = append(out.Champions, championJSON{slug, ch.Horizon,
+				predict.ModelRef{Name: ch.Meta.Name, Version: ch.Meta.Version}, ch.LoadedAt})
+		}
+		return writeJSON(c, http.StatusOK, out)
+	}
+}
+
+// buildVersion is the VCS revision of the binary, or "devel".
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return "devel"
+}
+
+type statusJSON struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// handleHealthz answers GET /healthz: the process serves HTTP.
+func (s *Server) handleHealthz() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return writeJSON(c, http.StatusOK, statusJSON{Status: "ok"})
+	}
+}
+
+// handleReadyz answers GET /readyz: 200 once a champion is loaded and its
+// pair's features are fresh, else 503 with the reason.
+func (s *Server) handleReadyz() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ok, reason := s.cfg.Predictions.Ready(); !ok {
+			return writeJSON(c, http.StatusServiceUnavailable, statusJSON{"not_ready", reason})
+		}
+		return writeJSON(c, http.StatusOK, statusJSON{Status: "ready"})
+	}
+}
+
+// handleOpenAPI answers GET /openapi.json, the description of this API.
+func (s *Server) handleOpenAPI() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI)
+	}
+}

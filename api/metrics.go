@@ -1,0 +1,126 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+// metrics lives on its own registry: two Servers in one process (tests)
+// never collide, and nothing registers behind our back.
+type metrics struct {
+	reg      *prometheus.Registry
+	duration *prometheus.HistogramVec
+	cache    *prometheus.CounterVec
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tickcast_http_request_duration_seconds",
+			Help:    "HTTP request duration by route pattern, method and status code.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tickcast_prediction_cache_total",
+			Help: "Predictions served over HTTP, by whether the cache answered.",
+		}, []string{"result"}),
+	}
+	m.cache.WithLabelValues("hit")
+	m.cache.WithLabelValues("miss")
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.duration, m.cache,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickcast_prediction_cache_errors_total",
+			Help: "Prediction cache reads and writes that failed (the request was served uncached).",
+		}, func() float64 { return float64(s.cfg.Predictions.CacheErrors()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tickcast_stream_clients",
+			Help: "WebSocket clients connected to /v1/stream.",
+		}, func() float64 { return float64(s.cfg.Hub.Clients()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickcast_stream_dropped_total",
+			Help: "WebSocket clients dropped for being too slow.",
+		}, func() float64 { return float64(s.cfg.Hub.Dropped()) }),
+		stateCollector{s},
+	)
+	return m
+}
+
+// handler serves what can be gathered even when a collector fails: a
+// scrape with a gap beats no scrape.
+func (m *metrics) handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:      m.reg,
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	})
+}
+
+func (m *metrics) request(route, method, code string, d time.Duration) {
+	m.duration.WithLabelValues(route, method, code).Observe(d.Seconds())
+}
+
+func (m *metrics) served(cached bool) {
+	if cached {
+		m.cache.WithLabelValues("hit").Inc()
+	} else {
+		m.cache.WithLabelValues("miss").Inc()
+	}
+}
+
+// stateCollector reads the models, feature ages and scores at scrape time,
+// so the gauges never go stale and series of removed models disappear.
+type stateCollector struct{ s *Server }
+
+var (
+	descModelVersion = prometheus.NewDesc("tickcast_model_version",
+		"Version of the champion model serving a pair and horizon.", []string{"pair", "horizon", "name"}, nil)
+	descFeatureAge = prometheus.NewDesc("tickcast_feature_age_seconds",
+		"Age of the newest feature row of a pair on the market clock.", []string{"pair"}, nil)
+	descMAE = prometheus.NewDesc("tickcast_prediction_mae",
+		"Rolling mean absolute error of served predictions' log returns, and of the zero-return baseline.",
+		[]string{"pair", "horizon", "model"}, nil)
+	descSkill = prometheus.NewDesc("tickcast_prediction_skill",
+		"Rolling skill of served predictions: 1 - MAE / baseline MAE.", []string{"pair", "horizon"}, nil)
+	descScored = prometheus.NewDesc("tickcast_predictions_scored",
+		"Predictions in the rolling scoring window.", []string{"pair", "horizon"}, nil)
+)
+
+func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descModelVersion, descFeatureAge, descMAE, descSkill, descScored} {
+		ch <- d
+	}
+}
+
+func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
+	pairs := map[string]bool{}
+	for _, c := range sc.s.cfg.Predictions.Champions() {
+		slug := market.PairSlug(c.Pair)
+		ch <- prometheus.MustNewConstMetric(descModelVersion, prometheus.GaugeValue, float64(c.Meta.Version),
+			slug, strconv.Itoa(c.Horizon), c.Meta.Name)
+		if !pairs[c.Pair] {
+			pairs[c.Pair] = true
+			if age, ok := sc.s.cfg.Predictions.FeatureAge(c.Pair); ok {
+				ch <- prometheus.MustNewConstMetric(descFeatureAge, prometheus.GaugeValue, age.Seconds(), slug)
+			}
+		}
+	}
+	for _, sc := range sc.s.cfg.Scores.Scores() {
+		slug, h := market.PairSlug(sc.Pair), strconv.Itoa(sc.Horizon)
+		ch <- prometheus.MustNewConstMetric(descMAE, prometheus.GaugeValue, sc.MAE, slug, h, "champion")
+		ch <- prometheus.MustNewConstMetric(descMAE, prometheus.GaugeValue, sc.BaselineMAE, slug, h, "zero_return")
+		ch <- prometheus.MustNewConstMetric(descSkill, prometheus.GaugeValue, sc.Skill, slug, h)
+		ch <- prometheus.MustNewConstMetric(descScored, prometheus.GaugeValue, float64(sc.N), slug, h)
+	}
+}

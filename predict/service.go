@@ -1,0 +1,422 @@
+package predict
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/registry"
+)
+
+// MaxHorizon is the largest horizon a request may ask for, in candles.
+const MaxHorizon = 1440
+
+// Defaults of Config.
+const (
+	DefaultInterval   = time.Minute
+	DefaultStaleAfter = 2
+)
+
+// minCacheTTL keeps a prediction cached briefly even when its next candle is
+// already due (a late feed): repeated requests then still share it.
+const minCacheTTL = 100 * time.Millisecond
+
+// cacheLogEvery rate-limits the logging of cache errors; all are counted.
+const cacheLogEvery = 10 * time.Second
+
+// Config configures a Service.
+type Config struct {
+	Registry   *registry.Registry
+	Features   Features
+	Cache      Cache         // nil: NewMemoryCache()
+	Interval   time.Duration // candle interval, default time.Minute
+	StaleAfter int           // staleness budget in candles, default 2
+	Clock      Clock         // market clock; nil: WallClock{}
+	// Speed is the replay speed (market seconds per wall second), used to
+	// turn a cache lifetime on the market clock into wall time; 0 or 1: real time.
+	Speed  float64
+	Logger *slog.Logger
+}
+
+// Options adjust one prediction request.
+type Options struct {
+	AllowStale bool // serve a row older than the budget, marked Stale
+	NoCache    bool // skip the cache read (the result is still cached)
+}
+
+// Service serves predictions of the registry's champions over the online
+// features. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	mem    *MemoryCache // cfg.Cache when it is one: the allocation-free hit path
+	budget time.Duration
+
+	champs    atomic.Pointer[champions]
+	refreshMu sync.Mutex // one Refresh (or Close) at a time
+	closed    atomic.Bool
+
+	// inputs recycles model input rows: XGBoost predicts a row in memory it
+	// has seen before about twice as fast as one in fresh memory.
+	inputs sync.Pool // of *[market.NumFeatures]float32
+
+	cacheErrs    atomic.Uint64
+	lastCacheLog atomic.Int64 // unix nanos
+}
+
+// New returns a service and loads the current champions once; load errors
+// are logged (Ready reports the outcome, Refresh or Watch retry).
+func New(cfg Config) (*Service, error) {
+	if cfg.Registry == nil {
+		return nil, errors.New("predict: nil registry")
+	}
+	if cfg.Features == nil {
+		return nil, errors.New("predict: nil feature store")
+	}
+	if cfg.Interval < 0 || cfg.StaleAfter < 0 || cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
+		return nil, fmt.Errorf("predict: interval %s, stale after %d, speed %g: want none negative", cfg.Interval, cfg.StaleAfter, cfg.Speed)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.StaleAfter == 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = WallClock{}
+	}
+	if cfg.Cache == nil {
+		cfg.Cache = NewMemoryCache()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, budget: time.Duration(cfg.StaleAfter) * cfg.Interval}
+	s.mem, _ = cfg.Cache.(*MemoryCache)
+	s.inputs.New = func() any { return new([market.NumFeatures]float32) }
+	s.champs.Store(newChampions(nil))
+	if err := s.Refresh(context.Background()); err != nil {
+		s.log.Warn("load champions", "err", err)
+	}
+	return s, nil
+}
+
+// Close unloads the champions (boosters close once their running
+// predictions finish); later requests answer not_ready.
+func (s *Service) Close() error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.swap(newChampions(nil))
+	return nil
+}
+
+// PairError is an error of one pair and horizon of PredictAll; it wraps the
+// *Error (CodeOf sees through it).
+type PairError struct {
+	Pair    string // slug, e.g. ETH-USDT
+	Horizon int
+	Err     error
+}
+
+func (e *PairError) Error() string {
+	return e.Pair + " h" + strconv.Itoa(e.Horizon) + ": " + e.Err.Error()
+}
+func (e *PairError) Unwrap() error { return e.Err }
+
+// Predict forecasts pair (any spelling) horizon candles ahead from its
+// newest feature row. Refusals are *Error values (see the Code constants).
+func (s *Service) Predict(ctx context.Context, pair string, horizon int, o Options) (Prediction, error) {
+	if err := checkHorizon(horizon); err != nil {
+		return Prediction{}, err
+	}
+	c := s.champs.Load()
+	p, err := c.canonical(pair)
+	if err != nil {
+		return Prediction{}, err
+	}
+	k := seriesKey{p, horizon}
+	m := c.models[k]
+	if m == nil {
+		return Prediction{}, s.noModel(c, p, horizon)
+	}
+	row, ok := s.cfg.Features.Get(p)
+	if !ok {
+		return Prediction{}, Errorf(CodeNoFeatures, "no feature row for %s yet", m.slug)
+	}
+	return s.serve(ctx, k, m, row, o)
+}
+
+// PredictRow forecasts from row (a candle that just closed) instead of the
+// store's newest, always computing it, and caches the result for Predict.
+func (s *Service) PredictRow(ctx context.Context, row market.FeatureRow, horizon int) (Prediction, error) {
+	if err := checkHorizon(horizon); err != nil {
+		return Prediction{}, err
+	}
+	c := s.champs.Load()
+	p, err := c.canonical(row.Pair)
+	if err != nil {
+		return Prediction{}, err
+	}
+	k := seriesKey{p, horizon}
+	m := c.models[k]
+	if m == nil {
+		return Prediction{}, s.noModel(c, p, horizon)
+	}
+	return s.serve(ctx, k, m, row, Options{NoCache: true})
+}
+
+// PredictAll predicts every pair with a champion at horizon (0: every
+// champion of every pair), by pair then horizon. Each error is a *PairError.
+func (s *Service) PredictAll(ctx context.Context, horizon int, o Options) ([]Prediction, []error) {
+	if horizon != 0 {
+		if err := checkHorizon(horizon); err != nil {
+			return []Prediction{}, []error{&PairError{Horizon: horizon, Err: err}}
+		}
+	}
+	c := s.champs.Load()
+	out := make([]Prediction, 0, len(c.list))
+	var errs []error
+	for _, ch := range c.list {
+		if horizon != 0 && ch.Horizon != horizon {
+			continue
+		}
+		p, err := s.Predict(ctx, ch.Pair, ch.Horizon, o)
+		if err != nil {
+			errs = append(errs, &PairError{Pair: market.PairSlug(ch.Pair), Horizon: ch.Horizon, Err: err})
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, errs
+}
+
+func checkHorizon(h int) error {
+	if h < 1 || h > MaxHorizon {
+		return Errorf(CodeBadRequest, "horizon %d: want 1 to %d candles", h, MaxHorizon)
+	}
+	return nil
+}
+
+// canonical resolves a pair spelling, without allocating for the canonical
+// and slug spellings of champion pairs.
+func (c *champions) canonical(pair string) (string, error) {
+	if p, ok := c.names[pair]; ok {
+		return p, nil
+	}
+	p, err := market.NormalizePair(pair)
+	if err != nil {
+		return "", Errorf(CodeBadRequest, "pair %q: want BASE-QUOTE, e.g. ETH-USDT", pair)
+	}
+	return p, nil
+}
+
+// noModel explains why (pair, horizon) has no champion.
+func (s *Service) noModel(c *champions, pair string, horizon int) error {
+	slug := market.PairSlug(pair)
+	if hs := c.horizons[pair]; len(hs) > 0 {
+		list := make([]string, len(hs))
+		for i, h := range hs {
+			list[i] = strconv.Itoa(h)
+		}
+		return Errorf(CodeNoModel, "no champion for %s at horizon %d; horizons with one: %s", slug, horizon, strings.Join(list, ", "))
+	}
+	if len(c.models) == 0 {
+		return Errorf(CodeNotReady, "no champion model loaded yet")
+	}
+	if _, ok := s.cfg.Features.Get(pair); ok {
+		return Errorf(CodeNoModel, "no champion for %s at any horizon", slug)
+	}
+	return Errorf(CodeUnknownPair, "unknown pair %s: no model and no features", slug)
+}
+
+// serve applies the row rules, then answers from the cache or the model.
+func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.FeatureRow, o Options) (Prediction, error) {
+	if !row.Warm {
+		return Prediction{}, Errorf(CodeWarmingUp, "features of %s are warming up: fewer than %d candles seen", m.slug, market.FeatureWindow)
+	}
+	now := s.cfg.Clock.Now()
+	age := max(now.Sub(row.TS), 0) // a clock a little behind the feed is not ahead of it
+	stale := age > s.budget
+	if stale && !o.AllowStale {
+		return Prediction{}, Errorf(CodeStale, "newest feature row of %s is %s old, over the budget of %d candles (%s)",
+			m.slug, age.Round(time.Millisecond), s.cfg.StaleAfter, s.budget)
+	}
+	for {
+		if m.booster != nil && row.SchemaVersion != m.meta.FeatureSchemaVersion {
+			s.log.Error("feature schema mismatch", "pair", k.pair, "horizon", k.horizon, "row_schema", row.SchemaVersion,
+				"model_schema", m.meta.FeatureSchemaVersion, "version", m.meta.Version)
+			return Prediction{}, Errorf(CodeModel, "feature row of %s has schema %d, model v%d expects %d",
+				m.slug, row.SchemaVersion, m.meta.Version, m.meta.FeatureSchemaVersion)
+		}
+		var kb [96]byte
+		key := appendCacheKey(kb[:0], m.slug, k.horizon, row.TS, m.meta.Version)
+		if !o.NoCache {
+			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version); ok {
+				p.Cached, p.FeatureAgeMS, p.Stale = true, age.Milliseconds(), stale
+				return p, nil
+			}
+		}
+		p, ok, err := s.compute(m, row, k.horizon)
+		if err != nil {
+			return Prediction{}, err
+		}
+		if !ok { // swapped out between the lookup and the call: ask the new champion
+			if m = s.champs.Load().models[k]; m == nil {
+				return Prediction{}, s.noModel(s.champs.Load(), k.pair, k.horizon)
+			}
+			continue
+		}
+		p.FeatureAgeMS = age.Milliseconds()
+		s.cacheSet(ctx, key, p, row.TS, now)
+		p.Stale = stale
+		return p, nil
+	}
+}
+
+// compute runs the model on row; ok is false when the model was closed
+// before it could be used.
+func (s *Service) compute(m *model, row market.FeatureRow, horizon int) (p Prediction, ok bool, err error) {
+	ret := 0.0 // the zero-return baseline: the last price persists
+	if m.booster != nil {
+		// The model input is the row's values as float32, in FeatureRow
+		// order, as training laid them out (ml.Dataset.Float32).
+		x := s.inputs.Get().(*[market.NumFeatures]float32)
+		for i, v := range row.Values {
+			x[i] = float32(v)
+		}
+		if !m.acquire() {
+			s.inputs.Put(x)
+			return Prediction{}, false, nil
+		}
+		out, err := m.booster.PredictDense(x[:], 1, market.NumFeatures)
+		m.release()
+		s.inputs.Put(x)
+		if err == nil && len(out) != 1 {
+			err = fmt.Errorf("%d outputs for one row", len(out))
+		}
+		if err != nil {
+			s.log.Error("model prediction failed", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "err", err)
+			return Prediction{}, false, Errorf(CodeModel, "model v%d of %s failed", m.meta.Version, m.slug)
+		}
+		ret = float64(out[0])
+	}
+	price := row.Close * math.Exp(ret)
+	if math.IsNaN(ret) || math.IsInf(price, 0) || math.IsNaN(price) {
+		s.log.Error("model prediction not finite", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "return", ret, "close", row.Close)
+		return Prediction{}, false, Errorf(CodeModel, "model v%d of %s gave no finite prediction", m.meta.Version, m.slug)
+	}
+	asOf := row.TS.UTC()
+	return Prediction{
+		Pair: m.slug, AsOf: asOf, Horizon: horizon, TargetTime: asOf.Add(time.Duration(horizon) * s.cfg.Interval),
+		PredictedReturn: ret, PredictedPrice: price, LastPrice: row.Close,
+		Model: ModelRef{Name: m.meta.Name, Version: m.meta.Version},
+	}, true, nil
+}
+
+// cacheGet looks key up; a cache error or an undecodable value is a miss.
+func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int) (Prediction, bool) {
+	if s.mem != nil {
+		return s.mem.getPrediction(key)
+	}
+	b, ok, err := s.cfg.Cache.Get(ctx, string(key))
+	if err != nil {
+		s.cacheError("get", err)
+		return Prediction{}, false
+	}
+	if !ok {
+		return Prediction{}, false
+	}
+	var p Prediction
+	if err := json.Unmarshal(b, &p); err != nil || p.Horizon != horizon || p.Model.Version != version {
+		s.cacheError("decode", fmt.Errorf("value of %s: %v", string(key), err))
+		return Prediction{}, false
+	}
+	return p, true
+}
+
+// cacheSet stores p until the next candle of its row is due, converted from
+// market time to wall time.
+func (s *Service) cacheSet(ctx context.Context, key []byte, p Prediction, ts, now time.Time) {
+	ttl := ts.Add(s.cfg.Interval).Sub(now)
+	if s.cfg.Speed > 0 && s.cfg.Speed != 1 {
+		ttl = time.Duration(float64(ttl) / s.cfg.Speed)
+	}
+	ttl = max(ttl, minCacheTTL)
+	if s.mem != nil {
+		s.mem.setPrediction(string(key), &p, ttl)
+		return
+	}
+	b, err := json.Marshal(p)
+	if err == nil {
+		err = s.cfg.Cache.Set(ctx, string(key), b, ttl)
+	}
+	if err != nil {
+		s.cacheError("set", err)
+	}
+}
+
+func (s *Service) cacheError(op string, err error) {
+	n := s.cacheErrs.Add(1)
+	now := time.Now().UnixNano()
+	last := s.lastCacheLog.Load()
+	if now-last >= int64(cacheLogEvery) && s.lastCacheLog.CompareAndSwap(last, now) {
+		s.log.Warn("prediction cache failing; serving uncached", "op", op, "err", err, "errors_total", n)
+	}
+}
+
+// CacheErrors counts the cache errors served around since New.
+func (s *Service) CacheErrors() uint64 { return s.cacheErrs.Load() }
+
+// FeatureAge is how old pair's newest feature row is on the market clock.
+func (s *Service) FeatureAge(pair string) (time.Duration, bool) {
+	p, err := s.champs.Load().canonical(pair)
+	if err != nil {
+		return 0, false
+	}
+	row, ok := s.cfg.Features.Get(p)
+	if !ok {
+		return 0, false
+	}
+	return s.cfg.Clock.Now().Sub(row.TS), true
+}
+
+// Ready reports whether the service can answer: a champion is loaded and
+// some champion pair has a feature row within the staleness budget.
+func (s *Service) Ready() (ok bool, reason string) {
+	c := s.champs.Load()
+	if len(c.models) == 0 {
+		return false, "no champion model loaded"
+	}
+	now := s.cfg.Clock.Now()
+	var ages []string
+	for _, ch := range c.list {
+		if ch.Horizon != c.horizons[ch.Pair][0] {
+			continue // one look per pair
+		}
+		row, ok := s.cfg.Features.Get(ch.Pair)
+		if !ok {
+			continue
+		}
+		age := now.Sub(row.TS)
+		if age <= s.budget {
+			return true, ""
+		}
+		ages = append(ages, fmt.Sprintf("%s %s old", market.PairSlug(ch.Pair), age.Round(time.Second)))
+	}
+	if len(ages) == 0 {
+		return false, "no feature rows yet for the champion pairs"
+	}
+	return false, fmt.Sprintf("feature rows of the champion pairs are over the budget of %s: %s", s.budget, strings.Join(ages, ", "))
+}
