@@ -17,21 +17,27 @@ TEMPORAL := $(GOBIN)/temporal-$(TEMPORAL_VERSION)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-APT_PACKAGES := build-essential libxgboost-dev python3-xgboost
+APT_PACKAGES := build-essential libxgboost-dev python3-xgboost redis-server chromium
 
-deps: ## install the system packages the build needs (C toolchain for cgo/DuckDB, XGBoost C API, Python xgboost for the cross-check)
-	@if ! command -v gcc >/dev/null || [ ! -f /usr/include/xgboost/c_api.h ] || ! /usr/bin/python3 -c 'import xgboost' 2>/dev/null; then \
+deps: ## install the system packages when missing (C toolchain for cgo/DuckDB, XGBoost C API, Python xgboost for the cross-check, redis-server, chromium for the dashboard test)
+	@if ! command -v gcc >/dev/null || [ ! -f /usr/include/xgboost/c_api.h ] || ! /usr/bin/python3 -c 'import xgboost' 2>/dev/null \
+		|| ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 	@$(GO) mod download
 
 build: deps ## build bin/tickcast
 	$(GO) build -o $(BIN) ./cmd/tickcast
 
-run: build ## run the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set), worker, live Kraken pipeline (offline: real data through the fake Kraken)
+run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set) + Redis, then tickcast run: bootstrap, pipeline, API + dashboard on :8080
 	@if [ -z "$$TEMPORAL_ADDRESS" ]; then $(MAKE) -s temporal; fi
-	$(BIN) run --data-dir $(DATA_DIR) $(RUN_ARGS)
+	@$(MAKE) -s redis
+	TEMPORAL_ADDRESS=$${TEMPORAL_ADDRESS:-$(TEMPORAL_HOSTPORT)} TEMPORAL_UI_URL=$${TEMPORAL_UI_URL:-http://127.0.0.1:$(TEMPORAL_UI_PORT)} \
+		$(BIN) run --data-dir $(DATA_DIR) --redis 127.0.0.1:$(REDIS_PORT) $(RUN_ARGS)
 
-test: build $(TEMPORAL) ## every test: vet, unit and integration tests with -race, YAML pipeline tests
+# Tests that need a service (redis-server, the temporal CLI, chromium) fail
+# rather than skip when it is missing.
+test: export TICKCAST_REQUIRE_SERVICES = 1
+test: build $(TEMPORAL) ## every test: vet, unit, integration and end-to-end tests with -race, YAML pipeline tests
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(BIN) connect test ./connect/pipelines/...
@@ -82,6 +88,27 @@ temporal-stop: ## stop the dev server that `make temporal` started
 	else echo "no dev server started by make temporal is running"; fi; \
 	rm -f $(DATA_DIR)/temporal.pid
 
+REDIS_PORT ?= 6379
+REDIS_PING := redis-cli -h 127.0.0.1 -p $(REDIS_PORT) ping 2>/dev/null | grep -q PONG
+
+redis: ## start redis-server in the background unless one answers on 127.0.0.1:6379 (REDIS_PORT; no persistence; log and pid in DATA_DIR)
+	@mkdir -p $(DATA_DIR)
+	@if $(REDIS_PING); then echo "Redis already answers at 127.0.0.1:$(REDIS_PORT)"; else \
+		command -v redis-server >/dev/null || { echo "redis-server is not installed: make deps"; exit 1; }; \
+		redis-server --bind 127.0.0.1 --port $(REDIS_PORT) --save "" --appendonly no --daemonize yes \
+			--pidfile $(abspath $(DATA_DIR))/redis.pid --logfile $(abspath $(DATA_DIR))/redis.log --dir $(abspath $(DATA_DIR)); \
+		for i in $$(seq 40); do $(REDIS_PING) && break; sleep 0.25; done; \
+		$(REDIS_PING) || { echo "Redis did not start: see $(DATA_DIR)/redis.log"; exit 1; }; \
+		echo "Redis at 127.0.0.1:$(REDIS_PORT), log $(DATA_DIR)/redis.log"; \
+	fi
+
+redis-stop: ## stop the redis-server that `make redis` started
+	@pid=$$(cat $(DATA_DIR)/redis.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 $$pid 2>/dev/null; then \
+		kill $$pid; while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "Redis stopped"; \
+	else echo "no redis-server started by make redis is running"; fi; \
+	rm -f $(DATA_DIR)/redis.pid
+
 WORKFLOWCHECK := $(GOBIN)/workflowcheck-v0.6.0
 
 $(WORKFLOWCHECK):
@@ -106,4 +133,4 @@ clean: ## remove build output (not the data directory)
 	rm -rf bin
 
 .PHONY: help deps build run test test-short bench fuzz lint clean temporal-cli
-.PHONY: temporal temporal-stop worker workflowcheck
+.PHONY: temporal temporal-stop redis redis-stop worker workflowcheck

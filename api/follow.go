@@ -28,7 +28,7 @@ func (s *Server) Follow(ctx context.Context, rows <-chan market.FeatureRow) {
 func (s *Server) follow(ctx context.Context, row market.FeatureRow) {
 	s.cfg.Scores.Observe(row)
 	if s.cfg.Clock != nil {
-		s.cfg.Clock.Observe(row.TS)
+		s.cfg.Clock.ObservePair(row.Pair, row.TS)
 	}
 	if !row.Warm {
 		return

@@ -72,6 +72,7 @@ func register(r registrar, deps Deps) error {
 		{"candles", r.RegisterBatchProcessor("candles", candlesProcessorSpec(), newCandlesProcessor)},
 		{"features", r.RegisterBatchProcessor("features", featuresProcessorSpec(), newFeaturesProcessor(deps.Latest, deps.Candles))},
 		{"tickcast_store", r.RegisterBatchOutput("tickcast_store", storeOutputSpec(), newStoreOutput(deps.Logger))},
+		{"tickcast_redis_features", r.RegisterBatchOutput("tickcast_redis_features", redisFeaturesOutputSpec(), newRedisFeaturesOutput(deps.Logger))},
 	}
 	for _, reg := range regs {
 		if reg.err != nil {

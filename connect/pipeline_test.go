@@ -89,8 +89,9 @@ func runLivePipeline(t *testing.T, path string, faults fakekraken.Faults) (dataD
 // liveRun is how runLive runs live.yaml: the fake's faults and whether
 // gaps are repaired from REST (always the fake's: never the real API).
 type liveRun struct {
-	faults fakekraken.Faults
-	repair bool
+	faults    fakekraken.Faults
+	repair    bool
+	warmStart string // TICKCAST_WARM_START: a data directory, or "" to start cold
 }
 
 type liveResult struct {
@@ -138,6 +139,7 @@ func runLiveTrades(t *testing.T, trades []market.Trade, run liveRun) liveResult 
 		"TICKCAST_STOP_AT":         r.last.Format(time.RFC3339Nano),
 		"TICKCAST_DATA_DIR":        r.dataDir,
 		"TICKCAST_BACKOFF_MIN":     "20ms",
+		"TICKCAST_WARM_START":      run.warmStart,
 	}
 	runPipelineFile(t, "pipelines/live.yaml", vars)
 	r.fake, r.rest = srv.Stats(), srv.RESTStats()

@@ -9,7 +9,10 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/parquet"
 )
+
+const fpFieldWarmStart = "warm_start"
 
 func featuresProcessorSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
@@ -26,7 +29,15 @@ A candle whose start is not after the pair's last one is a correction (re-emitte
 gap repair): it replaces the candle held and the rows at it and at every later candle of
 the window are recomputed and emitted again (same ts: a store keeps the latest). A
 correction older than the window cannot change the rows: it passes on, counted and logged.
-Run with pipeline.threads: 1.`)
+With warm_start set to a data directory, a pair's first candle is preceded by the
+store's candles ending exactly at its start (the last market.FeatureWindow of them, as a
+backfill wrote them): they fill the window without emitting rows, so the first row is
+already warm and equals the backfill's row at the same ts. When the store does not reach
+that candle contiguously, the pair starts cold (logged).
+Run with pipeline.threads: 1.`).
+		Field(service.NewStringField(fpFieldWarmStart).
+			Description("Data directory whose Parquet candles warm each pair up on its first candle; empty: start cold.").
+			Default("").Optional())
 }
 
 // featuresProcessor adapts market.Features to Benthos batches and publishes
@@ -36,6 +47,8 @@ type featuresProcessor struct {
 	f         *market.Features
 	latest    *online.Latest
 	candles   *online.Candles
+	warmDir   string          // data directory of the warm start; "" for none
+	seen      map[string]bool // pairs whose warm start was tried
 	log       *service.Logger
 	rows      *service.MetricCounter
 	corrected *service.MetricCounter // rows emitted again after a correction
@@ -43,12 +56,21 @@ type featuresProcessor struct {
 }
 
 func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) service.BatchProcessorConstructor {
-	return func(_ *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+	return func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+		warm := ""
+		if conf != nil && conf.Contains(fpFieldWarmStart) { // nil: built directly by tests
+			var err error
+			if warm, err = conf.FieldString(fpFieldWarmStart); err != nil {
+				return nil, err
+			}
+		}
 		m := mgr.Metrics()
 		return &featuresProcessor{
 			f:         market.NewFeatures(),
 			latest:    latest,
 			candles:   candles,
+			warmDir:   warm,
+			seen:      map[string]bool{},
 			log:       mgr.Logger(),
 			rows:      m.NewCounter("tickcast_feature_rows"),
 			corrected: m.NewCounter("tickcast_feature_rows_corrected"),
@@ -77,6 +99,10 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if newest, ok := p.f.Newest(c.Pair); ok && !c.Start.After(newest.Start) {
 			out = p.correct(msg, c, newest, out)
 			continue
+		}
+		if !p.seen[c.Pair] {
+			p.seen[c.Pair] = true
+			p.warmUp(c)
 		}
 		row, err := p.f.Update(c)
 		if err != nil {
@@ -118,3 +144,60 @@ func (p *featuresProcessor) appendRow(row market.FeatureRow, out service.Message
 }
 
 func (p *featuresProcessor) Close(context.Context) error { return nil }
+
+// warmUp feeds the store's candles that end at first.Start to the feature
+// calculator, so that the first live row needs no FeatureWindow live
+// candles. Anything short of a contiguous run up to first leaves the pair
+// cold: a row computed over a hole would differ from the backfill's.
+func (p *featuresProcessor) warmUp(first market.Candle) {
+	if p.warmDir == "" {
+		return
+	}
+	held, err := WarmCandles(p.warmDir, first)
+	if err != nil {
+		p.log.Warnf("features: %s starts cold: %v", first.Pair, err)
+		return
+	}
+	for _, c := range held {
+		if _, err := p.f.Update(c); err != nil {
+			p.f.Reset(first.Pair)
+			p.log.Warnf("features: %s starts cold: stored candle refused: %v", first.Pair, err)
+			return
+		}
+	}
+	p.log.Infof("features: %s warm-started from %d stored candles ending %s", first.Pair, len(held), first.Start.UTC().Format("2006-01-02T15:04:05Z"))
+}
+
+// WarmCandles returns the last market.FeatureWindow candles of first.Pair in
+// the store under dataDir that end exactly at first.Start, contiguous and of
+// first's duration, oldest first; an error says why there are none.
+func WarmCandles(dataDir string, first market.Candle) ([]market.Candle, error) {
+	iv := first.End.Sub(first.Start)
+	if iv <= 0 {
+		return nil, fmt.Errorf("candle at %s has no duration", first.Start)
+	}
+	from := first.Start.Add(-market.FeatureWindow * iv)
+	cs, err := parquet.ReadCandles(ParquetDir(dataDir), first.Pair, from, first.Start)
+	if err != nil {
+		return nil, fmt.Errorf("read the store: %w", err)
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("the store holds no candle in the %d before %s", market.FeatureWindow, first.Start.UTC())
+	}
+	if last := cs[len(cs)-1]; !last.End.Equal(first.Start) {
+		return nil, fmt.Errorf("the store ends at %s, not at the first live candle %s", last.End.UTC(), first.Start.UTC())
+	}
+	// Keep the contiguous run that ends at first.Start.
+	i := len(cs) - 1
+	for i > 0 && cs[i-1].End.Equal(cs[i].Start) && cs[i-1].End.Sub(cs[i-1].Start) == iv {
+		i--
+	}
+	if cs[len(cs)-1].End.Sub(cs[len(cs)-1].Start) != iv {
+		return nil, fmt.Errorf("stored candles of another interval than %s", iv)
+	}
+	out := cs[i:]
+	for k := range out {
+		out[k].Pair = first.Pair // the store's spelling may differ; the calculator keys by name
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package predict
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,6 +25,19 @@ type MarketClock struct {
 	speed float64
 	last  atomic.Pointer[observation]
 	now   func() time.Time // wall clock; a field so tests can step it
+
+	// Pairs replayed from different periods (one file from 2023, another
+	// from 2025) each need their own clock, or the older one always looks
+	// stale: ObservePair keeps one per pair.
+	mu    sync.RWMutex
+	pairs map[string]observation
+}
+
+// PairClock is a Clock that can tell each pair's time; the service prefers
+// it when the clock offers it.
+type PairClock interface {
+	Clock
+	NowFor(pair string) time.Time
 }
 
 type observation struct {
@@ -57,6 +71,36 @@ func (c *MarketClock) Now() time.Time {
 	o := c.last.Load()
 	if o == nil {
 		return c.now()
+	}
+	if c.speed == 0 {
+		return o.ts
+	}
+	return o.ts.Add(time.Duration(float64(c.now().Sub(o.arrival)) * c.speed))
+}
+
+// ObservePair records a feature row's ts for its pair (and for the clock as
+// a whole, as Observe does).
+func (c *MarketClock) ObservePair(pair string, ts time.Time) {
+	c.Observe(ts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.pairs[pair]; ok && !ts.After(cur.ts) {
+		return
+	}
+	if c.pairs == nil {
+		c.pairs = make(map[string]observation)
+	}
+	c.pairs[pair] = observation{ts: ts, arrival: c.now()}
+}
+
+// NowFor is pair's clock: its newest ts observed plus the wall time since,
+// times the speed; Now for a pair never observed.
+func (c *MarketClock) NowFor(pair string) time.Time {
+	c.mu.RLock()
+	o, ok := c.pairs[pair]
+	c.mu.RUnlock()
+	if !ok {
+		return c.Now()
 	}
 	if c.speed == 0 {
 		return o.ts

@@ -61,3 +61,29 @@ func TestMarketClockConcurrent(t *testing.T) {
 		t.Errorf("Now = %s, want the newest %s", got, want)
 	}
 }
+
+// Replays of different periods (here 2023 and 2025, hand-picked times) keep
+// one clock per pair, so neither looks years old next to the other.
+func TestMarketClockPerPair(t *testing.T) {
+	wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewMarketClock(60)
+	c.now = func() time.Time { return wall }
+	old := time.Date(2023, 3, 20, 12, 0, 0, 0, time.UTC)
+	recent := time.Date(2025, 8, 18, 12, 0, 0, 0, time.UTC)
+	c.ObservePair("BTC/USD", old)
+	c.ObservePair("ETH/USDT", recent)
+	wall = wall.Add(time.Second) // a minute of market time at 60×
+	if got, want := c.NowFor("BTC/USD"), old.Add(time.Minute); !got.Equal(want) {
+		t.Errorf("NowFor(BTC/USD) = %s, want %s", got, want)
+	}
+	if got, want := c.NowFor("ETH/USDT"), recent.Add(time.Minute); !got.Equal(want) {
+		t.Errorf("NowFor(ETH/USDT) = %s, want %s", got, want)
+	}
+	if got, want := c.NowFor("SOL/USD"), recent.Add(time.Minute); !got.Equal(want) {
+		t.Errorf("NowFor(unseen) = %s, want the whole clock %s", got, want)
+	}
+	c.ObservePair("BTC/USD", old.Add(-time.Hour)) // older: ignored
+	if got, want := c.NowFor("BTC/USD"), old.Add(time.Minute); !got.Equal(want) {
+		t.Errorf("after an older row NowFor(BTC/USD) = %s, want %s", got, want)
+	}
+}

@@ -246,7 +246,7 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 	if !row.Warm {
 		return Prediction{}, Errorf(CodeWarmingUp, "features of %s are warming up: fewer than %d candles seen", m.slug, market.FeatureWindow)
 	}
-	now := s.cfg.Clock.Now()
+	now := s.now(row.Pair)
 	age := max(now.Sub(row.TS), 0) // a clock a little behind the feed is not ahead of it
 	stale := age > s.budget
 	if stale && !o.AllowStale {
@@ -389,7 +389,16 @@ func (s *Service) FeatureAge(pair string) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	return s.cfg.Clock.Now().Sub(row.TS), true
+	return s.now(row.Pair).Sub(row.TS), true
+}
+
+// now is the market time of pair: its own clock when the clock keeps one
+// per pair.
+func (s *Service) now(pair string) time.Time {
+	if pc, ok := s.cfg.Clock.(PairClock); ok {
+		return pc.NowFor(pair)
+	}
+	return s.cfg.Clock.Now()
 }
 
 // Ready reports whether the service can answer: a champion is loaded and
@@ -399,7 +408,6 @@ func (s *Service) Ready() (ok bool, reason string) {
 	if len(c.models) == 0 {
 		return false, "no champion model loaded"
 	}
-	now := s.cfg.Clock.Now()
 	var ages []string
 	for _, ch := range c.list {
 		if ch.Horizon != c.horizons[ch.Pair][0] {
@@ -409,7 +417,7 @@ func (s *Service) Ready() (ok bool, reason string) {
 		if !ok {
 			continue
 		}
-		age := now.Sub(row.TS)
+		age := s.now(row.Pair).Sub(row.TS)
 		if age <= s.budget {
 			return true, ""
 		}

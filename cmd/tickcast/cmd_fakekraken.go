@@ -85,9 +85,17 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, erro
 			last = ts
 		}
 	}
-	srv, err := fakekraken.New(fakekraken.Config{
-		Trades: byPair,
-		Speed:  speed,
+	srv, err := f.newServer(e, byPair, speed, 0)
+	return srv, pairs, last, err
+}
+
+// newServer builds the fake Kraken serving byPair with the flags' faults
+// (snapshot: trades per snapshot, 0 for Kraken's 50).
+func (f *fakeFlags) newServer(e env, byPair map[string][]market.Trade, speed float64, snapshot int) (*fakekraken.Server, error) {
+	return fakekraken.New(fakekraken.Config{
+		Trades:       byPair,
+		Speed:        speed,
+		SnapshotSize: snapshot,
 		Faults: fakekraken.Faults{
 			DisconnectEvery:     f.disconnectEvery,
 			Disconnects:         f.disconnects,
@@ -100,7 +108,6 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, erro
 		REST:   fakekraken.RESTFaults{RateLimitPerSecond: f.restRate, FailEvery: f.restFailEvery},
 		Logger: e.logger,
 	})
-	return srv, pairs, last, err
 }
 
 func splitPairList(s string) ([]string, error) {
@@ -131,8 +138,22 @@ func (f *fakeFlags) trades(e env, pair string) ([]market.Trade, error) {
 // loadHistoryCandles reads real candle files (package archive detects the
 // format) and rebuilds trades from them (fakekraken.ReconstructTrades).
 func loadHistoryCandles(files, pair string) ([]market.Trade, error) {
+	candles, err := readCandleFiles(strings.Split(files, ","), pair)
+	if err != nil {
+		return nil, err
+	}
+	trades := fakekraken.ReconstructTrades(candles, 1)
+	if len(trades) == 0 {
+		return nil, fmt.Errorf("history candles %s: no candle with volume", files)
+	}
+	return trades, nil
+}
+
+// readCandleFiles reads real candle files as pair, in time order; files
+// that overlap are refused.
+func readCandleFiles(files []string, pair string) ([]market.Candle, error) {
 	var candles []market.Candle
-	for _, p := range strings.Split(files, ",") {
+	for _, p := range files {
 		format, err := archive.Detect(p)
 		if err != nil {
 			return nil, fmt.Errorf("history candles: %w", err)
@@ -149,14 +170,10 @@ func loadHistoryCandles(files, pair string) ([]market.Trade, error) {
 	slices.SortStableFunc(candles, func(a, b market.Candle) int { return a.Start.Compare(b.Start) })
 	for i := 1; i < len(candles); i++ {
 		if !candles[i].Start.After(candles[i-1].Start) {
-			return nil, fmt.Errorf("history candles %s: two candles at %s (overlapping files?)", files, candles[i].Start)
+			return nil, fmt.Errorf("history candles %s: two candles at %s (overlapping files?)", strings.Join(files, ","), candles[i].Start)
 		}
 	}
-	trades := fakekraken.ReconstructTrades(candles, 1)
-	if len(trades) == 0 {
-		return nil, fmt.Errorf("history candles %s: no candle with volume", files)
-	}
-	return trades, nil
+	return candles, nil
 }
 
 func loadReplay(files, pair string) ([]market.Trade, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -20,7 +21,7 @@ import (
 
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
-	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/workflows"
 )
@@ -28,13 +29,16 @@ import (
 const (
 	defaultPipeline = "connect/pipelines/live.yaml"
 	krakenWSURL     = "wss://ws.kraken.com/v2"
-	// offlineSpeed is the default replay speed of the offline demo: an hour of
-	// real trades in six minutes.
+	// offlineSpeed is the default replay speed of the offline demo: a
+	// 1-minute candle every 6 seconds.
 	offlineSpeed = "10"
 )
 
 type runFlags struct {
 	fake       fakeFlags
+	pairSet    bool
+	replayFrom string
+	replaySpan time.Duration
 	dataDir    string
 	pipeline   string
 	pairs      string
@@ -46,6 +50,11 @@ type runFlags struct {
 	probeWait  time.Duration
 	backoffMin string
 	worker     bool
+	warmStart  bool
+	temporal   temporalFlags
+	uiURL      string
+	boot       bootFlags
+	serve      serveFlags
 }
 
 func parseRunFlags(e env, args []string) (*runFlags, error) {
@@ -53,132 +62,250 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.SetOutput(e.stderr)
 	f := &runFlags{}
 	f.fake.register(fs)
-	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory (Parquet store, late trades, dead letters)")
+	fs.Lookup("replay").Usage = "replay instead of streaming live: a comma list of FILE or PAIR=FILE (ETH/USDT=a.csv.gz,BTC/USD=b.csv); " +
+		"real Kraken trade CSVs replay whole, candle files (Binance klines, Kraken OHLCVT) as trades reconstructed from them, split at --replay-from"
+	fs.Lookup("pair").Usage = "pair(s) of the --replay files named without PAIR=; when not given, the pair each file's name tells, else this default"
+	fs.Lookup("speed").Usage = "replay speed: a multiple of real time, or max (the offline demo without --replay: " + offlineSpeed + ")"
+	fs.StringVar(&f.replayFrom, "replay-from", "", "candle files: first candle streamed, RFC3339; the candles before it are backfilled (default: --replay-span before the file's end)")
+	fs.DurationVar(&f.replaySpan, "replay-span", defaultReplaySpan, "candle files without --replay-from: how much of the file's end streams")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory (Parquet store, registry, late trades, dead letters)")
 	fs.StringVar(&f.pipeline, "pipeline", defaultPipeline, "pipeline YAML (the embedded copy when the file is absent)")
 	fs.StringVar(&f.pairs, "pairs", "BTC/USD,ETH/USD", "pairs to stream live")
 	fs.StringVar(&f.interval, "interval", "1m", "candle interval")
 	fs.StringVar(&f.grace, "grace", "2s", "grace period for out-of-order trades")
-	fs.BoolVar(&f.exitAtEnd, "exit-at-end", false, "with --replay: flush the last window and exit when the file is done")
+	fs.BoolVar(&f.exitAtEnd, "exit-at-end", false, "with --replay: flush the last window and exit when the file is done (no worker, no bootstrap; serves only with an explicit --http)")
 	fs.BoolVar(&f.offline, "offline", false, "do not try live Kraken: replay real data through the fake Kraken")
 	fs.StringVar(&f.krakenURL, "kraken-url", krakenWSURL, "Kraken WebSocket v2 endpoint")
 	fs.DurationVar(&f.probeWait, "probe-timeout", 3*time.Second, "how long to wait for Kraken before going offline")
 	fs.StringVar(&f.backoffMin, "backoff-min", "1s", "first reconnect delay")
-	fs.BoolVar(&f.worker, "worker", true, "run a Temporal worker in-process (backfills) when Temporal answers at $TEMPORAL_ADDRESS (default 127.0.0.1:7233)")
+	fs.BoolVar(&f.worker, "worker", true, "run a Temporal worker in-process when Temporal answers at --temporal-address")
+	fs.BoolVar(&f.warmStart, "warm-start", true, "warm each pair's features up from the store's candles on its first live candle")
+	f.temporal.register(fs, e.getenv)
+	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the links printed and shown ($TEMPORAL_UI_URL)")
+	f.boot.register(fs)
+	f.serve.register(fs, e)
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
-	speedSet := false
-	fs.Visit(func(fl *flag.Flag) { speedSet = speedSet || fl.Name == "speed" })
-	if !speedSet && f.fake.replay == "" {
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("run: unexpected arguments %v: %w", fs.Args(), errUsage)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.pairSet = set["pair"]
+	if !set["speed"] && f.fake.replay == "" {
 		f.fake.speed = offlineSpeed
+	}
+	if f.exitAtEnd && !set["http"] {
+		f.serve.http = ""
+	}
+	if f.fake.replay == "" && f.fake.historyCandles != "" {
+		f.fake.replay = f.fake.historyCandles // the same path: candles replayed as reconstructed trades
+	}
+	if _, err := parseSpeed(f.fake.speed); err != nil {
+		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
+	}
+	if _, err := f.boot.parseHorizons(); err != nil {
+		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
+	}
+	if _, err := parseTime("replay-from", f.replayFrom); err != nil {
+		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
 	}
 	return f, nil
 }
 
-// cmdRun runs the pipeline in-process against live Kraken or, offline or
-// with --replay, against the fake Kraken replaying real trades.
+// runPlan is what a run streams: live Kraken, or replay groups through
+// fake Krakens.
+type runPlan struct {
+	live    bool
+	pairs   []string
+	groups  []*replayGroup
+	sources []*replaySource
+	speed   float64 // market seconds per wall second; 1 live, 0 as fast as possible
+}
+
+// planRun decides between live Kraken and a replay and loads the replay.
+func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
+	if f.fake.replay == "" && !f.offline && reachable(ctx, f.krakenURL, f.probeWait) {
+		pairs, err := splitPairList(f.pairs)
+		if err != nil {
+			return nil, err
+		}
+		return &runPlan{live: true, pairs: pairs, speed: 1}, nil
+	}
+	list := f.fake.replay
+	if list == "" {
+		def, err := defaultOfflineReplay()
+		if err != nil {
+			return nil, err
+		}
+		list = def
+		e.logger.Info("Kraken unreachable or --offline: replaying real Binance candles through the fake Kraken", "speed", f.fake.speed)
+	}
+	items, err := parseReplayList(list, f.fake.pair, f.pairSet)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
+	}
+	from, _ := parseTime("replay-from", f.replayFrom) // checked by parseRunFlags
+	plan := &runPlan{}
+	plan.speed, _ = parseSpeed(f.fake.speed)
+	for _, it := range items {
+		src, err := loadReplaySource(it, from, f.replaySpan)
+		if err != nil {
+			return nil, err
+		}
+		attrs := []any{"pair", src.pair, "files", strings.Join(src.files, ","), "trades", len(src.trades),
+			"from", src.first().UTC().Format(time.RFC3339), "to", src.last().UTC().Format(time.RFC3339)}
+		if src.candles {
+			attrs = append(attrs, "reconstructed", true, "backfill_before", src.split.UTC().Format(time.RFC3339))
+		}
+		e.logger.Info("replay", attrs...)
+		plan.sources = append(plan.sources, src)
+		plan.pairs = append(plan.pairs, src.pair)
+	}
+	plan.groups = groupReplays(plan.sources)
+	return plan, nil
+}
+
+// cmdRun runs the whole system in one process: the pipeline (live Kraken,
+// or replays through fake Krakens), a Temporal worker, the bootstrap
+// (backfill, training) and the prediction API with its dashboard.
 func cmdRun(ctx context.Context, e env, args []string) error {
 	f, err := parseRunFlags(e, args)
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{
+	if f.dataDir, err = filepath.Abs(f.dataDir); err != nil {
+		return err
+	}
+	plan, err := planRun(ctx, e, f)
+	if err != nil {
+		return err
+	}
+	base := map[string]string{
 		"TICKCAST_DATA_DIR":    f.dataDir,
-		"TICKCAST_PAIRS":       f.pairs,
+		"TICKCAST_PAIRS":       strings.Join(plan.pairs, ","),
 		"TICKCAST_INTERVAL":    f.interval,
 		"TICKCAST_GRACE":       f.grace,
 		"TICKCAST_BACKOFF_MIN": f.backoffMin,
 	}
-	if f.fake.replay == "" && !f.offline && reachable(ctx, f.krakenURL, f.probeWait) {
-		vars["TICKCAST_KRAKEN_WS_URL"] = f.krakenURL
-		e.logger.Info("streaming live from Kraken", "url", f.krakenURL, "pairs", f.pairs)
-	} else {
-		stop, err := startFake(e, f, vars)
-		if err != nil {
+	if f.warmStart {
+		base["TICKCAST_WARM_START"] = f.dataDir
+	}
+	streams, stopFakes, err := pipelineVars(e, f, plan, base)
+	if err != nil {
+		return err
+	}
+	defer stopFakes()
+
+	workerUp := false
+	if f.worker && !f.exitAtEnd {
+		stop, ok := startRunWorker(ctx, e, f, streams[0]["TICKCAST_KRAKEN_REST_URL"])
+		defer stop()
+		workerUp = ok
+	}
+	latest, candles := &online.Latest{}, &online.Candles{}
+	stopServing, err := startServing(ctx, e, f, plan, latest, candles)
+	if err != nil {
+		return err
+	}
+	defer stopServing()
+	if !f.exitAtEnd {
+		if err := bootstrap(ctx, e, f, plan, workerUp); err != nil {
 			return err
 		}
-		defer stop()
 	}
-	if f.worker && !f.exitAtEnd {
-		stop := startWorkerInBackground(ctx, e, f.dataDir, vars["TICKCAST_KRAKEN_REST_URL"])
-		defer stop()
+	if ctx.Err() != nil {
+		return nil
 	}
-	return runPipeline(ctx, e, f.pipeline, vars)
+	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles})
 }
 
-// startWorkerInBackground runs the backfill worker in this process when a
-// Temporal server answers; without one the pipeline runs on alone. Offline,
-// the worker's Kraken REST is the fake Kraken's.
-func startWorkerInBackground(ctx context.Context, e env, dataDir, restURL string) (stop func()) {
-	o := defaultWorkerOptions(e.getenv, dataDir)
+// pipelineVars starts a fake Kraken per replayed pair and returns the
+// variables of each pipeline to run: one for live Kraken, one per replayed
+// pair (see replayGroup.snapshotSizes).
+func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]map[string]string, func(), error) {
+	if plan.live {
+		vars := maps.Clone(base)
+		vars["TICKCAST_KRAKEN_WS_URL"] = f.krakenURL
+		e.logger.Info("streaming live from Kraken", "url", f.krakenURL, "pairs", strings.Join(plan.pairs, ","))
+		return []map[string]string{vars}, func() {}, nil
+	}
+	var (
+		out   []map[string]string
+		fakes []*fakekraken.Server
+	)
+	stop := func() {
+		for _, s := range fakes {
+			s.Close()
+		}
+	}
+	for _, g := range plan.groups {
+		sizes, start := g.snapshotSizes()
+		for i, src := range g.sources {
+			if sizes[i] == snapshotMax {
+				e.logger.Warn("replay: too many trades before the common start for one snapshot: the first candles may be lost",
+					"pair", src.pair, "start", start.UTC().Format(time.RFC3339))
+			}
+			srv, err := f.fake.newServer(e, map[string][]market.Trade{src.pair: src.trades}, plan.speed, sizes[i])
+			if err != nil {
+				stop()
+				return nil, nil, err
+			}
+			u, err := srv.Start("127.0.0.1:0")
+			if err != nil {
+				stop()
+				return nil, nil, err
+			}
+			fakes = append(fakes, srv)
+			vars := maps.Clone(base)
+			vars["TICKCAST_KRAKEN_WS_URL"] = u
+			// Repairs go to the fake's REST endpoints, which know its trade ids.
+			vars["TICKCAST_KRAKEN_REST_URL"] = fakekraken.RESTURL(u)
+			vars["TICKCAST_REST_RATE"] = "-1"
+			vars["TICKCAST_PAIRS"] = src.pair
+			vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(plan.speed, 'f', -1, 64)
+			if f.exitAtEnd {
+				vars["TICKCAST_STOP_AT"] = src.last().UTC().Format(time.RFC3339Nano)
+			}
+			out = append(out, vars)
+		}
+	}
+	return out, stop, nil
+}
+
+// startRunWorker runs the Temporal worker in this process when Temporal
+// answers; without one the system runs on with the models it has. Offline,
+// the worker's Kraken REST is a fake Kraken's.
+func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string) (stop func(), ok bool) {
+	if !tcpReachable(ctx, f.temporal.address, 2*time.Second) {
+		e.logger.Warn("no Temporal server: no worker, no backfill, no training (start one with `make temporal`)", "temporal", f.temporal.address)
+		return func() {}, false
+	}
+	o := defaultWorkerOptions(e.getenv, f.dataDir)
+	o.temporal = f.temporal
 	if restURL != "" {
 		o.krakenURL, o.krakenRate = restURL, -1
 	}
-	var (
-		mu       sync.Mutex
-		stopW    func()
-		finished = make(chan struct{})
-	)
-	go func() {
-		defer close(finished)
-		s, err := startWorker(ctx, e, o)
-		if err != nil {
-			e.logger.Warn("no Temporal worker: backfills need a Temporal server (make temporal)", "err", err)
-			return
-		}
-		e.logger.Info("Temporal worker running", "temporal", o.temporal.address, "task_queue", workflows.TaskQueue,
-			"ui", "http://127.0.0.1:8233")
-		mu.Lock()
-		stopW = s
-		mu.Unlock()
-	}()
-	return func() {
-		<-finished
-		mu.Lock()
-		defer mu.Unlock()
-		if stopW != nil {
-			stopW()
-		}
+	s, err := startWorker(ctx, e, o)
+	if err != nil {
+		e.logger.Warn("no Temporal worker: backfills and training need one", "err", err)
+		return func() {}, false
 	}
+	e.logger.Info("Temporal worker running", "temporal", f.temporal.address, "task_queue", workflows.TaskQueue, "ui", f.uiURL)
+	return s, true
 }
 
-// startFake starts the fake Kraken on loopback and points the pipeline at it.
-func startFake(e env, f *runFlags, vars map[string]string) (func(), error) {
-	if f.fake.replay == "" {
-		p, err := defaultReplayFile()
-		if err != nil {
-			return nil, err
-		}
-		f.fake.replay = p
-		e.logger.Info("Kraken unreachable or --offline: replaying real trades through the fake Kraken", "file", p, "speed", f.fake.speed)
-	}
-	srv, pairs, last, err := f.fake.server(e)
+// tcpReachable tells whether host:port accepts a TCP connection.
+func tcpReachable(ctx context.Context, addr string, wait time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return false
 	}
-	u, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	speed, _ := parseSpeed(f.fake.speed) // validated by server()
-	vars["TICKCAST_KRAKEN_WS_URL"] = u
-	// Repairs go to the fake's REST endpoints, which know its trade ids.
-	vars["TICKCAST_KRAKEN_REST_URL"] = fakekraken.RESTURL(u)
-	vars["TICKCAST_REST_RATE"] = "-1"
-	vars["TICKCAST_PAIRS"] = strings.Join(pairs, ",")
-	vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(speed, 'f', -1, 64)
-	if f.exitAtEnd {
-		vars["TICKCAST_STOP_AT"] = last.UTC().Format(time.RFC3339Nano)
-	}
-	return func() { srv.Close() }, nil
-}
-
-func defaultReplayFile() (string, error) {
-	dir, ok := realdata.Dir()
-	if !ok {
-		return "", errors.New("offline and no real data found: pass --replay FILE or set " + realdata.EnvDir)
-	}
-	return filepath.Join(dir, realdata.KrakenTrades1h), nil
+	conn.Close()
+	return true
 }
 
 // reachable tells whether Kraken's WebSocket host answers a TCP dial.
@@ -201,14 +328,27 @@ func reachable(ctx context.Context, wsURL string, wait time.Duration) bool {
 	return true
 }
 
+// runPipelines runs the pipeline YAML once per vars, in-process and side
+// by side, until every one ends or ctx is done.
+func runPipelines(ctx context.Context, e env, path string, streams []map[string]string, deps connect.Deps) error {
+	stopReport := reportLatest(e, deps.Latest, statusEvery)
+	defer stopReport()
+	errs := make([]error, len(streams))
+	var wg sync.WaitGroup
+	for i, vars := range streams {
+		wg.Go(func() { errs[i] = runPipeline(ctx, e, path, vars, deps) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // runPipeline runs a pipeline YAML in-process until it ends or ctx is done.
-func runPipeline(ctx context.Context, e env, path string, vars map[string]string) error {
+func runPipeline(ctx context.Context, e env, path string, vars map[string]string, deps connect.Deps) error {
 	yaml, err := readPipeline(path)
 	if err != nil {
 		return err
 	}
-	latest := &online.Latest{}
-	benv, err := connect.NewEnvironment(connect.Deps{Logger: e.logger, Latest: latest})
+	benv, err := connect.NewEnvironment(deps)
 	if err != nil {
 		return err
 	}
@@ -229,9 +369,7 @@ func runPipeline(ctx context.Context, e env, path string, vars map[string]string
 	if err != nil {
 		return fmt.Errorf("pipeline %s: %w", path, err)
 	}
-	e.logger.Info("pipeline running", "pipeline", path, "data_dir", vars["TICKCAST_DATA_DIR"])
-	stopReport := reportLatest(e, latest, statusEvery)
-	defer stopReport()
+	e.logger.Info("pipeline running", "pipeline", path, "pairs", vars["TICKCAST_PAIRS"], "data_dir", vars["TICKCAST_DATA_DIR"])
 	return runStream(ctx, stream, path)
 }
 

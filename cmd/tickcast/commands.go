@@ -24,7 +24,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":        {"run the system: live Kraken (or a replay through the fake Kraken) → pipeline → store", cmdRun},
+		"run":        {"run the whole system: bootstrap (backfill, train) on Temporal, live Kraken (or replays through the fake Kraken) → pipeline → store, prediction API + dashboard", cmdRun},
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},

@@ -50,6 +50,16 @@ func Path(tb testing.TB, rel string) string {
 // KrakenTrades1h is the real Kraken BTC/USD trade file of 2019-07-01 00:00–01:00 UTC.
 const KrakenTrades1h = "kraken/trades/XBTUSD_trades_2019-07-01T00.csv"
 
+// The real Binance 1-minute klines of 2025-05-20 – 2025-08-18 (90 days), the
+// offline demo's data: ETH/USDT and BTC/USDT.
+const (
+	BinanceETH90d = "binance/klines/ETHUSDT_1m_2025-05-20_2025-08-18.csv.gz"
+	BinanceBTC90d = "binance/klines/BTCUSDT_1m_2025-05-20_2025-08-18.csv.gz"
+)
+
+// KrakenXBT1m21d is the real Kraken BTC/USD 1-minute OHLCVT of 2023-03-01 – 2023-03-21.
+const KrakenXBT1m21d = "kraken/ohlcvt/XBTUSD_1.2023-03-01_2023-03-21.csv"
+
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/registry"
+)
+
+// Without Temporal, run warns, registers the zero-return baseline so that
+// every pair × horizon has a champion, streams and serves: a real trade
+// file replays cold (no backfill), so the API answers warming_up.
+func TestRunWithoutTemporalServesBaseline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: fake Kraken + pipeline + API")
+	}
+	file := realdata.Path(t, realdata.KrakenTrades1h)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	closed := freeAddr(t) // nothing listens there: no Temporal
+	getenv := func(k string) string {
+		if k == "TEMPORAL_ADDRESS" {
+			return closed
+		}
+		return ""
+	}
+	var out, errOut lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--replay", file, "--speed", "max", "--data-dir", dir, "--http", addr, "--horizons", "1,5"},
+			getenv, &out, &errOut)
+	}()
+	defer func() {
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _ := httpGet("http://" + addr + "/readyz")
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("not ready within 30s (last %d)", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, body := httpGet("http://" + addr + "/v1/predictions/BTC-USD")
+	var e struct{ Error string }
+	_ = json.Unmarshal(body, &e)
+	if code != http.StatusServiceUnavailable || e.Error != "warming_up" {
+		t.Errorf("GET a cold pair: %d %s", code, body)
+	}
+	if !strings.Contains(errOut.String(), "no Temporal server") || !strings.Contains(out.String(), "/v1/predictions") {
+		t.Errorf("want a warning about Temporal and the URLs printed")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop within 30s")
+	}
+	reg, err := registry.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []int{1, 5} {
+		if m, err := reg.Get(context.Background(), "BTC/USD", h, "champion"); err != nil || m.Name != registry.BaselineName {
+			t.Errorf("h%d champion: %+v, %v", h, m, err)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(url string) (int, []byte) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// lockedBuffer is written by the command's goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,115 @@
+package connect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// Warm start parity on real data: a store backfilled up to T warms the live
+// pipeline up, so its first row (at T+1m) is warm and every live row equals
+// the row a backfill through the same minutes computes at the same ts.
+// Trades are reconstructed from real Kraken 1-minute candles (labelled so),
+// the same trades on both paths.
+func TestWarmStartParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: backfill + fake Kraken + pipeline + Parquet")
+	}
+	path := realdata.Path(t, "kraken/ohlcvt/XBTUSD_1.2023-03-01_2023-03-21.csv")
+	candles, _, err := archive.ReadCandles(path, archive.KrakenOHLCVT, "BTC/USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := time.Date(2023, 3, 1, 6, 0, 0, 0, time.UTC)
+	end := split.Add(30 * time.Minute)
+	var before, all []market.Candle
+	for _, c := range candles {
+		if c.Start.Before(end) {
+			all = append(all, c)
+			if c.Start.Before(split) {
+				before = append(before, c)
+			}
+		}
+	}
+	// The split needs trades on both sides of it, else the live stream's
+	// first candle is not the one at split.
+	if b, a := before[len(before)-1], all[len(before)]; !(b.Volume > 0) || !(a.Volume > 0) || !a.Start.Equal(split) {
+		t.Fatalf("real data changed: candles around %s are %+v and %+v", split, b, a)
+	}
+	allTrades := fakekraken.ReconstructTrades(all, 1)
+	n := 0
+	for n < len(allTrades) && allTrades[n].TS.Before(split) {
+		n++
+	}
+	warm := backfillTrades(t, allTrades[:n], 24*time.Hour)
+	reference := backfillTrades(t, allTrades, 24*time.Hour)
+
+	cold := runLiveTrades(t, allTrades[n:], liveRun{})
+	live := runLiveTrades(t, allTrades[n:], liveRun{warmStart: warm})
+
+	coldRows := readFeatures(t, cold.dataDir)
+	if len(coldRows) == 0 || coldRows[0].Warm {
+		t.Fatalf("without warm_start the first row should be cold: %d rows", len(coldRows))
+	}
+	liveRows := readFeatures(t, live.dataDir)
+	if len(liveRows) != 30 {
+		t.Fatalf("%d live rows, want 30", len(liveRows))
+	}
+	refRows := map[time.Time]string{}
+	for _, r := range readFeatures(t, reference) {
+		refRows[r.TS] = string(r.AppendJSON(nil))
+	}
+	if first := liveRows[0]; !first.Warm || !first.TS.Equal(split.Add(time.Minute)) {
+		t.Fatalf("first live row at %s warm=%v; want warm at %s", first.TS, first.Warm, split.Add(time.Minute))
+	}
+	for _, r := range liveRows {
+		if got, want := string(r.AppendJSON(nil)), refRows[r.TS]; got != want {
+			t.Errorf("row at %s:\nlive:     %s\nbackfill: %s", r.TS, got, want)
+		}
+	}
+}
+
+func TestWarmCandlesRefusesHoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: backfill + Parquet")
+	}
+	path := realdata.Path(t, "kraken/ohlcvt/XBTUSD_1.2023-03-01_2023-03-21.csv")
+	candles, _, err := archive.ReadCandles(path, archive.KrakenOHLCVT, "BTC/USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := time.Date(2023, 3, 1, 4, 0, 0, 0, time.UTC)
+	var before []market.Candle
+	for _, c := range candles {
+		if c.Start.Before(split) {
+			before = append(before, c)
+		}
+	}
+	dir := backfillTrades(t, fakekraken.ReconstructTrades(before, 1), 24*time.Hour)
+	first := market.Candle{Pair: "BTC/USD", Start: split, End: split.Add(time.Minute)}
+	got, err := WarmCandles(dir, first)
+	if err != nil || len(got) != market.FeatureWindow || !got[len(got)-1].End.Equal(split) {
+		t.Fatalf("WarmCandles at the store's end: %d candles, %v", len(got), err)
+	}
+	later := market.Candle{Pair: "BTC/USD", Start: split.Add(time.Hour), End: split.Add(time.Hour + time.Minute)}
+	if _, err := WarmCandles(dir, later); err == nil {
+		t.Error("WarmCandles across an hour the store lacks: want an error")
+	}
+	if _, err := WarmCandles(t.TempDir(), first); err == nil {
+		t.Error("WarmCandles on an empty store: want an error")
+	}
+}
+
+func readFeatures(t *testing.T, dataDir string) []market.FeatureRow {
+	t.Helper()
+	rs, err := parquet.ReadFeatures(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
