@@ -51,7 +51,13 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 	$(GO) test -run '^$$' -bench RESTTradesRange -benchtime 1x ./kraken/
 	$(GO) test -run '^$$' -bench PipelineReplay -benchmem -benchtime 3x ./connect/
 	$(GO) test -run '^$$' -bench CandleEmitLatency -benchtime 1x ./connect/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./predict/ ./scoring/
+	TICKCAST_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./redis/
+	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 20x ./stream/
 	scripts/bench-rss.sh
+
+bench-api: build temporal redis ## load the running API from a second process: cached/uncached p99 at 5,000 req/s, WebSocket fan-out to 1,000 clients (scripts/bench-api.sh)
+	scripts/bench-api.sh
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for t in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/func //' | sort -u); do \
@@ -132,5 +138,5 @@ lint: $(GOLANGCI) ## go vet and golangci-lint (pinned, built once into GOPATH/bi
 clean: ## remove build output (not the data directory)
 	rm -rf bin
 
-.PHONY: help deps build run test test-short bench fuzz lint clean temporal-cli
+.PHONY: help deps build run test test-short bench bench-api fuzz lint clean temporal-cli
 .PHONY: temporal temporal-stop redis redis-stop worker workflowcheck

@@ -301,11 +301,16 @@ func TestFollowPublishes(t *testing.T) {
 	hs := httptest.NewServer(f.srv.Handler())
 	defer hs.Close()
 	ws, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/v1/stream?pairs=ETH-USDT", nil)
+	if res != nil {
+		res.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("dial: %v (%v)", err, res)
 	}
 	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	var fr stream.Frame
 	if err := ws.ReadJSON(&fr); err != nil || fr.Type != "subscribed" {
 		t.Fatalf("first frame %+v, %v", fr, err)
@@ -348,7 +353,10 @@ func TestServeShutsDown(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	waitHealthy(t, base)
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/v1/stream", nil)
+	ws, res, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/v1/stream", nil)
+	if res != nil {
+		res.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +371,9 @@ func TestServeShutsDown(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 	// The stream client was told the server is going away.
-	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	for {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
@@ -372,7 +382,8 @@ func TestServeShutsDown(t *testing.T) {
 			break
 		}
 	}
-	if _, err := http.Get(base + "/healthz"); err == nil {
+	if res, err := http.Get(base + "/healthz"); err == nil {
+		res.Body.Close()
 		t.Fatal("still serving after shutdown")
 	}
 }
@@ -383,7 +394,7 @@ func waitHealthy(t *testing.T, base string) {
 	for {
 		res, err := http.Get(base + "/healthz")
 		if err == nil {
-			io.Copy(io.Discard, res.Body)
+			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				return

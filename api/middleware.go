@@ -65,7 +65,12 @@ func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
 			if v == nil {
 				return
 			}
-			if v == http.ErrAbortHandler { // net/http's way to abort a response: let it
+			// net/http's way to abort a response: let it through. The match is by
+			// identity, as net/http's own (server.go: err != ErrAbortHandler):
+			// v is a panic value, not a returned error, and a wrapped
+			// ErrAbortHandler is neither exempt from net/http's logging nor meant
+			// to abort here, so errors.Is would change what a wrapped one does.
+			if v == any(http.ErrAbortHandler) {
 				panic(v)
 			}
 			s.log.Error("panic serving request", "method", c.Request().Method, "route", c.Path(),
@@ -89,11 +94,23 @@ func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(ctx))
 		err := next(c)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.Response().Committed {
-			return fmt.Errorf("%w (handler: %v)", context.DeadlineExceeded, err)
+			return timeoutError{handler: err}
 		}
 		return err
 	}
 }
+
+// timeoutError is a request that ran out of time. It unwraps to
+// context.DeadlineExceeded only, so handleError answers 503 timeout whatever
+// the handler returned meanwhile (an *apiError from a cancelled call must not
+// win); that error is kept in the message, for the log.
+type timeoutError struct{ handler error }
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("%v (handler: %v)", context.DeadlineExceeded, e.handler)
+}
+
+func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // adminOnly guards the routes that change the registry: 403 when no admin
 // key is configured, 401 unless the request carries it as a bearer token.

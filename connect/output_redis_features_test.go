@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -75,7 +76,7 @@ func TestRedisFeaturesOutputWrites(t *testing.T) {
 		t.Errorf("max in flight %d, want 1", inFlight)
 	}
 	ctx := context.Background()
-	if err := out.WriteBatch(ctx, nil); err != service.ErrNotConnected {
+	if err := out.WriteBatch(ctx, nil); !errors.Is(err, service.ErrNotConnected) {
 		t.Errorf("write before connect: %v, want ErrNotConnected", err)
 	}
 	if err := out.Connect(ctx); err != nil {
@@ -198,5 +199,7 @@ func TestRedisFeaturesOutputPipeline(t *testing.T) {
 	if err := stream.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	<-done
+	if err := <-done; err != nil {
+		t.Fatalf("stream run: %v", err)
+	}
 }

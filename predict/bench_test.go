@@ -15,7 +15,7 @@ func benchService(b *testing.B, cache Cache) *Service {
 	reg := openRegistry(b)
 	registerChampion(b, reg, ethPair, 1, art)
 	row := warmRow(b, 0)
-	return newService(b, Config{Registry: reg, Features: newLatest(row), Clock: &testClock{now: row.TS}, Cache: cache})
+	return newService(b, Config{Registry: reg, Features: newLatest(row), Clock: &testClock{now: row.TS}, Cache: cache, NoNearCache: true})
 }
 
 func BenchmarkPredictCached(b *testing.B) {

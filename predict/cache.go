@@ -3,6 +3,7 @@ package predict
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,24 +12,50 @@ import (
 
 // cacheKeyPrefix versions the key layout and the encoding of the values: a
 // change to either must change it, so that old entries are never decoded.
-const cacheKeyPrefix = "tickcast:pred:v1:"
+const cacheKeyPrefix = "tickcast:pred:v2:"
 
 // CacheKey is the cache key of the prediction of pair (any spelling with a
-// separator; written as its slug) at horizon from the row at asOf by model
-// version: "tickcast:pred:v1:ETH-USDT:h1:1747699260:v3".
-func CacheKey(pair string, horizon int, asOf time.Time, version int) string {
-	return string(appendCacheKey(make([]byte, 0, 64), slugOf(pair), horizon, asOf, version))
+// separator; written as its slug) at horizon from the row at asOf with
+// feature values digest (FeatureDigest) by model version:
+// "tickcast:pred:v2:ETH-USDT:h1:1747699260:9c8e2f01:v3". The digest keeps
+// a corrected row (same candle, repaired trades) from being answered with
+// the prediction of the row it replaced.
+func CacheKey(pair string, horizon int, asOf time.Time, digest uint32, version int) string {
+	return string(appendCacheKey(make([]byte, 0, 64), slugOf(pair), horizon, asOf, digest, version))
 }
 
-func appendCacheKey(b []byte, slug string, horizon int, asOf time.Time, version int) []byte {
+func appendCacheKey(b []byte, slug string, horizon int, asOf time.Time, digest uint32, version int) []byte {
 	b = append(b, cacheKeyPrefix...)
 	b = append(b, slug...)
 	b = append(b, ":h"...)
 	b = strconv.AppendInt(b, int64(horizon), 10)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, asOf.Unix(), 10)
+	b = append(b, ':')
+	const hex = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, hex[digest>>uint(shift)&0xf])
+	}
 	b = append(b, ":v"...)
 	return strconv.AppendInt(b, int64(version), 10)
+}
+
+// FeatureDigest is the FNV-1a hash of a row's close and feature values.
+func FeatureDigest(close float64, values []float64) uint32 {
+	const prime = 16777619
+	h := uint32(2166136261)
+	mix := func(v float64) {
+		u := math.Float64bits(v)
+		for i := 0; i < 8; i++ {
+			h ^= uint32(u >> (8 * i) & 0xff)
+			h *= prime
+		}
+	}
+	mix(close)
+	for _, v := range values {
+		mix(v)
+	}
+	return h
 }
 
 // slugOf is market.PairSlug without an allocation for a slug already.

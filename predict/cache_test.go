@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -12,17 +13,34 @@ import (
 func TestCacheKey(t *testing.T) {
 	asOf := time.Date(2025, 5, 20, 0, 1, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		pair string
-		h, v int
-		want string
+		pair   string
+		h, v   int
+		digest uint32
+		want   string
 	}{
-		{"ETH/USDT", 1, 3, "tickcast:pred:v1:ETH-USDT:h1:1747699260:v3"},
-		{"ETH-USDT", 1, 3, "tickcast:pred:v1:ETH-USDT:h1:1747699260:v3"},
-		{"BTC/USD", 60, 0, "tickcast:pred:v1:BTC-USD:h60:1747699260:v0"},
+		{"ETH/USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v2:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
+		{"ETH-USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v2:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
+		{"BTC/USD", 60, 0, 0xf, "tickcast:pred:v2:BTC-USD:h60:1747699260:0000000f:v0"},
 	} {
-		if got := CacheKey(tc.pair, tc.h, asOf, tc.v); got != tc.want {
-			t.Errorf("CacheKey(%s, %d, v%d) = %s, want %s", tc.pair, tc.h, tc.v, got, tc.want)
+		if got := CacheKey(tc.pair, tc.h, asOf, tc.digest, tc.v); got != tc.want {
+			t.Errorf("CacheKey(%s, %d, %x, v%d) = %s, want %s", tc.pair, tc.h, tc.digest, tc.v, got, tc.want)
 		}
+	}
+}
+
+// A corrected row (same candle, other values: hand-written numbers) has
+// another digest, so its prediction is never answered from the old row's.
+func TestFeatureDigest(t *testing.T) {
+	v := []float64{0.001, -0.002, 55.5}
+	a := FeatureDigest(2000, v)
+	if b := FeatureDigest(2000, append([]float64(nil), v...)); a != b {
+		t.Errorf("same row, digests %x and %x", a, b)
+	}
+	if b := FeatureDigest(2000.5, v); a == b {
+		t.Error("another close, same digest")
+	}
+	if b := FeatureDigest(2000, []float64{0.001, -0.002, 55.6}); a == b {
+		t.Error("another value, same digest")
 	}
 }
 
@@ -72,16 +90,16 @@ func TestMemoryCacheTTLAndBound(t *testing.T) {
 	c.max = 100
 	c.now = func() time.Time { return now }
 	for i := range 60 {
-		_ = c.Set(ctx, CacheKey("ETH/USDT", 1, now, i), []byte("x"), time.Second)
+		_ = c.Set(ctx, CacheKey("ETH/USDT", 1, now, 0, i), []byte("x"), time.Second)
 	}
 	now = now.Add(2 * time.Second)
 	for i := range 250 {
-		_ = c.Set(ctx, CacheKey("BTC/USD", 1, now, i), []byte("x"), time.Minute)
+		_ = c.Set(ctx, CacheKey("BTC/USD", 1, now, 0, i), []byte("x"), time.Minute)
 		if c.Len() > c.max {
 			t.Fatalf("%d entries, bound %d", c.Len(), c.max)
 		}
 	}
-	if _, ok, _ := c.Get(ctx, CacheKey("BTC/USD", 1, now, 249)); !ok {
+	if _, ok, _ := c.Get(ctx, CacheKey("BTC/USD", 1, now, 0, 249)); !ok {
 		t.Error("newest entry evicted")
 	}
 }
@@ -93,7 +111,7 @@ func TestMemoryCacheConcurrent(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 500 {
-				k := CacheKey("ETH/USDT", g, time.Unix(int64(i%7), 0), 1)
+				k := CacheKey("ETH/USDT", g, time.Unix(int64(i%7), 0), 0, 1)
 				_ = c.Set(ctx, k, []byte("v"), time.Minute)
 				c.getPrediction([]byte(k))
 				_, _, _ = c.Get(ctx, k)
@@ -127,6 +145,41 @@ func (c *recordingCache) lastTTL() time.Duration {
 	return c.ttls[len(c.ttls)-1]
 }
 
+// A replica with a near cache answers from the shared cache what another
+// replica computed, then from its own memory: one shared read per entry.
+func TestNearCacheFillsFromShared(t *testing.T) {
+	f := newRulesFixture(t)
+	ctx := context.Background()
+	clock := &testClock{now: f.row.TS.Add(15 * time.Second)}
+	shared := &countingCache{MemoryCache: NewMemoryCache()}
+	a := newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: clock, Cache: shared})
+	b := newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: clock, Cache: shared})
+	first, err := a.Predict(ctx, "ETH-USDT", 1, Options{})
+	if err != nil || first.Cached {
+		t.Fatalf("replica a: %+v, %v; want computed", first, err)
+	}
+	shared.gets.Store(0) // a's own miss
+	for i := range 3 {
+		p, err := b.Predict(ctx, "ETH-USDT", 1, Options{})
+		if err != nil || !p.Cached || p.PredictedReturn != first.PredictedReturn {
+			t.Fatalf("replica b, call %d: %+v, %v; want a hit of a's prediction", i, p, err)
+		}
+	}
+	if n := shared.gets.Load(); n != 1 {
+		t.Errorf("%d shared reads by replica b, want 1 (then its near cache)", n)
+	}
+}
+
+type countingCache struct {
+	*MemoryCache
+	gets atomic.Int64
+}
+
+func (c *countingCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	c.gets.Add(1)
+	return c.MemoryCache.Get(ctx, key)
+}
+
 // failingCache fails every call, as a Redis that is down does.
 type failingCache struct{}
 
@@ -142,16 +195,16 @@ func (failingCache) Set(context.Context, string, []byte, time.Duration) error {
 func TestPredictCache(t *testing.T) {
 	f := newRulesFixture(t)
 	ctx := context.Background()
-	for _, mode := range []string{"memory", "interface"} {
+	for _, mode := range []string{"memory", "interface", "near+interface"} {
 		t.Run(mode, func(t *testing.T) {
 			clock := &testClock{now: f.row.TS.Add(15 * time.Second)}
 			feats := newLatest(f.row)
 			var cache Cache = NewMemoryCache()
 			rec := &recordingCache{MemoryCache: NewMemoryCache()}
-			if mode == "interface" {
+			if mode != "memory" {
 				cache = rec
 			}
-			s := newService(t, Config{Registry: f.reg, Features: feats, Clock: clock, Cache: cache})
+			s := newService(t, Config{Registry: f.reg, Features: feats, Clock: clock, Cache: cache, NoNearCache: mode == "interface"})
 			miss, err := s.Predict(ctx, "ETH-USDT", 1, Options{})
 			if err != nil || miss.Cached {
 				t.Fatalf("first = %+v, %v", miss, err)
@@ -220,7 +273,7 @@ func TestPredictCacheTTL(t *testing.T) {
 func TestPredictCacheFailures(t *testing.T) {
 	f := newRulesFixture(t)
 	ctx := context.Background()
-	s := newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: f.clock, Cache: failingCache{}})
+	s := newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: f.clock, Cache: failingCache{}, NoNearCache: true})
 	for i := range 3 {
 		p, err := s.Predict(ctx, "ETH-USDT", 1, Options{})
 		if err != nil || p.Cached || p.PredictedReturn != directPredict(t, f.art, f.row) {
@@ -233,8 +286,8 @@ func TestPredictCacheFailures(t *testing.T) {
 
 	// A value that does not decode, or is another model's, is recomputed.
 	rec := &recordingCache{MemoryCache: NewMemoryCache()}
-	s = newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: f.clock, Cache: rec})
-	key := CacheKey(ethPair, 1, f.row.TS, 1)
+	s = newService(t, Config{Registry: f.reg, Features: newLatest(f.row), Clock: f.clock, Cache: rec, NoNearCache: true})
+	key := CacheKey(ethPair, 1, f.row.TS, FeatureDigest(f.row.Close, f.row.Values[:]), 1)
 	for _, bad := range []string{"{not json", `{"horizon":1,"model":{"name":"xgboost","version":9}}`} {
 		_ = rec.MemoryCache.Set(ctx, key, []byte(bad), time.Minute)
 		if p, err := s.Predict(ctx, "ETH-USDT", 1, Options{}); err != nil || p.Cached {

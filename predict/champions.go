@@ -192,9 +192,14 @@ func (s *Service) load(ctx context.Context, meta registry.Meta) (*model, error) 
 	if err != nil {
 		return nil, err
 	}
-	if n, err := b.NumFeatures(); err != nil || n != market.NumFeatures {
+	n, err := b.NumFeatures()
+	if err != nil {
 		_ = b.Close()
-		return nil, fmt.Errorf("model has %d features (%v), rows have %d", n, err, market.NumFeatures)
+		return nil, fmt.Errorf("model feature count: %w", err)
+	}
+	if n != market.NumFeatures {
+		_ = b.Close()
+		return nil, fmt.Errorf("model has %d features, rows have %d", n, market.NumFeatures)
 	}
 	// Requests bring the parallelism: one thread per one-row prediction.
 	if err := b.SetParam("nthread", "1"); err != nil {

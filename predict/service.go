@@ -35,12 +35,17 @@ const cacheLogEvery = 10 * time.Second
 
 // Config configures a Service.
 type Config struct {
-	Registry   *registry.Registry
-	Features   Features
-	Cache      Cache         // nil: NewMemoryCache()
-	Interval   time.Duration // candle interval, default time.Minute
-	StaleAfter int           // staleness budget in candles, default 2
-	Clock      Clock         // market clock; nil: WallClock{}
+	Registry *registry.Registry
+	Features Features
+	Cache    Cache // shared cache (Redis); nil: NewMemoryCache() alone
+	// NoNearCache turns off the in-process cache kept in front of a shared
+	// one. Entries never change (a key names the candle, its features and
+	// the model version), so the near cache cannot serve anything Redis
+	// would not; it saves a round trip per hit.
+	NoNearCache bool
+	Interval    time.Duration // candle interval, default time.Minute
+	StaleAfter  int           // staleness budget in candles, default 2
+	Clock       Clock         // market clock; nil: WallClock{}
 	// Speed is the replay speed (market seconds per wall second), used to
 	// turn a cache lifetime on the market clock into wall time; 0 or 1: real time.
 	Speed  float64
@@ -58,7 +63,8 @@ type Options struct {
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
-	mem    *MemoryCache // cfg.Cache when it is one: the allocation-free hit path
+	mem    *MemoryCache // in-process cache (cfg.Cache when it is one): the allocation-free hit path
+	shared Cache        // the cache behind mem (Redis), or nil
 	budget time.Duration
 
 	champs    atomic.Pointer[champions]
@@ -101,7 +107,14 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, budget: time.Duration(cfg.StaleAfter) * cfg.Interval}
-	s.mem, _ = cfg.Cache.(*MemoryCache)
+	if m, ok := cfg.Cache.(*MemoryCache); ok {
+		s.mem = m
+	} else {
+		s.shared = cfg.Cache
+		if !cfg.NoNearCache {
+			s.mem = NewMemoryCache()
+		}
+	}
 	s.inputs.New = func() any { return new([market.NumFeatures]float32) }
 	s.champs.Store(newChampions(nil))
 	if err := s.Refresh(context.Background()); err != nil {
@@ -261,9 +274,9 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 				m.slug, row.SchemaVersion, m.meta.Version, m.meta.FeatureSchemaVersion)
 		}
 		var kb [96]byte
-		key := appendCacheKey(kb[:0], m.slug, k.horizon, row.TS, m.meta.Version)
+		key := appendCacheKey(kb[:0], m.slug, k.horizon, row.TS, FeatureDigest(row.Close, row.Values[:]), m.meta.Version)
 		if !o.NoCache {
-			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version); ok {
+			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version, row.TS, now); ok {
 				p.Cached, p.FeatureAgeMS, p.Stale = true, age.Milliseconds(), stale
 				return p, nil
 			}
@@ -325,12 +338,15 @@ func (s *Service) compute(m *model, row market.FeatureRow, horizon int) (p Predi
 	}, true, nil
 }
 
-// cacheGet looks key up; a cache error or an undecodable value is a miss.
-func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int) (Prediction, bool) {
+// cacheGet looks key up in the near cache, then the shared one (filling
+// the near cache on a hit); a cache error or an undecodable value is a miss.
+func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int, ts, now time.Time) (Prediction, bool) {
 	if s.mem != nil {
-		return s.mem.getPrediction(key)
+		if p, ok := s.mem.getPrediction(key); ok || s.shared == nil {
+			return p, ok
+		}
 	}
-	b, ok, err := s.cfg.Cache.Get(ctx, string(key))
+	b, ok, err := s.shared.Get(ctx, string(key))
 	if err != nil {
 		s.cacheError("get", err)
 		return Prediction{}, false
@@ -339,23 +355,39 @@ func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int
 		return Prediction{}, false
 	}
 	var p Prediction
-	if err := json.Unmarshal(b, &p); err != nil || p.Horizon != horizon || p.Model.Version != version {
-		s.cacheError("decode", fmt.Errorf("value of %s: %v", string(key), err))
+	if err := json.Unmarshal(b, &p); err != nil {
+		s.cacheError("decode", fmt.Errorf("value of %s: %w", string(key), err))
 		return Prediction{}, false
+	}
+	if p.Horizon != horizon || p.Model.Version != version {
+		s.cacheError("decode", fmt.Errorf("value of %s: horizon %d version %d, want %d %d",
+			string(key), p.Horizon, p.Model.Version, horizon, version))
+		return Prediction{}, false
+	}
+	if s.mem != nil {
+		s.mem.setPrediction(string(key), &p, s.cacheTTL(ts, now))
 	}
 	return p, true
 }
 
-// cacheSet stores p until the next candle of its row is due, converted from
-// market time to wall time.
-func (s *Service) cacheSet(ctx context.Context, key []byte, p Prediction, ts, now time.Time) {
+// cacheTTL is how long the prediction of the row at ts lives: until the
+// next candle is due, converted from market time to wall time.
+func (s *Service) cacheTTL(ts, now time.Time) time.Duration {
 	ttl := ts.Add(s.cfg.Interval).Sub(now)
 	if s.cfg.Speed > 0 && s.cfg.Speed != 1 {
 		ttl = time.Duration(float64(ttl) / s.cfg.Speed)
 	}
-	ttl = max(ttl, minCacheTTL)
+	return max(ttl, minCacheTTL)
+}
+
+// cacheSet stores p in the near and the shared cache until the next candle
+// of its row is due.
+func (s *Service) cacheSet(ctx context.Context, key []byte, p Prediction, ts, now time.Time) {
+	ttl := s.cacheTTL(ts, now)
 	if s.mem != nil {
 		s.mem.setPrediction(string(key), &p, ttl)
+	}
+	if s.shared == nil {
 		return
 	}
 	b, err := json.Marshal(p)

@@ -25,6 +25,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"run":        {"run the whole system: bootstrap (backfill, train) on Temporal, live Kraken (or replays through the fake Kraken) → pipeline → store, prediction API + dashboard", cmdRun},
+		"serve":      {"serve the prediction API alone (scaled mode, one of many replicas): features from Redis, models from the shared --data-dir", cmdServe},
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stderr)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+	startPprof(ctx, getenv("TICKCAST_PPROF"), e.logger)
 	return cmd.run(ctx, e, args[1:])
 }
 

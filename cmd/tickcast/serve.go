@@ -11,6 +11,7 @@ import (
 	"github.com/tickcast/tickcast/api"
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/dashboard"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/redis"
@@ -38,64 +39,105 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 	if err != nil {
 		return nil, fmt.Errorf("run: --interval %q: %w", f.interval, errUsage)
 	}
-	reg, err := registry.Open(f.dataDir)
-	if err != nil {
-		return nil, err
-	}
-	var closers []func() error
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			if err := closers[i](); err != nil {
-				e.logger.Warn("shutdown", "err", err)
-			}
-		}
-	}
-	cache, cacheName, err := openCache(ctx, e, f.serve.redis, &closers)
+	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
+		scoresDir: filepath.Join(connect.ParquetDir(f.dataDir), "predictions"),
+		interval:  interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: plan.speed,
+		features: latest, candles: candles, clock: predict.WallClock{}}
+	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)
 	if err != nil {
 		return nil, err
 	}
 	// Live, features age on the wall clock; a replay's on its market clock,
 	// one per pair (replays of different periods each keep their own time),
 	// moved by the rows it delivers.
-	var (
-		clock  predict.Clock = predict.WallClock{}
-		market *predict.MarketClock
-	)
 	if !plan.live {
-		market = predict.NewMarketClock(plan.speed)
-		clock = market
+		d.market = predict.NewMarketClock(plan.speed)
+		d.clock = d.market
 	}
-	svc, err := predict.New(predict.Config{Registry: reg, Features: latest, Cache: cache, Interval: interval,
-		StaleAfter: f.serve.staleAfter, Clock: clock, Speed: plan.speed, Logger: e.logger})
+	d.follow = func(context.Context) (<-chan market.FeatureRow, func(), error) {
+		rows, unsubscribe, dropped := latest.Subscribe(subscribeBuf)
+		return rows, func() {
+			unsubscribe()
+			if n := dropped(); n > 0 {
+				e.logger.Warn("feature rows the API fell behind on", "dropped", n)
+			}
+		}, nil
+	}
+	return startAPI(ctx, e, d)
+}
+
+// apiDeps is what the serving side is built from, shared by `run` (features
+// in process) and `serve` (features on Redis).
+type apiDeps struct {
+	cmd                            string // for error messages
+	addr, dataDir, adminKey, uiURL string
+	scoresDir                      string // the scorer's Parquet directory
+	interval                       time.Duration
+	staleAfter                     int
+	noNearCache                    bool
+	speed                          float64
+	features                       predict.Features
+	// follow subscribes to the feature rows of closing candles (pushes,
+	// scoring); its stop runs after the API stopped reading.
+	follow    func(ctx context.Context) (rows <-chan market.FeatureRow, stop func(), err error)
+	candles   api.Candles
+	clock     predict.Clock
+	market    *predict.MarketClock // the clock when it is a market clock, else nil
+	cache     predict.Cache
+	cacheName string
+	closers   []func() error // closed last, in reverse
+}
+
+// startAPI builds the prediction service, scorer, stream hub and API over
+// d, serves on d.addr and returns the graceful stop.
+func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
+	closeAll := func() {
+		for i := len(d.closers) - 1; i >= 0; i-- {
+			if err := d.closers[i](); err != nil {
+				e.logger.Warn("shutdown", "err", err)
+			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	reg, err := registry.Open(d.dataDir)
 	if err != nil {
-		closeAll()
 		return nil, err
 	}
-	closers = append(closers, svc.Close)
-	scorer, err := scoring.New(scoring.Config{Dir: filepath.Join(connect.ParquetDir(f.dataDir), "predictions"),
-		Interval: interval, Logger: e.logger})
+	svc, err := predict.New(predict.Config{Registry: reg, Features: d.features, Cache: d.cache, Interval: d.interval,
+		StaleAfter: d.staleAfter, NoNearCache: d.noNearCache, Clock: d.clock, Speed: d.speed, Logger: e.logger})
 	if err != nil {
-		closeAll()
+		return nil, err
+	}
+	d.closers = append(d.closers, svc.Close)
+	scorer, err := scoring.New(scoring.Config{Dir: d.scoresDir, Interval: d.interval, Logger: e.logger})
+	if err != nil {
 		return nil, err
 	}
 	hub := stream.NewHub(stream.Config{Logger: e.logger})
-	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: candles,
-		Clock: market, AdminKey: f.serve.adminKey, Dashboard: dashboard.Handler(),
-		Links: api.Links{TemporalUI: f.uiURL}, Logger: e.logger})
+	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
+		Clock: d.market, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
+		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger})
 	if err != nil {
-		closeAll()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", f.serve.http)
+	ln, err := net.Listen("tcp", d.addr)
 	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("run: --http %s: %w", f.serve.http, err)
+		return nil, fmt.Errorf("%s: --http %s: %w", d.cmd, d.addr, err)
 	}
 	if err := svc.Refresh(ctx); err != nil {
 		e.logger.Warn("champions", "err", err)
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rows, unsubscribe, dropped := latest.Subscribe(subscribeBuf)
+	rows, unfollow, err := d.follow(sctx)
+	if err != nil {
+		cancel()
+		ln.Close()
+		return nil, err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Watch(sctx, refreshEvery) })
 	wg.Go(func() {
@@ -111,15 +153,12 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 			e.logger.Error("api", "err", err)
 		}
 	}()
-	printURLs(e, ln.Addr().String(), f.uiURL, cacheName)
+	printURLs(e, ln.Addr().String(), d.uiURL, d.cacheName)
 	return func() {
 		cancel()
 		<-served
-		unsubscribe()
+		unfollow()
 		wg.Wait()
-		if n := dropped(); n > 0 {
-			e.logger.Warn("feature rows the API fell behind on", "dropped", n)
-		}
 		closeAll()
 	}, nil
 }

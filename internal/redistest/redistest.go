@@ -138,7 +138,7 @@ func waitPing(addr string, exited <-chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("exited before answering PING (%v)", err)
+			return fmt.Errorf("exited before answering PING (%w)", err)
 		default:
 		}
 		if time.Now().After(deadline) {
