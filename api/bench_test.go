@@ -19,7 +19,6 @@ func BenchmarkPredictionHandler(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFixture(b, fixtureOpts{})
 			f.feed(200) // warm rows
-			f.pred.Refresh(b.Context())
 			if m := f.register(); m.Version > 0 {
 				if err := f.reg.SetAlias(b.Context(), ethPair, 1, "champion", m.Version, "bench"); err != nil {
 					b.Fatal(err)
