@@ -94,7 +94,8 @@ func TestRunWholeSystem(t *testing.T) {
 		code, _ := get(t, base+"/readyz")
 		return code == http.StatusOK
 	})
-	for _, want := range []string{"backfill-archive-ETH-USDT", "backfill-archive-BTC-USD", "train-ETH-USDT-h1", "train-BTC-USD-h1"} {
+	for _, want := range []string{"backfill-archive-ETH-USDT", "backfill-archive-BTC-USD", "train-ETH-USDT-h1", "train-BTC-USD-h1",
+		"retrain-ETH-USDT-h1", "retrain-BTC-USD-h1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bootstrap did not run workflow %s", want)
 		}

@@ -24,6 +24,7 @@ type bootFlags struct {
 	backfillDays int
 	horizons     string
 	trials       int
+	retrainEvery time.Duration
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
@@ -31,6 +32,8 @@ func (b *bootFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&b.backfillDays, "backfill-days", 7, "live: days of Kraken REST trades a pair without candles is backfilled with (replays backfill what comes before the streamed part)")
 	fs.StringVar(&b.horizons, "horizons", "1,5", "horizons (candles ahead) to serve: each pair × horizon gets a champion (a trained model, or the zero-return baseline)")
 	fs.IntVar(&b.trials, "trials", workflows.DefaultTrials, "tuning trials of the bootstrap trainings")
+	fs.DurationVar(&b.retrainEvery, "retrain-every", workflows.DefaultRetrainEvery,
+		"with Temporal: a schedule retrains (tune, fit, gate, promote) every pair × horizon this often on all the store holds (0: no schedule)")
 }
 
 func (b *bootFlags) parseHorizons() ([]int, error) {
@@ -98,6 +101,7 @@ func bootstrap(ctx context.Context, e env, f *runFlags, plan *runPlan, workerUp 
 			bootTrain(ctx, e, f, l, reg, p, h)
 		}
 	}
+	applySchedules(ctx, e, f, plan.pairs, horizons)
 	if req, ok := topUpRequest(f, plan, time.Now()); ok && ctx.Err() == nil {
 		e.logger.Info("bootstrap: topping the store up to now, so that the stream starts warm", "pairs", strings.Join(req.Pairs, ","),
 			"from", fmtTime(req.From), "to", fmtTime(req.To))
@@ -169,6 +173,32 @@ func bootTrain(ctx context.Context, e env, f *runFlags, l launchFlags, reg *regi
 	}
 	if err := launch(ctx, e, f.temporal, l, "train", f.dataDir, start, followTrain); err != nil && ctx.Err() == nil {
 		e.logger.Warn("bootstrap: training failed; serving the current champion", "pair", pair, "horizon", h, "err", err)
+	}
+}
+
+// applySchedules creates (or updates: it is idempotent) the retraining
+// schedule of every pair × horizon, so that models follow the market
+// without anyone starting a training; each run is visible in the Temporal UI.
+func applySchedules(ctx context.Context, e env, f *runFlags, pairs []string, horizons []int) {
+	if f.boot.retrainEvery <= 0 || ctx.Err() != nil {
+		return
+	}
+	c, err := dialTemporal(ctx, e, f.temporal)
+	if err != nil {
+		e.logger.Warn("bootstrap: no retraining schedules", "err", err)
+		return
+	}
+	defer c.Close()
+	for _, p := range pairs {
+		for _, h := range horizons {
+			req := workflows.TrainRequest{Pair: p, Horizon: h, Trials: f.boot.trials, DataDir: f.dataDir}
+			created, err := workflows.ApplySchedule(ctx, c, req, f.boot.retrainEvery)
+			if err != nil {
+				e.logger.Warn("bootstrap: retraining schedule", "pair", p, "horizon", h, "err", err)
+				continue
+			}
+			e.logger.Info("bootstrap: retraining schedule", "id", workflows.ScheduleID(req), "every", f.boot.retrainEvery, "created", created)
+		}
 	}
 }
 
