@@ -36,7 +36,8 @@ type Activities struct {
 	// subdirectories) that requests may write into.
 	Roots []string
 
-	files fileCache
+	files    fileCache
+	datasets datasetCache // decoded dataset files; callers must not modify them
 }
 
 func (a *Activities) logger() *slog.Logger {

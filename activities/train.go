@@ -317,11 +317,12 @@ func writeDataset(dir string, ds ml.Dataset, sp splits) (path, hash string, err 
 	return path, hash, nil
 }
 
-// readDataset loads a dataset file and its splits; a missing or corrupt
-// file is final: retrying cannot bring it back.
-func readDataset(path string) (ml.Dataset, splits, error) {
+// readDataset loads a dataset file (decoded once per worker, see
+// datasetCache: read-only) and its splits; a missing or corrupt file is
+// final: retrying cannot bring it back.
+func (a *Activities) readDataset(path string) (ml.Dataset, splits, error) {
 	var sp splits
-	ds, err := ml.ReadDatasetFile(path)
+	ds, err := a.datasets.read(path)
 	if err != nil {
 		return ds, sp, invalidf("dataset %s: %v", path, err)
 	}
@@ -355,7 +356,7 @@ func (a *Activities) RunTrial(ctx context.Context, in TrialInput) (ml.TrialResul
 	if len(in.Folds) == 0 || in.MaxRows < 1 || in.Rounds < 1 {
 		return ml.TrialResult{}, invalidf("trial %d: %d folds, max_rows %d, rounds %d", in.Trial, len(in.Folds), in.MaxRows, in.Rounds)
 	}
-	ds, _, err := readDataset(in.Dataset)
+	ds, _, err := a.readDataset(in.Dataset)
 	if err != nil {
 		return ml.TrialResult{}, err
 	}
@@ -483,7 +484,7 @@ func (a *Activities) FitFinal(ctx context.Context, in FitInput) (FitOutput, erro
 	if in.RunKey == "" || strings.ContainsAny(in.RunKey, `/\`) || in.Rounds < 1 {
 		return FitOutput{}, invalidf("fit: run key %q, rounds %d", in.RunKey, in.Rounds)
 	}
-	ds, _, err := readDataset(in.Dataset)
+	ds, _, err := a.readDataset(in.Dataset)
 	if err != nil {
 		return FitOutput{}, err
 	}
@@ -549,7 +550,7 @@ func predictBooster(b *xgboost.Booster, ds ml.Dataset, s Span) ([]float64, error
 // same metrics (skill against zero-return), returns them in the registry's
 // keys and, with Write, writes the report (ml.WriteReport).
 func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (Evaluation, error) {
-	ds, sp, err := readDataset(in.Dataset)
+	ds, sp, err := a.readDataset(in.Dataset)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -673,7 +674,7 @@ func (a *Activities) ScoreGate(ctx context.Context, in GateInput) (GateScores, e
 	if err != nil {
 		return GateScores{}, err
 	}
-	ds, sp, err := readDataset(in.Dataset)
+	ds, sp, err := a.readDataset(in.Dataset)
 	if err != nil {
 		return GateScores{}, err
 	}

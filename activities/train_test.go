@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +132,84 @@ func TestTrainActivitiesOnRealWeek(t *testing.T) {
 	if strings.Join(rows[0], ",") != "ts,pair,last_price,predicted_return,realized_return" || len(rows)-1 != ev.TestRows ||
 		rows[1][0] != ds.TestFrom.Format(time.RFC3339) {
 		t.Errorf("predictions: header %v, %d rows, first %v", rows[0], len(rows)-1, rows[1])
+	}
+}
+
+// A worker's cached dataset gives the same trial result as a worker that
+// decodes the file for that trial, after the other activities have used the
+// cached copy (none of them may modify it), and for concurrent trials; a
+// rewritten file is decoded again.
+func TestTrialsShareOneDecodedDataset(t *testing.T) {
+	dir := weekStore(t)
+	a := &activities.Activities{DataDir: dir}
+	env := newEnv(a)
+	ds := buildDataset(t, a, env)
+	params := workflows.SampleTrials(1, 3)[0]
+	in := activities.TrialInput{Dataset: ds.Path, Folds: ds.Folds, Params: params, MaxRows: 3000, Rounds: 30, Threads: 1}
+	trial := func(a *activities.Activities) ml.TrialResult {
+		t.Helper()
+		tr := run[ml.TrialResult](t, newEnv(a), a.RunTrial, in)
+		if tr.Err != "" || len(tr.Scores) != len(in.Folds) {
+			t.Fatalf("trial = %+v", tr)
+		}
+		return tr
+	}
+	cold := trial(&activities.Activities{DataDir: dir})
+	trial(a)
+	fit := run[activities.FitOutput](t, env, a.FitFinal, activities.FitInput{Pair: "ETH/USDT", Horizon: 1, Dataset: ds.Path,
+		Final: ds.Final, Params: params, Rounds: 20, Threads: 1, RunKey: "cache"})
+	run[activities.Evaluation](t, env, a.Evaluate, activities.EvaluateInput{Pair: "ETH/USDT", Horizon: 1, Dataset: ds.Path,
+		Final: ds.Final, ModelPath: fit.ModelPath, ReportDir: fit.ReportDir, Params: params, Write: true})
+	same := func(what string, got, want ml.TrialResult) {
+		t.Helper()
+		if got.Score != want.Score || !slices.Equal(got.Scores, want.Scores) || got.Rounds != want.Rounds {
+			t.Errorf("%s: score %v %v rounds %d; want %v %v %d", what, got.Score, got.Scores, got.Rounds, want.Score, want.Scores, want.Rounds)
+		}
+	}
+	same("cached", trial(a), cold)
+	shared := &activities.Activities{DataDir: dir}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			v, err := newEnv(shared).ExecuteActivity(shared.RunTrial, in)
+			var tr ml.TrialResult
+			if err == nil {
+				err = v.Get(&tr)
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			same("concurrent", tr, cold)
+		})
+	}
+	wg.Wait()
+
+	rewriteDataset(t, ds.Path, 2)
+	rewritten := trial(&activities.Activities{DataDir: dir})
+	if rewritten.Score == cold.Score {
+		t.Fatalf("doubled labels, same score %v", cold.Score)
+	}
+	same("rewritten", trial(a), rewritten)
+}
+
+// rewriteDataset scales the labels of the dataset file at path by k, and
+// moves its mtime an hour ahead.
+func rewriteDataset(t *testing.T, path string, k float64) {
+	t.Helper()
+	ds, err := ml.ReadDatasetFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ds.Y {
+		ds.Y[i] *= k
+	}
+	if err := ml.WriteDatasetFile(path, ds); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
 	}
 }
 
