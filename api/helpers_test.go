@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/internal/realfeatures"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/online"
@@ -44,49 +42,10 @@ type realData struct {
 	rows    []market.FeatureRow
 }
 
-var (
-	realOnce sync.Once
-	real     realData
-	realErr  error
-)
-
 func loadReal(tb testing.TB) realData {
 	tb.Helper()
-	path := realdata.Path(tb, realdata.BinanceETH90d)
-	realOnce.Do(func() { real, realErr = readReal(path) })
-	if realErr != nil {
-		tb.Fatalf("real data: %v", realErr)
-	}
-	return real
-}
-
-func readReal(path string) (realData, error) {
-	rc, err := archive.Open(path)
-	if err != nil {
-		return realData{}, err
-	}
-	defer rc.Close()
-	// Only the first lines: parsing 90 days would dominate the test run.
-	var buf bytes.Buffer
-	sc := bufio.NewScanner(rc)
-	for i := 0; i <= realRows && sc.Scan(); i++ {
-		buf.Write(sc.Bytes())
-		buf.WriteByte('\n')
-	}
-	candles, err := archive.ParseCandles(&buf, archive.BinanceKlines, ethPair, time.Minute)
-	if err != nil {
-		return realData{}, err
-	}
-	f := market.NewFeatures()
-	rows := make([]market.FeatureRow, 0, len(candles))
-	for _, c := range candles {
-		r, err := f.Update(c)
-		if err != nil {
-			return realData{}, err
-		}
-		rows = append(rows, r)
-	}
-	return realData{candles, rows}, nil
+	d := realfeatures.BinanceKlines(tb, realdata.BinanceETH90d, ethPair, realRows)
+	return realData{d.Candles, d.Rows}
 }
 
 var (

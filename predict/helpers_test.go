@@ -1,15 +1,12 @@
 package predict
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/internal/realfeatures"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/online"
@@ -33,51 +30,10 @@ type realData struct {
 	rows    []market.FeatureRow
 }
 
-var (
-	realOnce sync.Once
-	real     realData
-	realErr  string
-)
-
 func loadReal(tb testing.TB) realData {
 	tb.Helper()
-	path := realdata.Path(tb, binanceETH)
-	realOnce.Do(func() {
-		rc, err := archive.Open(path)
-		if err != nil {
-			realErr = err.Error()
-			return
-		}
-		defer rc.Close()
-		// Only the first realRows lines: parsing the whole file is most of a
-		// test run under -race.
-		var buf bytes.Buffer
-		sc := bufio.NewScanner(rc)
-		for i := 0; i <= realRows && sc.Scan(); i++ {
-			buf.Write(sc.Bytes())
-			buf.WriteByte('\n')
-		}
-		candles, err := archive.ParseCandles(&buf, archive.BinanceKlines, ethPair, time.Minute)
-		if err != nil {
-			realErr = err.Error()
-			return
-		}
-		f := market.NewFeatures()
-		rows := make([]market.FeatureRow, 0, len(candles))
-		for _, c := range candles {
-			r, err := f.Update(c)
-			if err != nil {
-				realErr = err.Error()
-				return
-			}
-			rows = append(rows, r)
-		}
-		real = realData{candles: candles, rows: rows}
-	})
-	if realErr != "" {
-		tb.Fatalf("real data: %s", realErr)
-	}
-	return real
+	d := realfeatures.BinanceKlines(tb, binanceETH, ethPair, realRows)
+	return realData{candles: d.Candles, rows: d.Rows}
 }
 
 // warmRow is a real warm ETH/USDT row after the training rows.
