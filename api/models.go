@@ -112,14 +112,20 @@ func versionParam(c echo.Context) (string, error) {
 	return v, nil
 }
 
+// modelQuery is the series (?pair, ?horizon) and the :version of the
+// /v1/models/:version routes.
+func modelQuery(c echo.Context) (pair string, h int, ref string, err error) {
+	if pair, h, err = seriesQuery(c); err != nil {
+		return "", 0, "", err
+	}
+	ref, err = versionParam(c)
+	return pair, h, ref, err
+}
+
 // handleModel answers GET /v1/models/:version (?pair, ?horizon).
 func (s *Server) handleModel() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		pair, h, err := seriesQuery(c)
-		if err != nil {
-			return err
-		}
-		ref, err := versionParam(c)
+		pair, h, ref, err := modelQuery(c)
 		if err != nil {
 			return err
 		}
@@ -144,11 +150,7 @@ type modelChange struct {
 // version becomes champion and is served from the response on.
 func (s *Server) handlePromote() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		pair, h, err := seriesQuery(c)
-		if err != nil {
-			return err
-		}
-		ref, err := versionParam(c)
+		pair, h, ref, err := modelQuery(c)
 		if err != nil {
 			return err
 		}
@@ -174,11 +176,7 @@ func (s *Server) handlePromote() echo.HandlerFunc {
 // to the version that held the alias before it.
 func (s *Server) handleRollback() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		pair, h, err := seriesQuery(c)
-		if err != nil {
-			return err
-		}
-		ref, err := versionParam(c)
+		pair, h, ref, err := modelQuery(c)
 		if err != nil {
 			return err
 		}
