@@ -85,6 +85,7 @@ const (
 	OutcomeLate                     // its window already closed: not merged
 	OutcomeInvalid                  // rejected by validation (Add also returns an error)
 	OutcomeRepaired                 // filled a gap in a closed window: merged, the candle re-emitted
+	OutcomeCorrected                // late for a closed window still kept: merged, the candle re-emitted
 )
 
 func (o Outcome) String() string {
@@ -99,6 +100,8 @@ func (o Outcome) String() string {
 		return "invalid"
 	case OutcomeRepaired:
 		return "repaired"
+	case OutcomeCorrected:
+		return "corrected"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
@@ -107,10 +110,12 @@ func (o Outcome) String() string {
 // and MarkGap calls; MissingTrades the ids missing when gaps were detected
 // (not decremented when they arrive); Filled the trades, accepted, repaired
 // or late, whose id was in a tracked gap; Repaired the trades merged into a
-// closed window (OutcomeRepaired); Corrected the candles re-emitted.
+// closed window (OutcomeRepaired); LateMerged the late trades merged into a
+// kept window (OutcomeCorrected); Corrected the candles re-emitted;
+// Outages the outages opened (OpenOutage).
 type AggregatorStats struct {
 	Accepted, Duplicates, Late, Invalid, Gaps, MissingTrades, Filled int64
-	Repaired, Corrected                                              int64
+	Repaired, LateMerged, Corrected, Outages                         int64
 }
 
 // Aggregator builds event-time tumbling-window candles for many pairs.
@@ -136,19 +141,28 @@ type AggregatorStats struct {
 // their trades, were they to come, would be reported as duplicates, not late.
 // Ids that are not consecutive per pair would make every candle incomplete.
 //
-// Repair: the last RepairWindows closed windows of each pair are kept. A
-// trade whose id is in a tracked gap (fetched from REST after a disconnect,
-// say) and whose window closed but is kept is merged into it exactly as into
-// an open window (Open/Close by (ts, trade_id)), and Add returns
-// OutcomeRepaired with the corrected candles appended to out. Whenever a
-// trade fills a gap, whatever its outcome, the kept candles that change are
-// re-emitted, oldest first and before any candle the trade closes: the one
-// the trade went into (Repaired=true), the empty candles after it that
-// repeated an older close, and those the gap overlapped that are complete
-// now (Complete=false only while a gap or MarkGap range still overlaps
-// them). A corrected candle has the Start of one emitted before: consumers
-// keyed by (pair, start) keep the latest. A trade for a closed window whose
-// id is not in a gap is late, never merged.
+// Corrections: the last RepairWindows closed windows of each pair are kept
+// (the correction horizon). A new trade whose window closed but is kept is
+// merged into it exactly as into an open window (Open/Close by (ts,
+// trade_id)): OutcomeRepaired when its id filled a tracked gap (fetched from
+// REST after a disconnect, say; the candle gets Repaired=true),
+// OutcomeCorrected otherwise (a late trade). The corrected candles are
+// appended to out. Whenever a trade fills a gap, whatever its outcome, the
+// kept candles that change are re-emitted, oldest first and before any
+// candle the trade closes: the one the trade went into, the empty candles
+// after it that repeated an older close, and those the gap overlapped that
+// are complete now (Complete=false only while a gap, an outage or a MarkGap
+// range still overlaps them). A re-emitted candle has the Start of one
+// emitted before and a Revision one higher: consumers keyed by (pair,
+// start) keep the highest. Only a trade older than the kept windows is late
+// (OutcomeLate), never merged.
+//
+// Outages: the input says when it may have missed trades it cannot name by
+// id (a lost connection, the start of a stream) with OpenOutage; windows
+// overlapping an unresolved outage close with Complete=false. ResolveOutage
+// ends it (the missed ids, if any, become a tracked gap) and re-emits the
+// kept windows that are complete now; AbandonOutage turns it into a
+// permanent mark.
 //
 // An Aggregator is not safe for concurrent use.
 type Aggregator struct {
@@ -221,10 +235,11 @@ func (a *Aggregator) Add(t Trade, out []Candle) ([]Candle, Outcome, error) {
 }
 
 // closedTrade handles a trade whose window closed: merged into the kept
-// window when it filled gap, late otherwise.
+// window (a repair when it filled gap, a correction otherwise), late when
+// the window is older than the kept ones.
 func (a *Aggregator) closedTrade(p *pairState, t *Trade, ns, start int64, filled bool, gap tradeGap, out []Candle) ([]Candle, Outcome, error) {
 	k, kept := p.closed.index(start, p.base, a.iv)
-	if !filled || !kept {
+	if !kept {
 		a.stats.Late++
 		if filled { // its id is no longer missing: kept candles may be complete now
 			out = a.reemit(p, gap, -1, out)
@@ -233,9 +248,15 @@ func (a *Aggregator) closedTrade(p *pairState, t *Trade, ns, start int64, filled
 	}
 	cw := p.closed.at(k)
 	cw.w.add(t, ns)
-	cw.w.repaired = true
-	a.stats.Repaired++
-	return a.reemit(p, gap, k, out), OutcomeRepaired, nil
+	outcome := OutcomeCorrected
+	if filled {
+		cw.w.repaired = true
+		a.stats.Repaired++
+		outcome = OutcomeRepaired
+	} else {
+		a.stats.LateMerged++
+	}
+	return a.reemit(p, gap, k, out), outcome, nil
 }
 
 // Advance is the clock tick: for every pair seen it closes each window with
@@ -363,7 +384,8 @@ func (a *Aggregator) closeOldest(p *pairState) Candle {
 	}
 	end := p.base + a.iv
 	marked := p.marked(p.base, end)
-	c := makeCandle(p.pair, w, p.base, a.iv, p.lastClose, !marked && !overlapsAny(p.gaps, p.base, end))
+	complete := !marked && !overlapsAny(p.gaps, p.base, end) && !overlapsAny(p.outages, p.base, end)
+	c := makeCandle(p.pair, w, p.base, a.iv, p.lastClose, complete, 0)
 	if a.keep > 0 {
 		p.closed.push(a.keep, closedWindow{prev: p.lastClose, complete: c.Complete, marked: marked}, w)
 	}
@@ -394,7 +416,8 @@ func (a *Aggregator) reemit(p *pairState, g tradeGap, k int, out []Candle) []Can
 			cw.complete, changed = true, true
 		}
 		if changed {
-			out = append(out, makeCandle(p.pair, &cw.w, start, a.iv, cw.prev, cw.complete))
+			cw.rev++
+			out = append(out, makeCandle(p.pair, &cw.w, start, a.iv, cw.prev, cw.complete, cw.rev))
 			a.stats.Corrected++
 		}
 		start = end
@@ -457,6 +480,7 @@ type pairState struct {
 	ids       idRange
 	gaps      []tradeGap // missing trade ids, sorted by lo, disjoint
 	marks     []tradeGap // MarkGap time ranges (no ids)
+	outages   []tradeGap // unresolved outages: lo is the input's id, to MaxInt64 while open-ended
 	closed    closedRing // the last closed windows, for repair
 	lostTo    int64      // end of the latest gap dropped for MaxGaps
 }
@@ -551,7 +575,7 @@ func (p *pairState) marked(start, end int64) bool { return overlapsAny(p.marks, 
 // complete now: marks are pruned once no open window overlaps them, so the
 // window remembers whether one did when it closed.
 func (p *pairState) completeAfterClose(cw *closedWindow, start, end int64) bool {
-	return !cw.marked && p.lostTo < start && !overlapsAny(p.gaps, start, end)
+	return !cw.marked && p.lostTo < start && !overlapsAny(p.gaps, start, end) && !overlapsAny(p.outages, start, end)
 }
 
 func overlapsAny(gs []tradeGap, start, end int64) bool {
@@ -565,12 +589,13 @@ func overlapsAny(gs []tradeGap, start, end int64) bool {
 
 // makeCandle builds the candle of the window at start; w is nil or has no
 // trades for an empty window, which repeats the previous close.
-func makeCandle(pair string, w *openWindow, start, iv int64, prevClose float64, complete bool) Candle {
+func makeCandle(pair string, w *openWindow, start, iv int64, prevClose float64, complete bool, rev int) Candle {
 	c := Candle{
 		Pair:     pair,
 		Start:    time.Unix(0, start).UTC(),
 		End:      time.Unix(0, start+iv).UTC(),
 		Complete: complete,
+		Revision: rev,
 	}
 	if w == nil || w.trades == 0 {
 		c.Open, c.High, c.Low, c.Close, c.VWAP = prevClose, prevClose, prevClose, prevClose, prevClose
@@ -693,6 +718,7 @@ type closedWindow struct {
 	prev     float64
 	complete bool
 	marked   bool // a MarkGap range overlapped it when it closed
+	rev      int  // revision of the candle last emitted
 }
 
 // close is the close of the window's candle.

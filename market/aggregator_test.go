@@ -143,8 +143,9 @@ func TestAggregatorFixtures(t *testing.T) {
 			wantStats: AggregatorStats{Accepted: 2},
 		},
 		{
-			name:  "a window stays open until the watermark reaches End+Grace",
+			name:  "a window stays open until the watermark reaches End+Grace; without a correction horizon later trades are late",
 			grace: 5 * time.Second,
+			keep:  -1,
 			steps: []aggStep{
 				add(btc(1, "00:00:10", 100, 1, buy), acc),
 				add(btc(2, "00:01:04.999", 101, 1, buy), acc),
@@ -158,6 +159,7 @@ func TestAggregatorFixtures(t *testing.T) {
 		{
 			name:  "out-of-order trades merge by (ts, trade_id) and fill the gap they opened",
 			grace: 10 * time.Second,
+			keep:  -1,
 			steps: []aggStep{
 				add(btc(1, "00:00:50", 100, 1, buy), acc),
 				add(btc(3, "00:01:05", 105, 1, buy), acc), // ids 2 missing
@@ -212,9 +214,10 @@ func TestAggregatorFixtures(t *testing.T) {
 			wantStats: AggregatorStats{Accepted: 2, Duplicates: 3},
 		},
 		{
-			name: "Advance closes windows on time and emits empty ones; later trades are late",
+			name: "Advance closes windows on time and emits empty ones; later trades are late without a correction horizon",
 			// Grace 2s: window 00:00 closes at 00:01:02.
 			grace: 2 * time.Second,
+			keep:  -1,
 			steps: []aggStep{
 				add(btc(1, "00:00:10", 100, 1, buy), acc),
 				adv("00:01:01.999"),
@@ -456,12 +459,12 @@ func TestAggregatorRepairsClosedWindows(t *testing.T) {
 			wantStats: AggregatorStats{Accepted: 4, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 1},
 		},
 		{
-			name: "only gap ids are merged; windows beyond RepairWindows stay late",
+			name: "windows beyond RepairWindows stay late; a late trade in a kept window is a correction",
 			cfg:  AggregatorConfig{RepairWindows: 2},
 			// Gap: id 2 over [00:00:10, 00:03:10]. Only 00:02 and 00:03 are
 			// kept when id 2 (at 00:01:30) comes: it is late, but its id is
 			// no longer missing, so the kept windows become complete. Id 6
-			// extends the ids without a gap: late, never merged.
+			// extends the ids without a gap into kept window 00:03: merged.
 			steps: []aggStep{
 				add(btc(1, "00:00:10", 100, 1, buy), acc),
 				add(btc(3, "00:03:10", 110, 1, buy), acc,
@@ -474,10 +477,11 @@ func TestAggregatorRepairsClosedWindows(t *testing.T) {
 					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0",
 					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=110 C=110 V=1 VWAP=110 N=1 B=1 S=0 ids=3-3"),
 				add(btc(5, "00:04:20", 112, 1, buy), acc),
-				add(btc(6, "00:03:30", 1, 1, sell), late),
+				add(btc(6, "00:03:30", 1, 1, sell), OutcomeCorrected,
+					"BTC/USD 00:03:00-00:04:00 O=110 H=110 L=1 C=1 V=2 VWAP=55.5 N=2 B=1 S=1 ids=3-6"),
 				flush("BTC/USD 00:04:00-00:05:00 O=111 H=112 L=111 C=112 V=2 VWAP=111.5 N=2 B=2 S=0 ids=4-5"),
 			},
-			wantStats: AggregatorStats{Accepted: 4, Late: 2, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 2},
+			wantStats: AggregatorStats{Accepted: 4, Late: 1, LateMerged: 1, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 3},
 		},
 		{
 			name: "a window a MarkGap range overlapped stays incomplete after a repair",

@@ -20,8 +20,14 @@ type Candle struct {
 	SellVolume   float64
 	FirstTradeID int64
 	LastTradeID  int64
-	// Complete is false when a trade_id gap overlaps the window (trades missed).
+	// Complete is false while trades of the window may be missing: a trade_id
+	// gap or an outage of the input overlaps it, or it is the first window of
+	// a stream not repaired back to its start.
 	Complete bool
 	// Repaired is true when a gap in the window was filled from REST.
 	Repaired bool
+	// Revision counts the corrections of the window: 0 when first emitted,
+	// one more each time it is emitted again. Consumers keyed by (pair,
+	// start) keep the highest.
+	Revision int
 }

@@ -74,13 +74,14 @@ const (
 	ckLastTradeID
 	ckComplete
 	ckRepaired
+	ckRevision
 	numCandleKeys
 )
 
 // candleKeys are the candle keys in wire order.
 var candleKeys = [numCandleKeys]string{
 	"pair", "start", "end", "open", "high", "low", "close", "volume", "vwap", "trades",
-	"buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired",
+	"buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired", "revision",
 }
 
 // CandleCSVHeader is the header of candle CSV files: the JSON keys in order.
@@ -93,12 +94,14 @@ const (
 	fkSchemaVersion
 	fkWarm
 	fkClose
+	fkComplete
+	fkRevision
 	numFeatureHeadKeys
 	numFeatureKeys = numFeatureHeadKeys + NumFeatures
 )
 
 // featureHeadKeys are the feature row keys before one key per FeatureNames entry.
-var featureHeadKeys = [numFeatureHeadKeys]string{"pair", "ts", "schema_version", "warm", "close"}
+var featureHeadKeys = [numFeatureHeadKeys]string{"pair", "ts", "schema_version", "warm", "close", "complete", "revision"}
 
 // FeatureCSVHeader returns the header of feature CSV files: the JSON keys in order.
 func FeatureCSVHeader() []string {
@@ -112,11 +115,12 @@ func featureKeys() (keys [numFeatureKeys]string) {
 	return keys
 }
 
-// Required keys: trades may omit trade_id, ord_type and source.
+// Required keys: trades may omit trade_id, ord_type and source; candles and
+// rows written before revisions existed omit revision (and rows complete).
 const (
 	tradeRequired   = 1<<tkPair | 1<<tkPrice | 1<<tkQty | 1<<tkSide | 1<<tkTS
-	candleRequired  = 1<<numCandleKeys - 1
-	featureRequired = 1<<numFeatureKeys - 1
+	candleRequired  = 1<<numCandleKeys - 1 &^ (1 << ckRevision)
+	featureRequired = 1<<numFeatureKeys - 1 &^ (1<<fkComplete | 1<<fkRevision)
 )
 
 // ---- JSON encoding ----
@@ -164,6 +168,8 @@ func (c Candle) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendBool(dst, c.Complete)
 	dst = append(dst, `,"repaired":`...)
 	dst = strconv.AppendBool(dst, c.Repaired)
+	dst = append(dst, `,"revision":`...)
+	dst = strconv.AppendInt(dst, int64(c.Revision), 10)
 	return append(dst, '}')
 }
 
@@ -177,6 +183,10 @@ func (r FeatureRow) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"warm":`...)
 	dst = strconv.AppendBool(dst, r.Warm)
 	dst = appendJSONKeyNumber(dst, `,"close":`, r.Close)
+	dst = append(dst, `,"complete":`...)
+	dst = strconv.AppendBool(dst, r.Complete)
+	dst = append(dst, `,"revision":`...)
+	dst = strconv.AppendInt(dst, int64(r.Revision), 10)
 	for i, v := range r.Values {
 		dst = append(dst, ',', '"')
 		dst = append(dst, FeatureNames[i]...) // plain ASCII names: no escaping
@@ -346,6 +356,7 @@ func (c Candle) AppendCSV(rec []string) []string {
 	f.int(c.LastTradeID)
 	f.bool(c.Complete)
 	f.bool(c.Repaired)
+	f.int(int64(c.Revision))
 	return f.appendTo(rec)
 }
 
@@ -358,6 +369,8 @@ func (r FeatureRow) AppendCSV(rec []string) []string {
 	f.int(int64(r.SchemaVersion))
 	f.bool(r.Warm)
 	f.num(r.Close)
+	f.bool(r.Complete)
+	f.int(int64(r.Revision))
 	for _, v := range r.Values {
 		f.num(v)
 	}
@@ -571,6 +584,8 @@ func setCandleField(c *Candle, k int, v wireValue) (err error) {
 		c.Complete, err = v.bool()
 	case ckRepaired:
 		c.Repaired, err = v.bool()
+	case ckRevision:
+		c.Revision, err = revision(v)
 	}
 	return err
 }
@@ -622,10 +637,23 @@ func setFeatureField(r *FeatureRow, k int, v wireValue) (err error) {
 		r.Warm, err = v.bool()
 	case fkClose:
 		r.Close, err = v.float()
+	case fkComplete:
+		r.Complete, err = v.bool()
+	case fkRevision:
+		r.Revision, err = revision(v)
 	default:
 		r.Values[k-numFeatureHeadKeys], err = v.floatOrNaN()
 	}
 	return err
+}
+
+// revision reads a non-negative revision number.
+func revision(v wireValue) (int, error) {
+	n, err := v.int()
+	if err == nil && (n < 0 || n > math.MaxInt32) {
+		err = fmt.Errorf("revision %d: %w", n, ErrInvalid)
+	}
+	return int(n), err
 }
 
 func checkFeatureRow(r FeatureRow) error {

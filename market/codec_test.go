@@ -36,7 +36,7 @@ func fixtureCandle() Candle {
 
 const fixtureCandleJSON = `{"pair":"ETH/USD","start":"2019-07-01T00:01:00Z","end":"2019-07-01T00:02:00Z",` +
 	`"open":290.5,"high":291,"low":290.25,"close":290.75,"volume":12.5,"vwap":290.6,"trades":7,` +
-	`"buy_volume":10,"sell_volume":2.5,"first_trade_id":100,"last_trade_id":107,"complete":true,"repaired":false}`
+	`"buy_volume":10,"sell_volume":2.5,"first_trade_id":100,"last_trade_id":107,"complete":true,"repaired":false,"revision":0}`
 
 func fixtureFeatureRow() FeatureRow {
 	r := FeatureRow{Pair: "BTC/USD", TS: time.Date(2019, 7, 1, 0, 2, 0, 0, time.UTC), SchemaVersion: FeatureSchemaVersion, Close: 10800.5}
@@ -48,7 +48,7 @@ func fixtureFeatureRow() FeatureRow {
 	return r
 }
 
-const fixtureFeatureRowJSON = `{"pair":"BTC/USD","ts":"2019-07-01T00:02:00Z","schema_version":1,"warm":false,"close":10800.5,` +
+const fixtureFeatureRowJSON = `{"pair":"BTC/USD","ts":"2019-07-01T00:02:00Z","schema_version":1,"warm":false,"close":10800.5,"complete":false,"revision":0,` +
 	`"ret_1":0,"ret_5":0.25,"ret_15":0.5,"ret_60":null,"ema_12_dev":1,"ema_26_dev":1.25,"sma_20_dev":1.5,` +
 	`"rsi_14":1e-7,"macd":2,"macd_signal":2.25,"macd_hist":2.5,"bb_pctb_20":2.75,"atr_14":3,"rvol_30":3.25,` +
 	`"volume_z_20":3.5,"vwap_dev_20":3.75,"imbalance":4,"imbalance_5":4.25,"trade_count":4.5,"tod_sin":4.75,"tod_cos":5}`
@@ -375,12 +375,12 @@ func TestCSV(t *testing.T) {
 		},
 		{
 			"candle", CandleCSVHeader, fixtureCandle().AppendCSV(nil),
-			"ETH/USD,2019-07-01T00:01:00Z,2019-07-01T00:02:00Z,290.5,291,290.25,290.75,12.5,290.6,7,10,2.5,100,107,true,false",
+			"ETH/USD,2019-07-01T00:01:00Z,2019-07-01T00:02:00Z,290.5,291,290.25,290.75,12.5,290.6,7,10,2.5,100,107,true,false,0",
 			func(r []string) (string, error) { v, err := DecodeCandleCSV(r); return string(v.AppendJSON(nil)), err },
 		},
 		{
 			"feature row", FeatureCSVHeader(), fixtureFeatureRow().AppendCSV(nil),
-			"BTC/USD,2019-07-01T00:02:00Z,1,false,10800.5,0,0.25,0.5,,1,1.25,1.5,1e-7,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.25,4.5,4.75,5",
+			"BTC/USD,2019-07-01T00:02:00Z,1,false,10800.5,false,0,0,0.25,0.5,,1,1.25,1.5,1e-7,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.25,4.5,4.75,5",
 			func(r []string) (string, error) {
 				v, err := DecodeFeatureRowCSV(r)
 				return string(v.AppendJSON(nil)), err
@@ -407,7 +407,7 @@ func TestCSV(t *testing.T) {
 func TestFeatureCSVHeaderIsACopy(t *testing.T) {
 	h := FeatureCSVHeader()
 	h[0] = "changed"
-	if FeatureCSVHeader()[0] != "pair" || len(h) != 5+NumFeatures {
+	if FeatureCSVHeader()[0] != "pair" || len(h) != 7+NumFeatures {
 		t.Fatal("FeatureCSVHeader shares its backing array")
 	}
 }

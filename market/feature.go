@@ -52,6 +52,13 @@ type FeatureRow struct {
 	Warm bool
 	// Close is the close of the candle at TS: the price a predicted return
 	// applies to. It is a reference value, not a model input.
-	Close  float64
-	Values [NumFeatures]float64
+	Close float64
+	// Complete is true when every candle the row was computed from is
+	// complete: no trade of its inputs is known to be missing.
+	Complete bool
+	// Revision is the sum of the revisions of the candles the row was
+	// computed from: it grows with every correction of one of its inputs,
+	// so consumers keyed by (pair, ts) keep the highest.
+	Revision int
+	Values   [NumFeatures]float64
 }

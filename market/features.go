@@ -153,6 +153,11 @@ func Compute(window []Candle) FeatureRow {
 	last := window[len(window)-1]
 	row.Pair, row.TS, row.Close = last.Pair, last.End, last.Close
 	row.Warm = len(window) == FeatureWindow
+	row.Complete, row.Revision = true, 0
+	for i := range window {
+		row.Complete = row.Complete && window[i].Complete
+		row.Revision += window[i].Revision
+	}
 	returnFeatures(v, window)
 	trendFeatures(v, window)
 	bandFeatures(v, window)
