@@ -68,7 +68,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		select {
-		case c.reqs <- parseRequest(b, time.Now()):
+		case c.reqs <- parseRequest(b, c.s.Now()):
 		case <-c.quit:
 			return
 		}
@@ -126,9 +126,9 @@ func (c *conn) heartbeat(hb *time.Timer) error {
 func (c *conn) serve(req request) error {
 	switch {
 	case req.err != "":
-		return c.write(encodeError(req.method, "", req.err, req.reqID, req.timeIn))
+		return c.write(encodeError(req.method, "", req.err, req.reqID, req.timeIn, c.s.Now()))
 	case req.method == "ping":
-		return c.write(encodePong(req.reqID, req.timeIn))
+		return c.write(encodePong(req.reqID, req.timeIn, c.s.Now()))
 	case req.method == "subscribe":
 		return c.subscribe(req)
 	}
@@ -136,22 +136,35 @@ func (c *conn) serve(req request) error {
 }
 
 // subscribe acks (or refuses) each symbol, then sends the snapshots: the
-// updates that follow continue exactly where each snapshot ends.
+// updates that follow continue exactly where each snapshot ends. With
+// Faults.TradesBeforeAck the snapshots and a first batch of updates go
+// before the acks.
 func (c *conn) subscribe(req request) error {
 	var snaps [][]market.Trade
+	var frames [][]byte
 	for _, sym := range req.symbols {
 		snap, msg := c.s.subscribe(c, sym, req.snapshot)
 		if msg != "" {
-			if err := c.write(encodeError(req.method, sym, msg, req.reqID, req.timeIn)); err != nil {
-				return err
-			}
+			frames = append(frames, encodeError(req.method, sym, msg, req.reqID, req.timeIn, c.s.Now()))
 			continue
 		}
 		c.pairs = append(c.pairs, sym)
-		if err := c.write(encodeAck(req.method, sym, &req.snapshot, req.reqID, req.timeIn)); err != nil {
+		frames = append(frames, encodeAck(req.method, sym, &req.snapshot, req.reqID, req.timeIn, c.s.Now()))
+		snaps = append(snaps, snap)
+	}
+	if c.s.cfg.Faults.TradesBeforeAck {
+		if err := c.writeSnapshots(snaps); err != nil {
 			return err
 		}
-		snaps = append(snaps, snap)
+		if err := c.pump(); err != nil {
+			return err
+		}
+		snaps = nil
+	}
+	for _, f := range frames {
+		if err := c.write(f); err != nil {
+			return err
+		}
 	}
 	if err := c.writeSnapshots(snaps); err != nil {
 		return err
@@ -175,9 +188,9 @@ func (c *conn) writeSnapshots(snaps [][]market.Trade) error {
 
 func (c *conn) unsubscribe(req request) error {
 	for _, sym := range req.symbols {
-		frame := encodeAck(req.method, sym, nil, req.reqID, req.timeIn)
+		frame := encodeAck(req.method, sym, nil, req.reqID, req.timeIn, c.s.Now())
 		if msg := c.s.unsubscribe(c, sym); msg != "" {
-			frame = encodeError(req.method, sym, msg, req.reqID, req.timeIn)
+			frame = encodeError(req.method, sym, msg, req.reqID, req.timeIn, c.s.Now())
 		} else {
 			c.pairs = slices.DeleteFunc(c.pairs, func(p string) bool { return p == sym })
 		}

@@ -1,6 +1,7 @@
 package fakekraken
 
 import (
+	"io"
 	"time"
 
 	"github.com/tickcast/tickcast/market"
@@ -35,19 +36,53 @@ import (
 //   - trade ids consecutive from firstID, in time order.
 func ReconstructTrades(candles []market.Candle, firstID int64) []market.Trade {
 	var out []market.Trade
-	id := firstID
-	for _, c := range candles {
-		if !(c.Volume > 0) {
-			continue
+	src := NewReconstructSource(candles, firstID)
+	for {
+		t, err := src.Next()
+		if err != nil { // io.EOF: the only error it returns
+			return out
 		}
-		start := len(out)
-		out = appendCandleTrades(out, c, id)
-		id += int64(len(out) - start)
+		out = append(out, t)
 	}
-	for i := range out {
-		out[i].Side = tickSide(out, i)
+}
+
+// ReconstructSource yields the trades of ReconstructTrades one at a time:
+// it holds the candles (one per minute, some 40 times fewer than the
+// trades they make) and one candle's trades, never the whole stream.
+type ReconstructSource struct {
+	candles []market.Candle
+	next    int // candle index
+	id      int64
+	buf     []market.Trade // the current candle's trades
+	pos     int
+	prev    market.Trade
+	started bool
+}
+
+// NewReconstructSource returns the trades rebuilt from candles (in time
+// order), ids from firstID; candles is not copied.
+func NewReconstructSource(candles []market.Candle, firstID int64) *ReconstructSource {
+	return &ReconstructSource{candles: candles, id: firstID}
+}
+
+// Next implements TradeSource; io.EOF after the last candle.
+func (r *ReconstructSource) Next() (market.Trade, error) {
+	for r.pos >= len(r.buf) {
+		if r.next >= len(r.candles) {
+			return market.Trade{}, io.EOF
+		}
+		c := r.candles[r.next]
+		r.next++
+		if c.Volume > 0 {
+			r.buf, r.pos = appendCandleTrades(r.buf[:0], c, r.id), 0
+			r.id += int64(len(r.buf))
+		}
 	}
-	return out
+	t := r.buf[r.pos]
+	r.pos++
+	t.Side = nextSide(r.prev, r.started, t.Price)
+	r.prev, r.started = t, true
+	return t, nil
 }
 
 // appendCandleTrades appends the trades of one candle, ids from id.

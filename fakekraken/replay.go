@@ -1,98 +1,50 @@
 package fakekraken
 
 import (
+	"errors"
 	"fmt"
-	"slices"
+	"math"
 	"time"
 
 	"github.com/tickcast/tickcast/market"
 )
 
-// tape is one pair's replay: trades[:published] have happened.
-type tape struct {
-	pair      string
-	trades    []market.Trade
-	published int
-	subs      map[*conn]*sub
-}
-
-// sub is a connection's subscription: next is the index of the next trade
-// to send it.
-type sub struct{ next int }
-
-func newTapes(in map[string][]market.Trade) (map[string]*tape, error) {
-	tapes := make(map[string]*tape, len(in))
-	for name, trades := range in {
-		pair, err := market.NormalizePair(name)
+// newTapes builds the pairs of Config.Trades (copied, checked, all loaded
+// now) and of Config.Sources (read as the replay goes; the first trade is
+// read now so that a source that cannot start fails New).
+func newTapes(cfg Config) (map[string]*tape, error) {
+	tapes := map[string]*tape{}
+	add := func(name string, src TradeSource, keep int) (*tape, error) {
+		t, err := newTape(name, src, keep, cfg.Faults.Hostile)
 		if err != nil {
-			return nil, fmt.Errorf("fakekraken: %w", err)
-		}
-		if _, dup := tapes[pair]; dup {
-			return nil, fmt.Errorf("fakekraken: pair %s given twice", pair)
-		}
-		t := &tape{pair: pair, trades: slices.Clone(trades), subs: map[*conn]*sub{}}
-		if err := t.prepare(); err != nil {
 			return nil, err
 		}
-		tapes[pair] = t
+		if _, dup := tapes[t.pair]; dup {
+			return nil, fmt.Errorf("fakekraken: pair %s given twice", t.pair)
+		}
+		tapes[t.pair] = t
+		return t, nil
+	}
+	for name, trades := range cfg.Trades {
+		t, err := add(name, NewSliceSource(trades), 0)
+		if err != nil {
+			return nil, err
+		}
+		t.inMemory = true
+		if t.fill(math.MaxInt); t.err != nil {
+			return nil, t.err
+		}
+	}
+	for name, src := range cfg.Sources {
+		t, err := add(name, src, max(cfg.History, cfg.SnapshotSize))
+		if err != nil {
+			return nil, err
+		}
+		if t.fill(1); t.err != nil {
+			return nil, t.err
+		}
 	}
 	return tapes, nil
-}
-
-// prepare checks the trades and fills in what the wire needs.
-func (t *tape) prepare() error {
-	for i := range t.trades {
-		tr := &t.trades[i]
-		if err := t.check(i); err != nil {
-			return fmt.Errorf("fakekraken: %s trade %d (id %d): %w", t.pair, i, tr.TradeID, err)
-		}
-		tr.Pair = t.pair
-		tr.TS = tr.TS.UTC().Truncate(time.Microsecond)
-		if tr.Side == market.SideUnknown {
-			tr.Side = tickSide(t.trades, i)
-		}
-	}
-	return nil
-}
-
-func (t *tape) check(i int) error {
-	tr := t.trades[i]
-	if tr.Pair != "" {
-		if p, err := market.NormalizePair(tr.Pair); err != nil || p != t.pair {
-			return fmt.Errorf("pair %q under %s", tr.Pair, t.pair)
-		}
-	}
-	tr.Pair = t.pair
-	if err := tr.Validate(); err != nil {
-		return err
-	}
-	if i > 0 && tr.TradeID <= t.trades[i-1].TradeID {
-		return fmt.Errorf("trade_id %d not above %d", tr.TradeID, t.trades[i-1].TradeID)
-	}
-	if i > 0 && tr.TS.Before(t.trades[i-1].TS) {
-		return fmt.Errorf("time %s before the previous trade", tr.TS)
-	}
-	return nil
-}
-
-// tickSide infers a taker side by the tick rule; trades before i already
-// have a side.
-func tickSide(trades []market.Trade, i int) market.Side {
-	switch {
-	case i == 0:
-		return market.SideBuy
-	case trades[i].Price > trades[i-1].Price:
-		return market.SideBuy
-	case trades[i].Price < trades[i-1].Price:
-		return market.SideSell
-	}
-	return trades[i-1].Side
-}
-
-func (t *tape) notifyLocked() {
-	for c := range t.subs {
-		c.notify()
-	}
 }
 
 // caughtUpLocked reports whether every subscriber has been sent everything
@@ -106,16 +58,56 @@ func (t *tape) caughtUpLocked() bool {
 	return true
 }
 
+func (t *tape) notifyLocked() {
+	for c := range t.subs {
+		c.notify()
+	}
+}
+
 func (s *Server) maxSpeed() bool { return s.cfg.Speed <= 0 }
+
+// Now is the exchange clock: the event time the replay is at. Running at
+// Speed > 0 it is origin + (wall − start) × Speed, origin being the time of
+// the last trade published at the start (the snapshot's last); at max speed
+// the time of the newest trade published; before the replay starts the time
+// of the newest trade REST serves, or of the first trade. REST Time,
+// SystemStatus and the WebSocket's time_in/time_out read it.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time {
+	if s.started && !s.maxSpeed() {
+		ev := float64(time.Since(s.start)) * s.cfg.Speed
+		return s.origin.Add(time.Duration(min(ev, float64(math.MaxInt64/2)))).UTC()
+	}
+	var now time.Time
+	for _, t := range s.tapes {
+		end := t.restEnd(s.started)
+		switch {
+		case end > t.base && t.at(end-1).TS.After(now):
+			now = t.at(end - 1).TS
+		case end == t.base && t.has(end) && now.IsZero():
+			now = t.at(end).TS
+		}
+	}
+	if now.IsZero() {
+		return time.Now().UTC()
+	}
+	return now
+}
 
 // startLocked begins the replay at the first subscription, with the first
 // SnapshotSize trades of every pair already published.
 func (s *Server) startLocked() {
 	s.started, s.start = true, time.Now()
 	for _, t := range s.tapes {
-		n := min(s.cfg.SnapshotSize, len(t.trades))
-		if n > 0 && t.trades[n-1].TS.After(s.origin) {
-			s.origin = t.trades[n-1].TS
+		t.fill(s.cfg.SnapshotSize)
+		n := min(s.cfg.SnapshotSize, t.loaded())
+		if n > 0 && t.at(n-1).TS.After(s.origin) {
+			s.origin = t.at(n - 1).TS
 		}
 		s.publishLocked(t, n)
 	}
@@ -128,19 +120,23 @@ func (s *Server) startLocked() {
 
 // publishLocked makes trades up to index n (exclusive) public.
 func (s *Server) publishLocked(t *tape, n int) {
-	n = min(n, len(t.trades))
+	t.fill(n)
+	n = min(n, t.loaded())
 	if n <= t.published {
 		return
 	}
-	s.stats.published.Add(int64(n - t.published))
+	k := n - t.published
+	s.stats.published.Add(int64(k))
 	t.published = n
+	t.trim()
 	t.notifyLocked()
+	s.countForOutageLocked(k)
 	s.checkDoneLocked()
 }
 
 func (s *Server) checkDoneLocked() {
 	for _, t := range s.tapes {
-		if t.published < len(t.trades) {
+		if !t.exhausted() {
 			return
 		}
 	}
@@ -150,6 +146,18 @@ func (s *Server) checkDoneLocked() {
 		close(s.done)
 		s.log.Info("fakekraken: every trade published")
 	}
+}
+
+// Err reports why a streamed source ended before its end of file (a bad
+// row, a read error); nil while all is well.
+func (s *Server) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, t := range s.tapes {
+		errs = append(errs, t.err)
+	}
+	return errors.Join(errs...)
 }
 
 // due is when a trade of event time ts is published at Speed > 0.
@@ -184,10 +192,10 @@ func (s *Server) nextDueLocked() (time.Time, bool) {
 	var next time.Time
 	ok := false
 	for _, t := range s.tapes {
-		if t.published == len(t.trades) {
+		if !t.has(t.published) {
 			continue
 		}
-		if d := s.due(t.trades[t.published].TS); !ok || d.Before(next) {
+		if d := s.due(t.at(t.published).TS); !ok || d.Before(next) {
 			next, ok = d, true
 		}
 	}
@@ -197,7 +205,7 @@ func (s *Server) nextDueLocked() (time.Time, bool) {
 func (s *Server) publishDueLocked(now time.Time) {
 	for _, t := range s.tapes {
 		n := t.published
-		for n < len(t.trades) && !s.due(t.trades[n].TS).After(now) {
+		for t.has(n) && !s.due(t.at(n).TS).After(now) {
 			n++
 		}
 		s.publishLocked(t, n)
@@ -226,8 +234,9 @@ func (s *Server) subscribe(c *conn, pair string, snapshot bool) ([]market.Trade,
 	return s.snapshotLocked(t), ""
 }
 
+// snapshotLocked is the pair's last SnapshotSize published trades, as of now.
 func (s *Server) snapshotLocked(t *tape) []market.Trade {
-	return t.trades[max(0, t.published-s.cfg.SnapshotSize):t.published]
+	return t.emit(max(t.base, t.published-s.cfg.SnapshotSize), t.published)
 }
 
 // snapshots returns the current snapshot of each pair c is subscribed to.
@@ -260,7 +269,9 @@ func (s *Server) unsubscribe(c *conn, pair string) string {
 
 // take returns the next batch of at most limit trades of pair for c. At max
 // speed a caught-up connection publishes the batch itself, when every
-// other subscriber has caught up too.
+// other subscriber has caught up too. A subscriber that fell behind the
+// streamed window (History trades) resumes at its start: a gap, as when
+// Kraken sheds a slow reader.
 func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -272,8 +283,15 @@ func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
 	if s.maxSpeed() && sb.next == t.published && t.caughtUpLocked() {
 		s.publishLocked(t, t.published+limit)
 	}
+	if sb.next < t.base {
+		c.log.Warn("fakekraken: subscriber fell behind the history window", "pair", pair, "skipped", t.base-sb.next)
+		sb.next = t.base
+	}
 	n := min(t.published-sb.next, limit)
-	batch := t.trades[sb.next : sb.next+n]
+	if n <= 0 {
+		return nil
+	}
+	batch := t.emit(sb.next, sb.next+n)
 	sb.next += n
 	return batch
 }

@@ -36,6 +36,7 @@ import (
 // Kraken's REST error strings (kraken-api.md).
 const (
 	errTooManyRequests  = "EGeneral:Too many requests"
+	ErrRateLimit        = "EAPI:Rate limit exceeded" // RESTFaults.RateLimitWith
 	errUnknownPair      = "EQuery:Unknown asset pair"
 	errInvalidArguments = "EGeneral:Invalid arguments"
 	errUnavailable      = "EService:Unavailable"
@@ -63,9 +64,12 @@ var ohlcMinutes = []int{1, 5, 15, 30, 60, 240, 1440}
 type RESTFaults struct {
 	// RateLimitPerSecond: requests over this rate (a token bucket holding
 	// one second of requests, at least one; 5% of an interval of
-	// tolerance for arrival jitter) get HTTP 200
-	// {"error":["EGeneral:Too many requests"]}, as Kraken answers.
+	// tolerance for arrival jitter) get HTTP 200 and
+	// {"error":["EGeneral:Too many requests"]}, as Kraken answers, or
+	// RateLimitWith (e.g. "EAPI:Rate limit exceeded", Kraken's other
+	// rate-limit error).
 	RateLimitPerSecond float64
+	RateLimitWith      string
 	FailEvery          int    // every FailEvery-th request fails with FailWith
 	FailWith           string // a Kraken error string; default EService:Unavailable
 	// HTTP5xxEvery: every HTTP5xxEvery-th request gets HTTP 502 with an
@@ -87,22 +91,19 @@ type RESTStats struct {
 	RateLimited int64 // answered EGeneral:Too many requests
 	Failed      int64 // answered FailWith
 	HTTP5xx     int64 // answered HTTP 502
+	Outage      int64 // refused with HTTP 503 during an outage (Faults.OutageEvery)
 }
 
 // restState is the REST side's own state; the trades are the Server's.
 type restState struct {
 	faults  RESTFaults
 	limiter bucket
-	stats   struct{ requests, limited, failed, http5xx atomic.Int64 }
-
-	decimalsOnce sync.Once
-	decimals     map[string]int // pair_decimals per pair, from the data
+	stats   struct{ requests, limited, failed, http5xx, outage atomic.Int64 }
 }
 
 func newRESTState(f RESTFaults) *restState {
-	if f.FailWith == "" {
-		f.FailWith = errUnavailable
-	}
+	f.FailWith = cmp.Or(f.FailWith, errUnavailable)
+	f.RateLimitWith = cmp.Or(f.RateLimitWith, errTooManyRequests)
 	r := &restState{faults: f}
 	if f.RateLimitPerSecond > 0 {
 		r.limiter = bucket{rate: f.RateLimitPerSecond, depth: max(1, math.Ceil(f.RateLimitPerSecond))}
@@ -144,7 +145,7 @@ const bucketJitter = 0.05
 // RESTStats returns the REST counters; safe for concurrent use.
 func (s *Server) RESTStats() RESTStats {
 	st := &s.rest.stats
-	return RESTStats{Requests: st.requests.Load(), RateLimited: st.limited.Load(), Failed: st.failed.Load(), HTTP5xx: st.http5xx.Load()}
+	return RESTStats{Requests: st.requests.Load(), RateLimited: st.limited.Load(), Failed: st.failed.Load(), HTTP5xx: st.http5xx.Load(), Outage: st.outage.Load()}
 }
 
 // RESTURL turns the WebSocket URL Start returns (ws://HOST/v2) into the
@@ -166,6 +167,7 @@ func (s *Server) mountREST(mux *http.ServeMux) {
 	mux.HandleFunc("/0/public/OHLC", s.serveREST(s.restOHLC))
 	mux.HandleFunc("/0/public/AssetPairs", s.serveREST(s.restAssetPairs))
 	mux.HandleFunc("/0/public/SystemStatus", s.serveREST(s.restSystemStatus))
+	mux.HandleFunc("/0/public/Time", s.serveREST(s.restTime))
 }
 
 // serveREST wraps h with the envelope and the injected faults.
@@ -173,6 +175,11 @@ func (s *Server) serveREST(h restHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if s.refuseInOutage(w) {
+			s.rest.stats.requests.Add(1)
+			s.rest.stats.outage.Add(1)
 			return
 		}
 		if s.rest.fault(w) {
@@ -199,7 +206,7 @@ func (r *restState) fault(w http.ResponseWriter) bool {
 		fmt.Fprint(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n")
 	case f.RateLimitPerSecond > 0 && !r.limiter.take(time.Now()):
 		r.stats.limited.Add(1)
-		writeEnvelope(w, nil, errTooManyRequests)
+		writeEnvelope(w, nil, f.RateLimitWith)
 	case f.FailEvery > 0 && n%int64(f.FailEvery) == 0:
 		r.stats.failed.Add(1)
 		writeEnvelope(w, nil, f.FailWith)
@@ -222,51 +229,58 @@ func writeEnvelope(w http.ResponseWriter, result []byte, krakenErr string) {
 	w.Write(b) //nolint:errcheck // the client is gone; nothing to do
 }
 
-// visible returns the trades of pair REST may serve: all of them before
-// any WebSocket replay, else those published (the exchange's past).
-func (s *Server) visible(name string) (string, []market.Trade, bool) {
+// withTrades runs f under the server's lock on the trades of pair REST
+// may serve: those of Config.Trades all before any WebSocket replay, else
+// the published ones still in the window (the exchange's past). f must
+// not keep trades; it gets t to emit hostile copies.
+func (s *Server) withTrades(name string, f func(t *tape, lo int, trades []market.Trade)) (string, bool) {
 	pair, err := market.NormalizePair(name)
 	if err != nil {
-		return "", nil, false
+		return "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tapes[pair]
 	if !ok {
-		return "", nil, false
+		return "", false
 	}
-	if !s.started {
-		return pair, t.trades, true
-	}
-	return pair, t.trades[:t.published], true
+	end := t.restEnd(s.started)
+	f(t, t.base, t.originals(t.base, end))
+	return pair, true
 }
 
 // restTrades serves GET /0/public/Trades?pair=&since=&count=. Trades at
 // since are included, so pages overlap at the cursor as Kraken's do.
-// Without since, the most recent count trades, as Kraken does.
+// Without since, the most recent count trades, as Kraken does. The search
+// and last cursor use the trades' true times, the rows the served (maybe
+// hostile) values. A since older than a streamed pair's window answers
+// from the first trade kept.
 func (s *Server) restTrades(q url.Values) ([]byte, string) {
-	pair, trades, ok := s.visible(q.Get("pair"))
-	if !ok {
-		return nil, pairError(q.Get("pair"))
-	}
 	count, ok := countParam(q.Get("count"))
 	if !ok {
 		return nil, errInvalidArguments
 	}
-	var rows []market.Trade
-	last := int64(0)
-	if q.Has("since") {
-		since, ok := parseSince(q.Get("since"))
-		if !ok {
+	since, hasSince := int64(0), q.Has("since")
+	if hasSince {
+		if since, ok = parseSince(q.Get("since")); !ok {
 			return nil, errInvalidArguments
 		}
-		i := sort.Search(len(trades), func(i int) bool { return trades[i].TS.UnixNano() >= since })
-		rows, last = trades[i:min(len(trades), i+count)], since
-	} else {
-		rows = trades[max(0, len(trades)-count):]
 	}
-	if len(rows) > 0 {
-		last = rows[len(rows)-1].TS.UnixNano()
+	var rows []market.Trade
+	last := since
+	pair, ok := s.withTrades(q.Get("pair"), func(t *tape, lo int, trades []market.Trade) {
+		i := max(0, len(trades)-count)
+		if hasSince {
+			i = sort.Search(len(trades), func(i int) bool { return trades[i].TS.UnixNano() >= since })
+		}
+		j := min(len(trades), i+count)
+		if j > i {
+			last = trades[j-1].TS.UnixNano()
+		}
+		rows = t.emit(lo+i, lo+j)
+	})
+	if !ok {
+		return nil, pairError(q.Get("pair"))
 	}
 	return encodeRESTTrades(restKey(pair), rows, last), ""
 }
@@ -388,15 +402,20 @@ func appendSeconds(b []byte, ts time.Time) []byte {
 // the newest trade), empty intervals present with volume 0. since is
 // ignored.
 func (s *Server) restOHLC(q url.Values) ([]byte, string) {
-	pair, trades, ok := s.visible(q.Get("pair"))
+	minutes, err := strconv.Atoi(cmp.Or(q.Get("interval"), "1"))
+	if err != nil || !slices.Contains(ohlcMinutes, minutes) {
+		if _, ok := s.withTrades(q.Get("pair"), func(*tape, int, []market.Trade) {}); !ok {
+			return nil, pairError(q.Get("pair"))
+		}
+		return nil, errInvalidArguments
+	}
+	var candles []market.Candle
+	pair, ok := s.withTrades(q.Get("pair"), func(_ *tape, _ int, trades []market.Trade) {
+		candles, err = lastCandles(trades, time.Duration(minutes)*time.Minute, ohlcMaxRows)
+	})
 	if !ok {
 		return nil, pairError(q.Get("pair"))
 	}
-	minutes, err := strconv.Atoi(cmp.Or(q.Get("interval"), "1"))
-	if err != nil || !slices.Contains(ohlcMinutes, minutes) {
-		return nil, errInvalidArguments
-	}
-	candles, err := lastCandles(trades, time.Duration(minutes)*time.Minute, ohlcMaxRows)
 	if err != nil {
 		return nil, errUnavailable // the trades were validated at New: cannot happen
 	}
@@ -497,34 +516,32 @@ func assetPairJSON(pair string, priceDec int) string {
 }
 
 // pairDecimals is the most decimals a price of pair has in the data
-// (Kraken's pair_decimals), computed once.
+// loaded so far (Kraken's pair_decimals).
 func (s *Server) pairDecimals(pair string) int {
-	s.rest.decimalsOnce.Do(func() {
-		s.rest.decimals = map[string]int{}
-		for p, t := range s.tapes { // tapes never change after New
-			s.rest.decimals[p] = priceDecimals(t.trades)
-		}
-	})
-	return s.rest.decimals[pair]
-}
-
-func priceDecimals(trades []market.Trade) int {
-	dec := 0
-	var buf [32]byte
-	for _, t := range trades {
-		b := strconv.AppendFloat(buf[:0], t.Price, 'f', -1, 64)
-		if i := slices.Index(b, '.'); i >= 0 {
-			dec = max(dec, len(b)-i-1)
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tapes[pair]; ok {
+		return t.decimals
 	}
-	return dec
+	return 0
 }
 
 // restSystemStatus serves GET /0/public/SystemStatus with the engine
 // status the WebSocket side announces (maintenance fault included).
 func (s *Server) restSystemStatus(url.Values) ([]byte, string) {
-	return fmt.Appendf(nil, `{"status":%q,"timestamp":%q}`, s.system(), time.Now().UTC().Format(time.RFC3339)), ""
+	return fmt.Appendf(nil, `{"status":%q,"timestamp":%q}`, s.system(), s.Now().Format(time.RFC3339)), ""
 }
+
+// restTime serves GET /0/public/Time: the exchange clock (Server.Now), as
+// {"unixtime":1688669597,"rfc1123":"Thu, 06 Jul 23 18:53:17 +0000"}, the
+// layout of Kraken's documented example (RFC1123Z with a two-digit year).
+func (s *Server) restTime(url.Values) ([]byte, string) {
+	now := s.Now()
+	return fmt.Appendf(nil, `{"unixtime":%d,"rfc1123":%q}`, now.Unix(), now.Format(rfc1123Kraken)), ""
+}
+
+// rfc1123Kraken is the layout of Time's rfc1123 field as Kraken sends it.
+const rfc1123Kraken = "Mon, 02 Jan 06 15:04:05 -0700"
 
 // v1Asset is the name Kraken's REST altname and v1 wsname use.
 func v1Asset(a string) string {

@@ -14,6 +14,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -39,8 +40,20 @@ const writeTimeout = 10 * time.Second
 // Config says what to replay and how.
 type Config struct {
 	// Trades per pair (any spelling, stored under the v2 name), in time
-	// order with increasing trade ids, as LoadTradesCSV returns them.
+	// order with increasing trade ids, as LoadTradesCSV returns them. They
+	// are all held in memory and REST serves all of them before the replay
+	// starts.
 	Trades map[string][]market.Trade
+	// Sources per pair, read as the replay goes (OpenCSVSource,
+	// NewReconstructSource): memory does not grow with the file. Only the
+	// last History published trades are kept; REST Trades answers a since
+	// older than that window from its first kept trade, and before the
+	// replay starts a streamed pair has no REST history. A pair is in
+	// Trades or Sources, not both.
+	Sources map[string]TradeSource
+	// History is how many published trades a streamed pair keeps
+	// (default DefaultHistory, at least SnapshotSize).
+	History int
 	// Speed multiplies real time: trade i is published at
 	// start + (ts_i − ts_origin)/Speed. Zero or negative means as fast as
 	// the subscribed clients read.
@@ -75,6 +88,23 @@ type Faults struct {
 	// RepeatSnapshotAfter: once, the connection sends its snapshots again
 	// mid-stream (a client must deduplicate them).
 	RepeatSnapshotAfter int
+	// OutageEvery, OutageFor, Outages: each time OutageEvery trades were
+	// published (on the exchange clock, all pairs, outside outages) every
+	// WebSocket connection is dropped abruptly and for OutageFor of wall
+	// time new upgrades and REST requests get HTTP 503 (outage.go), while
+	// trades keep being published. Clients coming back get the snapshot of
+	// the last SnapshotSize trades: contiguous with what they had if fewer
+	// happened meanwhile, else a trade_id gap. Outages caps them; 0 =
+	// unlimited. Combines with DisconnectEvery.
+	OutageEvery int
+	OutageFor   time.Duration
+	Outages     int
+	// TradesBeforeAck sends a subscription's snapshot and first update
+	// before the subscribe reply, as the real exchange sometimes does.
+	TradesBeforeAck bool
+	// Hostile replaces tape trades by corrupt copies with the same
+	// trade_id, on the WebSocket and in REST alike (hostile.go).
+	Hostile []HostileTrade
 }
 
 // Stats counts what the server did.
@@ -84,6 +114,7 @@ type Stats struct {
 	Published    int64 // trades published (made part of the exchange's history)
 	Sent         int64 // trades sent in update messages
 	SnapshotSent int64 // trades sent in snapshot messages
+	Outages      int64 // injected outages
 }
 
 // Server is the fake exchange. One replay cursor per pair is shared by all
@@ -104,7 +135,11 @@ type Server struct {
 	sentAll  int64     // update trades sent on all connections
 	once     onceFaults
 	drops    int
-	closed   bool
+	// Outages (outage.go).
+	outages     int
+	sinceOutage int
+	outageUntil time.Time
+	closed      bool
 	httpSrv  *http.Server
 	rest     *restState
 
@@ -112,19 +147,21 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
-	stats     struct{ connections, drops, published, sent, snapshot atomic.Int64 }
+	stats     struct{ connections, drops, published, sent, snapshot, outages atomic.Int64 }
 }
 
 type onceFaults struct{ silence, maintenance, repeat bool }
 
-// New validates cfg. It copies the trades; the caller's slices stay untouched.
+// New validates cfg. It copies the trades; the caller's slices stay
+// untouched. It reads the first trade of each source.
 func New(cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	tapes, err := newTapes(cfg.Trades)
+	tapes, err := newTapes(cfg)
 	if err != nil {
+		closeSources(cfg.Sources)
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, tapes: tapes, conns: map[*conn]struct{}{},
@@ -138,6 +175,7 @@ func withDefaults(cfg Config) Config {
 	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, DefaultHeartbeatInterval)
 	cfg.SnapshotSize = cmp.Or(cfg.SnapshotSize, DefaultSnapshotSize)
 	cfg.BatchMax = cmp.Or(cfg.BatchMax, DefaultBatchMax)
+	cfg.History = cmp.Or(cfg.History, DefaultHistory)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,14 +185,20 @@ func withDefaults(cfg Config) Config {
 func (cfg Config) validate() error {
 	f := cfg.Faults
 	switch {
-	case len(cfg.Trades) == 0:
+	case len(cfg.Trades)+len(cfg.Sources) == 0:
 		return errors.New("fakekraken: no trades")
 	case math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0):
 		return fmt.Errorf("fakekraken: speed %v", cfg.Speed)
-	case cfg.HeartbeatInterval < 0 || cfg.SnapshotSize < 0 || cfg.BatchMax < 0:
-		return errors.New("fakekraken: negative HeartbeatInterval, SnapshotSize or BatchMax")
-	case min(f.DisconnectEvery, f.Disconnects, f.SkipOnDisconnect, f.SilenceAfter, f.MaintenanceAfter, f.RepeatSnapshotAfter) < 0 || f.SilenceFor < 0:
+	case cfg.HeartbeatInterval < 0 || cfg.SnapshotSize < 0 || cfg.BatchMax < 0 || cfg.History < 0:
+		return errors.New("fakekraken: negative HeartbeatInterval, SnapshotSize, BatchMax or History")
+	case min(f.DisconnectEvery, f.Disconnects, f.SkipOnDisconnect, f.SilenceAfter, f.MaintenanceAfter, f.RepeatSnapshotAfter,
+		f.OutageEvery, f.Outages) < 0 || f.SilenceFor < 0 || f.OutageFor < 0:
 		return errors.New("fakekraken: negative fault setting")
+	}
+	for _, h := range f.Hostile {
+		if h.At < 0 || h.Kind < HostileYear2100 || h.Kind > HostilePriceX1000 {
+			return fmt.Errorf("fakekraken: hostile trade %+v", h)
+		}
 	}
 	return cfg.REST.validate()
 }
@@ -211,20 +255,39 @@ func (s *Server) Close() error {
 		for c := range s.conns {
 			c.ws.Close()
 		}
+		for _, t := range s.tapes {
+			if t.src != nil {
+				t.end(errClosed)
+			}
+		}
 		s.mu.Unlock()
 		s.wg.Wait()
 	})
 	return err
 }
 
+// errClosed ends the sources of a closed server (not an error of theirs).
+var errClosed = io.EOF
+
+func closeSources(srcs map[string]TradeSource) {
+	for _, src := range srcs {
+		if c, ok := src.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
 // Stats returns the counters; safe for concurrent use.
 func (s *Server) Stats() Stats {
 	st := &s.stats
 	return Stats{Connections: st.connections.Load(), Drops: st.drops.Load(), Published: st.published.Load(),
-		Sent: st.sent.Load(), SnapshotSent: st.snapshot.Load()}
+		Sent: st.sent.Load(), SnapshotSent: st.snapshot.Load(), Outages: st.outages.Load()}
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if s.refuseInOutage(w) {
+		return
+	}
 	ws, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -244,7 +307,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) register(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.inOutageLocked(time.Now()) {
 		return false
 	}
 	s.conns[c] = struct{}{}

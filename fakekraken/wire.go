@@ -106,18 +106,21 @@ func encodeStatus(system string, connID uint64) []byte {
 	}}})
 }
 
-func encodeAck(method, symbol string, snapshot *bool, reqID *int64, timeIn time.Time) []byte {
+// Method replies carry time_in (when the request came) and time_out (now),
+// both on the exchange clock (Server.Now).
+
+func encodeAck(method, symbol string, snapshot *bool, reqID *int64, timeIn, timeOut time.Time) []byte {
 	return mustJSON(ackFrame{Method: method, ReqID: reqID, Result: ackResult{Channel: "trade", Snapshot: snapshot, Symbol: symbol},
-		Success: true, TimeIn: stamp(timeIn), TimeOut: stamp(time.Now())})
+		Success: true, TimeIn: stamp(timeIn), TimeOut: stamp(timeOut)})
 }
 
-func encodeError(method, symbol, msg string, reqID *int64, timeIn time.Time) []byte {
+func encodeError(method, symbol, msg string, reqID *int64, timeIn, timeOut time.Time) []byte {
 	return mustJSON(errorFrame{Error: msg, Method: method, ReqID: reqID, Symbol: symbol,
-		TimeIn: stamp(timeIn), TimeOut: stamp(time.Now())})
+		TimeIn: stamp(timeIn), TimeOut: stamp(timeOut)})
 }
 
-func encodePong(reqID *int64, timeIn time.Time) []byte {
-	return mustJSON(pongFrame{Method: "pong", ReqID: reqID, TimeIn: stamp(timeIn), TimeOut: stamp(time.Now())})
+func encodePong(reqID *int64, timeIn, timeOut time.Time) []byte {
+	return mustJSON(pongFrame{Method: "pong", ReqID: reqID, TimeIn: stamp(timeIn), TimeOut: stamp(timeOut)})
 }
 
 func encodeTrades(typ string, trades []market.Trade) []byte {
