@@ -318,6 +318,21 @@ func (c *REST) SystemStatus(ctx context.Context) (string, error) {
 	return status, nil
 }
 
+// Time returns Kraken's clock, result.unixtime: whole seconds, taken as
+// truncated like Unix time (unconfirmed), so the true time is within
+// [t, t+1s). ClockOffset turns it into the host clock's offset.
+func (c *REST) Time(ctx context.Context) (time.Time, error) {
+	res, err := c.get(ctx, "Time", nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("kraken: time: %w", err)
+	}
+	t, err := parseServerTime(res)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("kraken: time: %w", err)
+	}
+	return t, nil
+}
+
 // get calls a public method and returns the reply's result, retrying
 // transient failures with exponential backoff.
 func (c *REST) get(ctx context.Context, method string, q url.Values) ([]byte, error) {
@@ -583,6 +598,24 @@ func parseSystemStatus(res []byte) (string, error) {
 		return "", fmt.Errorf("%w: system status %s", ErrMalformed, truncate(res, 120))
 	}
 	return w.Status, nil
+}
+
+// parseServerTime reads {"unixtime":1688669448,"rfc1123":"..."}.
+func parseServerTime(res []byte) (time.Time, error) {
+	var w struct {
+		Unixtime json.RawMessage `json:"unixtime"`
+	}
+	if err := json.Unmarshal(res, &w); err != nil || len(w.Unixtime) == 0 {
+		return time.Time{}, fmt.Errorf("%w: server time %s", ErrMalformed, truncate(res, 120))
+	}
+	sec, err := jsonInt("unixtime", w.Unixtime)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if sec <= 0 || sec > maxUnixSeconds {
+		return time.Time{}, fmt.Errorf("%w: unixtime %d out of range", ErrMalformed, sec)
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // jsonString reads a JSON string, without allocating for the usual
