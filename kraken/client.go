@@ -52,6 +52,10 @@ type ClientConfig struct {
 	BackoffMin, BackoffMax time.Duration
 	Logger                 *slog.Logger      // default discards
 	Dialer                 *websocket.Dialer // default: 10 s handshake, proxy from environment
+	// Resume holds, per pair (v2 name), the last trade the caller already
+	// has (from its store, after a restart): the pair's OutageStart event
+	// reports it as From so that the caller can fetch what came after it.
+	Resume map[string]Mark
 }
 
 // EventKind says what an Event carries.
@@ -64,9 +68,10 @@ const (
 	EventConnected                         // every pair is subscribed
 	EventDisconnected                      // the connection was lost; a reconnect follows
 	EventHeartbeat                         // Kraken's ~1 s heartbeat, a clock tick
+	EventOutage                            // trades may be missing for a time no trade id shows (see Outage)
 )
 
-var eventNames = [...]string{"", "trades", "gap", "status", "connected", "disconnected", "heartbeat"}
+var eventNames = [...]string{"", "trades", "gap", "status", "connected", "disconnected", "heartbeat", "outage"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -86,11 +91,61 @@ type Gap struct {
 // Missing is the number of trades in the gap.
 func (g Gap) Missing() int64 { return g.ToID - g.FromID + 1 }
 
+// OutageKind says why an Outage began.
+type OutageKind uint8
+
+const (
+	// OutageDisconnect: the connection was lost after the trade From; the
+	// outage is open until the pair's first frame on a new connection, and
+	// closes after that frame's trades (an id jump among them is an
+	// EventGap as usual).
+	OutageDisconnect OutageKind = iota + 1
+	// OutageStart: the pair's first frame of the client. Trades before its
+	// first trade (NextID at To) are unknown: back to From, the last trade
+	// the caller already holds (Config.Resume), or to nothing. It is
+	// delivered closed, before that frame's trades.
+	OutageStart
+)
+
+func (k OutageKind) String() string {
+	switch k {
+	case OutageDisconnect:
+		return "disconnect"
+	case OutageStart:
+		return "start"
+	}
+	return fmt.Sprintf("outage(%d)", k)
+}
+
+// Outage is a span in which trades of Pair may have been missed without a
+// trade_id jump to show it. ID is unique within a Client.
+type Outage struct {
+	ID   int64
+	Kind OutageKind
+	Pair string
+	// Open is true when the outage begins; an event with Open false ends it.
+	Open bool
+	// From is the last trade held before it (zero ID: none).
+	From Mark
+	// To and NextID: the first trade after it (closing events; NextID 0
+	// when the frame held no new trade, To then the frame's arrival).
+	To     time.Time
+	NextID int64
+}
+
+// Mark is one trade's id and time.
+type Mark struct {
+	ID    int64
+	TS    time.Time
+	Price float64
+}
+
 // Event is what Run delivers.
 type Event struct {
 	Kind   EventKind
 	Trades []market.Trade // EventTrades, in trade_id order per pair
 	Gap    Gap            // EventGap
+	Outage Outage         // EventOutage
 	Status string         // EventStatus, EventConnected: the engine status (online, maintenance...)
 	Err    error          // EventDisconnected: why
 	Time   time.Time      // when the frame was received (or the connection lost)
@@ -106,17 +161,13 @@ type Stats struct {
 	Gaps           int64 // EventGap emitted
 	MissingTrades  int64 // trades inside those gaps
 	Reconnects     int64 // dials after a lost or failed connection
+	Outages        int64 // disconnect outages opened
 }
 
 type counters struct {
-	frames, malformed, rejected, trades, duplicates, gaps, missing, reconnects atomic.Int64
+	frames, malformed, rejected, trades, duplicates, gaps, missing, reconnects, outages atomic.Int64
 }
 
-// mark is the newest trade delivered for a pair.
-type mark struct {
-	id int64
-	ts time.Time
-}
 
 // Client streams Kraken trades, reconnecting forever. Run must not be called
 // concurrently; Stats may be.
@@ -131,8 +182,10 @@ type Client struct {
 	jitter  func(time.Duration) time.Duration // full jitter; tests make it deterministic
 
 	// Owned by the goroutine in Run.
-	last    map[string]mark
-	logGate gate
+	last      map[string]Mark
+	outages   map[string]Outage // open disconnect outages by pair
+	outageSeq int64
+	logGate   gate
 }
 
 // NewClient validates cfg and applies the defaults.
@@ -145,7 +198,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, pairs: pairs, dialer: cfg.Dialer, jitter: fullJitter, last: map[string]mark{}}
+	c := &Client{cfg: cfg, log: cfg.Logger, pairs: pairs, dialer: cfg.Dialer, jitter: fullJitter,
+		last: map[string]Mark{}, outages: map[string]Outage{}}
 	c.logGate.every = time.Second
 	return c, nil
 }
@@ -206,7 +260,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Frames: s.frames.Load(), Malformed: s.malformed.Load(), RejectedTrades: s.rejected.Load(),
 		Trades: s.trades.Load(), Duplicates: s.duplicates.Load(), Gaps: s.gaps.Load(),
-		MissingTrades: s.missing.Load(), Reconnects: s.reconnects.Load(),
+		MissingTrades: s.missing.Load(), Reconnects: s.reconnects.Load(), Outages: s.outages.Load(),
 	}
 }
 
@@ -239,7 +293,7 @@ func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backof
 	ws, err := c.dial(ctx)
 	if err != nil {
 		c.log.Warn("kraken: dial failed", "url", c.cfg.URL, "err", err)
-		return err
+		return c.openOutages(ctx, events, time.Now(), err)
 	}
 	s := newSession(c, ws, events)
 	err = s.run(ctx)
@@ -250,10 +304,31 @@ func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backof
 		return err
 	}
 	c.log.Warn("kraken: connection lost", "err", err)
-	if e := emit(ctx, events, Event{Kind: EventDisconnected, Err: err, Time: time.Now()}); e != nil {
+	now := time.Now()
+	if e := emit(ctx, events, Event{Kind: EventDisconnected, Err: err, Time: now}); e != nil {
 		return e
 	}
-	return err
+	return c.openOutages(ctx, events, now, err)
+}
+
+// openOutages opens a disconnect outage for every pair that has trades and
+// none open: from its last trade on, trades may be missed until the pair's
+// first frame on a new connection. It returns cause unless ctx ended.
+func (c *Client) openOutages(ctx context.Context, events chan<- Event, now time.Time, cause error) error {
+	for _, p := range c.pairs {
+		m, seen := c.last[p]
+		if _, open := c.outages[p]; !seen || open {
+			continue
+		}
+		c.outageSeq++
+		o := Outage{ID: c.outageSeq, Kind: OutageDisconnect, Pair: p, Open: true, From: m}
+		c.outages[p] = o
+		c.stats.outages.Add(1)
+		if err := emit(ctx, events, Event{Kind: EventOutage, Outage: o, Time: now}); err != nil {
+			return err
+		}
+	}
+	return cause
 }
 
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
@@ -284,14 +359,37 @@ func (c *Client) nextReqID() int32 {
 
 // sequence drops duplicates and splits trades at gaps, in stream order.
 // Trades are first ordered by (pair, trade_id) so that a snapshot sent
-// newest first is sequenced the same as one sent oldest first.
+// newest first is sequenced the same as one sent oldest first. A pair's
+// first frame ever is preceded by its OutageStart; its first frame after a
+// disconnect is followed by the end of that outage.
 func (c *Client) sequence(trades []market.Trade, recv time.Time) []Event {
 	slices.SortStableFunc(trades, func(a, b market.Trade) int {
 		return cmp.Or(strings.Compare(a.Pair, b.Pair), cmp.Compare(a.TradeID, b.TradeID))
 	})
 	var out []Event
+	for len(trades) > 0 {
+		n := 1
+		for n < len(trades) && trades[n].Pair == trades[0].Pair {
+			n++
+		}
+		out = c.sequencePair(trades[:n], recv, out)
+		trades = trades[n:]
+	}
+	return out
+}
+
+// sequencePair sequences one pair's trades of a frame, in id order.
+func (c *Client) sequencePair(trades []market.Trade, recv time.Time, out []Event) []Event {
+	pair := trades[0].Pair
+	if _, seen := c.last[pair]; !seen {
+		c.outageSeq++
+		first := trades[0]
+		o := Outage{ID: c.outageSeq, Kind: OutageStart, Pair: pair, From: c.cfg.Resume[pair], To: first.TS, NextID: first.TradeID}
+		out = append(out, Event{Kind: EventOutage, Outage: o, Time: recv})
+	}
 	var run []market.Trade
-	for _, t := range trades {
+	var next *market.Trade
+	for i, t := range trades {
 		gap, fresh := c.track(t)
 		if gap != nil {
 			if len(run) > 0 {
@@ -301,28 +399,39 @@ func (c *Client) sequence(trades []market.Trade, recv time.Time) []Event {
 		}
 		if fresh {
 			run = append(run, t)
+			if next == nil {
+				next = &trades[i]
+			}
 		}
 	}
 	if len(run) > 0 {
 		out = append(out, Event{Kind: EventTrades, Trades: run, Time: recv})
 	}
+	if o, open := c.outages[pair]; open {
+		delete(c.outages, pair)
+		o.Open, o.To = false, recv
+		if next != nil {
+			o.To, o.NextID = next.TS, next.TradeID
+		}
+		out = append(out, Event{Kind: EventOutage, Outage: o, Time: recv})
+	}
 	return out
 }
 
 // track updates the pair's newest trade. The first trade of a pair ever seen
-// is the baseline: what came before it is not a gap.
+// is the baseline: what came before it is not a gap (see OutageStart).
 func (c *Client) track(t market.Trade) (gap *Gap, fresh bool) {
 	m, seen := c.last[t.Pair]
-	if seen && t.TradeID <= m.id {
+	if seen && t.TradeID <= m.ID {
 		c.stats.duplicates.Add(1)
 		return nil, false
 	}
-	if seen && t.TradeID > m.id+1 {
-		gap = &Gap{Pair: t.Pair, FromID: m.id + 1, ToID: t.TradeID - 1, FromTS: m.ts, ToTS: t.TS}
+	if seen && t.TradeID > m.ID+1 {
+		gap = &Gap{Pair: t.Pair, FromID: m.ID + 1, ToID: t.TradeID - 1, FromTS: m.TS, ToTS: t.TS}
 		c.stats.gaps.Add(1)
 		c.stats.missing.Add(gap.Missing())
 	}
-	c.last[t.Pair] = mark{id: t.TradeID, ts: t.TS}
+	c.last[t.Pair] = Mark{ID: t.TradeID, TS: t.TS, Price: t.Price}
 	c.stats.trades.Add(1)
 	return gap, true
 }

@@ -616,3 +616,72 @@ func TestClientRunOnlyOnce(t *testing.T) {
 	})
 	wg.Wait()
 }
+
+// timelineOf summarises the next n trade, gap and outage events: outages as
+// "S<from>→<next>" (start), "D+<from>" (disconnect opened) and "D-<next>" (closed).
+func (r *running) timelineOf(t *testing.T, n int) string {
+	t.Helper()
+	var out []string
+	for range n {
+		ev := r.next(t, []EventKind{EventTrades, EventGap, EventOutage})
+		if ev.Kind != EventOutage {
+			out = append(out, summary(ev))
+			continue
+		}
+		o := ev.Outage
+		switch {
+		case o.Kind == OutageStart:
+			out = append(out, fmt.Sprintf("S%d→%d", o.From.ID, o.NextID))
+		case o.Open:
+			out = append(out, fmt.Sprintf("D+%d", o.From.ID))
+		default:
+			out = append(out, fmt.Sprintf("D-%d", o.NextID))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func TestClientOutageEvents(t *testing.T) {
+	tests := []struct {
+		name   string
+		resume map[string]Mark
+		conns  [][]string // frames per connection; the server drops each but the last
+		want   string
+	}{
+		{"a start, then trades", nil, [][]string{{tradeFrame("snapshot", "BTC/USD", 1, 2)}}, "S0→1 T1,2"},
+		{"a restart reports the stored trade", map[string]Mark{"BTC/USD": {ID: 7}},
+			[][]string{{tradeFrame("snapshot", "BTC/USD", 9, 10)}}, "S7→9 T9,10"},
+		{"a contiguous snapshot closes the disconnect", nil, [][]string{
+			{tradeFrame("snapshot", "BTC/USD", 1, 2, 3)},
+			{tradeFrame("snapshot", "BTC/USD", 2, 3, 4, 5)},
+		}, "S0→1 T1,2,3 D+3 T4,5 D-4"},
+		{"a snapshot with nothing new closes it too", nil, [][]string{
+			{tradeFrame("snapshot", "BTC/USD", 1, 2, 3)},
+			{tradeFrame("snapshot", "BTC/USD", 1, 2, 3)},
+		}, "S0→1 T1,2,3 D+3 D-0"},
+		{"a jump after the disconnect is a gap inside the outage", nil, [][]string{
+			{tradeFrame("snapshot", "BTC/USD", 1, 2, 3)},
+			{tradeFrame("snapshot", "BTC/USD", 7, 8)},
+		}, "S0→1 T1,2,3 D+3 G4-6 T7,8 D-7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t)
+			cfg := testConfig(s, "BTC/USD")
+			cfg.Resume = tt.resume
+			r := start(t, cfg, nil)
+			for i, frames := range tt.conns {
+				p := s.accept(t)
+				p.handshake(t)
+				p.send(t, frames...)
+				if i < len(tt.conns)-1 {
+					time.Sleep(50 * time.Millisecond) // let the client read before the drop
+					p.drop()
+				}
+			}
+			if got := r.timelineOf(t, len(strings.Fields(tt.want))); got != tt.want {
+				t.Errorf("events %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
