@@ -29,18 +29,15 @@ type ClockEstimate struct {
 }
 
 // ClockOffset estimates the host clock's offset to Kraken's from REST
-// Time, NTP-style: the server read its clock between our send and our
-// receipt, so offset = server − midpoint(send, recv) ± RTT/2. Kraken's
-// unixtime has 1 s resolution, taken as truncated: the server time is in
-// [unixtime, unixtime+1s), hence the +0.5 s in the midpoint and the
-// ±0.5 s more in the uncertainty. Each sample bounds the offset to an
-// interval; the estimate is the intersection of the newest samples that
-// agree (Marzullo's idea), which narrows below ±0.5 s as samples fall at
-// other phases of Kraken's second. With 1 s resolution the RTT (ms on a
-// good link) matters less than the quantisation, so intersecting beats
-// keeping the smallest-RTT sample. Send and receipt are timed by an
-// httptrace around the last HTTP attempt, so the rate limiter's waits and
-// retries do not widen the interval. Safe for concurrent use.
+// Time, NTP-style: Kraken read its clock between our send and receipt, and
+// unixtime truncates to the second, so one sample bounds the offset to
+// [server − recv, server + 1 s − send]: server + 0.5 s − midpoint(send,
+// recv), ± 0.5 s + RTT/2. The estimate intersects the newest samples that
+// agree (Marzullo's idea): with 1 s resolution the quantisation dwarfs the
+// RTT, so samples at other phases of Kraken's second narrow the bounds
+// where keeping the smallest-RTT sample would not. Send and receipt are
+// traced around the last HTTP attempt, so rate-limiter waits and retries do
+// not widen the bounds. Safe for concurrent use.
 type ClockOffset struct {
 	rest  *REST
 	every time.Duration
