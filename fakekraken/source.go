@@ -53,6 +53,7 @@ type CSVSource struct {
 	nextID int64
 	header []byte // the header line, "" for headerless Time and Sales
 	line   int    // lines consumed
+	chunk  int    // rows per chunk
 	buf    []market.Trade
 	eof    bool
 }
@@ -67,7 +68,7 @@ func NewCSVSource(r io.Reader, pair string, firstID int64) (*CSVSource, error) {
 	if firstID < 0 {
 		return nil, fmt.Errorf("fakekraken: csv source %s: negative first trade_id %d", p, firstID)
 	}
-	return &CSVSource{r: bufio.NewReaderSize(r, 1<<16), pair: p, nextID: firstID}, nil
+	return &CSVSource{r: bufio.NewReaderSize(r, 1<<16), pair: p, nextID: firstID, chunk: csvChunkLines}, nil
 }
 
 // OpenCSVSource opens the trade file at path (.gz read transparently by
@@ -115,7 +116,7 @@ func (s *CSVSource) Next() (market.Trade, error) {
 func (s *CSVSource) readChunk() error {
 	var chunk bytes.Buffer
 	first := s.line + 1
-	for rows := 0; rows < csvChunkLines; {
+	for rows := 0; rows < s.chunk; {
 		b, err := s.r.ReadBytes('\n')
 		if len(b) > 0 {
 			s.line++
