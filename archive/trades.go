@@ -62,6 +62,37 @@ type rowParser func(rec []string) (market.Trade, error)
 // Times are truncated to microseconds, the wire's precision. A bad row fails
 // the read with its line number.
 func ReadTradesCSV(r io.Reader, pair string, firstID int64) ([]market.Trade, error) {
+	tr, err := NewTradeReader(r, pair, firstID)
+	if err != nil {
+		return nil, err
+	}
+	var trades []market.Trade
+	for {
+		t, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return trades, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		trades = append(trades, t)
+	}
+}
+
+// TradeReader reads the trades of ReadTradesCSV one at a time, holding one
+// row, so that a replay of a file of any size takes constant memory.
+type TradeReader struct {
+	cr     *csv.Reader
+	pair   string
+	nextID int64
+	parse  rowParser
+	prev   time.Time // the previous trade's time
+	n      int64     // trades read
+}
+
+// NewTradeReader returns a reader of the trades of pair in r, numbered from
+// firstID, in the formats of ReadTradesCSV.
+func NewTradeReader(r io.Reader, pair string, firstID int64) (*TradeReader, error) {
 	p, err := market.NormalizePair(pair)
 	if err != nil {
 		return nil, fmt.Errorf("read trades: %w", err)
@@ -69,19 +100,27 @@ func ReadTradesCSV(r io.Reader, pair string, firstID int64) ([]market.Trade, err
 	if firstID < 0 {
 		return nil, fmt.Errorf("read trades %s: negative first trade_id %d", p, firstID)
 	}
-	cr := newCSVReader(r)
-	l := loader{pair: p, nextID: firstID}
+	return &TradeReader{cr: newCSVReader(r), pair: p, nextID: firstID}, nil
+}
+
+// Next returns the next trade, or io.EOF after the last one. A bad row
+// fails with its line number.
+func (l *TradeReader) Next() (market.Trade, error) {
 	for {
-		rec, err := cr.Read()
+		rec, err := l.cr.Read()
 		if errors.Is(err, io.EOF) {
-			return l.trades, nil
+			return market.Trade{}, io.EOF
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read trades %s: %w", p, err)
+			return market.Trade{}, fmt.Errorf("read trades %s: %w", l.pair, err)
 		}
-		line, _ := cr.FieldPos(0)
-		if err := l.row(rec); err != nil {
-			return nil, fmt.Errorf("read trades %s: line %d: %w", p, line, err)
+		t, ok, err := l.row(rec)
+		if err != nil {
+			line, _ := l.cr.FieldPos(0)
+			return market.Trade{}, fmt.Errorf("read trades %s: line %d: %w", l.pair, line, err)
+		}
+		if ok {
+			return t, nil
 		}
 	}
 }
@@ -92,45 +131,38 @@ func newCSVReader(r io.Reader) *csv.Reader {
 	return cr
 }
 
-type loader struct {
-	pair   string
-	nextID int64
-	parse  rowParser
-	trades []market.Trade
-}
-
-func (l *loader) row(rec []string) error {
+// row parses one record; ok is false for the header.
+func (l *TradeReader) row(rec []string) (t market.Trade, ok bool, err error) {
 	if l.parse == nil {
 		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
 		if isHeader(rec) {
-			var err error
 			l.parse, err = headerParser(rec)
-			return err
+			return t, false, err
 		}
 		l.parse = headerless
 	}
-	t, err := l.parse(rec)
-	if err != nil {
-		return err
+	if t, err = l.parse(rec); err != nil {
+		return t, false, err
 	}
-	return l.add(t)
+	return l.number(t)
 }
 
-func (l *loader) add(t market.Trade) error {
+// number gives t its pair, id and source and checks it against the previous trade.
+func (l *TradeReader) number(t market.Trade) (market.Trade, bool, error) {
 	if l.nextID < 0 { // wrapped past MaxInt64
-		return errors.New("trade_id overflows int64")
+		return t, false, errors.New("trade_id overflows int64")
 	}
 	t.Pair, t.TradeID, t.Source = l.pair, l.nextID, market.SourceReplay
 	t.TS = t.TS.Truncate(time.Microsecond)
 	if err := t.Validate(); err != nil {
-		return err
+		return t, false, err
 	}
-	if n := len(l.trades); n > 0 && t.TS.Before(l.trades[n-1].TS) {
-		return fmt.Errorf("time %s goes backwards (previous %s)", t.TS.Format(time.RFC3339Nano), l.trades[n-1].TS.Format(time.RFC3339Nano))
+	if l.n > 0 && t.TS.Before(l.prev) {
+		return t, false, fmt.Errorf("time %s goes backwards (previous %s)", t.TS.Format(time.RFC3339Nano), l.prev.Format(time.RFC3339Nano))
 	}
-	l.trades = append(l.trades, t)
+	l.prev, l.n = t.TS, l.n+1
 	l.nextID++
-	return nil
+	return t, true, nil
 }
 
 func isHeader(rec []string) bool {

@@ -2,13 +2,14 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -28,10 +29,13 @@ func tradeReplayInputSpec() *service.ConfigSpec {
 		Summary("Replays trade files (CSV) as a trade stream with event-time ticks, then ends.").
 		Description(`
 Reads trade CSV files — the real-trade format time_ms,timestamp_utc,price,volume,side, or
-Kraken's time-and-sales rows — assigns consecutive trade ids from first_trade_id, and emits
-batches of trades each followed by a tick at the batch's last trade time, then a flush tick
-and the end of input. The clock is event time, so candles do not depend on speed.`).
-		Field(service.NewStringListField(trFieldPaths).Description("Files to replay, in order.")).
+Kraken's time-and-sales rows — or candle files (Kraken OHLCVT, Binance klines) rebuilt into
+trades (labelled source "reconstructed": placeholders, not data), .gz transparently, row by
+row: memory does not grow with the files. Assigns consecutive trade ids from first_trade_id,
+and emits batches of trades each followed by a tick at the batch's last trade time, then a
+flush tick and the end of input. The clock is event time, so candles do not depend on speed.
+A bad row ends the replay there (logged).`).
+		Field(service.NewStringListField(trFieldPaths).Description("Files to replay, in order; the format of each is told by its first line.")).
 		Field(service.NewStringField(trFieldPair).Description("Pair of the trades (any spelling).")).
 		Field(service.NewFloatField(trFieldSpeed).Description("Replay speed (1 = real time); 0 = as fast as possible.").Default(0.0)).
 		Field(service.NewIntField(trFieldBatchSize).Description("Trades per batch.").Default(1000)).
@@ -40,7 +44,7 @@ and the end of input. The clock is event time, so candles do not depend on speed
 }
 
 func newTradeReplayInput(conf *service.ParsedConfig, _ *service.Resources) (service.BatchInput, error) {
-	in := &tradeReplayInput{}
+	in := &tradeReplayInput{open: archive.OpenTrades}
 	var err error
 	if in.paths, err = conf.FieldStringList(trFieldPaths); err != nil {
 		return nil, err
@@ -75,7 +79,8 @@ func newTradeReplayInput(conf *service.ParsedConfig, _ *service.Resources) (serv
 	return in, nil
 }
 
-// tradeReplayInput replays files loaded whole at Connect (real trade files are small).
+// tradeReplayInput streams its files: it holds one batch and one row of a
+// file, whatever the files' size.
 type tradeReplayInput struct {
 	paths     []string
 	pair      string
@@ -83,92 +88,131 @@ type tradeReplayInput struct {
 	batchSize int
 	firstID   int64
 	repeat    int
+	open      func(path, pair string, firstID int64) (archive.TradeStream, error)
 
-	trades []market.Trade
-	next   int
-	start  time.Time // wall time of the first batch, for pacing
+	src    archive.TradeStream
+	file   int   // index in paths of src, or of the next file to open
+	copy   int   // which of the repeat copies is being read
+	fileID int64 // trade_id (of copy 0) of the next file's first trade
+	first  market.Trade
+	last   market.Trade // of copy 0
+	read   int64        // trades of copy 0
+	lastTS time.Time    // of the last trade emitted
+	start  time.Time    // wall time of the first batch, for pacing
+	opened bool
+	failed bool
 	ended  bool
 }
 
 func (in *tradeReplayInput) Connect(context.Context) error {
-	if in.trades != nil {
+	if in.opened {
 		return nil
 	}
-	id := in.firstID
-	for _, p := range in.paths {
-		ts, err := loadTradeFile(p, in.pair, id)
-		if err != nil {
-			return err
-		}
-		in.trades = append(in.trades, ts...)
-		id += int64(len(ts))
+	in.fileID = in.firstID
+	if err := in.openFile(); err != nil {
+		return err
 	}
-	in.trades = repeatShifted(in.trades, in.repeat)
-	if in.trades == nil {
-		in.trades = []market.Trade{}
-	}
+	in.opened = true
 	return nil
 }
 
-// repeatShifted appends n−1 copies of trades, each shifted later by their
-// span rounded up to the hour, with trade ids continuing the sequence.
-func repeatShifted(trades []market.Trade, n int) []market.Trade {
-	if n <= 1 || len(trades) == 0 {
-		return trades
+// openFile opens paths[in.file] with the ids its copy-0 trades take.
+func (in *tradeReplayInput) openFile() error {
+	src, err := in.open(in.paths[in.file], in.pair, in.fileID)
+	if err != nil {
+		return fmt.Errorf("trade_replay: %w", err)
 	}
-	span := trades[len(trades)-1].TS.Sub(trades[0].TS).Truncate(time.Hour) + time.Hour
-	idStep := trades[len(trades)-1].TradeID - trades[0].TradeID + 1
-	out := make([]market.Trade, 0, len(trades)*n)
-	for k := range n {
-		for _, t := range trades {
-			t.TS = t.TS.Add(time.Duration(k) * span)
-			t.TradeID += int64(k) * idStep
-			out = append(out, t)
+	in.src = src
+	return nil
+}
+
+// next returns the next trade of the replay; ok is false at its end.
+func (in *tradeReplayInput) next() (t market.Trade, ok bool, err error) {
+	for {
+		if in.src == nil {
+			if ok, err := in.advance(); !ok || err != nil {
+				return t, false, err
+			}
 		}
+		t, err = in.src.Next()
+		if errors.Is(err, io.EOF) {
+			err = in.src.Close()
+			in.src, in.file = nil, in.file+1
+			if err != nil {
+				return t, false, fmt.Errorf("trade_replay: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return t, false, fmt.Errorf("trade_replay %s: %w", in.paths[in.file], err)
+		}
+		return in.place(t), true, nil
 	}
-	return out
 }
 
-func loadTradeFile(path, pair string, firstID int64) ([]market.Trade, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("trade_replay: %w", err)
+// advance opens the next file, of this copy or the next one; false when
+// every copy has been read.
+func (in *tradeReplayInput) advance() (bool, error) {
+	if in.file >= len(in.paths) {
+		if in.copy++; in.copy >= in.repeat || in.read == 0 {
+			return false, nil
+		}
+		in.file, in.fileID = 0, in.firstID
 	}
-	defer f.Close()
-	ts, err := fakekraken.LoadTradesCSV(f, pair, firstID)
-	if err != nil {
-		return nil, fmt.Errorf("trade_replay %s: %w", path, err)
-	}
-	for i := range ts {
-		ts[i].Source = market.SourceReplay
-	}
-	return ts, nil
+	return true, in.openFile()
 }
 
+// place numbers t within its copy: copy k is shifted later by k times the
+// span of copy 0 rounded up to the hour, its ids continuing the sequence.
+func (in *tradeReplayInput) place(t market.Trade) market.Trade {
+	in.fileID = t.TradeID + 1
+	if in.copy == 0 {
+		if in.read == 0 {
+			in.first = t
+		}
+		in.last, in.read = t, in.read+1
+		return t
+	}
+	span := in.last.TS.Sub(in.first.TS).Truncate(time.Hour) + time.Hour
+	t.TS = t.TS.Add(time.Duration(in.copy) * span)
+	t.TradeID += int64(in.copy) * (in.last.TradeID - in.first.TradeID + 1)
+	return t
+}
+
+// ReadBatch emits up to batch_size trades and a tick at the last one's
+// time; after the last trade a flush tick, then the end of input. A bad
+// row ends the replay there: its error is returned once (Benthos logs it),
+// then the flush tick closes the windows of the trades before it.
 func (in *tradeReplayInput) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
 	if in.ended {
 		return nil, nil, service.ErrEndOfInput
 	}
-	if in.next >= len(in.trades) {
-		in.ended = true
-		var last time.Time
-		if n := len(in.trades); n > 0 {
-			last = in.trades[n-1].TS
+	batch := make(service.MessageBatch, 0, in.batchSize+1)
+	for len(batch) < in.batchSize && !in.failed {
+		t, ok, err := in.next()
+		if err != nil {
+			in.failed = true
+			if len(batch) == 0 {
+				return nil, nil, err
+			}
 		}
-		return service.MessageBatch{newTick(last, true)}, noAck, nil
-	}
-	end := min(in.next+in.batchSize, len(in.trades))
-	chunk := in.trades[in.next:end]
-	if err := in.pace(ctx, chunk[0].TS); err != nil {
-		return nil, nil, err
-	}
-	in.next = end
-	batch := make(service.MessageBatch, 0, len(chunk)+1)
-	for _, t := range chunk {
+		if !ok {
+			break
+		}
+		if len(batch) == 0 {
+			if err := in.pace(ctx, t.TS); err != nil {
+				return nil, nil, err
+			}
+		}
 		batch = append(batch, newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t))
+		in.lastTS = t.TS
 	}
-	batch = append(batch, newTick(chunk[len(chunk)-1].TS, false))
-	return batch, noAck, nil
+	if len(batch) == 0 {
+		in.ended = true
+		in.closeSource()
+		return service.MessageBatch{newTick(in.lastTS, true)}, noAck, nil
+	}
+	return append(batch, newTick(in.lastTS, false)), noAck, nil
 }
 
 // pace waits until the event time ts is due at the configured speed.
@@ -179,7 +223,7 @@ func (in *tradeReplayInput) pace(ctx context.Context, ts time.Time) error {
 	if in.start.IsZero() {
 		in.start = time.Now()
 	}
-	due := in.start.Add(time.Duration(float64(ts.Sub(in.trades[0].TS)) / in.speed))
+	due := in.start.Add(time.Duration(float64(ts.Sub(in.first.TS)) / in.speed))
 	wait := time.Until(due)
 	if wait <= 0 {
 		return nil
@@ -192,4 +236,14 @@ func (in *tradeReplayInput) pace(ctx context.Context, ts time.Time) error {
 	}
 }
 
-func (in *tradeReplayInput) Close(context.Context) error { return nil }
+func (in *tradeReplayInput) closeSource() {
+	if in.src != nil {
+		in.src.Close()
+		in.src = nil
+	}
+}
+
+func (in *tradeReplayInput) Close(context.Context) error {
+	in.closeSource()
+	return nil
+}

@@ -1,0 +1,134 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
+)
+
+// The old whole-file path of trade_replay, kept as the reference the
+// streaming input must match: every file loaded, then the copies made.
+func loadTradeFile(t *testing.T, path, pair string, firstID int64) []market.Trade {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ts, err := fakekraken.LoadTradesCSV(f, pair, firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ts {
+		ts[i].Source = market.SourceReplay
+	}
+	return ts
+}
+
+// repeatShifted appends n−1 copies of trades, each shifted later by their
+// span rounded up to the hour, with trade ids continuing the sequence.
+func repeatShifted(trades []market.Trade, n int) []market.Trade {
+	if n <= 1 || len(trades) == 0 {
+		return trades
+	}
+	span := trades[len(trades)-1].TS.Sub(trades[0].TS).Truncate(time.Hour) + time.Hour
+	idStep := trades[len(trades)-1].TradeID - trades[0].TradeID + 1
+	out := make([]market.Trade, 0, len(trades)*n)
+	for k := range n {
+		for _, t := range trades {
+			t.TS = t.TS.Add(time.Duration(k) * span)
+			t.TradeID += int64(k) * idStep
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// replayAll drains a trade_replay input, checking the ticks as it goes.
+func replayAll(t *testing.T, in *tradeReplayInput) []market.Trade {
+	t.Helper()
+	ctx := context.Background()
+	if err := in.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(ctx)
+	var out []market.Trade
+	for {
+		batch, _, err := in.ReadBatch(ctx)
+		if errors.Is(err, service.ErrEndOfInput) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, batchTrades(t, batch, len(out) > 0 && len(batch) == 1)...)
+	}
+}
+
+// batchTrades returns a batch's trades; it must end with a tick at the
+// last trade's time (a flush tick when final).
+func batchTrades(t *testing.T, batch service.MessageBatch, final bool) []market.Trade {
+	t.Helper()
+	var trades []market.Trade
+	for _, m := range batch[:len(batch)-1] {
+		tr, err := decode(m, market.DecodeTrade)
+		if err != nil || kindOf(m) != KindTrade {
+			t.Fatalf("not a trade: %v", err)
+		}
+		trades = append(trades, tr)
+	}
+	now, flush, err := tickOf(batch[len(batch)-1])
+	if err != nil || flush != final || (len(trades) > 0 && !now.Equal(trades[len(trades)-1].TS)) {
+		t.Fatalf("tick %v flush %v (%v) after %d trades", now, flush, err, len(trades))
+	}
+	return trades
+}
+
+func replayInput(paths []string, batch, repeat int, firstID int64) *tradeReplayInput {
+	return &tradeReplayInput{paths: paths, pair: "BTC/USD", batchSize: batch, firstID: firstID, repeat: repeat, open: archive.OpenTrades}
+}
+
+func equalTrades(t *testing.T, got, want []market.Trade) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d trades, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("trade %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// The streaming replay yields the trades of the old whole-file path on the
+// real hour: two files in a row, three copies, batches across file ends.
+func TestTradeReplayStreamsLikeWholeFile(t *testing.T) {
+	path := realdata.Path(t, realdata.KrakenTrades1h)
+	a := loadTradeFile(t, path, "BTC/USD", 7)
+	b := loadTradeFile(t, path, "BTC/USD", 7+int64(len(a)))
+	want := repeatShifted(append(a, b...), 3)
+	got := replayAll(t, replayInput([]string{path, path}, 1000, 3, 7))
+	equalTrades(t, got, want)
+}
+
+// A candle file replays as the trades fakekraken.ReconstructTrades makes
+// of its candles, read one row at a time.
+func TestTradeReplayCandleFile(t *testing.T) {
+	path := realdata.Path(t, realdata.KrakenXBT1m21d)
+	cs, _, err := archive.ReadCandles(path, archive.KrakenOHLCVT, "BTC/USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fakekraken.ReconstructTrades(cs, 1)
+	got := replayAll(t, replayInput([]string{path}, 4096, 1, 1))
+	equalTrades(t, got, want)
+}
