@@ -2,7 +2,6 @@ package connect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,24 +16,33 @@ import (
 )
 
 const (
-	kiFieldURL            = "url"
-	kiFieldPairs          = "pairs"
-	kiFieldSnapshot       = "snapshot"
-	kiFieldSilenceTimeout = "silence_timeout"
-	kiFieldPingInterval   = "ping_interval"
-	kiFieldBackoffMin     = "backoff_min"
-	kiFieldBackoffMax     = "backoff_max"
-	kiFieldTickInterval   = "tick_interval"
-	kiFieldClockSpeed     = "clock_speed"
-	kiFieldStopAt         = "stop_at"
-	kiFieldRepair         = "repair"
-	kiFieldRESTURL        = "rest_url"
-	kiFieldRESTRate       = "rest_rate"
-	kiFieldRepairAttempts = "repair_attempts"
+	kiFieldURL             = "url"
+	kiFieldPairs           = "pairs"
+	kiFieldSnapshot        = "snapshot"
+	kiFieldSilenceTimeout  = "silence_timeout"
+	kiFieldPingInterval    = "ping_interval"
+	kiFieldBackoffMin      = "backoff_min"
+	kiFieldBackoffMax      = "backoff_max"
+	kiFieldTickInterval    = "tick_interval"
+	kiFieldClockSpeed      = "clock_speed"
+	kiFieldStopAt          = "stop_at"
+	kiFieldRepair          = "repair"
+	kiFieldRESTURL         = "rest_url"
+	kiFieldRESTRate        = "rest_rate"
+	kiFieldRepairAttempts  = "repair_attempts"
+	kiFieldResumeFrom      = "resume_from"
+	kiFieldHeadWindow      = "head_window"
+	kiFieldHorizon         = "correction_horizon"
+	kiFieldFutureTolerance = "future_tolerance"
+	kiFieldMaxBehind       = "max_behind"
+	kiFieldPriceBand       = "price_band"
 )
 
-// MetaRepair marks trades fetched from REST to fill a trade_id gap ("true").
+// MetaRepair marks trades fetched from REST to fill a gap ("true").
 const MetaRepair = "tickcast_repair"
+
+// MetaReject names why the input refused a trade (a market.RejectReason).
+const MetaReject = "tickcast_reject"
 
 const (
 	// maxQueuedGaps bounds the gaps waiting for repair; beyond it a gap is
@@ -56,16 +64,32 @@ func krakenTradesInputSpec() *service.ConfigSpec {
 		Description(`
 Subscribes the trade channel for every pair (any spelling: BTC/USD, XBT/USD, XBTUSD, BTC-USD),
 with an explicit snapshot. Reconnects after silence or errors with exponential backoff and
-jitter, resubscribes, drops snapshot replays already seen (by trade_id), and emits a message
-with tickcast_kind=gap for every trade_id gap (trades missed while away).
+jitter, resubscribes, and drops snapshot replays already seen (by trade_id).
 
-With repair on and rest_url set, each gap is then repaired in the background: the missing
-trade ids are fetched from Kraken's REST Trades endpoint (rate-limited to rest_rate requests
-per second; retried with backoff, repair_attempts times at most — a gap not fully repaired
-stays reported) and emitted as trade messages with tickcast_repair=true and source
-kraken-rest, each id once. The candles processor merges them, re-emitting corrected candles
-for windows already closed. The stream never waits for REST. A reconnect is covered by the
-snapshot (snapshot: true): its first trade shows the gap since the last trade held.
+Nothing missed goes unsaid: every gap is a message with tickcast_kind=gap (the gaps dataset,
+see GapRecord) through its life — open, closed, repaired or unrepairable:
+- outage: the connection was lost. Open from the pair's last trade until its first frame on
+  the new connection (the snapshot); candles of windows that close meanwhile are incomplete.
+  A trade_id jump after it is an ids gap.
+- ids: trade ids never received (more trades were missed than the snapshot holds).
+- start: the stream's first trade of a pair. The trades before it, back to the start of its
+  head_window (or to the store's last trade when resume_from is set and that trade is within
+  correction_horizon: a restart, even after a crash, refetches what was not stored), are
+  fetched from REST; until then the first candle is incomplete.
+
+With repair on and rest_url set, ids and start gaps are repaired in the background from
+Kraken's REST Trades endpoint (rate-limited to rest_rate requests per second; retried with
+backoff, repair_attempts times at most) and emitted as trade messages with tickcast_repair=true
+and source kraken-rest, each id once. The candles processor merges them, re-emitting corrected
+candles. The stream never waits for REST.
+
+Sanity at the door: a trade stamped beyond the stream clock + future_tolerance, more than
+max_behind behind it, outside 2009..2100, with a non-finite, zero or negative price or
+quantity, an absurd size, or a price outside price_band× the pair's recent median is not
+passed on as a trade: it is flagged with an error (route errored() to a dead-letter output)
+with its reason in tickcast_reject and counted; it never moves the clock. The stream clock is
+the host clock corrected by its measured offset to Kraken's REST Time (clock_speed 1), or the
+exchange clock sampled from REST Time at clock_speed (replays), else the newest trade's time.
 
 Besides trades (tickcast_kind=trade), it emits ticks (tickcast_kind=tick) every tick_interval
 carrying the stream clock: the newest trade time advanced by the wall time since it arrived
@@ -82,10 +106,16 @@ or after that time, after a final flush tick: that is how a replay ends by itsel
 		Field(service.NewDurationField(kiFieldTickInterval).Description("How often to emit clock ticks.").Default(defaultTickInterval.String())).
 		Field(service.NewFloatField(kiFieldClockSpeed).Description("Clock speed relative to the wall clock (see above).").Default(1.0)).
 		Field(service.NewStringField(kiFieldStopAt).Description("RFC3339 event time at which the input ends (replays); empty = never.").Default("")).
-		Field(service.NewBoolField(kiFieldRepair).Description("Fetch the trades of trade_id gaps from REST (see above).").Default(true)).
-		Field(service.NewStringField(kiFieldRESTURL).Description("Kraken REST base URL for gap repair; empty disables repair.").Default(kraken.DefaultRESTURL)).
+		Field(service.NewBoolField(kiFieldRepair).Description("Fetch missed trades from REST (see above).").Default(true)).
+		Field(service.NewStringField(kiFieldRESTURL).Description("Kraken REST base URL of the same exchange as url; empty disables repair.").Default(kraken.DefaultRESTURL)).
 		Field(service.NewFloatField(kiFieldRESTRate).Description("REST requests per second at most (Kraken's public budget is about 1).").Default(kraken.DefaultRESTRate)).
-		Field(service.NewIntField(kiFieldRepairAttempts).Description("Attempts per gap before giving up (each request is itself retried on rate limits and outages); backoff_min and backoff_max (at most 30s) bound the backoff.").Default(5).Advanced())
+		Field(service.NewIntField(kiFieldRepairAttempts).Description("Attempts per gap before giving up (each request is itself retried on rate limits and outages); backoff_min and backoff_max (at most 30s) bound the backoff.").Default(5).Advanced()).
+		Field(service.NewStringField(kiFieldResumeFrom).Description("Data directory whose stored trades say where a restart resumes (see above); empty: every start is fresh.").Default("")).
+		Field(service.NewDurationField(kiFieldHeadWindow).Description("A stream's first trades are repaired back to the start of the window of this length that holds them: the candles interval.").Default("1m").Advanced()).
+		Field(service.NewDurationField(kiFieldHorizon).Description("How far back a restart refetches (the candles processor's repair_windows × interval: older trades could not correct a candle).").Default("2h").Advanced()).
+		Field(service.NewDurationField(kiFieldFutureTolerance).Description("Trades stamped later than the stream clock plus this are refused.").Default(market.DefaultFutureTolerance.String()).Advanced()).
+		Field(service.NewDurationField(kiFieldMaxBehind).Description("Trades stamped earlier than the stream clock minus this are refused (trades merely older than the correction horizon are routed late by the candles processor).").Default("24h").Advanced()).
+		Field(service.NewFloatField(kiFieldPriceBand).Description("Prices above this many times, or below its inverse, the pair's recent median are refused.").Default(market.DefaultPriceBand).Advanced())
 }
 
 // splitPairs normalizes a pairs list whose elements may hold comma-separated pairs.
@@ -130,57 +160,58 @@ func newKrakenTradesInput(logger *slog.Logger) service.BatchInputConstructor {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Logger = logger
-		client, err := kraken.NewClient(cfg)
-		if err != nil {
-			return nil, err
+		if logger == nil {
+			logger = slog.New(slog.DiscardHandler)
 		}
-		in.client = client
-		in.log = logger
-		if in.log == nil {
-			in.log = slog.New(slog.DiscardHandler)
-		}
+		cfg.Logger, in.log, in.cfg = logger, logger, cfg
 		m := mgr.Metrics()
-		in.gaps = m.NewCounter("tickcast_trade_id_gaps")
-		if in.repair, err = newRepairer(conf, cfg, in.log, m); err != nil {
+		in.mGaps = m.NewCounter("tickcast_gaps", "kind", "state")
+		in.mRejected = m.NewCounter("tickcast_trades_rejected", "reason")
+		in.mOffset = m.NewGauge("tickcast_kraken_clock_offset_ms")
+		if in.repair, in.rest, err = newRepairer(conf, cfg, in.log, m); err != nil {
 			return nil, err
 		}
 		return in, nil
 	}
 }
 
-// newRepairer returns the gap repairer the config asks for, nil when repair is off.
-func newRepairer(conf *service.ParsedConfig, cfg kraken.ClientConfig, log *slog.Logger, m *service.Metrics) (*repairer, error) {
+// newRepairer returns the REST client and gap repairer the config asks
+// for; the repairer is nil when repair is off, the client when rest_url is
+// empty.
+func newRepairer(conf *service.ParsedConfig, cfg kraken.ClientConfig, log *slog.Logger, m *service.Metrics) (*repairer, *kraken.REST, error) {
 	on, err := conf.FieldBool(kiFieldRepair)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	url, err := conf.FieldString(kiFieldRESTURL)
-	if err != nil || !on || url == "" {
-		return nil, err
+	if err != nil || url == "" {
+		return nil, nil, err
 	}
 	rate, err := conf.FieldFloat(kiFieldRESTRate)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	attempts, err := conf.FieldInt(kiFieldRepairAttempts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if attempts < 1 {
-		return nil, fmt.Errorf("%s %d: want at least 1", kiFieldRepairAttempts, attempts)
+		return nil, nil, fmt.Errorf("%s %d: want at least 1", kiFieldRepairAttempts, attempts)
 	}
 	lo, hi := cfg.BackoffMin, min(cfg.BackoffMax, restBackoffMax)
 	rest, err := kraken.NewREST(kraken.RESTConfig{BaseURL: url, RatePerSecond: rate, Logger: log, BackoffMin: lo, BackoffMax: hi})
 	if err != nil {
-		return nil, fmt.Errorf("kraken_trades repair: %w", err)
+		return nil, nil, fmt.Errorf("kraken_trades repair: %w", err)
+	}
+	if !on {
+		return nil, rest, nil
 	}
 	return &repairer{
 		rest: rest, attempts: attempts, backoffMin: lo, backoffMax: hi, log: log,
 		mRequests: m.NewCounter("tickcast_repair_requests"),
 		mTrades:   m.NewCounter("tickcast_repair_trades"),
 		mFailed:   m.NewCounter("tickcast_repair_failed_gaps"),
-	}, nil
+	}, rest, nil
 }
 
 func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *krakenInput, error) {
@@ -200,6 +231,7 @@ func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *kraken
 	if cfg.Snapshot, err = conf.FieldBool(kiFieldSnapshot); err != nil {
 		return cfg, nil, err
 	}
+	var sanity market.SanityConfig
 	durations := []struct {
 		field string
 		dst   *time.Duration
@@ -209,13 +241,29 @@ func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *kraken
 		{kiFieldBackoffMin, &cfg.BackoffMin},
 		{kiFieldBackoffMax, &cfg.BackoffMax},
 		{kiFieldTickInterval, &in.tickEvery},
+		{kiFieldHeadWindow, &in.headWindow},
+		{kiFieldHorizon, &in.horizon},
+		{kiFieldFutureTolerance, &sanity.FutureTolerance},
+		{kiFieldMaxBehind, &sanity.MaxBehind},
 	}
 	for _, d := range durations {
 		if *d.dst, err = conf.FieldDuration(d.field); err != nil {
 			return cfg, nil, err
 		}
 	}
+	if in.headWindow < time.Second || in.horizon < 0 {
+		return cfg, nil, fmt.Errorf("%s %s: want at least 1s; %s %s: want >= 0", kiFieldHeadWindow, in.headWindow, kiFieldHorizon, in.horizon)
+	}
+	if sanity.PriceBand, err = conf.FieldFloat(kiFieldPriceBand); err != nil {
+		return cfg, nil, err
+	}
+	if in.sanity, err = market.NewSanity(sanity); err != nil {
+		return cfg, nil, err
+	}
 	if in.clock.speed, err = conf.FieldFloat(kiFieldClockSpeed); err != nil {
+		return cfg, nil, err
+	}
+	if in.resumeFrom, err = conf.FieldString(kiFieldResumeFrom); err != nil {
 		return cfg, nil, err
 	}
 	stop, err := conf.FieldString(kiFieldStopAt)
@@ -234,28 +282,37 @@ func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *kraken
 
 // krakenInput turns the client's events into Benthos batches.
 type krakenInput struct {
-	client    *kraken.Client
-	repair    *repairer // nil: repair off
-	log       *slog.Logger
-	tickEvery time.Duration
-	clock     eventClock
-	stopAt    time.Time
-	pending   map[string]bool // pairs that have not reached stopAt yet
-	stopping  bool            // stopAt reached: waiting for repairs in flight
-	drainBy   time.Time       // when stopping gives up waiting
-	stopped   bool
-	gaps      *service.MetricCounter
+	cfg        kraken.ClientConfig
+	client     *kraken.Client
+	repair     *repairer    // nil: repair off
+	rest       *kraken.REST // nil: no REST (no repair, no exchange clock)
+	sanity     *market.Sanity
+	log        *slog.Logger
+	tickEvery  time.Duration
+	headWindow time.Duration
+	horizon    time.Duration
+	resumeFrom string // data dir of the store a restart resumes from; "" for none
+	clock      eventClock
+	exchange   exchangeClock
+	stopAt     time.Time
+	pending    map[string]bool // pairs that have not reached stopAt yet
+	stopping   bool            // stopAt reached: waiting for repairs in flight
+	drainBy    time.Time       // when stopping gives up waiting
+	stopped    bool
+
+	mGaps, mRejected *service.MetricCounter
+	mOffset          *service.MetricGauge
 
 	// Owned by ReadBatch (Benthos calls Connect and ReadBatch in turn): the
 	// repairs queued whose last result has not been read yet, and the
 	// repairer's channels of the current Connect.
 	repairs  int
-	jobs     chan kraken.Gap
+	jobs     chan *repairJob
 	repaired chan repairResult
-	// Gaps reported but not queued yet: a gap is queued once the trades
-	// after it went out, so that its repairs come after them and the
-	// candles stage sees the gap before the trades filling it.
-	deferred []kraken.Gap
+	// Jobs not queued yet: a gap is queued once the trades after it went
+	// out, so that its repairs come after them and the candles stage sees
+	// the gap before the trades filling it.
+	deferred []*repairJob
 
 	mu     sync.Mutex
 	events chan kraken.Event
@@ -266,18 +323,31 @@ type krakenInput struct {
 
 func (in *krakenInput) Connect(context.Context) error {
 	in.stop() // a reconnect after the client gave up starts a fresh one
+	cfg := in.cfg
+	var err error
+	if cfg.Resume, err = resumeMarks(in.resumeFrom, cfg.Pairs); err != nil {
+		in.log.Warn("kraken_trades: cannot read where to resume; starting fresh", "data_dir", in.resumeFrom, "err", err)
+	}
+	client, err := kraken.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	in.client = client
 	// The client outlives Connect's context: it reconnects by itself until Close.
 	ctx, cancel := context.WithCancel(context.Background())
 	events, done := make(chan kraken.Event, 256), make(chan struct{})
 	var wg sync.WaitGroup
 	in.repairs, in.deferred = 0, nil
-	in.jobs, in.repaired = make(chan kraken.Gap, maxQueuedGaps), make(chan repairResult)
+	in.jobs, in.repaired = make(chan *repairJob, maxQueuedGaps), make(chan repairResult)
 	if in.repair != nil {
 		jobs, results := in.jobs, in.repaired
 		wg.Go(func() { in.repair.run(ctx, jobs, results) })
 	}
+	if in.rest != nil {
+		wg.Go(func() { in.exchange.run(ctx, in.rest, in.clock.speed, in.log, in.mOffset) })
+	}
 	wg.Go(func() {
-		err := in.client.Run(ctx, events)
+		err := client.Run(ctx, events)
 		in.mu.Lock()
 		in.runErr = err
 		in.mu.Unlock()
@@ -362,11 +432,12 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 	case kraken.EventTrades:
 		return in.tradesBatch(ev)
 	case kraken.EventGap:
-		in.gaps.Incr(1)
-		if in.repair != nil {
-			in.deferred = append(in.deferred, ev.Gap)
-		}
-		return service.MessageBatch{gapMessage(ev.Gap)}
+		g := ev.Gap
+		rec := GapRecord{Kind: GapIDs, State: GapOpen, Pair: g.Pair, FromID: g.FromID, ToID: g.ToID, FromTS: g.FromTS, ToTS: g.ToTS, At: ev.Time}
+		in.hold(&repairJob{gap: rec})
+		return in.gapBatch(rec)
+	case kraken.EventOutage:
+		return in.outageBatch(ev.Outage, ev.Time)
 	case kraken.EventHeartbeat:
 		if now, ok := in.clock.now(time.Now()); ok {
 			return service.MessageBatch{newTick(now, false)}
@@ -375,38 +446,108 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 	return nil
 }
 
-// queueDeferred queues the gaps reported before the trades being emitted
-// (the client reports a gap right before the trades that reveal it).
+// outageBatch reports an outage. A start outage also decides how far back
+// the stream's first trades are repaired: to the stored trade when it is
+// within the correction horizon, else to the start of the first trade's
+// window.
+func (in *krakenInput) outageBatch(o kraken.Outage, recv time.Time) service.MessageBatch {
+	rec := GapRecord{Kind: GapOutage, State: GapClosed, ID: o.ID, Pair: o.Pair, FromID: o.From.ID + 1, FromTS: o.From.TS, ToTS: o.To, NextID: o.NextID, At: recv}
+	switch {
+	case o.Open:
+		rec.State, rec.ToTS = GapOpen, time.Time{}
+		return in.gapBatch(rec)
+	case o.Kind != kraken.OutageStart:
+		return in.gapBatch(rec)
+	}
+	rec.Kind, rec.State = GapStart, GapOpen
+	head := o.To.Truncate(in.headWindow)
+	var batch service.MessageBatch
+	if o.From.ID > 0 && o.To.Sub(o.From.TS) <= in.horizon {
+		if from := o.From.TS.Truncate(in.headWindow); from.Before(head) {
+			head = from
+		}
+		rec.Price = o.From.Price
+	} else if o.From.ID > 0 {
+		old := GapRecord{Kind: GapStart, State: GapUnrepairable, Pair: o.Pair, FromID: o.From.ID + 1, FromTS: o.From.TS, ToTS: head, At: recv,
+			Reason: fmt.Sprintf("the stored trades end %s before the stream's first: beyond the correction horizon (%s); a backfill covers it", o.To.Sub(o.From.TS).Round(time.Second), in.horizon)}
+		batch = in.gapBatch(old)
+		rec.FromID = 0
+	} else {
+		rec.FromID = 0
+	}
+	rec.FromTS = head
+	batch = append(batch, in.gapBatch(rec)...)
+	switch {
+	case o.NextID == 1: // ids count from 1: nothing came before it
+		rec.State = GapRepaired
+		return append(batch, in.gapBatch(rec)...)
+	case in.repair == nil:
+		rec.State, rec.Reason = GapUnrepairable, "repair is off"
+		return append(batch, in.gapBatch(rec)...)
+	}
+	in.hold(&repairJob{gap: rec, since: head, until: o.NextID - 1})
+	return batch
+}
+
+// gapBatch is the message of rec, counted.
+func (in *krakenInput) gapBatch(rec GapRecord) service.MessageBatch {
+	in.mGaps.Incr(1, rec.Kind, rec.State)
+	if rec.State == GapOpen || rec.State == GapUnrepairable {
+		in.log.Warn("kraken_trades: gap", "pair", rec.Pair, "kind", rec.Kind, "state", rec.State,
+			"from_id", rec.FromID, "to_id", rec.ToID, "from_ts", rec.FromTS, "reason", rec.Reason)
+	}
+	return service.MessageBatch{gapMessage(rec)}
+}
+
+// hold keeps j for the repairer until the trades after its gap went out;
+// without repair the gap is only reported.
+func (in *krakenInput) hold(j *repairJob) {
+	if in.repair != nil {
+		in.deferred = append(in.deferred, j)
+	}
+}
+
+// queueDeferred queues the jobs of the gaps reported before the trades
+// being emitted (the client reports a gap right before the trades that
+// reveal it).
 func (in *krakenInput) queueDeferred() {
-	for _, g := range in.deferred {
-		in.queueRepair(g)
+	for _, j := range in.deferred {
+		in.queueRepair(j)
 	}
 	in.deferred = in.deferred[:0]
 }
 
-// queueRepair hands g to the repairer without waiting: when its queue is
+// queueRepair hands j to the repairer without waiting: when its queue is
 // full the gap is only reported.
-func (in *krakenInput) queueRepair(g kraken.Gap) {
+func (in *krakenInput) queueRepair(j *repairJob) {
 	select {
-	case in.jobs <- g:
+	case in.jobs <- j:
 		in.repairs++
 	default:
 		in.repair.mFailed.Incr(1)
-		in.log.Warn("kraken_trades: repair queue full; gap only reported", "pair", g.Pair, "from_id", g.FromID, "to_id", g.ToID)
+		in.log.Warn("kraken_trades: repair queue full; gap only reported", "pair", j.gap.Pair, "kind", j.gap.Kind, "from_id", j.gap.FromID, "to_id", j.gap.ToID)
 	}
 }
 
-// repairBatch turns repaired trades into trade messages marked as repairs.
-// They do not move the clock: they are older than trades already emitted.
+// repairBatch turns repaired trades into trade messages marked as repairs,
+// and the job's outcome into a gap record on its last result. Repairs do
+// not move the clock: they are older than trades already emitted.
 func (in *krakenInput) repairBatch(res repairResult) service.MessageBatch {
-	if res.last {
-		in.repairs--
-	}
-	batch := make(service.MessageBatch, 0, len(res.trades))
+	batch := make(service.MessageBatch, 0, len(res.trades)+1)
+	now := in.streamNow(time.Now())
 	for _, t := range res.trades {
-		m := newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t)
+		m := in.admit(t, now)
 		m.MetaSetMut(MetaRepair, "true")
 		batch = append(batch, m)
+	}
+	if res.last {
+		in.repairs--
+		rec := res.job.gap
+		rec.State, rec.At, rec.Reason = GapRepaired, time.Now(), ""
+		if !res.ok {
+			rec.State, rec.Reason = GapUnrepairable, fmt.Sprintf("not all trades could be fetched from REST in %d attempts", in.repair.attempts)
+		}
+		batch = append(batch, in.gapBatch(rec)...)
 	}
 	return batch
 }
@@ -414,8 +555,13 @@ func (in *krakenInput) repairBatch(res repairResult) service.MessageBatch {
 func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 	batch := make(service.MessageBatch, 0, len(ev.Trades)+1)
 	wall := time.Now()
+	now := in.streamNow(wall)
 	for _, t := range ev.Trades {
-		batch = append(batch, newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t))
+		m := in.admit(t, now)
+		batch = append(batch, m)
+		if kindOf(m) == KindRejectedTrade {
+			continue // refused at the door: it never moves the clock
+		}
 		in.clock.observe(t.TS, wall)
 		if !in.stopAt.IsZero() && !t.TS.Before(in.stopAt) {
 			delete(in.pending, t.Pair)
@@ -436,124 +582,40 @@ func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 	return batch
 }
 
-type gapRecord struct {
-	Pair   string    `json:"pair"`
-	FromID int64     `json:"from_id"`
-	ToID   int64     `json:"to_id"`
-	FromTS time.Time `json:"from_ts"`
-	ToTS   time.Time `json:"to_ts"`
+// admit is the door: the message of a sane trade, or the trade flagged with
+// why it was refused (a dead letter, counted).
+func (in *krakenInput) admit(t market.Trade, streamNow time.Time) *service.Message {
+	m := newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t)
+	if err := in.sanity.Check(t, streamNow); err != nil {
+		m.MetaSetMut(MetaKind, KindRejectedTrade)
+		reason := "invalid"
+		var rej *market.RejectError
+		if errors.As(err, &rej) {
+			reason = rej.Reason.String()
+		}
+		in.mRejected.Incr(1, reason)
+		m.MetaSetMut(MetaReject, reason)
+		m.SetError(fmt.Errorf("kraken_trades: %w", err))
+	}
+	return m
 }
 
-func gapMessage(g kraken.Gap) *service.Message {
-	b, _ := json.Marshal(gapRecord{g.Pair, g.FromID, g.ToID, g.FromTS.UTC(), g.ToTS.UTC()}) // plain types: cannot fail
-	return newRecordMessage(KindGap, g.Pair, b)
+// streamNow is the clock trades are checked against: the exchange's, from
+// REST Time, when known; else the stream's event clock; zero before either
+// and in a replay as fast as possible (clock_speed 0), where trades are the
+// only clock and a jump ahead is no evidence of a bad timestamp.
+func (in *krakenInput) streamNow(wall time.Time) time.Time {
+	if t, ok := in.exchange.now(wall); ok {
+		return t
+	}
+	if in.clock.speed <= 0 {
+		return time.Time{}
+	}
+	t, _ := in.clock.now(wall)
+	return t
 }
 
 func (in *krakenInput) Close(context.Context) error {
 	in.stop()
 	return nil
-}
-
-// repairer fetches the trades of trade_id gaps from Kraken REST, one gap at
-// a time in its own goroutine, so that the WebSocket stream never waits.
-type repairer struct {
-	rest                   *kraken.REST
-	attempts               int
-	backoffMin, backoffMax time.Duration
-	log                    *slog.Logger
-
-	mRequests, mTrades, mFailed *service.MetricCounter
-}
-
-// repairResult carries the newly fetched trades of a gap; last is set on
-// the gap's final result.
-type repairResult struct {
-	trades []market.Trade
-	last   bool
-}
-
-func (r *repairer) run(ctx context.Context, jobs <-chan kraken.Gap, results chan<- repairResult) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case g := <-jobs:
-			r.repairGap(ctx, g, results)
-		}
-	}
-}
-
-// repairGap fetches the ids of g, sending each new trade once, in id order,
-// as it arrives. An attempt resumes after the last id sent, so a retry
-// never sends an id again.
-func (r *repairer) repairGap(ctx context.Context, g kraken.Gap, results chan<- repairResult) {
-	after, since := g.FromID-1, g.FromTS
-	for attempt := 1; ; attempt++ {
-		r.mRequests.Incr(1)
-		got, err := r.rest.TradesAfter(ctx, g.Pair, after, since, g.ToID)
-		fresh := gapTrades(g, got, after)
-		if n := len(fresh); n > 0 {
-			after, since = fresh[n-1].TradeID, fresh[n-1].TS
-			r.mTrades.Incr(int64(n))
-		}
-		last := after >= g.ToID || attempt >= r.attempts || ctx.Err() != nil
-		select {
-		case results <- repairResult{trades: fresh, last: last}:
-		case <-ctx.Done():
-			return
-		}
-		if last {
-			r.logOutcome(g, after, attempt, err)
-			return
-		}
-		r.log.Debug("kraken_trades: gap repair incomplete, retrying", "pair", g.Pair, "attempt", attempt, "missing", g.ToID-after, "err", err)
-		if !sleepCtx(ctx, backoff(r.backoffMin, r.backoffMax, attempt)) {
-			return
-		}
-	}
-}
-
-func (r *repairer) logOutcome(g kraken.Gap, after int64, attempts int, err error) {
-	if after >= g.ToID {
-		r.log.Info("kraken_trades: gap repaired from REST", "pair", g.Pair, "from_id", g.FromID, "to_id", g.ToID, "attempts", attempts)
-		return
-	}
-	r.mFailed.Incr(1)
-	r.log.Warn("kraken_trades: gap repair gave up; the gap stays reported", "pair", g.Pair,
-		"from_id", g.FromID, "to_id", g.ToID, "missing", g.ToID-after, "attempts", attempts, "err", err)
-}
-
-// gapTrades keeps the trades of got with ids in (after, g.ToID], in id
-// order, each once, labelled with the WebSocket's pair name and REST source.
-func gapTrades(g kraken.Gap, got []market.Trade, after int64) []market.Trade {
-	var out []market.Trade
-	for _, t := range got {
-		if t.TradeID <= after || t.TradeID > g.ToID {
-			continue
-		}
-		t.Pair, t.Source = g.Pair, market.SourceKrakenREST
-		out, after = append(out, t), t.TradeID
-	}
-	return out
-}
-
-// backoff is min·2^(attempt−1), at most max.
-func backoff(lo, hi time.Duration, attempt int) time.Duration {
-	d := lo
-	for i := 1; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
-}
-
-// sleepCtx waits d, false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

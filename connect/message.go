@@ -20,6 +20,9 @@ const (
 	KindFeature   = "feature"
 	KindGap       = "gap"
 	KindLateTrade = "late_trade"
+	// KindRejectedTrade: refused at the door (its error says why); no
+	// processor takes it, a dead-letter output keeps it.
+	KindRejectedTrade = "rejected_trade"
 )
 
 // kindOf returns a message's kind; a message without one is taken as a trade

@@ -289,9 +289,12 @@ func readGaps(t *testing.T, path string) map[int64]bool {
 	ids := map[int64]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var g gapRecord
+		var g GapRecord
 		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
 			t.Fatalf("gap line %q: %v", sc.Text(), err)
+		}
+		if g.Kind != GapIDs || g.State != GapOpen {
+			continue
 		}
 		for id := g.FromID; id <= g.ToID; id++ {
 			ids[id] = true

@@ -28,22 +28,25 @@ Consumes trade messages (tickcast_kind=trade, or plain trade JSON) and tick mess
 (tickcast_kind=tick, clock in tickcast_ts). A window [start, end) closes when event time
 passes end+grace — from a later trade of the pair or from a tick — so a candle is emitted
 even when no further trade arrives; windows without trades are emitted as empty candles.
-Duplicate trades (pair, trade_id) are dropped; trades later than the grace period are never
-merged into a closed candle: they pass on with tickcast_kind=late_trade for a switch output
-to route. Candles overlapping a trade_id gap carry complete=false. Invalid trades are flagged
-with an error (route them with errored()). Run with pipeline.threads: 1: the state is ordered.
+Duplicate trades (pair, trade_id) are dropped. Candles overlapping a trade_id gap, or an
+outage or stream start the input reports (gap messages, tickcast_kind=gap), carry
+complete=false until the gap is filled or the outage resolved. Invalid trades are flagged with
+an error (route them with errored()). Run with pipeline.threads: 1: the state is ordered.
 
-Repair: a trade that fills a trade_id gap (one the kraken_trades input fetched from REST,
-tickcast_repair=true) is merged even when its window already closed, as long as that window
-is among the pair's last repair_windows: the corrected candle is emitted again (same start,
-repaired=true, complete=true once no gap overlaps it), and so are the candles the repair
-changed otherwise (complete now, or empty at a changed previous close). Within one batch,
-later versions of a candle replace the earlier message in place. A store keyed by start
-keeps the latest version; the features processor recomputes the rows that depend on it.`).
+Corrections: a trade whose window already closed is still merged as long as that window is
+among the pair's last repair_windows (the correction horizon): a trade filling a trade_id gap
+(fetched from REST by the kraken_trades input, tickcast_repair=true; the candle gets
+repaired=true), or a late one. The corrected candle is emitted again (same start, revision one
+higher, complete=true once no gap or outage overlaps it), and so are the candles it changed
+otherwise (complete now, or empty at a changed previous close). Only trades older than the
+horizon are never merged: they pass on with tickcast_kind=late_trade for a switch output to
+route. Within one batch, later versions of a candle replace the earlier message in place. A
+store keyed by start keeps the latest version; the features processor recomputes the rows that
+depend on it.`).
 		Field(service.NewDurationField(cpFieldInterval).Description("Window length, 1s to 24h, dividing a day.").Default("1m")).
 		Field(service.NewDurationField(cpFieldGrace).Description("How long a window waits for out-of-order trades after its end.").Default("2s")).
 		Field(service.NewBoolField(cpFieldEmitTrades).Description("Pass accepted trades on (e.g. to store raw trades).").Default(true)).
-		Field(service.NewIntField(cpFieldRepairWindows).Description("Closed windows kept per pair for repair; 0 = market.FeatureWindow, -1 = none (gap trades for closed windows are then late).").Default(0).Advanced())
+		Field(service.NewIntField(cpFieldRepairWindows).Description("Closed windows kept per pair for corrections (the correction horizon); 0 = market.FeatureWindow, -1 = none (trades for closed windows are then late).").Default(0).Advanced())
 }
 
 func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
@@ -69,18 +72,19 @@ func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (se
 	}
 	m := mgr.Metrics()
 	return &candlesProcessor{
-		agg:        agg,
-		emitTrades: emitTrades,
-		log:        mgr.Logger(),
-		mAccepted:  m.NewCounter("tickcast_trades_accepted"),
-		mDup:       m.NewCounter("tickcast_trades_duplicate"),
-		mLate:      m.NewCounter("tickcast_trades_late"),
-		mInvalid:   m.NewCounter("tickcast_trades_invalid"),
-		mCandles:   m.NewCounter("tickcast_candles_emitted"),
-		mIncomp:    m.NewCounter("tickcast_candles_incomplete"),
-		mRepaired:  m.NewCounter("tickcast_trades_repaired"),
-		mCorrected: m.NewCounter("tickcast_candles_corrected"),
-		emitted:    map[candleKey]int{},
+		agg:         agg,
+		emitTrades:  emitTrades,
+		log:         mgr.Logger(),
+		mAccepted:   m.NewCounter("tickcast_trades_accepted"),
+		mDup:        m.NewCounter("tickcast_trades_duplicate"),
+		mLate:       m.NewCounter("tickcast_trades_late"),
+		mInvalid:    m.NewCounter("tickcast_trades_invalid"),
+		mCandles:    m.NewCounter("tickcast_candles_emitted"),
+		mIncomp:     m.NewCounter("tickcast_candles_incomplete"),
+		mRepaired:   m.NewCounter("tickcast_trades_repaired"),
+		mLateMerged: m.NewCounter("tickcast_trades_late_merged"),
+		mCorrected:  m.NewCounter("tickcast_candles_corrected"),
+		emitted:     map[candleKey]int{},
 	}, nil
 }
 
@@ -98,6 +102,7 @@ type candlesProcessor struct {
 	mAccepted, mDup, mLate, mInvalid *service.MetricCounter
 	mCandles, mIncomp                *service.MetricCounter
 	mRepaired, mCorrected            *service.MetricCounter
+	mLateMerged                      *service.MetricCounter
 }
 
 type candleKey struct {
@@ -116,6 +121,8 @@ func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.Message
 			out = p.trade(msg, out)
 		case KindTick:
 			out = p.tick(msg, out)
+		case KindGap:
+			out = p.gap(msg, out)
 		default:
 			out = append(out, msg) // candles, features, gaps: not ours
 		}
@@ -149,10 +156,13 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 		msg.MetaSetMut(MetaKind, KindLateTrade)
 		msg.MetaSetMut(MetaPair, t.Pair)
 		out = append(out, msg)
-	default: // accepted, or repaired into a closed window: a trade to keep
-		if outcome == market.OutcomeRepaired {
+	default: // accepted, or merged into a closed window: a trade to keep
+		switch outcome {
+		case market.OutcomeRepaired:
 			p.mRepaired.Incr(1)
-		} else {
+		case market.OutcomeCorrected:
+			p.mLateMerged.Incr(1)
+		default:
 			p.mAccepted.Incr(1)
 		}
 		if p.emitTrades {
@@ -162,6 +172,22 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 		}
 	}
 	return out
+}
+
+// gap applies an outage or start record to the windows it overlaps (the
+// candles it completes are emitted, corrected) and passes it on.
+func (p *candlesProcessor) gap(msg *service.Message, out service.MessageBatch) service.MessageBatch {
+	g, err := decodeGap(msg)
+	if err != nil {
+		msg.SetError(fmt.Errorf("candles: %w", err))
+		return append(out, msg)
+	}
+	corrected := p.agg.Stats().Corrected
+	p.candles = applyGap(p.agg, g, p.candles[:0])
+	if n := p.agg.Stats().Corrected - corrected; n > 0 {
+		p.mCorrected.Incr(n)
+	}
+	return append(p.appendCandles(out), msg)
 }
 
 // invalid keeps the message, flagged, so that nothing is lost: the pipeline

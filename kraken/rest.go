@@ -208,6 +208,28 @@ func (c *REST) TradesAfter(ctx context.Context, pair string, afterID int64, sinc
 	return out, err
 }
 
+// TradesUntil returns the trades from sinceTS with trade_id <= untilID, in
+// id order; reached reports whether Kraken's history got to untilID (it
+// returned untilID or a later trade), so that an empty result can still be
+// a complete one: no trade between sinceTS and untilID.
+func (c *REST) TradesUntil(ctx context.Context, pair string, sinceTS time.Time, untilID int64) (out []market.Trade, reached bool, err error) {
+	err = c.pages(ctx, pair, cursorOf(sinceTS), func(p TradesPage) (bool, error) {
+		for _, t := range p.Trades {
+			if t.TradeID >= untilID {
+				reached = true
+			}
+			if t.TradeID > untilID {
+				return false, nil
+			}
+			if !t.TS.Before(sinceTS) {
+				out = append(out, t)
+			}
+		}
+		return !reached, nil
+	})
+	return out, reached, err
+}
+
 // cursorOf is t as a since cursor; times before the epoch mean the start.
 func cursorOf(t time.Time) int64 {
 	if t.IsZero() || t.Before(time.Unix(0, 0)) {

@@ -1,0 +1,143 @@
+package connect
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/kraken"
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// exchangeEvery is how often a replay's exchange clock is sampled again.
+const exchangeEvery = 10 * time.Minute
+
+// exchangeClock is the exchange's clock as its REST Time says, what trades
+// are checked against at the door. Live (speed 1) it is the host clock
+// corrected by kraken.ClockOffset; at another speed (a replay through a
+// fake exchange) it extrapolates the last sample at that speed.
+type exchangeClock struct {
+	mu     sync.Mutex
+	offset *kraken.ClockOffset // speed 1
+	speed  float64
+	ex, at time.Time // the last sample: exchange time at host time at
+}
+
+// run samples the exchange clock until ctx ends, exporting the offset.
+func (c *exchangeClock) run(ctx context.Context, rest *kraken.REST, speed float64, log *slog.Logger, gauge *service.MetricGauge) {
+	if speed <= 0 {
+		return // as fast as possible: the trades are the only clock
+	}
+	if speed == 1 {
+		off := kraken.NewClockOffset(rest, 0, log)
+		c.mu.Lock()
+		c.offset = off
+		c.mu.Unlock()
+		go func() { _ = off.Run(ctx) }()
+	}
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for next := time.Now(); ; {
+		if speed != 1 && !time.Now().Before(next) {
+			c.sample(ctx, rest, speed, log)
+			next = time.Now().Add(exchangeEvery)
+		}
+		if d, ok := c.offsetNow(); ok && gauge != nil {
+			gauge.Set(d.Milliseconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *exchangeClock) sample(ctx context.Context, rest *kraken.REST, speed float64, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sent := time.Now()
+	ex, err := rest.Time(ctx)
+	if err != nil {
+		log.Warn("kraken_trades: exchange clock not sampled; trades are checked against the stream clock", "err", err)
+		return
+	}
+	mid := sent.Add(time.Since(sent) / 2)
+	c.mu.Lock()
+	c.speed, c.ex, c.at = speed, ex.Add(500*time.Millisecond), mid // unixtime is truncated to the second
+	c.mu.Unlock()
+}
+
+func (c *exchangeClock) offsetNow() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.offset != nil {
+		return c.offset.Offset()
+	}
+	if c.ex.IsZero() {
+		return 0, false
+	}
+	return c.ex.Sub(c.at), true
+}
+
+// now is the exchange clock at host time wall, false while unknown.
+func (c *exchangeClock) now(wall time.Time) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.offset != nil {
+		d, ok := c.offset.Offset()
+		return wall.Add(d), ok
+	}
+	if c.ex.IsZero() {
+		return time.Time{}, false
+	}
+	return c.ex.Add(time.Duration(float64(wall.Sub(c.at)) * c.speed)), true
+}
+
+// resumeMarks returns, per pair, the newest trade of the store under
+// dataDir: where a restart resumes. Pairs without stored trades are
+// absent; an empty dataDir gives none.
+func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error) {
+	if dataDir == "" {
+		return nil, nil
+	}
+	out := map[string]kraken.Mark{}
+	for _, p := range pairs {
+		parts, err := parquet.Partitions(dataDir, parquet.DatasetTrades, p, time.Time{}, time.Time{})
+		if err != nil || len(parts) == 0 {
+			if err != nil {
+				return out, err
+			}
+			continue
+		}
+		day := parts[len(parts)-1].Day
+		trades, err := parquet.ReadTrades(dataDir, p, day, day.AddDate(0, 0, 1))
+		if err != nil {
+			return out, err
+		}
+		if len(trades) == 0 {
+			continue
+		}
+		last := slices.MaxFunc(trades, func(a, b market.Trade) int { return compareTrades(a, b) })
+		out[p] = kraken.Mark{ID: last.TradeID, TS: last.TS, Price: last.Price}
+	}
+	return out, nil
+}
+
+func compareTrades(a, b market.Trade) int {
+	if c := a.TS.Compare(b.TS); c != 0 {
+		return c
+	}
+	switch {
+	case a.TradeID < b.TradeID:
+		return -1
+	case a.TradeID > b.TradeID:
+		return 1
+	}
+	return 0
+}
