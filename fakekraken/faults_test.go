@@ -278,7 +278,6 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-
 // A pair streamed from its file, with a window far smaller than the file,
 // reaches the client whole, exactly once.
 func TestReplayStreamedFileExactlyOnce(t *testing.T) {

@@ -140,8 +140,8 @@ type Server struct {
 	sinceOutage int
 	outageUntil time.Time
 	closed      bool
-	httpSrv  *http.Server
-	rest     *restState
+	httpSrv     *http.Server
+	rest        *restState
 
 	done      chan struct{}
 	closing   chan struct{}

@@ -59,11 +59,14 @@ func newTape(name string, src TradeSource, keep int, hostile []HostileTrade) (*t
 	return t, nil
 }
 
-func (t *tape) loaded() int               { return t.base + len(t.hist) }
-func (t *tape) at(i int) market.Trade     { return t.hist[i-t.base] }
-func (t *tape) drained() bool             { return t.src == nil }
-func (t *tape) exhausted() bool           { t.fill(t.published + 1); return t.drained() && t.published == t.loaded() }
-func (t *tape) has(i int) bool            { t.fill(i + 1); return i < t.loaded() }
+func (t *tape) loaded() int           { return t.base + len(t.hist) }
+func (t *tape) at(i int) market.Trade { return t.hist[i-t.base] }
+func (t *tape) drained() bool         { return t.src == nil }
+func (t *tape) exhausted() bool {
+	t.fill(t.published + 1)
+	return t.drained() && t.published == t.loaded()
+}
+func (t *tape) has(i int) bool                      { t.fill(i + 1); return i < t.loaded() }
 func (t *tape) originals(lo, hi int) []market.Trade { return t.hist[lo-t.base : hi-t.base] }
 
 // restEnd is where the trades REST serves end: every trade of
