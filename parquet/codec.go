@@ -152,7 +152,15 @@ func candleColumns() []column[market.Candle] {
 		i64Col("last_trade_id", func(c *C) int64 { return c.LastTradeID }, func(c *C, v int64) { c.LastTradeID = v }),
 		boolCol("complete", func(c *C) bool { return c.Complete }, func(c *C, v bool) { c.Complete = v }),
 		boolCol("repaired", func(c *C) bool { return c.Repaired }, func(c *C, v bool) { c.Repaired = v }),
+		optional(i64Col("revision", func(c *C) int64 { return int64(c.Revision) }, func(c *C, v int64) { c.Revision = int(v) })),
 	}
+}
+
+// optional makes a column added after files were written readable from
+// them: rows of a file without it keep the zero value.
+func optional[T any](c column[T]) column[T] {
+	c.absent = func(*T) {}
+	return c
 }
 
 func featureCodec() *codec[market.FeatureRow, timeKey] {
@@ -176,6 +184,8 @@ func featureColumns() []column[market.FeatureRow] {
 		i64Col("schema_version", func(r *R) int64 { return int64(r.SchemaVersion) }, func(r *R, v int64) { r.SchemaVersion = int(v) }),
 		boolCol("warm", func(r *R) bool { return r.Warm }, func(r *R, v bool) { r.Warm = v }),
 		f64Col("close", func(r *R) float64 { return r.Close }, func(r *R, v float64) { r.Close = v }),
+		optional(boolCol("complete", func(r *R) bool { return r.Complete }, func(r *R, v bool) { r.Complete = v })),
+		optional(i64Col("revision", func(r *R) int64 { return int64(r.Revision) }, func(r *R, v int64) { r.Revision = int(v) })),
 	}
 	for i, name := range market.FeatureNames {
 		c := f64Col(name, func(r *R) float64 { return r.Values[i] }, func(r *R, v float64) { r.Values[i] = v })

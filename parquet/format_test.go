@@ -24,7 +24,7 @@ func TestFileFormat(t *testing.T) {
 	mustNil(t, err)
 	sc := pf.MetaData().Schema
 	want := []string{"pair", "start", "end", "open", "high", "low", "close", "volume", "vwap", "trades",
-		"buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired"}
+		"buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired", "revision"}
 	if sc.NumColumns() != len(want) {
 		t.Fatalf("%d columns, want %d", sc.NumColumns(), len(want))
 	}
