@@ -1,14 +1,19 @@
 package fakekraken
 
-// The REST half of the fake: /0/public/Trades, OHLC, AssetPairs and
-// SystemStatus as kraken-api.md describes them (errors in HTTP 200 bodies,
-// rows of strings, results keyed by the canonical pair name).
+// The REST half of the fake: /0/public/Trades, OHLC, AssetPairs,
+// SystemStatus and Time as kraken-api.md describes them (errors in HTTP 200
+// bodies, rows of strings, results keyed by the canonical pair name).
 //
 // History: REST Trades serves every trade of Config.Trades while no
 // WebSocket replay has started, and only the trades already published once
 // one has (the exchange's past), so that a live client can repair from
-// REST what it missed on the WebSocket. OHLC is computed from the same
-// trades by market.Aggregator, the code the pipeline uses.
+// REST what it missed on the WebSocket. A streamed pair (Config.Sources)
+// serves its window of the last History published trades: nothing before
+// the replay, and a since older than the window answers from the window's
+// first trade. Pages hold at most 1,000 rows; "last" (the newest row's
+// time in ns) is the next cursor. OHLC is computed from the same trades
+// by market.Aggregator, the code the pipeline uses. During an outage
+// (Faults.OutageEvery) every endpoint answers HTTP 503.
 //
 // Not in the data, so placeholders: ord_type is "m" when unknown (as the
 // WebSocket fake sends "market"); AssetPairs' lot_decimals (8), ordermin

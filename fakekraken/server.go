@@ -4,6 +4,19 @@
 // Tests, the offline demo and `make run` without internet use it in place
 // of wss://ws.kraken.com/v2 and https://api.kraken.com.
 //
+// Trades come from memory (Config.Trades) or are streamed from a
+// TradeSource (Config.Sources: OpenCSVSource, NewReconstructSource), the
+// tape then keeping only the last Config.History published trades
+// (tape.go). One exchange clock (Server.Now) times the replay and answers
+// REST Time, SystemStatus and the WebSocket's time_in/time_out.
+//
+// Faults are the real exchange's: abrupt drops, silences, maintenance,
+// repeated snapshots, outages refusing WebSocket and REST with HTTP 503
+// while trades go on (outage.go), snapshot and updates before the subscribe
+// reply, hostile trades served alike on WebSocket and REST (hostile.go),
+// and REST rate limits and failures (RESTFaults). FaultMatrix lists fixed
+// combinations for end-to-end tests.
+//
 // What it sends that is not in the source data: ord_type is always "market"
 // (the trade files have none), and where a file has no side the side is
 // inferred by the tick rule (uptick buy, downtick sell, unchanged price the
