@@ -24,8 +24,13 @@ type Prediction struct {
 	LastPrice       float64  `json:"last_price"`      // close of the candle ending at AsOf
 	Model           ModelRef `json:"model"`
 	FeatureAgeMS    int64    `json:"feature_age_ms"` // now − AsOf on the market clock, at serve time
-	Cached          bool     `json:"cached"`
-	Stale           bool     `json:"stale,omitempty"` // only when the caller allowed stale answers
+	// Complete and Revision are those of the feature row the prediction
+	// was made from: complete when no trade of its candles is known to be
+	// missing; the revision grows with every correction of its candles.
+	Complete bool `json:"complete"`
+	Revision int  `json:"revision"`
+	Cached   bool `json:"cached"`
+	Stale    bool `json:"stale,omitempty"` // only when the caller allowed stale answers
 }
 
 // ModelRef names the registered model version that made a prediction.

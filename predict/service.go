@@ -278,6 +278,7 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 		if !o.NoCache {
 			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version, row.TS, now); ok {
 				p.Cached, p.FeatureAgeMS, p.Stale = true, age.Milliseconds(), stale
+				p.Complete, p.Revision = row.Complete, row.Revision
 				return p, nil
 			}
 		}
@@ -292,6 +293,7 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 			continue
 		}
 		p.FeatureAgeMS = age.Milliseconds()
+		p.Complete, p.Revision = row.Complete, row.Revision
 		s.cacheSet(ctx, key, p, row.TS, now)
 		p.Stale = stale
 		return p, nil
