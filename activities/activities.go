@@ -35,6 +35,8 @@ type Activities struct {
 	// Roots, when not empty, are the only directories (and their
 	// subdirectories) that requests may write into.
 	Roots []string
+	// Schedules applies retraining schedules (nil: ApplySchedules fails).
+	Schedules Scheduler
 
 	files    fileCache
 	datasets datasetCache // decoded dataset files; callers must not modify them

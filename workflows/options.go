@@ -17,10 +17,13 @@ const heartbeatTimeout = 10 * time.Second
 var nonRetryable = []string{activities.ErrInvalidInput, ErrInvalidRequest}
 
 // fetchOptions: a day of a busy pair is ~100 pages at 1 request/s shared by
-// every activity of the worker, and Kraken has outages: many patient retries.
+// every activity of the worker, and Kraken has outages: many patient retries,
+// bounded both in number and in time (an unreachable REST endpoint fails the
+// backfill after at most 20 attempts or 12 hours, whichever comes first).
 var fetchOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 4 * time.Hour,
-	HeartbeatTimeout:    heartbeatTimeout,
+	ScheduleToCloseTimeout: 12 * time.Hour,
+	StartToCloseTimeout:    4 * time.Hour,
+	HeartbeatTimeout:       heartbeatTimeout,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:        2 * time.Second,
 		BackoffCoefficient:     2,

@@ -45,3 +45,16 @@ func TestTrainReplaysRecordedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The recorded history of a real Bootstrap (a backfill of 14 days of the
+// Binance ETH/USDT file, a training, the schedules; its first worker stopped
+// mid-training and a second one finished it; re-record it with
+// TICKCAST_RECORD_HISTORY=1 go test -run IntegrationBootstrapResumes ./workflows/)
+// must replay on the current code.
+func TestBootstrapReplaysRecordedHistory(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(Bootstrap)
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/bootstrap_history.json"); err != nil {
+		t.Fatal(err)
+	}
+}

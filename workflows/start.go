@@ -17,6 +17,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(Train)
 	w.RegisterWorkflow(Tune)
 	w.RegisterWorkflow(Promote)
+	w.RegisterWorkflow(Bootstrap)
 	w.RegisterActivity(a)
 }
 

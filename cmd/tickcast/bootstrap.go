@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,169 +56,141 @@ func (b *bootFlags) parseHorizons() ([]int, error) {
 	return slices.Compact(hs), nil
 }
 
-// bootstrap makes sure every pair × horizon has a champion: the zero-return
-// baseline at least; with Temporal (workerUp), a backfill of the pairs the
-// store lacks and a training of the series without a trained model, waited
-// for. Failures of single steps are logged: the system serves what it has.
-func bootstrap(ctx context.Context, e env, f *runFlags, plan *runPlan, workerUp bool) error {
+// bootstrap makes sure every pair × horizon has a champion, the zero-return
+// baseline at least (synchronously: local and fast); with Temporal
+// (workerUp) it starts the Bootstrap workflow (or attaches to the one
+// running) and returns at once: the stream never waits for it. Its progress
+// is logged until it ends or stop is called.
+func bootstrap(ctx context.Context, e env, f *runFlags, plan *runPlan, workerUp bool) (stop func(), err error) {
 	horizons, _ := f.boot.parseHorizons() // checked by parseRunFlags
 	reg, err := registry.Open(f.dataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range plan.pairs {
 		for _, h := range horizons {
 			if _, err := reg.EnsureBaseline(ctx, p, h); err != nil {
-				return fmt.Errorf("baseline %s h%d: %w", p, h, err)
+				return nil, fmt.Errorf("baseline %s h%d: %w", p, h, err)
 			}
 		}
 	}
 	if !f.boot.enabled {
-		return nil
+		return func() {}, nil
 	}
 	if !workerUp {
 		e.logger.Warn("bootstrap skipped without Temporal: serving the models the registry holds (at least the zero-return baseline)")
-		return nil
+		return func() {}, nil
 	}
-	l := launchFlags{wait: true, worker: false, uiURL: f.uiURL}
-	for _, req := range backfillRequests(e, f, plan) {
-		e.logger.Info("bootstrap: backfilling", "pairs", strings.Join(req.Pairs, ","), "source", req.Source,
-			"from", fmtTime(req.From), "to", fmtTime(req.To))
-		start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-			return workflows.StartBackfill(ctx, c, req)
+	// Planned before the stream writes: what the store lacks up to now.
+	req := workflows.BootstrapRequest{Pairs: plan.pairs, Horizons: horizons, DataDir: f.dataDir, Trials: f.boot.trials,
+		Backfills: backfillRequests(e, f, plan, time.Now()), RetrainEvery: f.boot.retrainEvery}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := startBootstrap(ctx, e, f, req); err != nil && ctx.Err() == nil {
+			e.logger.Warn("bootstrap not started: serving the models the registry holds", "err", err)
 		}
-		if err := launch(ctx, e, f.temporal, l, "backfill", f.dataDir, start, follow); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			e.logger.Warn("bootstrap: backfill failed; going on", "pairs", strings.Join(req.Pairs, ","), "err", err)
-		}
-	}
-	for _, p := range plan.pairs {
-		for _, h := range horizons {
-			if ctx.Err() != nil {
-				return nil
-			}
-			bootTrain(ctx, e, f, l, reg, p, h)
-		}
-	}
-	applySchedules(ctx, e, f, plan.pairs, horizons)
-	if req, ok := topUpRequest(f, plan, time.Now()); ok && ctx.Err() == nil {
-		e.logger.Info("bootstrap: topping the store up to now, so that the stream starts warm", "pairs", strings.Join(req.Pairs, ","),
-			"from", fmtTime(req.From), "to", fmtTime(req.To))
-		start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-			return workflows.StartBackfill(ctx, c, req)
-		}
-		if err := launch(ctx, e, f.temporal, l, "backfill", f.dataDir, start, follow); err != nil && ctx.Err() == nil {
-			e.logger.Warn("bootstrap: top-up backfill failed; the stream may start cold", "err", err)
-		}
-	}
-	return nil
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
-// topUpRequest is, live, the Kraken backfill from the end of each pair's
-// stored candles (within --backfill-days) to the current minute: the store
-// then reaches the stream's first candle, which warm start needs, however
-// long the bootstrap took or however old the store was.
-func topUpRequest(f *runFlags, plan *runPlan, now time.Time) (workflows.BackfillRequest, bool) {
-	var req workflows.BackfillRequest
-	if !plan.live || f.boot.backfillDays <= 0 {
-		return req, false
-	}
-	to := now.UTC().Truncate(time.Minute)
-	floor := to.AddDate(0, 0, -f.boot.backfillDays)
-	from := to
-	for _, p := range plan.pairs {
-		cs, err := parquet.ReadCandles(connect.ParquetDir(f.dataDir), p, floor, time.Time{})
-		end := floor
-		if err == nil && len(cs) > 0 {
-			end = cs[len(cs)-1].End
-		}
-		if end.Before(to) {
-			req.Pairs = append(req.Pairs, p)
-			if end.Before(from) {
-				from = end
-			}
-		}
-	}
-	if len(req.Pairs) == 0 {
-		return req, false
-	}
-	req.Source, req.From, req.To, req.DataDir = workflows.SourceKraken, from, to, f.dataDir
-	return req, true
-}
-
-// bootTrain trains pair at horizon h unless the registry has a trained
-// version of it or the store has no features to train on.
-func bootTrain(ctx context.Context, e env, f *runFlags, l launchFlags, reg *registry.Registry, pair string, h int) {
-	metas, err := reg.List(ctx, pair, h)
-	if err != nil {
-		e.logger.Warn("bootstrap: registry", "pair", pair, "horizon", h, "err", err)
-		return
-	}
-	if slices.ContainsFunc(metas, func(m registry.Meta) bool { return m.Version > 0 }) {
-		return
-	}
-	if !storeHolds(f.dataDir, parquet.DatasetFeatures, pair) {
-		e.logger.Warn("bootstrap: no features stored to train on; serving the zero-return baseline", "pair", pair, "horizon", h)
-		return
-	}
-	req, err := workflows.TrainRequest{Pair: pair, Horizon: h, Trials: f.boot.trials, DataDir: f.dataDir}.Normalize()
-	if err != nil {
-		e.logger.Warn("bootstrap: train request", "pair", pair, "horizon", h, "err", err)
-		return
-	}
-	e.logger.Info("bootstrap: training (tune, fit, evaluate, gate, promote)", "pair", pair, "horizon", h, "trials", req.Trials)
-	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-		return workflows.StartTrain(ctx, c, req)
-	}
-	if err := launch(ctx, e, f.temporal, l, "train", f.dataDir, start, followTrain); err != nil && ctx.Err() == nil {
-		e.logger.Warn("bootstrap: training failed; serving the current champion", "pair", pair, "horizon", h, "err", err)
-	}
-}
-
-// applySchedules creates (or updates: it is idempotent) the retraining
-// schedule of every pair × horizon, so that models follow the market
-// without anyone starting a training; each run is visible in the Temporal UI.
-func applySchedules(ctx context.Context, e env, f *runFlags, pairs []string, horizons []int) {
-	if f.boot.retrainEvery <= 0 || ctx.Err() != nil {
-		return
-	}
+// startBootstrap starts (or attaches to) the Bootstrap workflow, prints its
+// IDs and UI link, and logs its progress until it ends or ctx is done.
+func startBootstrap(ctx context.Context, e env, f *runFlags, req workflows.BootstrapRequest) error {
 	c, err := dialTemporal(ctx, e, f.temporal)
 	if err != nil {
-		e.logger.Warn("bootstrap: no retraining schedules", "err", err)
-		return
+		return err
 	}
 	defer c.Close()
-	for _, p := range pairs {
-		for _, h := range horizons {
-			req := workflows.TrainRequest{Pair: p, Horizon: h, Trials: f.boot.trials, DataDir: f.dataDir}
-			created, err := workflows.ApplySchedule(ctx, c, req, f.boot.retrainEvery)
+	run, err := workflows.StartBootstrap(ctx, c, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "bootstrap %s run %s\n%s/namespaces/%s/workflows/%s\n",
+		run.GetID(), run.GetRunID(), strings.TrimRight(f.uiURL, "/"), f.temporal.namespace, run.GetID())
+	e.logger.Info("bootstrap running in Temporal (backfill, training, schedules); streaming meanwhile", "id", run.GetID(),
+		"backfills", len(req.Backfills), "pairs", strings.Join(req.Pairs, ","))
+	return watchBootstrap(ctx, e, c, run, bootstrapLogEvery)
+}
+
+// bootstrapLogEvery is how often `run` looks at the bootstrap's progress.
+const bootstrapLogEvery = 5 * time.Second
+
+// watchBootstrap logs each step of the bootstrap as it changes, and the
+// progress of a running backfill, until the workflow closes.
+func watchBootstrap(ctx context.Context, e env, c client.Client, run client.WorkflowRun, every time.Duration) error {
+	done := make(chan error, 1)
+	var res workflows.BootstrapResult
+	go func() { done <- run.Get(ctx, &res) }()
+	seen := map[string]string{}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
 			if err != nil {
-				e.logger.Warn("bootstrap: retraining schedule", "pair", p, "horizon", h, "err", err)
-				continue
+				return fmt.Errorf("bootstrap %s: %w", run.GetID(), err)
 			}
-			e.logger.Info("bootstrap: retraining schedule", "id", workflows.ScheduleID(req), "every", f.boot.retrainEvery, "created", created)
+			logSteps(e, res, seen)
+			e.logger.Info("bootstrap completed", "id", run.GetID(), "steps", len(res.Steps))
+			return nil
+		case <-tick.C:
+			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			p, err := workflows.QueryBootstrapProgress(qctx, c, run.GetID())
+			if err == nil {
+				logSteps(e, p, seen)
+				logBackfills(qctx, e, c, p, seen)
+			}
+			cancel()
+		case <-ctx.Done():
+			return nil
 		}
 	}
 }
 
-// backfillRequests are the backfills of the pairs whose candles the store
-// lacks: live, Kraken REST trades of the last --backfill-days; replaying
-// candle files, what the files hold before the streamed part.
-func backfillRequests(e env, f *runFlags, plan *runPlan) []workflows.BackfillRequest {
+// logSteps logs the steps whose status changed since the last call.
+func logSteps(e env, p workflows.BootstrapProgress, seen map[string]string) {
+	for _, s := range p.Steps {
+		k := s.Kind + " " + s.Target
+		if seen[k] == s.Status {
+			continue
+		}
+		seen[k] = s.Status
+		level := slog.LevelInfo
+		if s.Status == workflows.StepFailed {
+			level = slog.LevelWarn
+		}
+		e.logger.Log(context.Background(), level, "bootstrap step", "kind", s.Kind, "target", s.Target, "id", s.ID, "status", s.Status, "detail", s.Detail)
+	}
+}
+
+// logBackfills logs the progress of the running backfill children.
+func logBackfills(ctx context.Context, e env, c client.Client, p workflows.BootstrapProgress, seen map[string]string) {
+	for _, s := range p.Steps {
+		if s.Kind != workflows.StepBackfill || s.Status != workflows.StepRunning {
+			continue
+		}
+		bp, err := workflows.QueryProgress(ctx, c, s.ID)
+		if err != nil {
+			continue
+		}
+		line := progressLine(bp)
+		if seen[s.ID] != line {
+			seen[s.ID] = line
+			e.logger.Info("bootstrap backfill", "id", s.ID, "progress", line)
+		}
+	}
+}
+
+// backfillRequests are what the store lacks: live, the Kraken REST trades
+// from the end of each pair's stored candles (at most --backfill-days ago)
+// to now; replaying candle files, what the files hold before the streamed part.
+func backfillRequests(e env, f *runFlags, plan *runPlan, now time.Time) []workflows.BackfillRequest {
 	var reqs []workflows.BackfillRequest
 	if plan.live {
-		var missing []string
-		for _, p := range plan.pairs {
-			if !storeHolds(f.dataDir, parquet.DatasetCandles, p) {
-				missing = append(missing, p)
-			}
-		}
-		if len(missing) > 0 && f.boot.backfillDays > 0 {
-			to := time.Now().UTC().Truncate(time.Minute)
-			reqs = append(reqs, workflows.BackfillRequest{Pairs: missing, Source: workflows.SourceKraken,
-				From: to.AddDate(0, 0, -f.boot.backfillDays), To: to, DataDir: f.dataDir})
+		if req, ok := topUpRequest(f, plan, now); ok {
+			reqs = append(reqs, req)
 		}
 		return reqs
 	}
@@ -247,4 +220,36 @@ func fmtTime(t time.Time) string {
 		return "start"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// topUpRequest is, live, the Kraken backfill from the end of each pair's
+// stored candles (within --backfill-days; a pair without candles gets all
+// those days) to the current minute, so that the store reaches the stream's
+// first candles and a later restart warm-starts from it.
+func topUpRequest(f *runFlags, plan *runPlan, now time.Time) (workflows.BackfillRequest, bool) {
+	var req workflows.BackfillRequest
+	if !plan.live || f.boot.backfillDays <= 0 {
+		return req, false
+	}
+	to := now.UTC().Truncate(time.Minute)
+	floor := to.AddDate(0, 0, -f.boot.backfillDays)
+	from := to
+	for _, p := range plan.pairs {
+		cs, err := parquet.ReadCandles(connect.ParquetDir(f.dataDir), p, floor, time.Time{})
+		end := floor
+		if err == nil && len(cs) > 0 {
+			end = cs[len(cs)-1].End
+		}
+		if end.Before(to) {
+			req.Pairs = append(req.Pairs, p)
+			if end.Before(from) {
+				from = end
+			}
+		}
+	}
+	if len(req.Pairs) == 0 {
+		return req, false
+	}
+	req.Source, req.From, req.To, req.DataDir = workflows.SourceKraken, from, to, f.dataDir
+	return req, true
 }

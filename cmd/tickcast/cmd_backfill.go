@@ -36,6 +36,7 @@ type backfillFlags struct {
 	dataDir, interval      string
 	chunkDays, concurrency int
 	launch                 launchFlags
+	kraken                 krakenFlags
 }
 
 func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
@@ -53,8 +54,13 @@ func parseBackfillFlags(e env, args []string) (*backfillFlags, error) {
 	fs.IntVar(&f.chunkDays, "chunk-days", 0, "days per activity (default 1 for kraken, 7 for archive)")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "activities of this backfill at once (default 4)")
 	f.launch.register(fs, e, "follow the backfill with a progress bar; exit 0 once it completed")
+	f.kraken.register(fs, e.getenv, false)
+	f.launch.kraken = &f.kraken
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
+	}
+	if err := f.kraken.resolve(); err != nil {
+		return nil, fmt.Errorf("backfill: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("backfill: unexpected arguments %v: %w", fs.Args(), errUsage)
@@ -107,12 +113,17 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	return launch(ctx, e, f.temporal, f.launch, "backfill", req.DataDir, start, follow)
 }
 
-// embeddedWorker runs a worker in this process (over dataDir) until the
-// returned stop is called, so that a --wait command works on its own; other
-// workers polling the queue share the work. Whether any is polling cannot be
-// told reliably (the server lists pollers for a while after they left).
-func embeddedWorker(e env, c client.Client, dataDir string) (stop func()) {
-	w, err := newWorker(c, e, defaultWorkerOptions(e.getenv, dataDir))
+// embeddedWorker runs a worker in this process (over dataDir, fetching from
+// the REST endpoint of k when given) until the returned stop is called, so
+// that a --wait command works on its own; other workers polling the queue
+// share the work. Whether any is polling cannot be told reliably (the server
+// lists pollers for a while after they left).
+func embeddedWorker(e env, c client.Client, dataDir string, k *krakenFlags) (stop func()) {
+	o := defaultWorkerOptions(e.getenv, dataDir)
+	if k != nil {
+		o.kraken = *k
+	}
+	w, err := newWorker(c, e, o)
 	if err == nil {
 		err = w.Start()
 	}

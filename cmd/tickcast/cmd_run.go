@@ -28,7 +28,6 @@ import (
 
 const (
 	defaultPipeline = "connect/pipelines/live.yaml"
-	krakenWSURL     = "wss://ws.kraken.com/v2"
 	// offlineSpeed is the default replay speed of the offline demo: a
 	// 1-minute candle every 6 seconds.
 	offlineSpeed = "10"
@@ -46,7 +45,7 @@ type runFlags struct {
 	grace      string
 	exitAtEnd  bool
 	offline    bool
-	krakenURL  string
+	kraken     krakenFlags
 	probeWait  time.Duration
 	backoffMin string
 	worker     bool
@@ -75,7 +74,7 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.StringVar(&f.grace, "grace", "2s", "grace period for out-of-order trades")
 	fs.BoolVar(&f.exitAtEnd, "exit-at-end", false, "with --replay: flush the last window and exit when the file is done (no worker, no bootstrap; serves only with an explicit --http)")
 	fs.BoolVar(&f.offline, "offline", false, "do not try live Kraken: replay real data through the fake Kraken")
-	fs.StringVar(&f.krakenURL, "kraken-url", krakenWSURL, "Kraken WebSocket v2 endpoint")
+	f.kraken.register(fs, e.getenv, true)
 	fs.DurationVar(&f.probeWait, "probe-timeout", 3*time.Second, "how long to wait for Kraken before going offline")
 	fs.StringVar(&f.backoffMin, "backoff-min", "1s", "first reconnect delay")
 	fs.BoolVar(&f.worker, "worker", true, "run a Temporal worker in-process when Temporal answers at --temporal-address")
@@ -102,6 +101,9 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	if f.fake.replay == "" && f.fake.historyCandles != "" {
 		f.fake.replay = f.fake.historyCandles // the same path: candles replayed as reconstructed trades
 	}
+	if err := f.kraken.resolve(); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
 	if _, err := parseSpeed(f.fake.speed); err != nil {
 		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
 	}
@@ -126,7 +128,7 @@ type runPlan struct {
 
 // planRun decides between live Kraken and a replay and loads the replay.
 func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
-	if f.fake.replay == "" && !f.offline && reachable(ctx, f.krakenURL, f.probeWait) {
+	if f.fake.replay == "" && !f.offline && reachable(ctx, f.kraken.ws, f.probeWait) {
 		pairs, err := splitPairList(f.pairs)
 		if err != nil {
 			return nil, err
@@ -169,7 +171,8 @@ func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
 
 // cmdRun runs the whole system in one process: the pipeline (live Kraken,
 // or replays through fake Krakens), a Temporal worker, the bootstrap
-// (backfill, training) and the prediction API with its dashboard.
+// (backfill, training: a Temporal workflow the stream does not wait for)
+// and the prediction API with its dashboard.
 func cmdRun(ctx context.Context, e env, args []string) error {
 	f, err := parseRunFlags(e, args)
 	if err != nil {
@@ -200,7 +203,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	workerUp := false
 	if f.worker && !f.exitAtEnd {
-		stop, ok := startRunWorker(ctx, e, f, streams[0]["TICKCAST_KRAKEN_REST_URL"])
+		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST])
 		defer stop()
 		workerUp = ok
 	}
@@ -211,9 +214,11 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	}
 	defer stopServing()
 	if !f.exitAtEnd {
-		if err := bootstrap(ctx, e, f, plan, workerUp); err != nil {
+		stopBoot, err := bootstrap(ctx, e, f, plan, workerUp)
+		if err != nil {
 			return err
 		}
+		defer stopBoot()
 	}
 	if ctx.Err() != nil {
 		return nil
@@ -227,8 +232,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]map[string]string, func(), error) {
 	if plan.live {
 		vars := maps.Clone(base)
-		vars["TICKCAST_KRAKEN_WS_URL"] = f.krakenURL
-		e.logger.Info("streaming live from Kraken", "url", f.krakenURL, "pairs", strings.Join(plan.pairs, ","))
+		vars[envKrakenWS], vars[envKrakenREST] = f.kraken.ws, f.kraken.rest
+		e.logger.Info("streaming live from Kraken", "url", f.kraken.ws, "rest_url", f.kraken.rest, "pairs", strings.Join(plan.pairs, ","))
 		return []map[string]string{vars}, func() {}, nil
 	}
 	var (
@@ -284,8 +289,9 @@ func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string) (st
 	}
 	o := defaultWorkerOptions(e.getenv, f.dataDir)
 	o.temporal = f.temporal
-	if restURL != "" {
-		o.krakenURL, o.krakenRate = restURL, -1
+	o.kraken = f.kraken
+	if restURL != f.kraken.rest { // a fake Kraken's REST: no rate limit
+		o.kraken.rest, o.krakenRate = restURL, -1
 	}
 	s, err := startWorker(ctx, e, o)
 	if err != nil {

@@ -40,9 +40,9 @@ type workerOptions struct {
 	// are the only directories requests may write into.
 	dataDir string
 	roots   string
-	// krakenURL and krakenRate: the REST endpoint, and the requests per second
-	// of this whole process (one limiter shared by all its activities; <= 0: off).
-	krakenURL  string
+	// kraken is the REST endpoint; krakenRate the requests per second of this
+	// whole process (one limiter shared by all its activities; <= 0: off).
+	kraken     krakenFlags
 	krakenRate float64
 	// queueRate is worker.Options.TaskQueueActivitiesPerSecond: activity starts
 	// per second on the task queue, enforced by the server for all workers (0: off).
@@ -50,8 +50,9 @@ type workerOptions struct {
 	maxActivities int
 }
 
-// defaultWorkerOptions are the worker flags' defaults, for `run` to start an
-// in-process worker over its data directory.
+// defaultWorkerOptions are the worker flags' defaults (the environment's
+// Kraken endpoint included), for `run` and --wait commands to start an
+// in-process worker over their data directory.
 func defaultWorkerOptions(getenv func(string) string, dataDir string) workerOptions {
 	var o workerOptions
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -64,7 +65,7 @@ func (o *workerOptions) register(fs *flag.FlagSet, getenv func(string) string) {
 	o.temporal.register(fs, getenv)
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "data directory of backfills that name none")
 	fs.StringVar(&o.roots, "data-roots", "", "comma-separated directories backfills may write into (default: anywhere)")
-	fs.StringVar(&o.krakenURL, "kraken-rest-url", kraken.DefaultRESTURL, "Kraken REST endpoint (a fake Kraken's for tests)")
+	o.kraken.register(fs, getenv, false)
 	fs.Float64Var(&o.krakenRate, "kraken-rate", 1, "Kraken REST requests per second for this whole worker process (<= 0: unlimited)")
 	fs.Float64Var(&o.queueRate, "activities-per-second", 0, "cluster-wide bound on activity starts on task queue "+workflows.TaskQueue+", enforced by the Temporal server (0: none)")
 	fs.IntVar(&o.maxActivities, "max-activities", 8, "activities this worker runs at once")
@@ -79,12 +80,15 @@ func cmdWorker(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if err := o.kraken.resolve(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	stop, err := startWorker(ctx, e, o)
 	if err != nil {
 		return err
 	}
 	e.logger.Info("worker running", "temporal", o.temporal.address, "namespace", o.temporal.namespace,
-		"task_queue", workflows.TaskQueue, "data_dir", o.dataDir, "kraken_rate", o.krakenRate)
+		"task_queue", workflows.TaskQueue, "data_dir", o.dataDir, "kraken_rest_url", o.kraken.rest, "kraken_rate", o.krakenRate)
 	<-ctx.Done()
 	stop()
 	return nil
@@ -118,6 +122,7 @@ func newWorker(c client.Client, e env, o workerOptions) (worker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	acts.Schedules = workflows.Scheduler{Client: c} // the bootstrap's retraining schedules
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: o.maxActivities,
 		TaskQueueActivitiesPerSecond:       o.queueRate,
@@ -133,8 +138,11 @@ func newWorker(c client.Client, e env, o workerOptions) (worker.Worker, error) {
 // newActivities builds the activities with one Kraken rate limiter for the
 // whole process, so concurrent fetches share Kraken's budget.
 func newActivities(e env, o workerOptions) (*activities.Activities, error) {
+	if err := o.kraken.resolve(); err != nil {
+		return nil, err
+	}
 	rest, err := kraken.NewREST(kraken.RESTConfig{
-		BaseURL: o.krakenURL,
+		BaseURL: o.kraken.rest,
 		Limiter: kraken.NewRateLimiter(o.krakenRate, 1),
 		Logger:  e.logger,
 	})

@@ -24,12 +24,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":        {"run the whole system: bootstrap (backfill, train) on Temporal, live Kraken (or replays through the fake Kraken) → pipeline → store, prediction API + dashboard", cmdRun},
+		"run":        {"run the whole system: live Kraken (or replays through the fake Kraken) → pipeline → store at once, the bootstrap (backfill, train) as a Temporal workflow alongside, prediction API + dashboard", cmdRun},
 		"serve":      {"serve the prediction API alone (scaled mode, one of many replicas): features from Redis, models from the shared --data-dir", cmdServe},
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
-		"worker":     {"run a Temporal worker of the backfill workflow and activities (task queue tickcast)", cmdWorker},
+		"worker":     {"run a Temporal worker of tickcast's workflows (Bootstrap, Backfill, Train) and activities (task queue tickcast)", cmdWorker},
 		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
 		"train":      {"train, tune, evaluate, register and promote a model on Temporal: train --pair P [--horizon H] [--trials N] [--wait]", cmdTrain},
 		"schedules":  {"retraining schedules on Temporal: schedules apply --pair P [--horizon H] [--every 24h] | schedules list", cmdSchedules},

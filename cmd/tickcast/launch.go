@@ -14,6 +14,7 @@ import (
 type launchFlags struct {
 	wait, worker bool
 	uiURL        string
+	kraken       *krakenFlags // the embedded worker's Kraken REST (nil: the environment's)
 }
 
 func (l *launchFlags) register(fs *flag.FlagSet, e env, waitUsage string) {
@@ -45,7 +46,7 @@ func launch(ctx context.Context, e env, t temporalFlags, l launchFlags, kind, da
 		return nil
 	}
 	if l.worker {
-		defer embeddedWorker(e, c, dataDir)()
+		defer embeddedWorker(e, c, dataDir, l.kraken)()
 	}
 	return follow(ctx, e, c, run)
 }
