@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
@@ -282,7 +283,7 @@ func TestFaultMatrix(t *testing.T) {
 // reaches the client whole, exactly once.
 func TestReplayStreamedFileExactlyOnce(t *testing.T) {
 	trades := loadReal(t)
-	src, err := fakekraken.OpenCSVSource(realdata.Path(t, realdata.KrakenTrades1h), "BTC/USD", 1)
+	src, err := archive.OpenTrades(realdata.Path(t, realdata.KrakenTrades1h), "BTC/USD", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

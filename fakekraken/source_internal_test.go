@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/tickcast/tickcast/archive"
@@ -29,10 +28,10 @@ func drain(t testing.TB, src TradeSource) []market.Trade {
 	}
 }
 
-// CSVSource, chunk by chunk, reads what LoadTradesCSV reads at once.
-func TestCSVSourceMatchesLoad(t *testing.T) {
-	path := realdata.Path(t, realdata.KrakenTrades1h)
-	f, err := os.Open(path)
+// Sources yield what the whole-file readers return: archive.OpenTrades on
+// the real hour, and NewReconstructSource what ReconstructTrades makes.
+func TestSourcesMatchWholeReads(t *testing.T) {
+	f, err := os.Open(realdata.Path(t, realdata.KrakenTrades1h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,44 +40,20 @@ func TestCSVSourceMatchesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, chunk := range []int{1, 7, 1000, csvChunkLines} {
-		src, err := OpenCSVSource(path, "XBTUSD", 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.chunk = chunk
-		if got := drain(t, src); !slices.Equal(got, want) {
-			t.Errorf("chunk %d: %d trades, differ from LoadTradesCSV's %d", chunk, len(got), len(want))
-		}
-		if err := src.Close(); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
-func TestCSVSourceHeaderlessAndErrors(t *testing.T) {
-	// Hand-written fixtures in Kraken's Time and Sales format (no header).
-	src, err := NewCSVSource(strings.NewReader("1561939203.172,10749.4,0.004\n1561939205.224,10749.7,0.03869709\n"), "BTC/USD", 5)
+	src, err := archive.OpenTrades(realdata.Path(t, realdata.KrakenTrades1h), "XBTUSD", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.chunk = 1
-	got := drain(t, src)
-	if len(got) != 2 || got[1].TradeID != 6 || got[1].Price != 10749.7 || got[0].TS.UnixMicro() != 1561939203172000 {
-		t.Fatalf("got %+v", got)
+	defer src.Close()
+	if got := drain(t, src); !slices.Equal(got, want) {
+		t.Errorf("archive.OpenTrades: %d trades, differ from LoadTradesCSV's %d", len(got), len(want))
 	}
-	src, _ = NewCSVSource(strings.NewReader("1561939203.172,10749.4,0.004\n1561939205.224,oops,1\n"), "BTC/USD", 1)
-	if _, err := src.Next(); err == nil || !strings.Contains(err.Error(), "chunk from line 1") {
-		t.Errorf("bad row: %v", err)
-	}
-}
-
-// ReconstructSource yields ReconstructTrades' trades one at a time.
-func TestReconstructSourceMatches(t *testing.T) {
 	candles := readKraken1m(t)[:3000]
-	want := ReconstructTrades(candles, 9)
-	if got := drain(t, NewReconstructSource(candles, 9)); !slices.Equal(got, want) || len(got) < 10000 {
-		t.Fatalf("%d trades, want the %d of ReconstructTrades", len(got), len(want))
+	if got, want := drain(t, NewReconstructSource(candles, 9)), ReconstructTrades(candles, 9); !slices.Equal(got, want) || len(got) < 10000 {
+		t.Errorf("NewReconstructSource: %d trades, want the %d of ReconstructTrades", len(got), len(want))
+	}
+	if got := drain(t, NewSliceSource(want[:5])); !slices.Equal(got, want[:5]) {
+		t.Errorf("SliceSource: %v", got)
 	}
 }
 
@@ -112,12 +87,16 @@ func streamAll(s *Server, pair string, at func(published int)) {
 	}
 }
 
-// Streaming the 21-day reconstructed file (1.1M trades) holds a window of
-// History trades, not the file: the heap after 1M trades is what it was
-// after 200,000. Holding them all would take some 100 MB.
+// Streaming the 21-day candle file rebuilt into trades (1.1M of them),
+// read row by row, holds a window of History trades, not the file: the
+// heap after 1M trades is what it was after 200,000. Holding them all
+// would take some 100 MB.
 func TestStreamingMemoryIsBounded(t *testing.T) {
-	candles := readKraken1m(t)
-	s, err := New(Config{Sources: map[string]TradeSource{"BTC/USD": NewReconstructSource(candles, 1)}, History: 20_000})
+	src, err := archive.OpenTrades(realdata.Path(t, realdata.KrakenXBT1m21d), "BTC/USD", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Sources: map[string]TradeSource{"BTC/USD": src}, History: 20_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +158,17 @@ func TestRESTOnStreamedWindow(t *testing.T) {
 	}
 }
 
-// BenchmarkStreamReconstructed streams the 21-day file through a server:
-// heap-MB is the live heap at the end (a 20,000-trade window).
+// BenchmarkStreamReconstructed streams the 21-day candle file, rebuilt
+// into 1.1M trades row by row, through a server: heap-MB is the live heap
+// at the end (a 20,000-trade window).
 func BenchmarkStreamReconstructed(b *testing.B) {
-	candles := readKraken1m(b)
+	path := realdata.Path(b, realdata.KrakenXBT1m21d)
 	for b.Loop() {
-		s, err := New(Config{Sources: map[string]TradeSource{"BTC/USD": NewReconstructSource(candles, 1)}, History: 20_000})
+		src, err := archive.OpenTrades(path, "BTC/USD", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := New(Config{Sources: map[string]TradeSource{"BTC/USD": src}, History: 20_000})
 		if err != nil {
 			b.Fatal(err)
 		}
