@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,11 +19,15 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/internal/redistest"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
+	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/workflows"
 )
 
 // temporalBin is the temporal CLI: $TICKCAST_TEMPORAL_BIN, else the copy
@@ -36,10 +41,12 @@ func temporalBin() string {
 
 // `tickcast run` as a user starts it, on a fresh data directory: two pairs
 // from two real files of different years (Binance ETHUSDT klines, Kraken
-// XBTUSD OHLCVT), each split into a backfill and a 30-minute live replay at
-// 60×; the bootstrap backfills, tunes, trains and gates; then the live
-// replay streams through the fake Krakens and the API serves predictions,
-// cached in Redis and pushed over WebSocket; SIGINT stops it cleanly.
+// XBTUSD OHLCVT), each split into a backfill and a 6-hour live replay at
+// 120×. The replay streams at once; the bootstrap runs alongside as the
+// Temporal workflow Bootstrap (backfills, tuning, training, gating,
+// schedules), which the test waits for explicitly; then the API serves
+// predictions of the registry's champions, cached in Redis and pushed over
+// WebSocket; SIGINT stops it cleanly.
 func TestRunWholeSystem(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: Temporal dev server, Redis, the tickcast binary")
@@ -65,8 +72,12 @@ func TestRunWholeSystem(t *testing.T) {
 	bin := buildTickcast(t)
 	httpAddr := freeAddr(t)
 	base := "http://" + httpAddr
-	cmd := exec.Command(bin, "run", "--data-dir", t.TempDir(),
-		"--replay", "ETH/USDT="+eth+",BTC/USD="+xbt, "--replay-span", "30m", "--speed", "60",
+	dataDir := t.TempDir()
+	// 6 hours at 120×: three minutes of stream, long enough for the
+	// bootstrap and, when the stream's first candle came before the
+	// backfill's (no warm start), for its own 120-candle warm-up (a minute).
+	cmd := exec.Command(bin, "run", "--data-dir", dataDir,
+		"--replay", "ETH/USDT="+eth+",BTC/USD="+xbt, "--replay-span", "6h", "--speed", "120",
 		"--trials", "4", "--horizons", "1",
 		"--redis", redisAddr, "--http", httpAddr)
 	cmd.Dir = repoRoot(t)
@@ -89,26 +100,39 @@ func TestRunWholeSystem(t *testing.T) {
 		}
 	})
 
-	// Ready: a champion loaded and features flowing (after backfill and training).
-	waitFor(t, 100*time.Second, exited, "GET /readyz 200", func() bool {
+	// The stream does not wait for the bootstrap: the API is ready (the
+	// zero-return baselines, features flowing) while it runs.
+	waitFor(t, 60*time.Second, exited, "GET /readyz 200", func() bool {
 		code, _ := get(t, base+"/readyz")
 		return code == http.StatusOK
 	})
-	for _, want := range []string{"backfill-archive-ETH-USDT", "backfill-archive-BTC-USD", "train-ETH-USDT-h1", "train-BTC-USD-h1",
-		"retrain-ETH-USDT-h1", "retrain-BTC-USD-h1"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("bootstrap did not run workflow %s", want)
+	res := waitBootstrap(t, dev.Client(), &out, exited)
+	var steps []string
+	for _, s := range res.Steps {
+		steps = append(steps, s.Kind+" "+s.ID+" "+s.Status)
+	}
+	got := strings.Join(steps, "\n")
+	for _, want := range []string{"backfill backfill-archive-ETH-USDT-", "backfill backfill-archive-BTC-USD-", "train train-ETH-USDT-h1 completed",
+		"train train-BTC-USD-h1 completed", "schedules retrain-BTC-USD-h1,retrain-ETH-USDT-h1 completed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bootstrap steps lack %q:\n%s", want, got)
 		}
 	}
+	if strings.Contains(got, "failed") {
+		t.Errorf("a bootstrap step failed:\n%s", got)
+	}
+	champions := registryChampions(t, dataDir, "ETH/USDT", "BTC/USD")
 
 	// The two files are from different years (2025 and 2023): each pair
 	// keeps its own market clock, so both are fresh.
 	first := map[string]predict.Prediction{}
 	for _, u := range []string{"/v1/predictions/ETH-USDT", "/v1/predictions/BTC-USD"} {
 		var p predict.Prediction
-		waitFor(t, 30*time.Second, exited, "GET "+u, func() bool {
+		// The champion the bootstrap's gate chose (the API reloads champions
+		// every 10 s), once the features are warm.
+		waitFor(t, 90*time.Second, exited, "GET "+u+" from the champion", func() bool {
 			code, body := get(t, base+u)
-			return code == http.StatusOK && json.Unmarshal(body, &p) == nil
+			return code == http.StatusOK && json.Unmarshal(body, &p) == nil && p.Model == champions[p.Pair]
 		})
 		first[p.Pair] = p
 		t.Logf("%s: %s h%d as_of %s return %.3g model %s v%d", u, p.Pair, p.Horizon, p.AsOf, p.PredictedReturn, p.Model.Name, p.Model.Version)
@@ -272,4 +296,47 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// waitBootstrap reads the Bootstrap workflow's ID from run's output and
+// waits for it to complete.
+func waitBootstrap(t *testing.T, c client.Client, out *syncBuffer, exited <-chan error) workflows.BootstrapResult {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^bootstrap (bootstrap-\S+) run `)
+	var id string
+	waitFor(t, 30*time.Second, exited, "the bootstrap's workflow ID", func() bool {
+		m := re.FindStringSubmatch(out.String())
+		if m != nil {
+			id = m[1]
+		}
+		return m != nil
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
+	defer cancel()
+	var res workflows.BootstrapResult
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		t.Fatalf("bootstrap %s: %v", id, err)
+	}
+	if res.Phase != workflows.PhaseCompleted {
+		t.Fatalf("bootstrap %s: phase %s", id, res.Phase)
+	}
+	return res
+}
+
+// registryChampions reads each pair's horizon-1 champion from the registry.
+func registryChampions(t *testing.T, dataDir string, pairs ...string) map[string]predict.ModelRef {
+	t.Helper()
+	reg, err := registry.Open(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]predict.ModelRef{}
+	for _, p := range pairs {
+		m, err := reg.Get(t.Context(), p, 1, registry.Champion)
+		if err != nil {
+			t.Fatalf("champion of %s: %v", p, err)
+		}
+		out[market.PairSlug(p)] = predict.ModelRef{Name: m.Name, Version: m.Version}
+	}
+	return out
 }
