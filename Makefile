@@ -28,7 +28,7 @@ deps: ## install the system packages when missing (C toolchain for cgo/DuckDB, X
 build: deps ## build bin/tickcast
 	$(GO) build -o $(BIN) ./cmd/tickcast
 
-run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set) + Redis, then tickcast run: bootstrap, pipeline, API + dashboard on :8080
+run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set) + Redis, then tickcast run: pipeline at once, the Bootstrap workflow (backfill, train) beside it, API + dashboard on :8080
 	@if [ -z "$$TEMPORAL_ADDRESS" ]; then $(MAKE) -s temporal; fi
 	@$(MAKE) -s redis
 	TEMPORAL_ADDRESS=$${TEMPORAL_ADDRESS:-$(TEMPORAL_HOSTPORT)} TEMPORAL_UI_URL=$${TEMPORAL_UI_URL:-http://127.0.0.1:$(TEMPORAL_UI_PORT)} \
