@@ -1,6 +1,7 @@
 package fakekraken_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -294,4 +295,45 @@ func TestReplayStreamedFileExactlyOnce(t *testing.T) {
 		t.Errorf("%d trades delivered of %d, gaps %v, err %v", len(o.ids), len(trades), o.gaps, srv.Err())
 	}
 	<-srv.Done()
+}
+
+// Past the rate, REST answers HTTP 200 with Kraken's error: by default
+// EGeneral:Too many requests, or the RateLimitWith asked for.
+func TestRESTRateLimitError(t *testing.T) {
+	for _, with := range []string{"", fakekraken.ErrRateLimit} {
+		srv, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": synth("BTC/USD", 10, time.Second)},
+			REST: fakekraken.RESTFaults{RateLimitPerSecond: 1, RateLimitWith: with}})
+		base := fakekraken.RESTURL(url)
+		getReply(t, base+"/0/public/Time")
+		code, b := get(t, base+"/0/public/Trades?pair=XBTUSD")
+		want := `{"error":["` + cmp.Or(with, "EGeneral:Too many requests") + `"]}`
+		if code != http.StatusOK || string(b) != want || srv.RESTStats().RateLimited != 1 {
+			t.Errorf("RateLimitWith %q: HTTP %d %s, want 200 %s", with, code, b, want)
+		}
+	}
+}
+
+// The matrix against the WebSocket client, on the first 1,500 real trades
+// at ten times each scenario's speed: every trade is delivered once or
+// reported in a gap. Left out: the 10 s outages (20 s of waiting) and the
+// hostile trades (whether a client accepts them is its own test).
+func TestFaultMatrixAgainstClient(t *testing.T) {
+	trades := loadReal(t)[:1500]
+	last := trades[len(trades)-1].TradeID
+	for _, sc := range fakekraken.FaultMatrix() {
+		if sc.Faults.OutageFor > 5*time.Second || len(sc.Faults.Hostile) > 0 {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			sc.Speed *= 10
+			srv, url := startServer(t, sc.Config(fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}}))
+			_, events := startClient(t, url, nil)
+			o := follow(t, events, last)
+			o.checkAccounts(t, last)
+			if st := srv.Stats(); st.Drops+st.Outages == 0 && !sc.Faults.TradesBeforeAck {
+				t.Errorf("no fault injected: %+v", st)
+			}
+		})
+	}
 }
