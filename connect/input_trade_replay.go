@@ -179,6 +179,9 @@ func (in *tradeReplayInput) place(t market.Trade) market.Trade {
 	return t
 }
 
+// tradeJSONSize is about the size of a trade's JSON, to size a batch's buffer.
+const tradeJSONSize = 192
+
 // ReadBatch emits up to batch_size trades and a tick at the last one's
 // time; after the last trade a flush tick, then the end of input. A bad
 // row ends the replay there: its error is returned once (Benthos logs it),
@@ -188,6 +191,7 @@ func (in *tradeReplayInput) ReadBatch(ctx context.Context) (service.MessageBatch
 		return nil, nil, service.ErrEndOfInput
 	}
 	batch := make(service.MessageBatch, 0, in.batchSize+1)
+	slab := newRecordSlab[market.Trade](in.batchSize, tradeJSONSize)
 	for len(batch) < in.batchSize && !in.failed {
 		t, ok, err := in.next()
 		if err != nil {
@@ -204,7 +208,7 @@ func (in *tradeReplayInput) ReadBatch(ctx context.Context) (service.MessageBatch
 				return nil, nil, err
 			}
 		}
-		batch = append(batch, newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t))
+		batch = append(batch, slab.message(KindTrade, t.Pair, t))
 		in.lastTS = t.TS
 	}
 	if len(batch) == 0 {

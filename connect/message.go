@@ -94,12 +94,51 @@ func cachedRecord[T any](m *service.Message, body []byte) (T, bool) {
 	if !ok {
 		return zero, false
 	}
-	d, ok := v.(decodedRecord)
-	if !ok || len(d.body) != len(body) || len(body) == 0 || &d.body[0] != &body[0] {
+	var d *decodedRecord
+	switch r := v.(type) {
+	case *decodedRecord:
+		d = r
+	case decodedRecord:
+		d = &r
+	default:
 		return zero, false
 	}
-	rec, ok := d.rec.(T)
-	return rec, ok
+	if len(d.body) != len(body) || len(body) == 0 || &d.body[0] != &body[0] {
+		return zero, false
+	}
+	switch rec := d.rec.(type) {
+	case T:
+		return rec, true
+	case *T:
+		return *rec, true
+	}
+	return zero, false
+}
+
+// recordSlab makes the messages of one batch of records of type T with
+// three allocations per batch instead of three per record: the JSON bodies
+// share one buffer (each capped, so no append reaches its neighbour), the
+// records and their cache entries one slice each. It holds at most n.
+type recordSlab[T interface{ AppendJSON([]byte) []byte }] struct {
+	buf  []byte
+	recs []T
+	refs []decodedRecord
+}
+
+func newRecordSlab[T interface{ AppendJSON([]byte) []byte }](n, bodySize int) *recordSlab[T] {
+	return &recordSlab[T]{buf: make([]byte, 0, n*bodySize), recs: make([]T, 0, n), refs: make([]decodedRecord, 0, n)}
+}
+
+// message makes the message of rec; at most n per slab.
+func (s *recordSlab[T]) message(kind, pair string, rec T) *service.Message {
+	start := len(s.buf)
+	s.buf = rec.AppendJSON(s.buf)
+	body := s.buf[start:len(s.buf):len(s.buf)]
+	s.recs = append(s.recs, rec)
+	s.refs = append(s.refs, decodedRecord{body: body, rec: &s.recs[len(s.recs)-1]})
+	m := newRecordMessage(kind, pair, body)
+	m.MetaSetMut(metaRecord, &s.refs[len(s.refs)-1])
+	return m
 }
 
 // newRecord makes a message holding a record's JSON and the record itself.

@@ -58,8 +58,16 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 }
 
 // merge applies rows over old by key: a later row replaces an earlier one
-// in place, so each key appears once; the result is sorted by time.
+// in place, so each key appears once; the result is sorted by time. Rows
+// that only append (each following the last, as a replay writes them) are
+// joined without a key map or a sort.
 func merge[T any, K comparable](c *codec[T, K], old, rows []T) []T {
+	if appends(c, old, rows) {
+		if len(old) == 0 {
+			return rows
+		}
+		return slices.Concat(old, rows)
+	}
 	out := make([]T, 0, len(old)+len(rows))
 	at := make(map[K]int, len(old)+len(rows))
 	for _, src := range [][]T{old, rows} {
@@ -75,4 +83,18 @@ func merge[T any, K comparable](c *codec[T, K], old, rows []T) []T {
 	}
 	slices.SortFunc(out, c.compare)
 	return out
+}
+
+// appends reports whether old then rows follow each other row by row.
+func appends[T any, K comparable](c *codec[T, K], old, rows []T) bool {
+	var prev *T
+	for _, src := range [][]T{old, rows} {
+		for i := range src {
+			if prev != nil && !c.follows(prev, &src[i]) {
+				return false
+			}
+			prev = &src[i]
+		}
+	}
+	return true
 }

@@ -21,21 +21,30 @@ type codec[T any, K comparable] struct {
 	key     func(*T) K
 	// compare orders rows of one pair totally: by time, then the rest of the key.
 	compare func(a, b T) int
+	// follows reports that b comes after a in order and in key, so that a
+	// run of rows each following the last has distinct keys and is sorted
+	// (merge's fast path). Default: b's time after a's.
+	follows func(a, b *T) bool
 	// extraTimes are further timestamps that normalize truncates to µs.
 	extraTimes func(*T) []*time.Time
 }
 
 func newCodec[T any, K comparable](c codec[T, K]) *codec[T, K] {
 	c.schema = schemaOf(c.cols)
+	if c.follows == nil {
+		time := c.time
+		c.follows = func(a, b *T) bool { return time(b).After(*time(a)) }
+	}
 	return &c
 }
 
 // normalize gives a row the canonical pair name and UTC microsecond times
 // that the store writes, so that keys compare equal before and after a
-// round trip through a file.
-func (c *codec[T, K]) normalize(row *T) error {
+// round trip through a file. pairs caches the last spelling normalized
+// (rows of a batch mostly share their pair).
+func (c *codec[T, K]) normalize(row *T, pairs *pairCache) error {
 	p := c.pair(row)
-	pair, err := market.NormalizePair(*p)
+	pair, err := pairs.normalize(*p)
 	if err != nil {
 		return fmt.Errorf("%s row: %w", c.dataset, err)
 	}
@@ -51,6 +60,20 @@ func (c *codec[T, K]) normalize(row *T) error {
 		}
 	}
 	return nil
+}
+
+// pairCache remembers the last pair spelling and its normal form.
+type pairCache struct{ in, out string }
+
+func (pc *pairCache) normalize(s string) (string, error) {
+	if s == pc.in && s != "" {
+		return pc.out, nil
+	}
+	out, err := market.NormalizePair(s)
+	if err == nil {
+		pc.in, pc.out = s, out
+	}
+	return out, err
 }
 
 func toMicros(t time.Time) time.Time {
@@ -92,6 +115,9 @@ func tradeCodec() *codec[market.Trade, tradeKey] {
 		compare: func(a, b market.Trade) int {
 			return cmp.Or(a.TS.Compare(b.TS), cmp.Compare(a.TradeID, b.TradeID),
 				cmp.Compare(a.Price, b.Price), cmp.Compare(a.Qty, b.Qty), cmp.Compare(a.Side, b.Side))
+		},
+		follows: func(a, b *market.Trade) bool {
+			return a.TradeID != 0 && b.TradeID > a.TradeID && !b.TS.Before(a.TS)
 		},
 	})
 }

@@ -31,6 +31,12 @@ func strCol[T any](name string, get func(*T) string, set func(*T, string)) colum
 		field: arrow.Field{Name: name, Type: arrow.BinaryTypes.String},
 		encode: func(b array.Builder, rows []T) {
 			sb := b.(*array.StringBuilder)
+			size := 0
+			for i := range rows {
+				size += len(get(&rows[i]))
+			}
+			sb.Reserve(len(rows)) // exact sizes: no doubling of arrow's buffers
+			sb.ReserveData(size)
 			for i := range rows {
 				sb.Append(get(&rows[i]))
 			}

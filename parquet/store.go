@@ -147,8 +147,9 @@ func (s *Store) Close(ctx context.Context) error {
 // rejects the batch; rows are copied, the caller keeps its slice.
 func add[T any, K comparable](s *Store, c *codec[T, K], rows []T) error {
 	norm := slices.Clone(rows)
+	var pairs pairCache
 	for i := range norm {
-		if err := c.normalize(&norm[i]); err != nil {
+		if err := c.normalize(&norm[i], &pairs); err != nil {
 			return fmt.Errorf("add %s: %w", c.dataset, err)
 		}
 	}
