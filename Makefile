@@ -55,6 +55,7 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 	TICKCAST_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./redis/
 	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 20x ./stream/
 	scripts/bench-rss.sh
+	scripts/bench-replay-stream.sh
 
 bench-api: build temporal redis ## load the running API from a second process: cached/uncached p99 at 5,000 req/s, WebSocket fan-out to 1,000 clients (scripts/bench-api.sh)
 	scripts/bench-api.sh
