@@ -106,7 +106,11 @@ func TestRunWholeSystem(t *testing.T) {
 		code, _ := get(t, base+"/readyz")
 		return code == http.StatusOK
 	})
+	readyAt := time.Now()
 	res := waitBootstrap(t, dev.Client(), &out, exited)
+	if closed := bootstrapClosed(t, dev.Client(), &out); !readyAt.Before(closed) {
+		t.Errorf("ready at %s, after the bootstrap closed at %s: the stream waited for it", readyAt, closed)
+	}
 	var steps []string
 	for _, s := range res.Steps {
 		steps = append(steps, s.Kind+" "+s.ID+" "+s.Status)
@@ -321,6 +325,17 @@ func waitBootstrap(t *testing.T, c client.Client, out *syncBuffer, exited <-chan
 		t.Fatalf("bootstrap %s: phase %s", id, res.Phase)
 	}
 	return res
+}
+
+// bootstrapClosed is when the Bootstrap workflow closed, on the server's clock.
+func bootstrapClosed(t *testing.T, c client.Client, out *syncBuffer) time.Time {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^bootstrap (bootstrap-\S+) run `).FindStringSubmatch(out.String())
+	d, err := c.DescribeWorkflowExecution(t.Context(), m[1], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.GetWorkflowExecutionInfo().GetCloseTime().AsTime()
 }
 
 // registryChampions reads each pair's horizon-1 champion from the registry.
