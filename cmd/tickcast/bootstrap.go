@@ -18,8 +18,8 @@ import (
 	"github.com/tickcast/tickcast/workflows"
 )
 
-// bootFlags say what `run` does before streaming so that it predicts with
-// trained models from the first live candle.
+// bootFlags say what the bootstrap `run` starts beside the stream does, so
+// that it soon predicts with trained models.
 type bootFlags struct {
 	enabled      bool
 	backfillDays int
@@ -29,8 +29,10 @@ type bootFlags struct {
 }
 
 func (b *bootFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&b.enabled, "bootstrap", true, "with Temporal: backfill the pairs the store lacks, then train every pair × horizon that has no trained model")
-	fs.IntVar(&b.backfillDays, "backfill-days", 7, "live: days of Kraken REST trades a pair without candles is backfilled with (replays backfill what comes before the streamed part)")
+	fs.BoolVar(&b.enabled, "bootstrap", true, "with Temporal: start the Bootstrap workflow beside the stream (never waited for): backfill what the store lacks, "+
+		"train every pair × horizon that has no trained model, apply the retraining schedules")
+	fs.IntVar(&b.backfillDays, "backfill-days", 7, "live: how far back the bootstrap's Kraken REST backfill reaches, from the end of each pair's stored candles to now "+
+		"(replays backfill what comes before the streamed part)")
 	fs.StringVar(&b.horizons, "horizons", "1,5", "horizons (candles ahead) to serve: each pair × horizon gets a champion (a trained model, or the zero-return baseline)")
 	fs.IntVar(&b.trials, "trials", workflows.DefaultTrials, "tuning trials of the bootstrap trainings")
 	fs.DurationVar(&b.retrainEvery, "retrain-every", workflows.DefaultRetrainEvery,
