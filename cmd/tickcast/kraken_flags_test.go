@@ -91,3 +91,20 @@ func TestKrakenRESTOfWorkerAndBackfill(t *testing.T) {
 		}
 	}
 }
+
+// Live, the pipeline gets both endpoints: the stream's and its gap repair's.
+func TestLivePipelineGetsBothEndpoints(t *testing.T) {
+	e := testEnv(envOf(map[string]string{envKrakenREST: "http://127.0.0.1:9000"}))
+	f, err := parseRunFlags(e, []string{"--kraken-url", "ws://127.0.0.1:9000/v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams, stop, err := pipelineVars(e, f, &runPlan{live: true, pairs: []string{"BTC/USD"}}, map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if v := streams[0]; v[envKrakenWS] != "ws://127.0.0.1:9000/v2" || v[envKrakenREST] != "http://127.0.0.1:9000" {
+		t.Errorf("pipeline variables %v", v)
+	}
+}
