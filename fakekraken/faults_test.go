@@ -127,14 +127,19 @@ func restTime(t *testing.T, base string) time.Time {
 	return time.Unix(r.Result.Unixtime, 0).UTC()
 }
 
-// The exchange clock: the last trade before the replay, then origin +
-// elapsed × Speed; REST Time tells the same.
+// The exchange clock: before the replay, the last trade REST serves (in
+// memory) or the origin it will start from (streamed); then origin +
+// elapsed × Speed. REST Time tells the same.
 func TestExchangeClock(t *testing.T) {
 	trades := synth("BTC/USD", 200, time.Minute) // 200 minutes of market time
+	streamed, _ := startServer(t, fakekraken.Config{Sources: map[string]fakekraken.TradeSource{"BTC/USD": fakekraken.NewSliceSource(trades)}, Speed: 600})
+	if got := streamed.Now(); !got.Equal(trades[49].TS) {
+		t.Errorf("streamed, before the replay: Now %s, want the origin %s", got, trades[49].TS)
+	}
 	srv, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Speed: 600})
 	base := fakekraken.RESTURL(url)
 	if got := restTime(t, base); !got.Equal(trades[199].TS.Truncate(time.Second)) || !srv.Now().Equal(trades[199].TS) {
-		t.Fatalf("before the replay: Time %s, Now %s; want the last trade %s", got, srv.Now(), trades[199].TS)
+		t.Fatalf("in memory, before the replay: Time %s, Now %s; want the last trade %s", got, srv.Now(), trades[199].TS)
 	}
 	c := subscribed(t, url)
 	c.nextTrades(t) // the snapshot: trades[49] is the origin
@@ -163,6 +168,7 @@ func TestOutage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			// 100 trades a second of wall time.
 			srv, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": synth("BTC/USD", 3000, time.Second)},
 				Speed: 100, Faults: fakekraken.Faults{OutageEvery: 150, OutageFor: tt.outage, Outages: 1}})
@@ -213,6 +219,7 @@ func TestDropsWithOutages(t *testing.T) {
 	last := trades[len(trades)-1].TradeID
 	for _, every := range []int{15, 400} {
 		t.Run(fmt.Sprintf("drop every %d", every), func(t *testing.T) {
+			t.Parallel()
 			srv, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Speed: 1000,
 				Faults: fakekraken.Faults{DisconnectEvery: every, Disconnects: 8, SkipOnDisconnect: 60,
 					OutageEvery: 600, OutageFor: time.Second, Outages: 2}})

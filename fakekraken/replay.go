@@ -66,11 +66,13 @@ func (t *tape) notifyLocked() {
 
 func (s *Server) maxSpeed() bool { return s.cfg.Speed <= 0 }
 
-// Now is the exchange clock: the event time the replay is at. Running at
-// Speed > 0 it is origin + (wall − start) × Speed, origin being the time of
-// the last trade published at the start (the snapshot's last); at max speed
-// the time of the newest trade published; before the replay starts the time
-// of the newest trade REST serves, or of the first trade. REST Time,
+// Now is the exchange clock: the event time the replay is at. At Speed > 0
+// it is origin + (wall − start) × Speed, origin being the newest of every
+// pair's first SnapshotSize trades (published at once at the first
+// subscription); at max speed the time of the newest trade published.
+// Before the replay starts it is the newest trade REST serves when a pair
+// is in memory (Config.Trades: REST serves it all), else at Speed > 0 the
+// origin it will start from, at max speed the first trade. REST Time,
 // SystemStatus and the WebSocket's time_in/time_out read it.
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
@@ -82,6 +84,11 @@ func (s *Server) nowLocked() time.Time {
 	if s.started && !s.maxSpeed() {
 		ev := float64(time.Since(s.start)) * s.cfg.Speed
 		return s.origin.Add(time.Duration(min(ev, float64(math.MaxInt64/2)))).UTC()
+	}
+	if !s.maxSpeed() && !s.servesHistoryLocked() { // a timed replay's clock stands at the origin it will start from
+		if o := s.startOriginLocked(); !o.IsZero() {
+			return o
+		}
 	}
 	var now time.Time
 	for _, t := range s.tapes {
@@ -99,17 +106,38 @@ func (s *Server) nowLocked() time.Time {
 	return now
 }
 
+// servesHistoryLocked: a tape in memory serves its whole history before
+// the replay starts (restEnd), so the clock stands at its last trade.
+func (s *Server) servesHistoryLocked() bool {
+	for _, t := range s.tapes {
+		if t.inMemory {
+			return true
+		}
+	}
+	return false
+}
+
+// startOriginLocked is the event time a replay starts at: the newest of
+// the first SnapshotSize trades of every pair, published at once (the
+// exchange's history when the first client subscribes).
+func (s *Server) startOriginLocked() time.Time {
+	origin := s.origin
+	for _, t := range s.tapes {
+		t.fill(s.cfg.SnapshotSize)
+		if n := min(s.cfg.SnapshotSize, t.loaded()); n > 0 && t.at(n-1).TS.After(origin) {
+			origin = t.at(n - 1).TS
+		}
+	}
+	return origin
+}
+
 // startLocked begins the replay at the first subscription, with the first
 // SnapshotSize trades of every pair already published.
 func (s *Server) startLocked() {
 	s.started, s.start = true, time.Now()
+	s.origin = s.startOriginLocked()
 	for _, t := range s.tapes {
-		t.fill(s.cfg.SnapshotSize)
-		n := min(s.cfg.SnapshotSize, t.loaded())
-		if n > 0 && t.at(n-1).TS.After(s.origin) {
-			s.origin = t.at(n - 1).TS
-		}
-		s.publishLocked(t, n)
+		s.publishLocked(t, min(s.cfg.SnapshotSize, t.loaded()))
 	}
 	if !s.maxSpeed() && !s.closed {
 		s.publishDueLocked(s.start) // pairs share one clock: catch up to the origin
