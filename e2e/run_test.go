@@ -125,6 +125,12 @@ func TestRunWholeSystem(t *testing.T) {
 	if strings.Contains(got, "failed") {
 		t.Errorf("a bootstrap step failed:\n%s", got)
 	}
+	// run logs the steps as they go.
+	waitFor(t, 10*time.Second, exited, "the bootstrap's steps in the log", func() bool {
+		log := out.String()
+		return strings.Contains(log, `msg="bootstrap step" kind=train target="ETH/USDT h1" id=train-ETH-USDT-h1 status=completed`) &&
+			strings.Contains(log, `msg="bootstrap completed"`)
+	})
 	champions := registryChampions(t, dataDir, "ETH/USDT", "BTC/USD")
 
 	// The two files are from different years (2025 and 2023): each pair
