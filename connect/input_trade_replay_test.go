@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +132,71 @@ func TestTradeReplayCandleFile(t *testing.T) {
 	want := fakekraken.ReconstructTrades(cs, 1)
 	got := replayAll(t, replayInput([]string{path}, 4096, 1, 1))
 	equalTrades(t, got, want)
+}
+
+// BenchmarkTradeReplayInput reads the 1,122,869 trades rebuilt from the real
+// 21-day Kraken candle file through the input (messages built, nothing
+// downstream): the input's share of a replay, and its memory per run.
+func BenchmarkTradeReplayInput(b *testing.B) {
+	path := realdata.Path(b, realdata.KrakenXBT1m21d)
+	ctx := context.Background()
+	var trades int
+	for b.Loop() {
+		in := replayInput([]string{path}, 1000, 1, 1)
+		if err := in.Connect(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			batch, _, err := in.ReadBatch(ctx)
+			if errors.Is(err, service.ErrEndOfInput) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			trades += len(batch) - 1
+		}
+		in.Close(ctx)
+	}
+	b.ReportMetric(float64(trades)/b.Elapsed().Seconds(), "trades/s")
+}
+
+// A bad row ends the replay there: its error once, then the flush tick at
+// the last good trade and the end of input. Hand-written fixture.
+func TestTradeReplayBadRow(t *testing.T) {
+	path := t.TempDir() + "/trades.csv"
+	body := "time_ms,price,volume\n1561939203000,100,1\n1561939204000,101,1\n1561939205000,oops,1\n1561939206000,102,1\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := replayInput([]string{path}, 1, 1, 1)
+	ctx := context.Background()
+	if err := in.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var trades []market.Trade
+	var errs int
+	for {
+		batch, _, err := in.ReadBatch(ctx)
+		if errors.Is(err, service.ErrEndOfInput) {
+			break
+		}
+		if err != nil {
+			errs++
+			if !strings.Contains(err.Error(), "line 4") {
+				t.Errorf("error %v, want line 4", err)
+			}
+			continue
+		}
+		if now, flush, _ := tickOf(batch[len(batch)-1]); flush {
+			if len(batch) != 1 || !now.Equal(trades[len(trades)-1].TS) {
+				t.Errorf("flush tick at %v after %d trades", now, len(trades))
+			}
+			continue
+		}
+		trades = append(trades, batchTrades(t, batch, false)...)
+	}
+	if errs != 1 || len(trades) != 2 {
+		t.Errorf("%d errors, %d trades; want 1, 2", errs, len(trades))
+	}
 }
