@@ -28,22 +28,44 @@ type exchangeClock struct {
 	ex, at time.Time // the last sample: exchange time at host time at
 }
 
+// prime takes the first sample before the stream starts (at most a few
+// seconds), so that the first trades are checked against the exchange's
+// clock; run goes on sampling. speed <= 0 (as fast as possible) has no
+// clock but the trades.
+func (c *exchangeClock) prime(ctx context.Context, rest *kraken.REST, speed float64, log *slog.Logger) {
+	if speed <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if speed != 1 {
+		c.sample(ctx, rest, speed, log)
+		return
+	}
+	off := kraken.NewClockOffset(rest, 0, log)
+	if err := off.Sample(ctx); err != nil {
+		log.Warn("kraken_trades: Kraken's clock not sampled yet; trades are checked against the host clock", "err", err)
+	}
+	c.mu.Lock()
+	c.offset = off
+	c.mu.Unlock()
+}
+
 // run samples the exchange clock until ctx ends, exporting the offset.
 func (c *exchangeClock) run(ctx context.Context, rest *kraken.REST, speed float64, log *slog.Logger, gauge *service.MetricGauge) {
 	if speed <= 0 {
-		return // as fast as possible: the trades are the only clock
+		return
 	}
-	if speed == 1 {
-		off := kraken.NewClockOffset(rest, 0, log)
-		c.mu.Lock()
-		c.offset = off
-		c.mu.Unlock()
+	c.mu.Lock()
+	off := c.offset
+	c.mu.Unlock()
+	if off != nil {
 		go func() { _ = off.Run(ctx) }()
 	}
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
-	for next := time.Now(); ; {
-		if speed != 1 && !time.Now().Before(next) {
+	for next := time.Now().Add(exchangeEvery); ; {
+		if off == nil && !time.Now().Before(next) {
 			c.sample(ctx, rest, speed, log)
 			next = time.Now().Add(exchangeEvery)
 		}
@@ -90,8 +112,8 @@ func (c *exchangeClock) now(wall time.Time) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.offset != nil {
-		d, ok := c.offset.Offset()
-		return wall.Add(d), ok
+		d, _ := c.offset.Offset() // the host clock itself until sampled
+		return wall.Add(d), true
 	}
 	if c.ex.IsZero() {
 		return time.Time{}, false
@@ -107,8 +129,9 @@ func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error)
 		return nil, nil
 	}
 	out := map[string]kraken.Mark{}
+	root := ParquetDir(dataDir)
 	for _, p := range pairs {
-		parts, err := parquet.Partitions(dataDir, parquet.DatasetTrades, p, time.Time{}, time.Time{})
+		parts, err := parquet.Partitions(root, parquet.DatasetTrades, p, time.Time{}, time.Time{})
 		if err != nil || len(parts) == 0 {
 			if err != nil {
 				return out, err
@@ -116,7 +139,7 @@ func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error)
 			continue
 		}
 		day := parts[len(parts)-1].Day
-		trades, err := parquet.ReadTrades(dataDir, p, day, day.AddDate(0, 0, 1))
+		trades, err := parquet.ReadTrades(root, p, day, day.AddDate(0, 0, 1))
 		if err != nil {
 			return out, err
 		}

@@ -344,6 +344,7 @@ func (in *krakenInput) Connect(context.Context) error {
 		wg.Go(func() { in.repair.run(ctx, jobs, results) })
 	}
 	if in.rest != nil {
+		in.exchange.prime(ctx, in.rest, in.clock.speed, in.log)
 		wg.Go(func() { in.exchange.run(ctx, in.rest, in.clock.speed, in.log, in.mOffset) })
 	}
 	wg.Go(func() {
@@ -601,18 +602,18 @@ func (in *krakenInput) admit(t market.Trade, streamNow time.Time) *service.Messa
 }
 
 // streamNow is the clock trades are checked against: the exchange's, from
-// REST Time, when known; else the stream's event clock; zero before either
-// and in a replay as fast as possible (clock_speed 0), where trades are the
-// only clock and a jump ahead is no evidence of a bad timestamp.
+// REST Time (live: the host clock until the offset is known); zero — only
+// the absolute checks — when it is unknown or in a replay as fast as
+// possible (clock_speed 0). Never the trades' own clock: a frame of trades
+// sent late would look ahead of it.
 func (in *krakenInput) streamNow(wall time.Time) time.Time {
 	if t, ok := in.exchange.now(wall); ok {
 		return t
 	}
-	if in.clock.speed <= 0 {
-		return time.Time{}
+	if in.clock.speed == 1 {
+		return wall
 	}
-	t, _ := in.clock.now(wall)
-	return t
+	return time.Time{}
 }
 
 func (in *krakenInput) Close(context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,11 +149,21 @@ func runLiveTrades(t *testing.T, trades []market.Trade, run liveRun) liveResult 
 
 func runPipelineFile(t *testing.T, file string, vars map[string]string) {
 	t.Helper()
+	runPipelineFileFor(t, file, vars, 90*time.Second)
+}
+
+// runPipelineFileFor runs a pipeline file to its end, failing after timeout.
+func runPipelineFileFor(t *testing.T, file string, vars map[string]string, timeout time.Duration) {
+	t.Helper()
 	yaml, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := NewEnvironment(Deps{Latest: &online.Latest{}})
+	deps := Deps{Latest: &online.Latest{}}
+	if os.Getenv("TICKCAST_TEST_LOG") != "" { // the plugins' log, to debug a pipeline test
+		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	env, err := NewEnvironment(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +176,7 @@ func runPipelineFile(t *testing.T, file string, vars map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := stream.Run(ctx); err != nil {
 		t.Fatalf("pipeline: %v", err)
