@@ -47,15 +47,20 @@ func writerProps(sc *arrow.Schema) *parquet.WriterProperties {
 	return parquet.NewWriterProperties(opts...)
 }
 
+// encodeRows is how many rows are turned into arrow arrays at a time: the
+// writer buffers a row group's encoded, compressed pages (small) rather
+// than a whole row group of arrow arrays (tens of MB for a day of trades).
+const encodeRows = 16 * 1024
+
 // writeRows encodes rows as one Parquet file, a row group per rowGroupRows.
 func writeRows[T any, K comparable](w io.Writer, c *codec[T, K], rows []T) error {
 	fw, err := pqarrow.NewFileWriter(c.schema, w, writerProps(c.schema), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return fmt.Errorf("new %s writer: %w", c.dataset, err)
 	}
-	for start := 0; start < len(rows); start += rowGroupRows {
-		chunk := rows[start:min(start+rowGroupRows, len(rows))]
-		if err := writeRowGroup(fw, c, chunk); err != nil {
+	for start := 0; start < len(rows); start += encodeRows {
+		chunk := rows[start:min(start+encodeRows, len(rows))]
+		if err := writeChunk(fw, c, chunk); err != nil {
 			fw.Close()
 			return err
 		}
@@ -66,7 +71,9 @@ func writeRows[T any, K comparable](w io.Writer, c *codec[T, K], rows []T) error
 	return nil
 }
 
-func writeRowGroup[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], rows []T) error {
+// writeChunk appends rows to the current row group, which the writer
+// closes at rowGroupRows (a multiple of encodeRows) and starts the next.
+func writeChunk[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], rows []T) error {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, c.schema)
 	defer b.Release()
 	for i, col := range c.cols {
@@ -74,8 +81,8 @@ func writeRowGroup[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], 
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	if err := fw.Write(rec); err != nil {
-		return fmt.Errorf("write %s row group: %w", c.dataset, err)
+	if err := fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write %s rows: %w", c.dataset, err)
 	}
 	return nil
 }

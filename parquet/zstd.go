@@ -16,8 +16,8 @@ import (
 const zstdWindow = 1 << 20
 
 // storeZstd is arrow's zstd codec with one long-lived encoder of a 1 MiB
-// window for block compression at the default level; everything else
-// (decoding, streams, other levels) is arrow's.
+// window (about 1.1 MiB of history) for block compression at the default
+// level; everything else (decoding, streams, other levels) is arrow's.
 type storeZstd struct {
 	orig interface {
 		compress.ErrorCodec
@@ -41,7 +41,8 @@ func init() {
 		return
 	}
 	enc, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithAllLitEntropyCompression(true),
-		zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdWindow), zstd.WithEncoderConcurrency(2))
+		zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderConcurrency(1)) // one writer at a time per store; callers beyond it wait
 	if err != nil {
 		return
 	}
