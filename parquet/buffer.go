@@ -21,12 +21,30 @@ type writeEnv struct {
 	beforeRename func(tmp string) error
 }
 
+// buffer holds a partition's rows in chunks of encodeRows: a day of rows
+// grows without being copied (nor held twice while it grows), and an
+// appending day is written chunk by chunk as it is.
 type buffer[T any, K comparable] struct {
-	c    *codec[T, K]
-	rows []T
+	c      *codec[T, K]
+	chunks [][]T
+	n      int
 }
 
-func (b *buffer[T, K]) len() int { return len(b.rows) }
+func (b *buffer[T, K]) len() int { return b.n }
+
+func (b *buffer[T, K]) add(row T) {
+	last := len(b.chunks) - 1
+	if last < 0 || len(b.chunks[last]) >= encodeRows {
+		size := encodeRows
+		if last < 0 {
+			size = 0 // small partitions (a day of candles) stay small
+		}
+		b.chunks = append(b.chunks, make([]T, 0, size))
+		last++
+	}
+	b.chunks[last] = append(b.chunks[last], row)
+	b.n++
+}
 
 // flush merges the buffered rows into the partition file under the
 // partition lock and replaces the file atomically; it returns the row
@@ -52,25 +70,31 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 	if err != nil {
 		return 0, err
 	}
-	rows := merge(b.c, old, b.rows)
-	write := func(w io.Writer) error { return writeRows(w, b.c, rows) }
-	return len(rows), atomicWrite(path, write, env.beforeRename)
+	chunks := merge(b.c, append([][]T{old}, b.chunks...))
+	write := func(w io.Writer) error { return writeRows(w, b.c, chunks...) }
+	n := 0
+	for _, ch := range chunks {
+		n += len(ch)
+	}
+	return n, atomicWrite(path, write, env.beforeRename)
 }
 
-// merge applies rows over old by key: a later row replaces an earlier one
-// in place, so each key appears once; the result is sorted by time. Rows
-// that only append (each following the last, as a replay writes them) are
-// joined without a key map or a sort.
-func merge[T any, K comparable](c *codec[T, K], old, rows []T) []T {
-	if appends(c, old, rows) {
-		if len(old) == 0 {
-			return rows
-		}
-		return slices.Concat(old, rows)
+// merge applies the rows of the chunks, in order (the file's, then the
+// buffered), by key: a later row replaces an earlier one in place, so each
+// key appears once; the result is sorted by time. Rows that only append
+// (each following the last, as a replay writes them) are kept as they are,
+// without a key map, a sort or a copy.
+func merge[T any, K comparable](c *codec[T, K], chunks [][]T) [][]T {
+	if appends(c, chunks) {
+		return chunks
 	}
-	out := make([]T, 0, len(old)+len(rows))
-	at := make(map[K]int, len(old)+len(rows))
-	for _, src := range [][]T{old, rows} {
+	n := 0
+	for _, ch := range chunks {
+		n += len(ch)
+	}
+	out := make([]T, 0, n)
+	at := make(map[K]int, n)
+	for _, src := range chunks {
 		for i := range src {
 			k := c.key(&src[i])
 			if j, ok := at[k]; ok {
@@ -82,13 +106,13 @@ func merge[T any, K comparable](c *codec[T, K], old, rows []T) []T {
 		}
 	}
 	slices.SortFunc(out, c.compare)
-	return out
+	return [][]T{out}
 }
 
-// appends reports whether old then rows follow each other row by row.
-func appends[T any, K comparable](c *codec[T, K], old, rows []T) bool {
+// appends reports whether the chunks' rows follow each other row by row.
+func appends[T any, K comparable](c *codec[T, K], chunks [][]T) bool {
 	var prev *T
-	for _, src := range [][]T{old, rows} {
+	for _, src := range chunks {
 		for i := range src {
 			if prev != nil && !c.follows(prev, &src[i]) {
 				return false

@@ -52,17 +52,20 @@ func writerProps(sc *arrow.Schema) *parquet.WriterProperties {
 // than a whole row group of arrow arrays (tens of MB for a day of trades).
 const encodeRows = 16 * 1024
 
-// writeRows encodes rows as one Parquet file, a row group per rowGroupRows.
-func writeRows[T any, K comparable](w io.Writer, c *codec[T, K], rows []T) error {
+// writeRows encodes the rows of the chunks, in order, as one Parquet
+// file, a row group per rowGroupRows.
+func writeRows[T any, K comparable](w io.Writer, c *codec[T, K], chunks ...[]T) error {
 	fw, err := pqarrow.NewFileWriter(c.schema, w, writerProps(c.schema), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return fmt.Errorf("new %s writer: %w", c.dataset, err)
 	}
-	for start := 0; start < len(rows); start += encodeRows {
-		chunk := rows[start:min(start+encodeRows, len(rows))]
-		if err := writeChunk(fw, c, chunk); err != nil {
-			fw.Close()
-			return err
+	for _, rows := range chunks {
+		for start := 0; start < len(rows); start += encodeRows {
+			chunk := rows[start:min(start+encodeRows, len(rows))]
+			if err := writeChunk(fw, c, chunk); err != nil {
+				fw.Close()
+				return err
+			}
 		}
 	}
 	if err := fw.Close(); err != nil {

@@ -177,8 +177,7 @@ func bufferRow[T any, K comparable](s *Store, c *codec[T, K], row T) (seriesKey,
 		p = &buffer[T, K]{c: c}
 		s.parts[k] = p
 	}
-	b := p.(*buffer[T, K])
-	b.rows = append(b.rows, row)
+	p.(*buffer[T, K]).add(row)
 	s.buffered++
 	newest, seen := s.newest[k.seriesKey]
 	if seen && k.day <= newest {
