@@ -114,7 +114,7 @@ or after that time, after a final flush tick: that is how a replay ends by itsel
 		Field(service.NewDurationField(kiFieldHeadWindow).Description("A stream's first trades are repaired back to the start of the window of this length that holds them: the candles interval.").Default("1m").Advanced()).
 		Field(service.NewDurationField(kiFieldHorizon).Description("How far back a restart refetches (the candles processor's repair_windows × interval: older trades could not correct a candle).").Default("2h").Advanced()).
 		Field(service.NewDurationField(kiFieldFutureTolerance).Description("Trades stamped later than the stream clock plus this are refused.").Default(market.DefaultFutureTolerance.String()).Advanced()).
-		Field(service.NewDurationField(kiFieldMaxBehind).Description("Trades stamped earlier than the stream clock minus this are refused (trades merely older than the correction horizon are routed late by the candles processor).").Default("24h").Advanced()).
+		Field(service.NewDurationField(kiFieldMaxBehind).Description("Trades stamped earlier than the stream clock minus this are refused (trades merely older than the correction horizon are routed late by the candles processor).").Default("6h").Advanced()).
 		Field(service.NewFloatField(kiFieldPriceBand).Description("Prices above this many times, or below its inverse, the pair's recent median are refused.").Default(market.DefaultPriceBand).Advanced())
 }
 
@@ -439,6 +439,13 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 		return in.gapBatch(rec)
 	case kraken.EventOutage:
 		return in.outageBatch(ev.Outage, ev.Time)
+	case kraken.EventRejected:
+		m := service.NewMessage(ev.Reject.Raw)
+		m.MetaSetMut(MetaKind, KindRejectedTrade)
+		m.MetaSetMut(MetaReject, "malformed")
+		m.SetError(fmt.Errorf("kraken_trades: %w", ev.Reject.Err))
+		in.mRejected.Incr(1, "malformed")
+		return service.MessageBatch{m}
 	case kraken.EventHeartbeat:
 		if now, ok := in.clock.now(time.Now()); ok {
 			return service.MessageBatch{newTick(now, false)}

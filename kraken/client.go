@@ -69,9 +69,21 @@ const (
 	EventDisconnected                      // the connection was lost; a reconnect follows
 	EventHeartbeat                         // Kraken's ~1 s heartbeat, a clock tick
 	EventOutage                            // trades may be missing for a time no trade id shows (see Outage)
+	EventRejected                          // a frame or trades that could not be used, as received (see Rejected)
 )
 
-var eventNames = [...]string{"", "trades", "gap", "status", "connected", "disconnected", "heartbeat", "outage"}
+var eventNames = [...]string{"", "trades", "gap", "status", "connected", "disconnected", "heartbeat", "outage", "rejected"}
+
+// Rejected is what the client could not use, kept for a dead letter: a
+// frame that did not parse, or one trade of a trade frame. Raw is cut at
+// maxRejectedRaw bytes.
+type Rejected struct {
+	Raw []byte
+	Err error
+}
+
+// maxRejectedRaw bounds what a rejected frame keeps: enough to see it.
+const maxRejectedRaw = 4 << 10
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -146,6 +158,7 @@ type Event struct {
 	Trades []market.Trade // EventTrades, in trade_id order per pair
 	Gap    Gap            // EventGap
 	Outage Outage         // EventOutage
+	Reject Rejected       // EventRejected
 	Status string         // EventStatus, EventConnected: the engine status (online, maintenance...)
 	Err    error          // EventDisconnected: why
 	Time   time.Time      // when the frame was received (or the connection lost)

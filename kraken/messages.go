@@ -68,9 +68,10 @@ type Message struct {
 	Status   Status // KindStatus
 
 	// Trades holds the valid trades of a trade frame; Rejected explains each
-	// trade of the same frame that was dropped.
-	Trades   []market.Trade
-	Rejected []error
+	// trade of the same frame that was dropped, RejectedRaw holds it as sent.
+	Trades      []market.Trade
+	Rejected    []error
+	RejectedRaw [][]byte
 
 	TimeIn, TimeOut time.Time // method replies
 }
@@ -199,6 +200,7 @@ func parseTrades(env *envelope, msg *Message) error {
 		t, err := parseTrade(raw)
 		if err != nil {
 			msg.Rejected = append(msg.Rejected, fmt.Errorf("trade %d of %s: %w", i, env.Type, err))
+			msg.RejectedRaw = append(msg.RejectedRaw, raw)
 			continue
 		}
 		msg.Trades = append(msg.Trades, t)

@@ -131,9 +131,14 @@ func (s *session) handle(ctx context.Context, b []byte, recv time.Time) error {
 	msg, err := ParseMessage(b)
 	if err != nil {
 		s.c.noteMalformed(b, err)
-		return nil
+		return s.reject(ctx, b, err, recv)
 	}
 	s.c.noteRejected(msg.Rejected)
+	for i, raw := range msg.RejectedRaw {
+		if err := s.reject(ctx, raw, msg.Rejected[i], recv); err != nil {
+			return err
+		}
+	}
 	switch msg.Kind {
 	case KindStatus:
 		return s.onStatus(ctx, msg, recv)
@@ -148,6 +153,12 @@ func (s *session) handle(ctx context.Context, b []byte, recv time.Time) error {
 	}
 	s.log.Debug("kraken: frame ignored", "kind", msg.Kind, "method", msg.Method, "channel", msg.Channel, "req_id", msg.ReqID)
 	return nil
+}
+
+// reject hands what could not be used to the caller, for a dead letter.
+func (s *session) reject(ctx context.Context, raw []byte, err error, recv time.Time) error {
+	raw = slices.Clone(raw[:min(len(raw), maxRejectedRaw)])
+	return emit(ctx, s.events, Event{Kind: EventRejected, Reject: Rejected{Raw: raw, Err: err}, Time: recv})
 }
 
 // onStatus reports every engine status. A non-online status keeps the
