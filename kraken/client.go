@@ -181,7 +181,6 @@ type counters struct {
 	frames, malformed, rejected, trades, duplicates, gaps, missing, reconnects, outages atomic.Int64
 }
 
-
 // Client streams Kraken trades, reconnecting forever. Run must not be called
 // concurrently; Stats may be.
 type Client struct {
