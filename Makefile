@@ -57,6 +57,9 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 	scripts/bench-rss.sh
 	scripts/bench-replay-stream.sh
 
+bench-faults: ## the fault matrix with the fake exchange at 1x: the real trade hour in real time, every scenario at once (about an hour; not CI)
+	TICKCAST_BENCH_REALTIME=1 $(GO) test -run TestFaultMatrixRealTime -parallel 4 -timeout 90m -count=1 -v ./connect/ 2>&1 | grep -E '^(=== RUN|--- |\s+faults_test|ok|FAIL|PASS)'
+
 bench-api: build temporal redis ## load the running API from a second process: cached/uncached p99 at 5,000 req/s, WebSocket fan-out to 1,000 clients (scripts/bench-api.sh)
 	scripts/bench-api.sh
 

@@ -75,7 +75,36 @@ func TestFaultMatrixNoTradeLost(t *testing.T) {
 	}
 }
 
+// TestFaultMatrixRealTime is the fault matrix with the exchange at 1×: the
+// whole hour in real time (about an hour; `make bench-faults`, not CI).
+func TestFaultMatrixRealTime(t *testing.T) {
+	if os.Getenv("TICKCAST_BENCH_REALTIME") == "" {
+		t.Skip("an hour of real time: make bench-faults")
+	}
+	path := realdata.Path(t, realdata.KrakenTrades1h)
+	file := readTradeFile(t, path)
+	for _, sc := range faultMatrix() {
+		sc.speed = 1
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			r := runFaultyFor(t, path, sc, 75*time.Minute)
+			dir := ParquetDir(r.dataDir)
+			checkStoredTrades(t, dir, file, repairedIDs(t, dir))
+			checkFileCandles(t, dir, file)
+			checkNothingAside(t, r.dataDir)
+			checkGapsClosed(t, r.dataDir)
+			t.Logf("1x %s: %s; fake: %+v; REST: %+v", sc.name, time.Since(start).Round(time.Second), r.fake, r.rest)
+		})
+	}
+}
+
 func runFaulty(t *testing.T, path string, sc liveFault) liveResult {
+	t.Helper()
+	return runFaultyFor(t, path, sc, 4*time.Minute)
+}
+
+func runFaultyFor(t *testing.T, path string, sc liveFault, timeout time.Duration) liveResult {
 	t.Helper()
 	src, err := archive.OpenTrades(path, "BTC/USD", 1)
 	if err != nil {
@@ -104,7 +133,7 @@ func runFaulty(t *testing.T, path string, sc liveFault) liveResult {
 		"TICKCAST_BACKOFF_MIN":     "20ms",
 		"TICKCAST_FLUSH_INTERVAL":  "1s",
 	}
-	runPipelineFileFor(t, "pipelines/live.yaml", vars, 4*time.Minute)
+	runPipelineFileFor(t, "pipelines/live.yaml", vars, timeout)
 	r.fake, r.rest = srv.Stats(), srv.RESTStats()
 	return r
 }
