@@ -49,6 +49,7 @@ type featuresProcessor struct {
 	candles   *online.Candles
 	warmDir   string          // data directory of the warm start; "" for none
 	seen      map[string]bool // pairs whose warm start was tried
+	cold      map[string]int  // pairs still cold: candles since the last try
 	log       *service.Logger
 	rows      *service.MetricCounter
 	corrected *service.MetricCounter // rows emitted again after a correction
@@ -71,6 +72,7 @@ func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) servic
 			candles:   candles,
 			warmDir:   warm,
 			seen:      map[string]bool{},
+			cold:      map[string]int{},
 			log:       mgr.Logger(),
 			rows:      m.NewCounter("tickcast_feature_rows"),
 			corrected: m.NewCounter("tickcast_feature_rows_corrected"),
@@ -103,11 +105,19 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if !p.seen[c.Pair] {
 			p.seen[c.Pair] = true
 			p.warmUp(c)
+		} else if p.cold[c.Pair]++; p.cold[c.Pair] >= warmRetryEvery {
+			p.cold[c.Pair] = 0
+			p.rewarm(c)
 		}
 		row, err := p.f.Update(c)
 		if err != nil {
 			msg.SetError(fmt.Errorf("features: %w", err))
 			continue
+		}
+		if row.Warm {
+			delete(p.cold, c.Pair)
+		} else if _, ok := p.cold[c.Pair]; !ok {
+			p.cold[c.Pair] = 0
 		}
 		p.rows.Incr(1)
 		out = p.appendRow(row, out)
@@ -166,6 +176,33 @@ func (p *featuresProcessor) warmUp(first market.Candle) {
 		}
 	}
 	p.log.Infof("features: %s warm-started from %d stored candles ending %s", first.Pair, len(held), first.Start.UTC().Format("2006-01-02T15:04:05Z"))
+}
+
+// warmRetryEvery is how many candles a cold pair waits between warm-start
+// tries: a store filled meanwhile (the bootstrap's backfill, which runs
+// beside the stream) warms it up without FeatureWindow live candles.
+const warmRetryEvery = 5
+
+// rewarm retries the warm start of a pair that is still cold, before its
+// candle next: on success the stored run ending at next replaces what the
+// calculator holds, as the first warm start would have.
+func (p *featuresProcessor) rewarm(next market.Candle) {
+	if p.warmDir == "" {
+		return
+	}
+	held, err := WarmCandles(p.warmDir, next)
+	if err != nil || len(held) < market.FeatureWindow {
+		return // not yet: the store has no contiguous window up to next
+	}
+	p.f.Reset(next.Pair)
+	for _, c := range held {
+		if _, err := p.f.Update(c); err != nil {
+			p.f.Reset(next.Pair)
+			p.log.Warnf("features: %s stays cold: stored candle refused: %v", next.Pair, err)
+			return
+		}
+	}
+	p.log.Infof("features: %s warmed up from %d stored candles ending %s", next.Pair, len(held), next.Start.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
 // WarmCandles returns the last market.FeatureWindow candles of first.Pair in

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redpanda-data/benthos/v4/public/service"
+
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
@@ -115,4 +117,71 @@ func readFeatures(t *testing.T, dataDir string) []market.FeatureRow {
 		t.Fatal(err)
 	}
 	return rs
+}
+
+// A pair that started cold (the store was empty: the bootstrap's backfill
+// runs beside the stream) warms up once the store holds a contiguous
+// window before one of its candles, and its rows from then on equal the
+// rows computed from the real candles.
+func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
+	path := realdata.Path(t, realdata.BinanceETH90d) // every minute present: contiguous
+	candles, _, err := archive.ReadCandles(path, archive.BinanceKlines, "ETH/USDT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	candles = candles[:200]
+	dir := t.TempDir()
+	fp, err := newFeaturesProcessor(nil, nil)(nil, service.MockResources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fp.(*featuresProcessor)
+	p.warmDir = dir
+	process := func(cs []market.Candle) []market.FeatureRow {
+		var batch service.MessageBatch
+		for _, c := range cs {
+			batch = append(batch, newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c))
+		}
+		out, err := p.ProcessBatch(t.Context(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []market.FeatureRow
+		for _, m := range out[0] {
+			if kindOf(m) == KindFeature {
+				r, _ := decode(m, market.DecodeFeatureRow)
+				rows = append(rows, r)
+			}
+		}
+		return rows
+	}
+	for _, r := range process(candles[150:153]) {
+		if r.Warm {
+			t.Fatal("warm with an empty store")
+		}
+	}
+	st, err := parquet.Open(ParquetDir(dir), parquet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddCandles(candles[:160]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rows := process(candles[153:170])
+	if rows[len(rows)-1].Warm != true {
+		t.Fatalf("still cold after the store filled")
+	}
+	for i, r := range rows {
+		k := 153 + i
+		if !r.Warm {
+			continue
+		}
+		want := market.Compute(candles[k+1-market.FeatureWindow : k+1])
+		if string(r.AppendJSON(nil)) != string(want.AppendJSON(nil)) {
+			t.Fatalf("row %d after the re-warm:\n got %s\nwant %s", k, r.AppendJSON(nil), want.AppendJSON(nil))
+		}
+	}
 }
