@@ -85,29 +85,25 @@ func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, erro
 			last = ts
 		}
 	}
-	srv, err := f.newServer(e, byPair, speed, 0)
+	srv, err := f.newServer(e, fakekraken.Config{Trades: byPair, Speed: speed})
 	return srv, pairs, last, err
 }
 
-// newServer builds the fake Kraken serving byPair with the flags' faults
-// (snapshot: trades per snapshot, 0 for Kraken's 50).
-func (f *fakeFlags) newServer(e env, byPair map[string][]market.Trade, speed float64, snapshot int) (*fakekraken.Server, error) {
-	return fakekraken.New(fakekraken.Config{
-		Trades:       byPair,
-		Speed:        speed,
-		SnapshotSize: snapshot,
-		Faults: fakekraken.Faults{
-			DisconnectEvery:     f.disconnectEvery,
-			Disconnects:         f.disconnects,
-			SkipOnDisconnect:    f.skipOnDisconnect,
-			SilenceAfter:        f.silenceAfter,
-			SilenceFor:          silenceFor,
-			MaintenanceAfter:    f.maintenanceAfter,
-			RepeatSnapshotAfter: f.repeatSnapshot,
-		},
-		REST:   fakekraken.RESTFaults{RateLimitPerSecond: f.restRate, FailEvery: f.restFailEvery},
-		Logger: e.logger,
-	})
+// newServer builds the fake Kraken serving what cfg says (Trades or
+// Sources, Speed, SnapshotSize) with the flags' faults.
+func (f *fakeFlags) newServer(e env, cfg fakekraken.Config) (*fakekraken.Server, error) {
+	cfg.Logger = e.logger
+	cfg.REST = fakekraken.RESTFaults{RateLimitPerSecond: f.restRate, FailEvery: f.restFailEvery}
+	cfg.Faults = fakekraken.Faults{
+		DisconnectEvery:     f.disconnectEvery,
+		Disconnects:         f.disconnects,
+		SkipOnDisconnect:    f.skipOnDisconnect,
+		SilenceAfter:        f.silenceAfter,
+		SilenceFor:          silenceFor,
+		MaintenanceAfter:    f.maintenanceAfter,
+		RepeatSnapshotAfter: f.repeatSnapshot,
+	}
+	return fakekraken.New(cfg)
 }
 
 func splitPairList(s string) ([]string, error) {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
-	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/workflows"
 )
@@ -156,7 +155,7 @@ func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		attrs := []any{"pair", src.pair, "files", strings.Join(src.files, ","), "trades", len(src.trades),
+		attrs := []any{"pair", src.pair, "files", strings.Join(src.files, ","), "trades", src.count,
 			"from", src.first().UTC().Format(time.RFC3339), "to", src.last().UTC().Format(time.RFC3339)}
 		if src.candles {
 			attrs = append(attrs, "reconstructed", true, "backfill_before", src.split.UTC().Format(time.RFC3339))
@@ -252,7 +251,13 @@ func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]
 				e.logger.Warn("replay: too many trades before the common start for one snapshot: the first candles may be lost",
 					"pair", src.pair, "start", start.UTC().Format(time.RFC3339))
 			}
-			srv, err := f.fake.newServer(e, map[string][]market.Trade{src.pair: src.trades}, plan.speed, sizes[i])
+			stream, err := src.open()
+			if err != nil {
+				stop()
+				return nil, nil, err
+			}
+			srv, err := f.fake.newServer(e, fakekraken.Config{Sources: map[string]fakekraken.TradeSource{src.pair: stream},
+				Speed: plan.speed, SnapshotSize: sizes[i]})
 			if err != nil {
 				stop()
 				return nil, nil, err

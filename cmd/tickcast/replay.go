@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,19 +28,109 @@ type replayItem struct {
 // replaySource is what one pair replays: the trades the fake Kraken streams
 // (real, or reconstructed from candles and labelled so) and, for candle
 // files, the split: candles before it are the backfill's, the rest stream.
+// The trades are never all in memory: open streams them from the files
+// (the candles of candle files are held, some 40 times fewer than the
+// trades they make), and one pass at load keeps what the plan needs.
 type replaySource struct {
 	pair    string
 	files   []string // absolute paths
 	candles bool     // the files hold candles, not trades
-	trades  []market.Trade
+	// open starts a new stream of the trades, for the fake Kraken.
+	open func() (fakekraken.TradeSource, error)
+	// head is the first snapshotMax+1 trades (snapshotSizes), count all
+	// of them, firstTS and lastTS the first's and the last's times.
+	head            []market.Trade
+	count           int
+	firstTS, lastTS time.Time
 	// split is the start of the first streamed candle (candle files only);
 	// backfill says whether the files hold candles before it.
 	split    time.Time
 	backfill bool
 }
 
-func (s *replaySource) first() time.Time { return s.trades[0].TS }
-func (s *replaySource) last() time.Time  { return s.trades[len(s.trades)-1].TS }
+func (s *replaySource) first() time.Time { return s.firstTS }
+func (s *replaySource) last() time.Time  { return s.lastTS }
+
+// scan reads the stream once for head, count and times, checking that
+// time never goes backwards (across files too).
+func (s *replaySource) scan() error {
+	src, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer closeSource(src)
+	for {
+		t, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", s.pair, err)
+		}
+		if s.count > 0 && t.TS.Before(s.lastTS) {
+			return fmt.Errorf("replay %s: trade %d at %s before the previous one (files out of order?)", s.pair, t.TradeID, t.TS.Format(time.RFC3339Nano))
+		}
+		if len(s.head) <= snapshotMax {
+			s.head = append(s.head, t)
+		}
+		if s.count == 0 {
+			s.firstTS = t.TS
+		}
+		s.count, s.lastTS = s.count+1, t.TS
+	}
+	if s.count == 0 {
+		return fmt.Errorf("replay %s: no trades in %s", s.pair, strings.Join(s.files, ","))
+	}
+	return nil
+}
+
+func closeSource(src fakekraken.TradeSource) {
+	if c, ok := src.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// fileChain streams trade files one after the other, ids continuing.
+type fileChain struct {
+	files  []string
+	pair   string
+	nextID int64
+	cur    archive.TradeStream
+}
+
+func (c *fileChain) Next() (market.Trade, error) {
+	for {
+		if c.cur == nil {
+			if len(c.files) == 0 {
+				return market.Trade{}, io.EOF
+			}
+			cur, err := archive.OpenTrades(c.files[0], c.pair, c.nextID)
+			if err != nil {
+				return market.Trade{}, err
+			}
+			c.cur, c.files = cur, c.files[1:]
+		}
+		t, err := c.cur.Next()
+		if errors.Is(err, io.EOF) {
+			c.Close()
+			continue
+		}
+		if err != nil {
+			return t, err
+		}
+		c.nextID = t.TradeID + 1
+		return t, nil
+	}
+}
+
+func (c *fileChain) Close() error {
+	if c.cur == nil {
+		return nil
+	}
+	err := c.cur.Close()
+	c.cur = nil
+	return err
+}
 
 // parseReplayList reads --replay: a comma list of FILE or PAIR=FILE items.
 // Files without a pair replay, concatenated, under each pair of --pair when
@@ -125,12 +216,10 @@ func loadReplaySource(it replayItem, from time.Time, span time.Duration) (*repla
 	}
 	src.candles = kinds[true]
 	if !src.candles {
-		trades, err := loadReplay(strings.Join(src.files, ","), it.pair)
-		if err != nil {
-			return nil, err
+		src.open = func() (fakekraken.TradeSource, error) {
+			return &fileChain{files: src.files, pair: it.pair, nextID: 1}, nil
 		}
-		src.trades = trades
-		return src, nil
+		return src, src.scan()
 	}
 	candles, err := readCandleFiles(src.files, it.pair)
 	if err != nil {
@@ -148,9 +237,10 @@ func loadReplaySource(it replayItem, from time.Time, span time.Duration) (*repla
 			from.UTC().Format(time.RFC3339), candles[len(candles)-1].End.UTC().Format(time.RFC3339))
 	}
 	src.split, src.backfill = candles[i].Start, i > 0
-	src.trades = fakekraken.ReconstructTrades(candles[i:], 1)
-	if len(src.trades) == 0 {
-		return nil, fmt.Errorf("replay %s: no candle with volume after %s", it.pair, src.split.Format(time.RFC3339))
+	streamed := slices.Clone(candles[i:]) // the backfill's candles are not kept
+	src.open = func() (fakekraken.TradeSource, error) { return fakekraken.NewReconstructSource(streamed, 1), nil }
+	if err := src.scan(); err != nil {
+		return nil, fmt.Errorf("replay %s: no candle with volume after %s: %w", it.pair, src.split.Format(time.RFC3339), err)
 	}
 	return src, nil
 }
@@ -198,12 +288,13 @@ const (
 // begin at that market time and nothing is lost.
 func (g *replayGroup) snapshotSizes() (sizes []int, start time.Time) {
 	for _, s := range g.sources {
-		if ts := s.trades[min(snapshotDefault, len(s.trades))-1].TS; ts.After(start) {
+		if ts := s.head[min(snapshotDefault, len(s.head))-1].TS; ts.After(start) {
 			start = ts
 		}
 	}
 	for _, s := range g.sources {
-		n, _ := slices.BinarySearchFunc(s.trades, start, func(t market.Trade, ts time.Time) int {
+		// head holds snapshotMax+1 trades: n beyond it is capped below anyway.
+		n, _ := slices.BinarySearchFunc(s.head, start, func(t market.Trade, ts time.Time) int {
 			if t.TS.After(ts) {
 				return 1
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/connect"
+	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
@@ -63,7 +64,7 @@ func TestParseHorizons(t *testing.T) {
 func TestGroupReplays(t *testing.T) {
 	at := func(s string) time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(mustDur(s)) }
 	src := func(pair, from, to string) *replaySource {
-		return &replaySource{pair: pair, trades: []market.Trade{{TS: at(from)}, {TS: at(to)}}}
+		return &replaySource{pair: pair, firstTS: at(from), lastTS: at(to)}
 	}
 	a, b, c := src("A/USD", "0h", "2h"), src("B/USD", "1h", "3h"), src("C/USD", "100h", "101h")
 	groups := groupReplays([]*replaySource{c, a, b})
@@ -96,8 +97,8 @@ func TestLoadReplaySourceSplitsCandles(t *testing.T) {
 	if want := time.Date(2023, 3, 21, 0, 0, 0, 0, time.UTC); !src.candles || !src.backfill || !src.split.Equal(want) {
 		t.Errorf("split %s backfill %v candles %v; want %s", src.split, src.backfill, src.candles, want)
 	}
-	if src.first().Before(src.split) || src.trades[0].Source != market.SourceReconstructed {
-		t.Errorf("first streamed trade %+v", src.trades[0])
+	if src.first().Before(src.split) || src.head[0].Source != market.SourceReconstructed {
+		t.Errorf("first streamed trade %+v", src.head[0])
 	}
 	from := time.Date(2023, 3, 10, 12, 0, 30, 0, time.UTC) // inside a candle: the next one starts the stream
 	src, err = loadReplaySource(replayItem{"BTC/USD", []string{path}}, from, defaultReplaySpan)
@@ -115,8 +116,8 @@ func TestLoadReplaySourceSplitsCandles(t *testing.T) {
 		t.Error("trade and candle files mixed: want an error")
 	}
 	src, err = loadReplaySource(replayItem{"BTC/USD", []string{trades}}, time.Time{}, defaultReplaySpan)
-	if err != nil || src.candles || src.backfill || len(src.trades) != 2672 {
-		t.Errorf("trade file: %v candles %v, %d trades", err, src.candles, len(src.trades))
+	if err != nil || src.candles || src.backfill || src.count != 2672 {
+		t.Errorf("trade file: %v candles %v, %d trades", err, src.candles, src.count)
 	}
 }
 
@@ -125,9 +126,13 @@ func TestLoadReplaySourceSplitsCandles(t *testing.T) {
 func TestSnapshotSizesAlignWithoutLoss(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(pair string, every time.Duration, n int) *replaySource {
-		s := &replaySource{pair: pair}
+		var trades []market.Trade
 		for i := range n {
-			s.trades = append(s.trades, market.Trade{Pair: pair, TradeID: int64(i + 1), TS: t0.Add(time.Duration(i) * every)})
+			trades = append(trades, market.Trade{Pair: pair, TradeID: int64(i + 1), Price: 1, Qty: 1, TS: t0.Add(time.Duration(i) * every)})
+		}
+		s := &replaySource{pair: pair, open: func() (fakekraken.TradeSource, error) { return fakekraken.NewSliceSource(trades), nil }}
+		if err := s.scan(); err != nil {
+			t.Fatal(err)
 		}
 		return s
 	}
