@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tickcast/tickcast/market"
@@ -157,4 +158,21 @@ func (a *Aliases) status(v int) (status, reason string) {
 		}
 	}
 	return Candidate, ""
+}
+
+// Chain returns the versions Rollback would move alias name back to, the
+// next rollback target first, without repeats or the current version.
+func (a *Aliases) Chain(name string) []int {
+	cur := a.version(name)
+	var out []int
+	for s := a.stack(name); ; {
+		p, ok := previous(s)
+		if !ok {
+			return out
+		}
+		if v := p[len(p)-1]; v != cur && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+		s = p
+	}
 }

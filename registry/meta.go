@@ -20,7 +20,10 @@ type Meta struct {
 	Name string `json:"name"`
 	// Artifact is the file name of the model bytes in the version
 	// ("model.ubj", "model.json"), empty when there are none.
-	Artifact             string            `json:"artifact,omitempty"`
+	Artifact string `json:"artifact,omitempty"`
+	// SHA256 is the hex SHA-256 of the artifact, set by Register; empty for
+	// versions registered before checksums (see Check and RecordChecksum).
+	SHA256               string            `json:"sha256,omitempty"`
 	FeatureSchemaVersion int               `json:"feature_schema_version"`
 	Params               map[string]string `json:"params,omitempty"`
 	// Metrics are test-window figures: model_mae, baseline_mae, dir_acc,

@@ -115,6 +115,10 @@ func (r *Registry) prepare(m *Meta, s Series, artifact []byte) error {
 	if m.Artifact != "" && !validArtifactName(m.Artifact) {
 		return fmt.Errorf("artifact name %q: want a plain file name such as model.ubj: %w", m.Artifact, market.ErrInvalid)
 	}
+	m.SHA256 = ""
+	if len(artifact) > 0 {
+		m.SHA256 = checksum(artifact)
+	}
 	if m.FeatureSchemaVersion == 0 {
 		m.FeatureSchemaVersion = market.FeatureSchemaVersion
 	}
@@ -134,6 +138,10 @@ func (r *Registry) write(ctx context.Context, s Series, m Meta, artifact []byte)
 			return err
 		}
 	}
+	return r.writeMeta(ctx, s, m)
+}
+
+func (r *Registry) writeMeta(ctx context.Context, s Series, m Meta) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode meta: %w", err)
@@ -397,8 +405,22 @@ func (r *Registry) Aliases(ctx context.Context, pair string, horizon int) (Alias
 	return r.readAliases(ctx, s)
 }
 
-// Artifact returns the model bytes of a version.
+// Artifact returns the model bytes of a version, checked against the
+// recorded SHA-256: a mismatch wraps ErrCorrupt. A version without a
+// checksum (registered before them) is returned unchecked.
 func (r *Registry) Artifact(ctx context.Context, m Meta) ([]byte, error) {
+	data, err := r.rawArtifact(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if m.SHA256 != "" && checksum(data) != m.SHA256 {
+		return nil, fmt.Errorf("artifact of %s h%d v%d: sha256 %s, registered %s: %w",
+			m.Pair, m.Horizon, m.Version, checksum(data), m.SHA256, ErrCorrupt)
+	}
+	return data, nil
+}
+
+func (r *Registry) rawArtifact(ctx context.Context, m Meta) ([]byte, error) {
 	s, err := series(m.Pair, m.Horizon)
 	if err != nil {
 		return nil, err

@@ -136,7 +136,7 @@ func TestRegistryMetaJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"pair", "horizon", "version", "name", "artifact", "feature_schema_version", "params", "metrics",
-		"data_from", "data_to", "test_from", "test_to", "code_version", "created_at", "report_dir", "status"} {
+		"data_from", "data_to", "test_from", "test_to", "code_version", "created_at", "report_dir", "status", "sha256"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("meta.json lacks %q: %s", k, data)
 		}
