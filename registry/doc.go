@@ -38,4 +38,23 @@
 // Meta returned by Get and List are derived from the aliases at read time:
 // "champion" or "challenger" (with the reason of that assignment), "retired"
 // for a version that held an alias before, "candidate" for one that never did.
+//
+// # Integrity
+//
+// Register records the SHA-256 of the artifact in meta.json (sha256), and
+// Artifact checks the bytes against it: a mismatch wraps ErrCorrupt. Check
+// reports a version as ok, none (no artifact), unverified, checksum_mismatch
+// or unreadable. Versions registered before checksums are unverified until a
+// loader that proved the bytes good (XGBoost accepted them) calls
+// RecordChecksum — trust on first use, the only rewrite of a meta.json, which
+// only adds the field.
+//
+// # Retention
+//
+// Prune deletes the versions a Retention does not keep: version 0, the
+// champion, the challenger and every version Rollback could move either
+// alias back to are always kept, and so are the newest KeepLast others
+// (default 5) and those younger than KeepFor (default 14 days). It deletes
+// meta.json first, so a pruned version vanishes for readers at once; version
+// numbers are not reused, the newest version always being kept.
 package registry
