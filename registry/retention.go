@@ -14,8 +14,8 @@ const (
 )
 
 // Retention says which versions of a series Prune keeps. Whatever it says,
-// version 0 (the baseline), the champion, the challenger and every version
-// either alias could be rolled back to are kept.
+// version 0 (the baseline), the newest version, the champion, the
+// challenger and every version either alias could be rolled back to are kept.
 type Retention struct {
 	KeepLast int           // the newest KeepLast other versions (0: DefaultKeepLast; negative: none)
 	KeepFor  time.Duration // versions younger than this (0: DefaultKeepFor; negative: none)
@@ -68,6 +68,9 @@ func (r *Registry) Prune(ctx context.Context, pair string, horizon int, p Retent
 // prunable picks the versions of ms (in version order) that p lets go.
 func prunable(a Aliases, ms []Meta, p Retention, now time.Time) []Meta {
 	keep := map[int]bool{0: true, a.version(Champion): true, a.version(Challenger): true}
+	if len(ms) > 0 { // Register numbers after the highest: never reuse one
+		keep[ms[len(ms)-1].Version] = true
+	}
 	for _, name := range []string{Champion, Challenger} {
 		for _, v := range a.Chain(name) {
 			keep[v] = true

@@ -39,7 +39,7 @@ func TestPrunable(t *testing.T) {
 		{"keeps the young", aliases([2]int{0, 0}), Retention{KeepLast: -1, KeepFor: 24 * day}, []int{1, 2, 3, 4, 5, 6}},
 		{"either rule keeps", aliases([2]int{0, 0}), Retention{KeepLast: 6, KeepFor: 25 * day}, []int{1, 2, 3, 4}},
 		{"keeps champion, its rollback chain and the challenger", aliases([2]int{0, 0}, [2]int{0, 2}, [2]int{0, 4}, [2]int{1, 6}),
-			Retention{KeepLast: -1, KeepFor: -1}, []int{1, 3, 5, 7, 8, 9, 10}},
+			Retention{KeepLast: -1, KeepFor: -1}, []int{1, 3, 5, 7, 8, 9}},
 		{"defaults keep 5 and 14 days", aliases([2]int{0, 0}), Retention{}, []int{1, 2, 3, 4, 5}},
 	}
 	for _, tt := range tests {
