@@ -52,9 +52,9 @@
 // # Retention
 //
 // Prune deletes the versions a Retention does not keep: version 0, the
-// newest version, the champion, the challenger and every version Rollback could move either
-// alias back to are always kept, and so are the newest KeepLast others
-// (default 5) and those younger than KeepFor (default 14 days). It deletes
-// meta.json first, so a pruned version vanishes for readers at once; version
-// numbers are therefore never reused.
+// newest version (so that numbers are never reused), the champion, the
+// challenger and every version Rollback could move either alias back to are
+// always kept, and so are the newest KeepLast others (default 5) and those
+// younger than KeepFor (default 14 days). It deletes meta.json first, so a
+// pruned version vanishes for readers at once.
 package registry

@@ -68,9 +68,6 @@ func (r *Registry) Prune(ctx context.Context, pair string, horizon int, p Retent
 // prunable picks the versions of ms (in version order) that p lets go.
 func prunable(a Aliases, ms []Meta, p Retention, now time.Time) []Meta {
 	keep := map[int]bool{0: true, a.version(Champion): true, a.version(Challenger): true}
-	if len(ms) > 0 { // Register numbers after the highest: never reuse one
-		keep[ms[len(ms)-1].Version] = true
-	}
 	for _, name := range []string{Champion, Challenger} {
 		for _, v := range a.Chain(name) {
 			keep[v] = true
@@ -83,7 +80,9 @@ func prunable(a Aliases, ms []Meta, p Retention, now time.Time) []Meta {
 			continue
 		}
 		others++
-		if others <= p.KeepLast || (p.KeepFor > 0 && now.Sub(m.CreatedAt) < p.KeepFor) {
+		// The newest stays whatever p says: Register numbers after the
+		// highest, and no number may be reused.
+		if m.Version == ms[len(ms)-1].Version || others <= p.KeepLast || (p.KeepFor > 0 && now.Sub(m.CreatedAt) < p.KeepFor) {
 			continue
 		}
 		out = append(out, m)
