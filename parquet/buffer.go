@@ -2,11 +2,13 @@ package parquet
 
 import (
 	"context"
+	"errors"
 	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // partition is the write buffer of one partition, whatever its row type.
@@ -19,6 +21,7 @@ type partition interface {
 type writeEnv struct {
 	log          *slog.Logger
 	beforeRename func(tmp string) error
+	root, qdir   string // store root and quarantine directory
 }
 
 // buffer holds a partition's rows in chunks of encodeRows: a day of rows
@@ -66,7 +69,7 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 		env.log.Warn("removed temporary files of an interrupted write", "dir", dir, "files", len(stale))
 	}
 	path := filepath.Join(dir, FileName)
-	old, err := readFile(ctx, b.c, path)
+	old, err := readOld(ctx, b.c, path, env)
 	if err != nil {
 		return 0, err
 	}
@@ -77,6 +80,25 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 		n += len(ch)
 	}
 	return n, atomicWrite(path, write, env.beforeRename)
+}
+
+// readOld reads the partition's current rows. A corrupt file is moved to
+// the quarantine and the write goes on without its rows: refusing would
+// block the day for good, and readers cannot see those rows anyway; the
+// repair or a backfill can fetch them again.
+func readOld[T any, K comparable](ctx context.Context, c *codec[T, K], path string, env writeEnv) ([]T, error) {
+	old, err := readFile(ctx, c, path)
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		return old, err
+	}
+	dest, qerr := quarantine(env.root, env.qdir, path, time.Now())
+	if qerr != nil {
+		return nil, errors.Join(err, qerr)
+	}
+	env.log.Error("moved a corrupt store file to the quarantine; its rows are lost from the store until refetched (repair or backfill)",
+		"path", path, "quarantined", dest, "err", ce.Err)
+	return nil, nil
 }
 
 // merge applies the rows of the chunks, in order (the file's, then the

@@ -90,7 +90,8 @@ func writeChunk[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], row
 	return nil
 }
 
-// readFile decodes every row of a store file; a missing file has no rows.
+// readFile decodes every row of a store file; a missing file has no rows,
+// a file that cannot be decoded is a *CorruptError.
 func readFile[T any, K comparable](ctx context.Context, c *codec[T, K], path string) ([]T, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -100,9 +101,12 @@ func readFile[T any, K comparable](ctx context.Context, c *codec[T, K], path str
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	rows, err := decodeFile(ctx, c, f)
+	rows, err := decodeSafely(func() ([]T, error) { return decodeFile(ctx, c, f) })
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read %s: %w", path, ctx.Err())
+		}
+		return nil, &CorruptError{Path: path, Err: err}
 	}
 	return rows, nil
 }

@@ -28,6 +28,10 @@ type Options struct {
 	MaxBufferedRows int
 	// Logger receives a debug line per written partition. Default: discard.
 	Logger *slog.Logger
+	// QuarantineDir receives the corrupt files that writes move aside.
+	// Default: quarantine/<root's name> beside the root, so <data>/parquet
+	// quarantines to <data>/quarantine/parquet.
+	QuarantineDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -228,7 +232,8 @@ func (s *Store) flushPart(ctx context.Context, k partKey) error {
 	dir := PartitionDir(s.root, k.dataset, k.pair, dayStart(k.day))
 	p := s.parts[k]
 	start := time.Now()
-	n, err := p.flush(ctx, dir, writeEnv{log: s.opts.Logger, beforeRename: s.beforeRename})
+	n, err := p.flush(ctx, dir, writeEnv{log: s.opts.Logger, beforeRename: s.beforeRename,
+		root: s.root, qdir: quarantineDir(s.root, s.opts.QuarantineDir)})
 	if err != nil {
 		return fmt.Errorf("flush %s: %w", dir, err)
 	}
