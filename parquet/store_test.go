@@ -299,8 +299,10 @@ func TestAtomicWrites(t *testing.T) {
 		{"failure before rename", func(t *testing.T, s *Store, _ string) {
 			s.beforeRename = func(string) error { return errors.New("disk full") }
 		}},
-		{"unreadable existing file", func(t *testing.T, s *Store, path string) {
+		{"corrupt existing file that cannot be quarantined", func(t *testing.T, s *Store, path string) {
 			mustNil(t, os.WriteFile(path, []byte("PAR1 not really"), 0o644))
+			s.opts.QuarantineDir = filepath.Join(t.TempDir(), "a-file")
+			mustNil(t, os.WriteFile(s.opts.QuarantineDir, nil, 0o644))
 		}},
 	}
 	for _, tt := range tests {
