@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -11,17 +12,37 @@ import (
 
 // Cache is a byte cache with expiry (GET, SET PX); it implements
 // predict.Cache. Keys are used as given: the caller namespaces them.
+//
+// It is on the request path, so it never makes a caller wait long: each
+// call is bounded by Options.CacheTimeout, and the client's circuit breaker
+// fails calls at once (ErrCircuitOpen) while Redis keeps failing or timing
+// out. A failed Set is dropped, not retried: the caller has the value and
+// the next miss writes it again.
 type Cache struct {
-	rdb *goredis.Client
+	c *Client
+}
+
+// cacheStats count the cache calls that did not reach an answer.
+type cacheStats struct {
+	getErrors, setErrors   atomic.Uint64 // sent, failed or timed out
+	getSkipped, setSkipped atomic.Uint64 // not sent: the breaker was open
 }
 
 // Get returns the value of key; a missing or expired key is (nil, false, nil).
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	val, err := c.rdb.Get(ctx, key).Bytes()
+	if !c.c.br.allow() {
+		c.c.stats.getSkipped.Add(1)
+		return nil, false, fmt.Errorf("redis cache get %s: %w", key, ErrCircuitOpen)
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.c.cacheTimeout)
+	val, err := c.c.rdb.Get(cctx, key).Bytes()
+	cancel()
+	c.c.br.done(ctx, err)
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return nil, false, nil
 	case err != nil:
+		c.c.stats.getErrors.Add(1)
 		return nil, false, fmt.Errorf("redis cache get %s: %w", key, err)
 	}
 	return val, true, nil
@@ -34,8 +55,17 @@ func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 	if ttl <= 0 {
 		return nil
 	}
+	if !c.c.br.allow() {
+		c.c.stats.setSkipped.Add(1)
+		return fmt.Errorf("redis cache set %s: %w", key, ErrCircuitOpen)
+	}
 	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
-	if err := c.rdb.Set(ctx, key, val, ttl).Err(); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, c.c.cacheTimeout)
+	err := c.c.rdb.Set(cctx, key, val, ttl).Err()
+	cancel()
+	c.c.br.done(ctx, err)
+	if err != nil {
+		c.c.stats.setErrors.Add(1)
 		return fmt.Errorf("redis cache set %s: %w", key, err)
 	}
 	return nil

@@ -2,12 +2,20 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickcast/tickcast/internal/redistest"
+	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/redis"
+	"github.com/tickcast/tickcast/registry"
 )
 
 func TestCacheGetSet(t *testing.T) {
@@ -131,4 +139,145 @@ func BenchmarkCacheGet(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestCacheFrozenServer: the prediction service over the Redis cache alone
+// (no near cache) keeps answering fast while Redis hangs (SIGSTOP): the
+// first calls time out after CacheTimeout, then the breaker opens and
+// misses compute without touching Redis; after SIGCONT a background probe
+// closes the breaker and the cached prediction is served again within 5 s.
+func TestCacheFrozenServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("freezes a redis-server")
+	}
+	srv := redistest.StartServer(t)
+	client := open(t, srv.Addr, redis.Options{})
+	svc := newService(t, client.Cache())
+	ctx := ctxT(t)
+	predictETH := func() (predict.Prediction, time.Duration) {
+		start := time.Now()
+		p, err := svc.Predict(ctx, "ETH-USDT", 1, predict.Options{})
+		if err != nil {
+			t.Error(err)
+		}
+		return p, time.Since(start)
+	}
+	if p, _ := predictETH(); p.Cached {
+		t.Fatal("first prediction cached")
+	}
+	if p, _ := predictETH(); !p.Cached {
+		t.Fatal("second prediction not served from Redis")
+	}
+
+	srv.Pause()
+	const workers, frozen = 4, 2500 * time.Millisecond // two cooldowns: probes fail too
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for end := time.Now().Add(frozen); time.Now().Before(end); {
+				p, d := predictETH()
+				if p.Cached {
+					t.Error("frozen: served from the cache")
+				}
+				lat[w] = append(lat[w], d)
+			}
+		})
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	p99 := all[len(all)*99/100]
+	m := gather(t, client)
+	t.Logf("frozen %v: %d predictions, p50 %v, p99 %v, max %v; metrics %v",
+		frozen, len(all), all[len(all)/2], p99, all[len(all)-1], m)
+	// Before the breaker opens a request pays at most a GET and a SET
+	// timeout (the slack is for a shared, loaded machine and -race).
+	if max := all[len(all)-1]; max > 2*redis.DefaultCacheTimeout+500*time.Millisecond {
+		t.Errorf("frozen: a prediction took %v", max)
+	}
+	if p99 > 25*time.Millisecond {
+		t.Errorf("frozen: p99 %v", p99)
+	}
+	// Only the calls before the breaker opened (and those then in flight)
+	// went to Redis; every later one was skipped.
+	sent := m[`tickcast_redis_cache_errors_total{op="get"}`] + m[`tickcast_redis_cache_errors_total{op="set"}`]
+	skipped := m[`tickcast_redis_cache_skipped_total{op="get"}`] + m[`tickcast_redis_cache_skipped_total{op="set"}`]
+	if sent > redis.DefaultBreakerFailures+workers || skipped < float64(len(all)) {
+		t.Errorf("frozen: %v calls sent to Redis, %v skipped, of %d predictions", sent, skipped, len(all))
+	}
+	if m["tickcast_redis_breaker_state"] == 0 || m["tickcast_redis_breaker_opens_total"] != 1 {
+		t.Errorf("frozen: breaker state %v, opened %v times; want open once",
+			m["tickcast_redis_breaker_state"], m["tickcast_redis_breaker_opens_total"])
+	}
+
+	srv.Resume()
+	resumed := time.Now()
+	for {
+		if p, _ := predictETH(); p.Cached {
+			break
+		}
+		if time.Since(resumed) > 5*time.Second {
+			t.Fatal("the cache was not used within 5s of SIGCONT")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("cache used again %v after SIGCONT", time.Since(resumed).Round(time.Millisecond))
+	if state, opens := client.Breaker(); state != redis.BreakerClosed || opens != 1 {
+		t.Errorf("resumed: breaker %v, opened %d times", state, opens)
+	}
+}
+
+// gather scrapes c's Collector: value by name{op="…"}.
+func gather(t *testing.T, c *redis.Client) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += fmt.Sprintf("{%s=%q}", l.GetName(), l.GetValue())
+			}
+			if m.Gauge != nil {
+				out[name] = m.GetGauge().GetValue()
+			} else {
+				out[name] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// newService is a prediction service for ETH/USDT h1 (the zero-return
+// baseline) over one real feature row, on a market clock at the row's
+// time, with cache as its only cache.
+func newService(t *testing.T, cache predict.Cache) *predict.Service {
+	t.Helper()
+	reg, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.EnsureBaseline(ctxT(t), "ETH/USDT", 1); err != nil {
+		t.Fatal(err)
+	}
+	row := realRows(t, binanceETH, "ETH/USDT", 1)[0]
+	var latest online.Latest
+	latest.Put(row)
+	clock := predict.NewMarketClock(1)
+	clock.ObservePair(row.Pair, row.TS)
+	svc, err := predict.New(predict.Config{Registry: reg, Features: &latest, Cache: cache, NoNearCache: true, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close() })
+	return svc
 }

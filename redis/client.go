@@ -15,11 +15,20 @@ import (
 )
 
 // Defaults for Options: short, because every caller has a fallback (the
-// prediction service computes on a cache error) and a hung Redis must not
-// hang requests.
+// prediction service computes on a cache error, the feature store serves
+// its local copy) and a hung Redis must not hang requests.
 const (
-	DefaultDialTimeout = 2 * time.Second
-	DefaultReadTimeout = 500 * time.Millisecond
+	DefaultDialTimeout = 500 * time.Millisecond
+	DefaultReadTimeout = 250 * time.Millisecond
+	// DefaultCacheTimeout bounds a cache GET or SET, which are on the
+	// request path: a loopback or same-zone round trip is well under 1 ms.
+	DefaultCacheTimeout = 50 * time.Millisecond
+	// DefaultBreakerFailures failed or timed-out cache calls in a row open
+	// the circuit breaker.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long an open breaker waits before it
+	// probes Redis (in the background) again.
+	DefaultBreakerCooldown = time.Second
 )
 
 // Options configure Open. Zero values take the defaults.
@@ -29,17 +38,50 @@ type Options struct {
 	Logger   *slog.Logger
 	// DialTimeout bounds connecting (default DefaultDialTimeout).
 	DialTimeout time.Duration
-	// ReadTimeout bounds each command's reads and writes (default
+	// ReadTimeout bounds each command's reads and writes, the wait for a
+	// pooled connection and the breaker's probe (default
 	// DefaultReadTimeout); a context deadline, when earlier, wins.
 	ReadTimeout time.Duration
+	// CacheTimeout bounds each Cache call (default DefaultCacheTimeout).
+	CacheTimeout time.Duration
+	// BreakerFailures and BreakerCooldown tune the Cache's circuit breaker
+	// (defaults DefaultBreakerFailures, DefaultBreakerCooldown).
+	BreakerFailures int
+	BreakerCooldown time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.CacheTimeout <= 0 {
+		o.CacheTimeout = DefaultCacheTimeout
+	}
+	if o.BreakerFailures <= 0 {
+		o.BreakerFailures = DefaultBreakerFailures
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = DefaultBreakerCooldown
+	}
 }
 
 // Client is a connection pool to one Redis server. It is safe for
 // concurrent use; Close it when done.
 type Client struct {
-	rdb         *goredis.Client
-	log         *slog.Logger
-	readTimeout time.Duration
+	rdb          *goredis.Client
+	log          *slog.Logger
+	readTimeout  time.Duration
+	cacheTimeout time.Duration
+
+	// br guards the cache calls of every Cache of this client.
+	br    *breaker
+	stats cacheStats
 
 	// ctx ends at Close and stops the background subscribers.
 	ctx    context.Context
@@ -50,15 +92,7 @@ type Client struct {
 // Open connects to the Redis server at addr (host:port) and checks it with
 // a PING.
 func Open(ctx context.Context, addr string, o Options) (*Client, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = DefaultDialTimeout
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = DefaultReadTimeout
-	}
+	o.defaults()
 	rdb := goredis.NewClient(&goredis.Options{
 		Addr:                  addr,
 		Password:              o.Password,
@@ -66,6 +100,7 @@ func Open(ctx context.Context, addr string, o Options) (*Client, error) {
 		DialTimeout:           o.DialTimeout,
 		ReadTimeout:           o.ReadTimeout,
 		WriteTimeout:          o.ReadTimeout,
+		PoolTimeout:           o.ReadTimeout,
 		ContextTimeoutEnabled: true,
 		// Fail fast rather than retry for seconds: one dial attempt and one
 		// retry of a command on a broken pooled connection.
@@ -81,9 +116,41 @@ func Open(ctx context.Context, addr string, o Options) (*Client, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redis %s: ping: %w", addr, err)
 	}
-	c := &Client{rdb: rdb, log: o.Logger.With("component", "redis", "addr", addr), readTimeout: o.ReadTimeout}
+	c := &Client{rdb: rdb, log: o.Logger.With("component", "redis", "addr", addr),
+		readTimeout: o.ReadTimeout, cacheTimeout: o.CacheTimeout}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.br = &breaker{threshold: int64(o.BreakerFailures), cooldown: o.BreakerCooldown,
+		probe: c.probe, onChange: c.breakerChanged, now: time.Now}
 	return c, nil
+}
+
+// probe PINGs Redis in the background and reports the outcome to done.
+func (c *Client) probe(done func(error)) {
+	if c.ctx.Err() != nil {
+		done(c.ctx.Err())
+		return
+	}
+	c.goBackground(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, c.readTimeout)
+		defer cancel()
+		done(c.rdb.Ping(ctx).Err())
+	})
+}
+
+func (c *Client) breakerChanged(from, to BreakerState) {
+	switch {
+	case to == BreakerOpen && from == BreakerClosed:
+		c.log.Warn("redis: circuit breaker open: cache calls skip Redis until a probe answers",
+			"cooldown", c.br.cooldown, "failures_in_a_row", c.br.threshold)
+	case to == BreakerClosed:
+		c.log.Info("redis: circuit breaker closed: Redis answers again")
+	}
+}
+
+// Breaker is the state of the cache's circuit breaker and how often it
+// opened since Open.
+func (c *Client) Breaker() (state BreakerState, opens uint64) {
+	return c.br.current(), c.br.opens.Load()
 }
 
 // Close stops the background subscribers and closes the pool.
@@ -97,7 +164,7 @@ func (c *Client) Close() error {
 }
 
 // Cache returns the prediction cache on this connection.
-func (c *Client) Cache() *Cache { return &Cache{rdb: c.rdb} }
+func (c *Client) Cache() *Cache { return &Cache{c: c} }
 
 // goBackground runs fn until Close.
 func (c *Client) goBackground(fn func(ctx context.Context)) {
