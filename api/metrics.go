@@ -57,10 +57,14 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// handler serves what can be gathered even when a collector fails: a
-// scrape with a gap beats no scrape.
-func (m *metrics) handler(log *slog.Logger) http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+// handler serves the API's metrics and more's, what can be gathered even
+// when a collector fails: a scrape with a gap beats no scrape.
+func (m *metrics) handler(log *slog.Logger, more prometheus.Gatherer) http.Handler {
+	var g prometheus.Gatherer = m.reg
+	if more != nil {
+		g = prometheus.Gatherers{m.reg, more}
+	}
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		Registry:      m.reg,
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -26,7 +26,7 @@ func (s *Server) routes() {
 
 	e.GET("/healthz", s.handleHealthz())
 	e.GET("/readyz", s.handleReadyz())
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.log)))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.log, s.cfg.Metrics)))
 	e.GET("/openapi.json", s.handleOpenAPI())
 
 	if s.cfg.Dashboard != nil {

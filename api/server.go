@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
@@ -54,6 +55,9 @@ type Config struct {
 	Dashboard http.Handler
 	Links     Links
 	Logger    *slog.Logger
+	// Metrics are served on /metrics beside the API's own (the in-process
+	// pipelines'); nil: none.
+	Metrics prometheus.Gatherer
 }
 
 // Server is the HTTP API. It is safe for concurrent use.

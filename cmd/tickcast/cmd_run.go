@@ -206,8 +206,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		defer stop()
 		workerUp = ok
 	}
-	latest, candles := &online.Latest{}, &online.Candles{}
-	stopServing, err := startServing(ctx, e, f, plan, latest, candles)
+	latest, candles, pm := &online.Latest{}, &online.Candles{}, newPipelineMetrics()
+	stopServing, err := startServing(ctx, e, f, plan, latest, candles, pm.reg)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles})
+	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles}, pm)
 }
 
 // pipelineVars starts a fake Kraken per replayed pair and returns the
@@ -340,27 +340,30 @@ func reachable(ctx context.Context, wsURL string, wait time.Duration) bool {
 }
 
 // runPipelines runs the pipeline YAML once per vars, in-process and side
-// by side, until every one ends or ctx is done.
-func runPipelines(ctx context.Context, e env, path string, streams []map[string]string, deps connect.Deps) error {
+// by side, until every one ends or ctx is done, their metrics on pm.
+func runPipelines(ctx context.Context, e env, path string, streams []map[string]string, deps connect.Deps, pm *pipelineMetrics) error {
 	stopReport := reportLatest(e, deps.Latest, statusEvery)
 	defer stopReport()
 	errs := make([]error, len(streams))
 	var wg sync.WaitGroup
 	for i, vars := range streams {
-		wg.Go(func() { errs[i] = runPipeline(ctx, e, path, vars, deps) })
+		wg.Go(func() { errs[i] = runPipeline(ctx, e, path, vars, deps, pm) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
 // runPipeline runs a pipeline YAML in-process until it ends or ctx is done.
-func runPipeline(ctx context.Context, e env, path string, vars map[string]string, deps connect.Deps) error {
+func runPipeline(ctx context.Context, e env, path string, vars map[string]string, deps connect.Deps, pm *pipelineMetrics) error {
 	yaml, err := readPipeline(path)
 	if err != nil {
 		return err
 	}
 	benv, err := connect.NewEnvironment(deps)
 	if err != nil {
+		return err
+	}
+	if err := pm.register(benv); err != nil {
 		return err
 	}
 	b := benv.NewStreamBuilder()
@@ -375,6 +378,9 @@ func runPipeline(ctx context.Context, e env, path string, vars map[string]string
 	})
 	if err := b.SetYAML(yaml); err != nil {
 		return fmt.Errorf("pipeline %s: %w", path, err)
+	}
+	if err := b.SetMetricsYAML(pipelineMetricsYAML); err != nil { // after SetYAML, which resets it
+		return err
 	}
 	stream, err := b.Build()
 	if err != nil {

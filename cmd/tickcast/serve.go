@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tickcast/tickcast/api"
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/dashboard"
@@ -31,7 +33,7 @@ const (
 // metrics on --http, over the online features the pipeline fills, until
 // the returned stop is called (graceful: in-flight requests finish, the
 // scorer flushes). Empty --http serves nothing.
-func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest *online.Latest, candles *online.Candles) (stop func(), err error) {
+func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest *online.Latest, candles *online.Candles, pipeline prometheus.Gatherer) (stop func(), err error) {
 	if f.serve.http == "" {
 		return func() {}, nil
 	}
@@ -42,7 +44,7 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
 		scoresDir: filepath.Join(connect.ParquetDir(f.dataDir), "predictions"),
 		interval:  interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: plan.speed,
-		features: latest, candles: candles, clock: predict.WallClock{}}
+		features: latest, candles: candles, clock: predict.WallClock{}, metrics: pipeline}
 	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)
 	if err != nil {
 		return nil, err
@@ -81,6 +83,7 @@ type apiDeps struct {
 	// scoring); its stop runs after the API stopped reading.
 	follow    func(ctx context.Context) (rows <-chan market.FeatureRow, stop func(), err error)
 	candles   api.Candles
+	metrics   prometheus.Gatherer // served on /metrics beside the API's; may be nil
 	clock     predict.Clock
 	market    *predict.MarketClock // the clock when it is a market clock, else nil
 	cache     predict.Cache
@@ -120,7 +123,7 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 	hub := stream.NewHub(stream.Config{Logger: e.logger})
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
 		Clock: d.market, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
-		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger})
+		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger, Metrics: d.metrics})
 	if err != nil {
 		return nil, err
 	}

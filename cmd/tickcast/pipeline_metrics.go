@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// pipelineMetricsName is the Benthos metrics exporter that puts the
+// in-process pipelines' metrics (tickcast_gaps, tickcast_trades_late, ...,
+// and Benthos' own input_received, output_error, ...) on a Prometheus
+// registry, served by the API's /metrics beside its own.
+const pipelineMetricsName = "tickcast_prometheus"
+
+// pipelineMetrics is shared by every pipeline of a process: a replay runs
+// one per pair, and their series with equal labels add up.
+type pipelineMetrics struct {
+	reg *prometheus.Registry
+
+	mu         sync.Mutex
+	counters   map[string]*prometheus.CounterVec
+	gauges     map[string]*prometheus.GaugeVec
+	histograms map[string]*prometheus.HistogramVec
+}
+
+func newPipelineMetrics() *pipelineMetrics {
+	return &pipelineMetrics{reg: prometheus.NewRegistry(), counters: map[string]*prometheus.CounterVec{},
+		gauges: map[string]*prometheus.GaugeVec{}, histograms: map[string]*prometheus.HistogramVec{}}
+}
+
+// register makes the exporter available to env; SetMetricsYAML(pipelineMetricsYAML), after SetYAML, selects it.
+func (p *pipelineMetrics) register(env *service.Environment) error {
+	return env.RegisterMetricsExporter(pipelineMetricsName, service.NewConfigSpec().
+		Summary("Exports the pipeline's metrics to tickcast's Prometheus /metrics."),
+		func(*service.ParsedConfig, *service.Logger) (service.MetricsExporter, error) { return p, nil })
+}
+
+const pipelineMetricsYAML = pipelineMetricsName + ": {}"
+
+// metricName keeps tickcast's names and prefixes Benthos' own with benthos_.
+func metricName(name string) string {
+	name = strings.NewReplacer(".", "_", "-", "_").Replace(name)
+	if strings.HasPrefix(name, "tickcast_") {
+		return name
+	}
+	return "benthos_" + name
+}
+
+func (p *pipelineMetrics) NewCounterCtor(name string, labels ...string) service.MetricsExporterCounterCtor {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name = metricName(name)
+	v, ok := p.counters[name]
+	if !ok {
+		v = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Pipeline counter " + name + "."}, labels)
+		if p.reg.Register(v) != nil {
+			return func(...string) service.MetricsExporterCounter { return nopMetric{} }
+		}
+		p.counters[name] = v
+	}
+	return func(values ...string) service.MetricsExporterCounter {
+		c, err := v.GetMetricWithLabelValues(values...)
+		if err != nil {
+			return nopMetric{}
+		}
+		return counter{c}
+	}
+}
+
+func (p *pipelineMetrics) NewGaugeCtor(name string, labels ...string) service.MetricsExporterGaugeCtor {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name = metricName(name)
+	v, ok := p.gauges[name]
+	if !ok {
+		v = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Pipeline gauge " + name + "."}, labels)
+		if p.reg.Register(v) != nil {
+			return func(...string) service.MetricsExporterGauge { return nopMetric{} }
+		}
+		p.gauges[name] = v
+	}
+	return func(values ...string) service.MetricsExporterGauge {
+		g, err := v.GetMetricWithLabelValues(values...)
+		if err != nil {
+			return nopMetric{}
+		}
+		return gauge{g}
+	}
+}
+
+// NewTimerCtor makes a histogram in seconds of a Benthos timer (nanoseconds).
+func (p *pipelineMetrics) NewTimerCtor(name string, labels ...string) service.MetricsExporterTimerCtor {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name = strings.TrimSuffix(metricName(name), "_ns") + "_seconds"
+	v, ok := p.histograms[name]
+	if !ok {
+		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Pipeline timing " + name + "."}, labels)
+		if p.reg.Register(v) != nil {
+			return func(...string) service.MetricsExporterTimer { return nopMetric{} }
+		}
+		p.histograms[name] = v
+	}
+	return func(values ...string) service.MetricsExporterTimer {
+		o, err := v.GetMetricWithLabelValues(values...)
+		if err != nil {
+			return nopMetric{}
+		}
+		return timer{o}
+	}
+}
+
+// Close keeps the series: the registry outlives each pipeline.
+func (p *pipelineMetrics) Close(context.Context) error { return nil }
+
+type counter struct{ c prometheus.Counter }
+
+func (c counter) Incr(n int64) { c.c.Add(float64(n)) }
+
+type gauge struct{ g prometheus.Gauge }
+
+func (g gauge) Set(v int64) { g.g.Set(float64(v)) }
+
+type timer struct{ o prometheus.Observer }
+
+func (t timer) Timing(ns int64) { t.o.Observe(float64(ns) / 1e9) }
+
+// nopMetric stands in for a metric whose name or labels clash with an earlier one's.
+type nopMetric struct{}
+
+func (nopMetric) Incr(int64)   {}
+func (nopMetric) Set(int64)    {}
+func (nopMetric) Timing(int64) {}
