@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,6 +207,85 @@ func TestFeaturesServerGone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFeaturesFrozenServer: while Redis hangs (SIGSTOP) the API's reads
+// keep answering from the local copy at once, and every call that needs
+// Redis (Put, Subscribe, a first read) gives up within a bounded wait; after
+// SIGCONT the follower and the subscriber carry on by themselves.
+func TestFeaturesFrozenServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("freezes a redis-server")
+	}
+	srv := redistest.StartServer(t)
+	writer := open(t, srv.Addr, redis.Options{}).Features("")
+	reader := open(t, srv.Addr, redis.Options{}).Features("")
+	ctx := ctxT(t)
+	sub, err := reader.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := realRows(t, binanceETH, "ETH/USDT", 2)
+	if err := writer.Put(ctx, rows[0]); err != nil {
+		t.Fatal(err)
+	}
+	<-sub
+	eventually(t, "reader to load", func() bool { _, ok := reader.Get("ETH/USDT"); return ok })
+	fresh := open(t, srv.Addr, redis.Options{}).Features("") // reads nothing yet
+
+	srv.Pause()
+	bounded := func(what string, limit time.Duration, fn func()) {
+		t.Helper()
+		start := time.Now()
+		fn()
+		if took := time.Since(start); took > limit {
+			t.Errorf("frozen: %s took %v, want at most %v", what, took, limit)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 { // the API's readers
+		wg.Go(func() {
+			for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+				bounded("Get", 100*time.Millisecond, func() {
+					if got, ok := reader.Get("ETH-USDT"); !ok || !sameRow(got, rows[0]) {
+						t.Error("frozen: the local copy lost its row")
+					}
+				})
+				bounded("All", 100*time.Millisecond, func() { reader.All() })
+			}
+		})
+	}
+	// Two tries of a read timeout, and slack for a loaded machine.
+	limit := 2*redis.DefaultReadTimeout + time.Second
+	bounded("Put", limit, func() {
+		if err := writer.Put(context.Background(), rows[1]); err == nil {
+			t.Error("put to a frozen server succeeded")
+		}
+	})
+	bounded("Subscribe", limit, func() {
+		if _, err := reader.Subscribe(ctx); err == nil {
+			t.Error("subscribe to a frozen server succeeded")
+		}
+	})
+	bounded("a first Get", 1500*time.Millisecond, func() { fresh.Get("ETH-USDT") })
+	wg.Wait()
+
+	srv.Resume()
+	resumed := time.Now()
+	eventually(t, "reader to follow after SIGCONT", func() bool {
+		got, ok := reader.Get("ETH/USDT")
+		return ok && sameRow(got, rows[1]) // the frozen Put landed, or this one
+	})
+	select {
+	case got := <-sub:
+		if !sameRow(got, rows[1]) {
+			t.Errorf("subscriber got %+v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("subscriber silent after SIGCONT")
+	}
+	eventually(t, "a new reader to load", func() bool { _, ok := fresh.Get("ETH/USDT"); return ok })
+	t.Logf("followed again %v after SIGCONT", time.Since(resumed).Round(time.Millisecond))
 }
 
 // TestFeaturesFirstReadWithoutServer: a first Get against a dead server
