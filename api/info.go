@@ -2,6 +2,7 @@ package api
 
 import (
 	_ "embed"
+	"fmt"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -67,8 +68,17 @@ func buildVersion() string {
 }
 
 type statusJSON struct {
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
+	Status   string            `json:"status"`
+	Reason   string            `json:"reason,omitempty"`
+	Degraded []degradationJSON `json:"degraded,omitempty"`
+}
+
+type degradationJSON struct {
+	Pair    string `json:"pair"`
+	Horizon int    `json:"horizon"`
+	Serving int    `json:"serving_version"`
+	Wanted  int    `json:"wanted_version"`
+	Reason  string `json:"reason"`
 }
 
 // handleHealthz answers GET /healthz: the process serves HTTP.
@@ -79,13 +89,22 @@ func (s *Server) handleHealthz() echo.HandlerFunc {
 }
 
 // handleReadyz answers GET /readyz: 200 once a champion is loaded and its
-// pair's features are fresh, else 503 with the reason.
+// pair's features are fresh, else 503 with the reason. Series served by a
+// fallback model make it "degraded", still 200: they answer.
 func (s *Server) handleReadyz() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ok, reason := s.cfg.Predictions.Ready(); !ok {
-			return writeJSON(c, http.StatusServiceUnavailable, statusJSON{"not_ready", reason})
+			return writeJSON(c, http.StatusServiceUnavailable, statusJSON{Status: "not_ready", Reason: reason})
 		}
-		return writeJSON(c, http.StatusOK, statusJSON{Status: "ready"})
+		ds := s.cfg.Predictions.Degraded()
+		if len(ds) == 0 {
+			return writeJSON(c, http.StatusOK, statusJSON{Status: "ready"})
+		}
+		out := statusJSON{Status: "degraded", Reason: fmt.Sprintf("%d pair × horizon served by a fallback model", len(ds))}
+		for _, d := range ds {
+			out.Degraded = append(out.Degraded, degradationJSON{d.Pair, d.Horizon, d.Serving, d.Wanted, d.Reason})
+		}
+		return writeJSON(c, http.StatusOK, out)
 	}
 }
 

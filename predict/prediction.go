@@ -29,8 +29,17 @@ type Prediction struct {
 	// missing; the revision grows with every correction of its candles.
 	Complete bool `json:"complete"`
 	Revision int  `json:"revision"`
-	Cached   bool `json:"cached"`
-	Stale    bool `json:"stale,omitempty"` // only when the caller allowed stale answers
+	// GapOpen is the pipeline's gap state of the pair when the prediction
+	// was served: an outage not yet resolved or a trade_id gap not yet
+	// repaired, so newer rows may still change. False where the state is
+	// unknown (Config.Gaps nil: API replicas over Redis).
+	GapOpen bool `json:"gap_open"`
+	// Degraded is set when a fallback model answered in place of the
+	// champion, which could not be loaded; DegradedReason says why.
+	Degraded       bool   `json:"degraded"`
+	DegradedReason string `json:"degraded_reason,omitempty"`
+	Cached         bool   `json:"cached"`
+	Stale          bool   `json:"stale,omitempty"` // only when the caller allowed stale answers
 }
 
 // ModelRef names the registered model version that made a prediction.
@@ -44,6 +53,12 @@ type ModelRef struct {
 type Features interface {
 	Get(pair string) (market.FeatureRow, bool)
 	All() []market.FeatureRow
+}
+
+// Gaps is the pipeline's gap state per pair (canonical spelling):
+// *online.Gaps implements it.
+type Gaps interface {
+	Open(pair string) bool
 }
 
 // Cache stores encoded predictions until their candle is superseded.

@@ -37,7 +37,10 @@ const cacheLogEvery = 10 * time.Second
 type Config struct {
 	Registry *registry.Registry
 	Features Features
-	Cache    Cache // shared cache (Redis); nil: NewMemoryCache() alone
+	// Gaps tells which pairs have an open gap in the pipeline; nil:
+	// unknown, predictions say gap_open false.
+	Gaps  Gaps
+	Cache Cache // shared cache (Redis); nil: NewMemoryCache() alone
 	// NoNearCache turns off the in-process cache kept in front of a shared
 	// one. Entries never change (a key names the candle, its features and
 	// the model version), so the near cache cannot serve anything Redis
@@ -70,6 +73,7 @@ type Service struct {
 	champs    atomic.Pointer[champions]
 	refreshMu sync.Mutex // one Refresh (or Close) at a time
 	closed    atomic.Bool
+	failed    map[failKey]failure // versions that failed to load; under refreshMu
 
 	// inputs recycles model input rows: XGBoost predicts a row in memory it
 	// has seen before about twice as fast as one in fresh memory.
@@ -116,7 +120,8 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s.inputs.New = func() any { return new([market.NumFeatures]float32) }
-	s.champs.Store(newChampions(nil))
+	s.champs.Store(newChampions(nil, nil))
+	s.failed = map[failKey]failure{}
 	if err := s.Refresh(context.Background()); err != nil {
 		s.log.Warn("load champions", "err", err)
 	}
@@ -131,7 +136,7 @@ func (s *Service) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	s.swap(newChampions(nil))
+	s.swap(newChampions(nil, nil))
 	return nil
 }
 
@@ -278,7 +283,7 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 		if !o.NoCache {
 			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version, row.TS, now); ok {
 				p.Cached, p.FeatureAgeMS, p.Stale = true, age.Milliseconds(), stale
-				p.Complete, p.Revision = row.Complete, row.Revision
+				s.annotate(&p, k, m, row)
 				return p, nil
 			}
 		}
@@ -293,11 +298,21 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 			continue
 		}
 		p.FeatureAgeMS = age.Milliseconds()
-		p.Complete, p.Revision = row.Complete, row.Revision
+		s.annotate(&p, k, m, row)
 		s.cacheSet(ctx, key, p, row.TS, now)
 		p.Stale = stale
 		return p, nil
 	}
+}
+
+// annotate sets the data-quality fields, which describe the moment of
+// serving rather than the cached computation: the row's completeness, the
+// pipeline's gap state and whether a fallback model answered.
+func (s *Service) annotate(p *Prediction, k seriesKey, m *model, row market.FeatureRow) {
+	p.Complete, p.Revision = row.Complete, row.Revision
+	p.GapOpen = s.cfg.Gaps != nil && s.cfg.Gaps.Open(k.pair)
+	p.DegradedReason = s.champs.Load().degradation(k, m)
+	p.Degraded = p.DegradedReason != ""
 }
 
 // compute runs the model on row; ok is false when the model was closed
