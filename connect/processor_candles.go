@@ -9,6 +9,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/online"
 )
 
 const (
@@ -84,6 +85,8 @@ func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (se
 		mRepaired:   m.NewCounter("tickcast_trades_repaired"),
 		mLateMerged: m.NewCounter("tickcast_trades_late_merged"),
 		mCorrected:  m.NewCounter("tickcast_candles_corrected"),
+		mLag:        m.NewTimer("tickcast_candle_emit_lag", "pair"),
+		grace:       grace,
 		emitted:     map[candleKey]int{},
 	}, nil
 }
@@ -97,12 +100,18 @@ type candlesProcessor struct {
 	// emitted indexes the candle messages of the batch being processed, so
 	// that a later version of a candle replaces the earlier message.
 	emitted map[candleKey]int
+	gaps    *online.Gaps // receives the gap state per pair; may be nil
 
 	log                              *service.Logger
 	mAccepted, mDup, mLate, mInvalid *service.MetricCounter
 	mCandles, mIncomp                *service.MetricCounter
 	mRepaired, mCorrected            *service.MetricCounter
 	mLateMerged                      *service.MetricCounter
+	// mLag times each candle's first emission from its end+grace on the
+	// stream clock (market time: newest trade or tick), the emit lag.
+	mLag  *service.MetricTimer
+	grace time.Duration
+	clock time.Time
 }
 
 type candleKey struct {
@@ -127,6 +136,7 @@ func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.Message
 			out = append(out, msg) // candles, features, gaps: not ours
 		}
 	}
+	p.publishGaps()
 	if len(out) == 0 {
 		return nil, nil
 	}
@@ -139,6 +149,9 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 		return p.invalid(msg, err, out)
 	}
 	var outcome market.Outcome
+	if t.TS.After(p.clock) {
+		p.clock = t.TS
+	}
 	corrected := p.agg.Stats().Corrected
 	p.candles, outcome, err = p.agg.Add(t, p.candles[:0])
 	if err != nil {
@@ -208,6 +221,9 @@ func (p *candlesProcessor) tick(msg *service.Message, out service.MessageBatch) 
 	if flush {
 		p.candles = p.agg.Flush(p.candles[:0])
 	} else {
+		if now.After(p.clock) {
+			p.clock = now
+		}
 		p.candles = p.agg.Advance(now, p.candles[:0])
 	}
 	return p.appendCandles(out)
@@ -222,6 +238,9 @@ func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.Messa
 		p.mCandles.Incr(1)
 		if !c.Complete {
 			p.mIncomp.Incr(1)
+		}
+		if lag := p.clock.Sub(c.End.Add(p.grace)); c.Revision == 0 && lag >= 0 {
+			p.mLag.Timing(lag.Nanoseconds(), c.Pair)
 		}
 		msg := newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c)
 		key := candleKey{c.Pair, c.Start.UnixNano()}
