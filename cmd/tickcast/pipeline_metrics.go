@@ -61,6 +61,9 @@ func (p *pipelineMetrics) NewCounterCtor(name string, labels ...string) service.
 		}
 		p.counters[name] = v
 	}
+	if len(labels) == 0 {
+		v.WithLabelValues() // at 0 from the start, so that increase() sees the first
+	}
 	return func(values ...string) service.MetricsExporterCounter {
 		c, err := v.GetMetricWithLabelValues(values...)
 		if err != nil {
@@ -81,6 +84,9 @@ func (p *pipelineMetrics) NewGaugeCtor(name string, labels ...string) service.Me
 			return func(...string) service.MetricsExporterGauge { return nopMetric{} }
 		}
 		p.gauges[name] = v
+	}
+	if len(labels) == 0 {
+		v.WithLabelValues()
 	}
 	return func(values ...string) service.MetricsExporterGauge {
 		g, err := v.GetMetricWithLabelValues(values...)
@@ -104,6 +110,9 @@ func (p *pipelineMetrics) NewTimerCtor(name string, labels ...string) service.Me
 		}
 		p.histograms[name] = v
 	}
+	if len(labels) == 0 {
+		v.WithLabelValues()
+	}
 	return func(values ...string) service.MetricsExporterTimer {
 		o, err := v.GetMetricWithLabelValues(values...)
 		if err != nil {
@@ -120,9 +129,13 @@ type counter struct{ c prometheus.Counter }
 
 func (c counter) Incr(n int64) { c.c.Add(float64(n)) }
 
+func (c counter) IncrFloat64(n float64) { c.c.Add(n) }
+
 type gauge struct{ g prometheus.Gauge }
 
 func (g gauge) Set(v int64) { g.g.Set(float64(v)) }
+
+func (g gauge) SetFloat64(v float64) { g.g.Set(v) }
 
 type timer struct{ o prometheus.Observer }
 
