@@ -20,6 +20,9 @@ type Deps struct {
 	// Candles receives every candle the features processor sees (the recent
 	// candles the dashboard charts); may be nil.
 	Candles *online.Candles
+	// Gaps receives each pair's gap state from the candles processor (what
+	// predictions report as gap_open); may be nil.
+	Gaps *online.Gaps
 }
 
 // NewEnvironment returns a Benthos environment with tickcast's plugins
@@ -69,7 +72,7 @@ func register(r registrar, deps Deps) error {
 	}{
 		{"kraken_trades", r.RegisterBatchInput("kraken_trades", krakenTradesInputSpec(), newKrakenTradesInput(deps.Logger))},
 		{"trade_replay", r.RegisterBatchInput("trade_replay", tradeReplayInputSpec(), newTradeReplayInput)},
-		{"candles", r.RegisterBatchProcessor("candles", candlesProcessorSpec(), newCandlesProcessor)},
+		{"candles", r.RegisterBatchProcessor("candles", candlesProcessorSpec(), candlesProcessorWith(deps.Gaps))},
 		{"features", r.RegisterBatchProcessor("features", featuresProcessorSpec(), newFeaturesProcessor(deps.Latest, deps.Candles))},
 		{"tickcast_store", r.RegisterBatchOutput("tickcast_store", storeOutputSpec(), newStoreOutput(deps.Logger))},
 		{"tickcast_redis_features", r.RegisterBatchOutput("tickcast_redis_features", redisFeaturesOutputSpec(), newRedisFeaturesOutput(deps.Logger))},
