@@ -160,7 +160,7 @@ func (b *barReader) read(r io.Reader) error {
 		}
 		line, _ := cr.FieldPos(0)
 		if err := b.row(rec, line); err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
+			return atLine(err, line)
 		}
 	}
 }
@@ -178,7 +178,7 @@ func (b *barReader) row(rec []string, line int) error {
 		return err
 	}
 	if len(b.lines) > 0 && !c.Start.After(b.prev) {
-		return fmt.Errorf("open time %s not after the previous bar's %s", stamp(c.Start), stamp(b.prev))
+		return b.cols.timeErr("not after the bar on line %d", b.lines[len(b.lines)-1])
 	}
 	if len(b.cur) == cap(b.cur) {
 		if len(b.cur) > 0 {
@@ -207,10 +207,10 @@ func (b *barReader) finish(pair string, iv time.Duration) error {
 	for i := range b.bars {
 		c := &b.bars[i]
 		if c.Start.Unix()%secs != 0 || c.Start.Nanosecond() != 0 {
-			return fmt.Errorf("line %d: open time %s not aligned to the %s interval", b.lines[i], stamp(c.Start), iv)
+			return atLine(b.cols.timeErr("not aligned to the %s interval", iv), b.lines[i])
 		}
 		if i > 0 && c.Start.Sub(b.bars[i-1].Start) < iv {
-			return fmt.Errorf("line %d: open time %s within the previous %s bar", b.lines[i], stamp(c.Start), iv)
+			return atLine(b.cols.timeErr("within the %s bar on line %d", iv, b.lines[i-1]), b.lines[i])
 		}
 		c.Pair, c.End = pair, c.Start.Add(iv)
 	}
@@ -233,8 +233,6 @@ func smallestStep(bars []market.Candle) (time.Duration, error) {
 // aggregator; a day less leaves room for the bar's end.
 const lastBarUnix = math.MaxInt64/int64(time.Second) - 24*60*60
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
 // barColumns are the positions of a bar's fields in a record (-1: absent).
 type barColumns struct {
 	fields                          int // records need at least this many
@@ -251,7 +249,7 @@ func newBarColumns(f Format, rec []string) (*barColumns, error) {
 	case isHeader(rec) && f == BinanceKlines:
 		return klineHeader(rec)
 	case isHeader(rec):
-		return nil, fmt.Errorf("%s files have no header, got %q", f, strings.Join(rec, ","))
+		return nil, colErr(0, "open time", "%s files have no header, and this is no time", f)
 	case f == KrakenOHLCVT:
 		return &barColumns{fields: 7, exact: true, ts: 0, open: 1, high: 2, low: 3, close: 4, vol: 5, trades: 6, takerBuy: -1, time: wholeSeconds}, nil
 	}
@@ -277,7 +275,7 @@ func klineHeader(header []string) (*barColumns, error) {
 		}
 	}
 	if min(c.ts, c.open, c.high, c.low, c.close, c.vol) < 0 {
-		return nil, fmt.Errorf("header %q lacks one of open_time_ms, open, high, low, close, volume", strings.Join(header, ","))
+		return nil, errors.New("the header lacks one of open_time_ms, open, high, low, close, volume")
 	}
 	c.fields = max(c.ts, c.open, c.high, c.low, c.close, c.vol, c.trades, c.takerBuy) + 1
 	return &c, nil
@@ -302,12 +300,12 @@ func (b *barColumns) parse(rec []string) (market.Candle, error) {
 	if len(rec) < b.fields || (b.exact && len(rec) != b.fields) {
 		return market.Candle{}, fmt.Errorf("%d fields, want %d", len(rec), b.fields)
 	}
-	start, err := b.time(field(rec, b.ts))
+	start, err := timeField(rec, b.ts, "open time", b.time)
 	if err != nil {
 		return market.Candle{}, err
 	}
 	if start.Unix() > lastBarUnix {
-		return market.Candle{}, fmt.Errorf("open time %s after 2262", stamp(start))
+		return market.Candle{}, b.timeErr("after 2262")
 	}
 	c := market.Candle{Start: start, Complete: true}
 	if err := b.values(&c, rec); err != nil {
@@ -316,7 +314,12 @@ func (b *barColumns) parse(rec []string) (market.Candle, error) {
 	// Typical price: what the features use for a candle without VWAP, and a
 	// positive price as the candle codec requires (see the package doc).
 	c.VWAP = (c.High + c.Low + c.Close) / 3
-	return c, checkBar(c)
+	return c, b.check(c)
+}
+
+// timeErr is an error of the open time column.
+func (b *barColumns) timeErr(format string, args ...any) error {
+	return colErr(b.ts, "open time", format, args...)
 }
 
 func (b *barColumns) values(c *market.Candle, rec []string) error {
@@ -325,36 +328,44 @@ func (b *barColumns) values(c *market.Candle, rec []string) error {
 	dsts := [...]*float64{&c.Open, &c.High, &c.Low, &c.Close, &c.Volume}
 	for i, name := range names {
 		var err error
-		if *dsts[i], err = decimal(name, field(rec, cols[i])); err != nil {
+		if *dsts[i], err = number(rec, cols[i], name); err != nil {
 			return err
 		}
 	}
 	if b.trades >= 0 {
 		n, err := strconv.ParseInt(field(rec, b.trades), 10, 64)
 		if err != nil || n < 0 {
-			return fmt.Errorf("trades %q is not a count", field(rec, b.trades))
+			return colErr(b.trades, "trades", "not a count")
 		}
 		c.Trades = n
 	}
 	if b.takerBuy >= 0 {
-		buy, err := decimal("taker buy volume", field(rec, b.takerBuy))
+		buy, err := decimal(field(rec, b.takerBuy))
 		if err != nil || buy < 0 || buy > c.Volume {
-			return fmt.Errorf("taker buy volume %q not within [0, volume %v]", field(rec, b.takerBuy), c.Volume)
+			return colErr(b.takerBuy, "taker buy volume", "not a number within [0, volume]")
 		}
 		c.BuyVolume, c.SellVolume = buy, c.Volume-buy
 	}
 	return nil
 }
 
-// checkBar rejects bars that no market can produce.
-func checkBar(c market.Candle) error {
+// check rejects bars that no market can produce; its errors name the
+// columns, not their values.
+func (b *barColumns) check(c market.Candle) error {
+	names := [...]string{"open", "high", "low", "close"}
+	cols := [...]int{b.open, b.high, b.low, b.close}
+	for i, p := range [...]float64{c.Open, c.High, c.Low, c.Close} {
+		if !(p > 0) {
+			return colErr(cols[i], names[i], "prices must be positive")
+		}
+	}
 	switch {
-	case !(c.Open > 0 && c.High > 0 && c.Low > 0 && c.Close > 0):
-		return fmt.Errorf("prices must be positive: OHLC %v %v %v %v", c.Open, c.High, c.Low, c.Close)
-	case c.Low > min(c.Open, c.Close) || c.High < max(c.Open, c.Close):
-		return fmt.Errorf("low %v / high %v do not bound open %v / close %v", c.Low, c.High, c.Open, c.Close)
+	case c.Low > min(c.Open, c.Close):
+		return colErr(b.low, "low", "low above open or close")
+	case c.High < max(c.Open, c.Close):
+		return colErr(b.high, "high", "high below open or close")
 	case c.Volume < 0:
-		return fmt.Errorf("negative volume %v", c.Volume)
+		return colErr(b.vol, "volume", "negative volume")
 	}
 	return nil
 }
@@ -363,7 +374,7 @@ func checkBar(c market.Candle) error {
 func wholeSeconds(s string) (time.Time, error) {
 	t, err := unixSeconds(s)
 	if err == nil && t.Nanosecond() != 0 {
-		err = fmt.Errorf("time %q is not whole Unix seconds", s)
+		err = errors.New("not whole Unix seconds")
 	}
 	return t, err
 }
@@ -374,21 +385,15 @@ func wholeSeconds(s string) (time.Time, error) {
 func binanceTime(s string) (time.Time, error) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v <= 0 {
-		return time.Time{}, fmt.Errorf("open time %q is not a positive Unix time in ms or µs", s)
+		return time.Time{}, errors.New("not a positive Unix time in ms or µs")
 	}
 	if v < 1e14 {
 		return binanceMillis(s)
 	}
 	if v/1e6 > maxUnix {
-		return time.Time{}, fmt.Errorf("open time %q out of range", s)
+		return time.Time{}, errors.New("out of range")
 	}
 	return time.UnixMicro(v).UTC(), nil
 }
 
-func binanceMillis(s string) (time.Time, error) {
-	t, err := unixMillis(s)
-	if err != nil {
-		return t, fmt.Errorf("open time: %w", err)
-	}
-	return t, nil
-}
+func binanceMillis(s string) (time.Time, error) { return unixMillis(s) }

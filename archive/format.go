@@ -100,7 +100,7 @@ func detectLine(line string) (Format, error) {
 	case binanceColumns:
 		return BinanceKlines, nil
 	}
-	return "", fmt.Errorf("first row %q: %d columns fit no known format", line, len(rec))
+	return "", fmt.Errorf("line 1: %d columns fit no known format", len(rec)) // never quote the file
 }
 
 func detectHeader(rec []string) (Format, error) {
@@ -115,7 +115,7 @@ func detectHeader(rec []string) (Format, error) {
 	case has("price") && !has("open"):
 		return KrakenTrades, nil
 	}
-	return "", fmt.Errorf("header %q fits no known format", strings.Join(rec, ","))
+	return "", errors.New("line 1: a header without the columns of a known format (open_time_ms, open, close; or time_ms, price, volume)")
 }
 
 // Open opens the file at path for reading, through gzip when it is

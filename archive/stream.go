@@ -20,6 +20,7 @@ type CandleReader struct {
 	iv    time.Duration
 	secs  int64
 	line  int
+	pline int // the previous bar's line
 	count int
 }
 
@@ -53,7 +54,7 @@ func (c *CandleReader) Next() (market.Candle, error) {
 		c.line, _ = c.cr.FieldPos(0)
 		bar, ok, err := c.row(rec)
 		if err != nil {
-			return market.Candle{}, fmt.Errorf("read candles %s: line %d: %w", c.pair, c.line, err)
+			return market.Candle{}, fmt.Errorf("read candles %s: %w", c.pair, atLine(err, c.line))
 		}
 		if ok {
 			return bar, nil
@@ -75,13 +76,13 @@ func (c *CandleReader) row(rec []string) (bar market.Candle, ok bool, err error)
 	}
 	switch {
 	case c.count > 0 && !bar.Start.After(b.prev):
-		return bar, false, fmt.Errorf("open time %s not after the previous bar's %s", stamp(bar.Start), stamp(b.prev))
+		return bar, false, b.cols.timeErr("not after the bar on line %d", c.pline)
 	case bar.Start.Unix()%c.secs != 0 || bar.Start.Nanosecond() != 0:
-		return bar, false, fmt.Errorf("open time %s not aligned to the %s interval", stamp(bar.Start), c.iv)
+		return bar, false, b.cols.timeErr("not aligned to the %s interval", c.iv)
 	case c.count > 0 && bar.Start.Sub(b.prev) < c.iv:
-		return bar, false, fmt.Errorf("open time %s within the previous %s bar", stamp(bar.Start), c.iv)
+		return bar, false, b.cols.timeErr("within the %s bar on line %d", c.iv, c.pline)
 	}
-	b.prev, c.count = bar.Start, c.count+1
+	b.prev, c.pline, c.count = bar.Start, c.line, c.count+1
 	bar.Pair, bar.End = c.pair, bar.Start.Add(c.iv)
 	return bar, true, nil
 }
@@ -122,7 +123,7 @@ func OpenTrades(path, pair string, firstID int64) (TradeStream, error) {
 func newTradeSource(rc io.ReadCloser, path string, f Format, pair string, firstID int64) (TradeStream, error) {
 	if !f.HasCandles() {
 		tr, err := NewTradeReader(rc, pair, firstID)
-		return fileTrades{tr, rc}, err
+		return fileTrades{tr, path, rc}, err
 	}
 	iv, ok := NameInterval(path)
 	if !ok {
@@ -135,16 +136,23 @@ func newTradeSource(rc io.ReadCloser, path string, f Format, pair string, firstI
 	if err != nil {
 		return nil, err
 	}
-	return fileTrades{NewReconstructedTrades(cr, firstID), rc}, nil
+	return fileTrades{NewReconstructedTrades(cr, firstID), path, rc}, nil
 }
 
-// fileTrades is a stream of trades over an open file.
+// fileTrades is a stream of trades over an open file; its errors name the file.
 type fileTrades struct {
-	src interface{ Next() (market.Trade, error) }
+	src  interface{ Next() (market.Trade, error) }
+	path string
 	io.Closer
 }
 
-func (t fileTrades) Next() (market.Trade, error) { return t.src.Next() }
+func (t fileTrades) Next() (market.Trade, error) {
+	tr, err := t.src.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("archive: %s: %w", t.path, err)
+	}
+	return tr, err
+}
 
 // fileStep is the smallest step between consecutive bars of the file at
 // path, read in one pass that holds one row.

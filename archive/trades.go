@@ -86,7 +86,11 @@ type TradeReader struct {
 	pair   string
 	nextID int64
 	parse  rowParser
+	tcol   int       // the time column
+	tname  string    // and its name
 	prev   time.Time // the previous trade's time
+	line   int       // the current row's line
+	pline  int       // the previous trade's line
 	n      int64     // trades read
 }
 
@@ -114,10 +118,10 @@ func (l *TradeReader) Next() (market.Trade, error) {
 		if err != nil {
 			return market.Trade{}, fmt.Errorf("read trades %s: %w", l.pair, err)
 		}
+		l.line, _ = l.cr.FieldPos(0)
 		t, ok, err := l.row(rec)
 		if err != nil {
-			line, _ := l.cr.FieldPos(0)
-			return market.Trade{}, fmt.Errorf("read trades %s: line %d: %w", l.pair, line, err)
+			return market.Trade{}, fmt.Errorf("read trades %s: %w", l.pair, atLine(err, l.line))
 		}
 		if ok {
 			return t, nil
@@ -136,10 +140,11 @@ func (l *TradeReader) row(rec []string) (t market.Trade, ok bool, err error) {
 	if l.parse == nil {
 		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
 		if isHeader(rec) {
-			l.parse, err = headerParser(rec)
+			c, err := headerColumns(rec)
+			l.parse, l.tcol, l.tname = c.parse, c.timeCol, c.timeName
 			return t, false, err
 		}
-		l.parse = headerless
+		l.parse, l.tcol, l.tname = headerless, 0, "unix_seconds"
 	}
 	if t, err = l.parse(rec); err != nil {
 		return t, false, err
@@ -154,13 +159,13 @@ func (l *TradeReader) number(t market.Trade) (market.Trade, bool, error) {
 	}
 	t.Pair, t.TradeID, t.Source = l.pair, l.nextID, market.SourceReplay
 	t.TS = t.TS.Truncate(time.Microsecond)
-	if err := t.Validate(); err != nil {
-		return t, false, err
+	if t.Validate() != nil { // a backstop: the fields were checked one by one
+		return t, false, errors.New("not a trade: want a positive time and price, a volume not negative")
 	}
 	if l.n > 0 && t.TS.Before(l.prev) {
-		return t, false, fmt.Errorf("time %s goes backwards (previous %s)", t.TS.Format(time.RFC3339Nano), l.prev.Format(time.RFC3339Nano))
+		return t, false, colErr(l.tcol, l.tname, "time goes backwards: before the trade on line %d", l.pline)
 	}
-	l.prev, l.n = t.TS, l.n+1
+	l.prev, l.pline, l.n = t.TS, l.line, l.n+1
 	l.nextID++
 	return t, true, nil
 }
@@ -170,11 +175,16 @@ func isHeader(rec []string) bool {
 	return err != nil
 }
 
-// columns are the positions of the named columns, -1 when absent.
-type columns struct{ timeMS, timeISO, timeSec, price, qty, side int }
+// columns are the positions of the named columns, -1 when absent, and
+// which time column the rows' time comes from.
+type columns struct {
+	timeMS, timeISO, timeSec, price, qty, side int
+	timeCol                                    int
+	timeName                                   string
+}
 
-func headerParser(header []string) (rowParser, error) {
-	c := columns{-1, -1, -1, -1, -1, -1}
+func headerColumns(header []string) (columns, error) {
+	c := columns{-1, -1, -1, -1, -1, -1, -1, ""}
 	for i, name := range header {
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "time_ms":
@@ -192,9 +202,17 @@ func headerParser(header []string) (rowParser, error) {
 		}
 	}
 	if c.price < 0 || c.qty < 0 || max(c.timeMS, c.timeISO, c.timeSec) < 0 {
-		return nil, fmt.Errorf("header %q lacks a time, price or volume column", strings.Join(header, ","))
+		return c, errors.New("the header lacks a time (time_ms, timestamp_utc or time), price or volume column")
 	}
-	return c.parse, nil
+	switch {
+	case c.timeMS >= 0:
+		c.timeCol, c.timeName = c.timeMS, "time_ms"
+	case c.timeISO >= 0:
+		c.timeCol, c.timeName = c.timeISO, "timestamp"
+	default:
+		c.timeCol, c.timeName = c.timeSec, "time"
+	}
+	return c, nil
 }
 
 func (c columns) parse(rec []string) (market.Trade, error) {
@@ -202,28 +220,28 @@ func (c columns) parse(rec []string) (market.Trade, error) {
 	var err error
 	switch {
 	case c.timeMS >= 0:
-		t.TS, err = unixMillis(field(rec, c.timeMS))
+		t.TS, err = timeField(rec, c.timeCol, c.timeName, unixMillis)
 	case c.timeISO >= 0:
-		t.TS, err = isoTime(field(rec, c.timeISO))
+		t.TS, err = timeField(rec, c.timeCol, c.timeName, isoTime)
 	default:
-		t.TS, err = unixSeconds(field(rec, c.timeSec))
+		t.TS, err = timeField(rec, c.timeCol, c.timeName, unixSeconds)
 	}
 	if err != nil {
 		return t, err
 	}
-	return t, fill(&t, field(rec, c.price), field(rec, c.qty), field(rec, c.side))
+	return t, fill(&t, rec, c.price, c.qty, c.side)
 }
 
 func headerless(rec []string) (market.Trade, error) {
 	if len(rec) != 3 && len(rec) != 4 {
 		return market.Trade{}, fmt.Errorf("%d fields, want unix_seconds,price,volume[,side]", len(rec))
 	}
-	ts, err := unixSeconds(rec[0])
+	ts, err := timeField(rec, 0, "unix_seconds", unixSeconds)
 	if err != nil {
 		return market.Trade{}, err
 	}
 	t := market.Trade{TS: ts}
-	return t, fill(&t, rec[1], rec[2], field(rec, 3))
+	return t, fill(&t, rec, 1, 2, 3)
 }
 
 // field is rec[i], or "" when the row is short.
@@ -234,48 +252,76 @@ func field(rec []string, i int) string {
 	return strings.TrimSpace(rec[i])
 }
 
-func fill(t *market.Trade, price, qty, side string) error {
+// fill sets the trade's price, volume and side from columns price, qty and
+// side (-1 or beyond the row: no side).
+func fill(t *market.Trade, rec []string, price, qty, side int) error {
 	var err error
-	if t.Price, err = decimal("price", price); err != nil {
+	if t.Price, err = number(rec, price, "price"); err != nil {
 		return err
 	}
-	if t.Qty, err = decimal("volume", qty); err != nil {
+	if !(t.Price > 0) {
+		return colErr(price, "price", "not positive")
+	}
+	if t.Qty, err = number(rec, qty, "volume"); err != nil {
 		return err
 	}
-	if side != "" {
-		t.Side, err = market.ParseSide(side)
+	if t.Qty < 0 {
+		return colErr(qty, "volume", "negative")
 	}
-	return err
+	if s := field(rec, side); s != "" {
+		if t.Side, err = market.ParseSide(s); err != nil {
+			return colErr(side, "side", "want buy, sell, b or s") // ParseSide's error quotes the field
+		}
+	}
+	return nil
 }
 
-// decimal accepts plain decimal numbers only (no hex, NaN or Inf, which
-// strconv.ParseFloat would take).
-func decimal(name, s string) (float64, error) {
-	if s == "" || strings.Trim(s, "0123456789.eE+-") != "" {
-		return 0, fmt.Errorf("%s %q is not a decimal number", name, s)
-	}
-	f, err := strconv.ParseFloat(s, 64)
+// number is column i as a plain decimal number.
+func number(rec []string, i int, name string) (float64, error) {
+	f, err := decimal(field(rec, i))
 	if err != nil {
-		return 0, fmt.Errorf("%s %q: %w", name, s, err)
+		return 0, colErr(i, name, "%w", err)
 	}
 	return f, nil
+}
+
+// decimal accepts finite plain decimal numbers only (no hex, NaN or Inf,
+// which strconv.ParseFloat would take). Its errors never quote s.
+func decimal(s string) (float64, error) {
+	if s == "" || strings.Trim(s, "0123456789.eE+-") != "" {
+		return 0, errors.New("not a decimal number")
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil { // strconv's error would quote s
+		return 0, errors.New("not a finite decimal number")
+	}
+	return f, nil
+}
+
+// timeField is column i parsed by parse, an error naming the column.
+func timeField(rec []string, i int, name string, parse func(string) (time.Time, error)) (time.Time, error) {
+	t, err := parse(field(rec, i))
+	if err != nil {
+		return t, colErr(i, name, "%w", err)
+	}
+	return t, nil
 }
 
 func unixMillis(s string) (time.Time, error) {
 	ms, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || ms <= 0 || ms/1000 > maxUnix {
-		return time.Time{}, fmt.Errorf("time_ms %q is not a positive Unix time in milliseconds", s)
+		return time.Time{}, errors.New("not a positive Unix time in milliseconds")
 	}
 	return time.UnixMilli(ms).UTC(), nil
 }
 
 func isoTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %q: %w", s, err)
+	if err != nil { // time's error would quote s
+		return time.Time{}, errors.New("not an RFC 3339 time")
 	}
 	if t.Unix() <= 0 || t.Unix() > maxUnix {
-		return time.Time{}, fmt.Errorf("timestamp %q out of range", s)
+		return time.Time{}, errors.New("out of range")
 	}
 	return t.UTC(), nil
 }
@@ -284,7 +330,7 @@ func isoTime(s string) (time.Time, error) {
 // into .171999..., one microsecond off after truncation.
 func unixSeconds(s string) (time.Time, error) {
 	whole, frac, _ := strings.Cut(s, ".")
-	bad := fmt.Errorf("time %q is not positive Unix seconds", s)
+	bad := errors.New("not positive Unix seconds")
 	if whole == "" || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
 		return time.Time{}, bad
 	}

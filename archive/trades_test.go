@@ -61,14 +61,14 @@ func TestReadTradesCSVErrors(t *testing.T) {
 	const header = "time_ms,timestamp_utc,price,volume,side\n"
 	const good = "1561939203172,2019-07-01T00:00:03.172Z,10749.4,0.004,sell\n"
 	tests := []struct{ name, in, want string }{
-		{"bad price", header + good + "1561939205224,x,abc,0.1,buy\n", `line 3: price "abc"`},
-		{"negative price", header + "1561939205224,x,-1,0.1,buy\n", "line 2: trade"},
-		{"NaN price", "1561939205,NaN,1\n", `line 1: price "NaN"`},
-		{"bad side", header + good + good + "1561939205224,x,1,0.1,hold\n", `line 4: side "hold"`},
-		{"bad time", header + "soon,x,1,0.1,buy\n", `line 2: time_ms "soon"`},
-		{"time backwards", header + "1561939205224,x,1,0.1,buy\n" + good, "line 3: time"},
+		{"bad price", header + good + "1561939205224,x,abc,0.1,buy\n", "line 3, column 3 (price): not a decimal number"},
+		{"negative price", header + "1561939205224,x,-1,0.1,buy\n", "line 2, column 3 (price): not positive"},
+		{"NaN price", "1561939205,NaN,1\n", "line 1, column 2 (price): not a decimal number"},
+		{"bad side", header + good + good + "1561939205224,x,1,0.1,hold\n", "line 4, column 5 (side): want buy, sell"},
+		{"bad time", header + "soon,x,1,0.1,buy\n", "line 2, column 1 (time_ms): not a positive Unix time"},
+		{"time backwards", header + "1561939205224,x,1,0.1,buy\n" + good, "line 3, column 1 (time_ms): time goes backwards: before the trade on line 2"},
 		{"too few fields", "1561939205,1\n", "line 1: 2 fields"},
-		{"negative seconds", "-5,1,1\n", "line 1: time"},
+		{"negative seconds", "-5,1,1\n", "line 1, column 1 (unix_seconds): not positive Unix seconds"},
 		{"header without price", "time_ms,volume\n", "lacks"},
 		{"bad quoting", header + "1,\"2\n", "line"},
 	}

@@ -24,7 +24,7 @@ func TestLoadTradesCSVWraps(t *testing.T) {
 		t.Fatalf("got %+v, %v; want %+v", got, err, want)
 	}
 	_, err = fakekraken.LoadTradesCSV(strings.NewReader(in+"1561939205224,x,abc,0.1,buy\n"), "BTC/USD", 1)
-	if err == nil || !strings.HasPrefix(err.Error(), "fakekraken: ") || !strings.Contains(err.Error(), `line 3: price "abc"`) {
+	if err == nil || !strings.HasPrefix(err.Error(), "fakekraken: ") || !strings.Contains(err.Error(), "line 3, column 3 (price)") {
 		t.Errorf("err = %v, want a fakekraken error naming line 3", err)
 	}
 }
