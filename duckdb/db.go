@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,8 +16,19 @@ import (
 
 // DB queries a Parquet store root. It is safe for concurrent use.
 type DB struct {
-	root string
-	sql  *sql.DB
+	root    string
+	sql     *sql.DB
+	opts    Options
+	skipped skipped
+}
+
+// Options tune a DB; the zero value is strict.
+type Options struct {
+	// SkipCorrupt answers a query from the other files when a file it
+	// reads is corrupt; the file is logged (warn) and listed in Skipped.
+	// Without it the query fails with a *parquet.CorruptError naming it.
+	SkipCorrupt bool
+	Logger      *slog.Logger // default: discard
 }
 
 // Query selects rows of one pair in [From, To). Pair may be any spelling
@@ -30,6 +42,14 @@ type Query struct {
 // Open starts an in-memory DuckDB over root. The root need not exist yet:
 // queries of a missing store return nothing.
 func Open(ctx context.Context, root string) (*DB, error) {
+	return OpenOptions(ctx, root, Options{})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(ctx context.Context, root string, opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	abs, err := checkRoot(root)
 	if err != nil {
 		return nil, err
@@ -43,7 +63,7 @@ func Open(ctx context.Context, root string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open duckdb over %s: %w", abs, err)
 	}
-	return &DB{root: abs, sql: db}, nil
+	return &DB{root: abs, sql: db, opts: opts}, nil
 }
 
 // Close releases the database.

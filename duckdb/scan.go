@@ -14,25 +14,52 @@ import (
 
 // table describes how one dataset is selected and decoded.
 type table[T any] struct {
-	dataset parquet.Dataset
-	columns []string // selected in this order, then scanned by scan
-	timeCol string
-	orderBy []string // total order: time, pair, then the rest of the key
-	scan    func(*sql.Rows) (T, error)
+	dataset  parquet.Dataset
+	columns  []string // selected in this order, then scanned by scan
+	optional []string // DOUBLE columns older files may lack (NULL there)
+	timeCol  string
+	orderBy  []string // total order: time, pair, then the rest of the key
+	scan     func(*sql.Rows) (T, error)
 }
 
 // each streams the rows of q to fn in time order; fn's error stops it.
+// When the query fails, each finds the corrupt files it read (see
+// corrupt.go): it names them, or with SkipCorrupt queries the others.
 func each[T any](ctx context.Context, db *DB, t table[T], q Query, fn func(T) error) error {
 	pair, err := normalize(q.Pair)
 	if err != nil {
 		return err
 	}
-	// Skip DuckDB when nothing matches: read_parquet fails on an empty glob.
+	// Skip DuckDB when nothing matches: read_parquet fails on an empty list.
 	parts, err := parquet.Partitions(db.root, t.dataset, pair, q.From, q.To)
+	if db.opts.SkipCorrupt {
+		parts = db.skipped.known(parts)
+	}
 	if err != nil || len(parts) == 0 {
 		return err
 	}
-	text, args := t.query(db.root, pair, q)
+	var delivered bool
+	var fnErr error
+	// The files are listed, not globbed: DuckDB then opens only the files
+	// of the range (a corrupt day outside it cannot fail the query), and
+	// the list is the one diagnose checks.
+	err = run(ctx, db, t, filesSource(parts), pair, q, func(v T) error {
+		delivered, fnErr = true, fn(v)
+		return fnErr
+	})
+	if err == nil || fnErr != nil || ctx.Err() != nil {
+		return err
+	}
+	good, err := diagnose(ctx, db, t, parts, pair, q, err, delivered)
+	if err != nil || len(good) == 0 {
+		return err
+	}
+	return run(ctx, db, t, filesSource(good), pair, q, fn)
+}
+
+// run streams the rows of one query over src to fn.
+func run[T any](ctx context.Context, db *DB, t table[T], src, pair string, q Query, fn func(T) error) error {
+	text, args := t.query(src, pair, q)
 	rows, err := db.sql.QueryContext(ctx, text, args...)
 	if err != nil {
 		return fmt.Errorf("query %s %s: %w", t.dataset, pair, err)
@@ -73,7 +100,7 @@ func normalize(pair string) (string, error) {
 // query builds the SELECT. Only the checked root, the validated pair slug
 // and constant names reach the text; values are parameters. The date
 // conditions on the hive column let DuckDB skip whole files.
-func (t table[T]) query(root, pair string, q Query) (string, []any) {
+func (t table[T]) query(src, pair string, q Query) (string, []any) {
 	var where []string
 	var args []any
 	if pair != "" {
@@ -87,22 +114,30 @@ func (t table[T]) query(root, pair string, q Query) (string, []any) {
 		where = append(where, `date <= ?::DATE`, quote(t.timeCol)+` < ?`)
 		args = append(args, day(q.To.Add(-time.Microsecond)), q.To)
 	}
-	text := "SELECT " + quoteAll(t.columns) + " FROM " + source(root, t.dataset, pair)
+	if len(t.optional) > 0 {
+		src = withColumns(src, t.optional)
+	}
+	text := "SELECT " + quoteAll(t.columns) + " FROM " + src
 	if len(where) > 0 {
 		text += " WHERE " + strings.Join(where, " AND ")
 	}
 	return text + " ORDER BY " + quoteAll(t.orderBy), args
 }
 
-// source is the read_parquet call; a pair narrows the glob to its directory.
-func source(root string, d parquet.Dataset, pair string) string {
-	slug := "*"
-	if pair != "" {
-		slug = market.PairSlug(pair)
+// filesSource is the read_parquet call over a list of store files. Their
+// paths are the checked root joined with names the store validated
+// (pair slugs, dates), so they hold no quote.
+func filesSource(parts []parquet.Partition) string {
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = `'` + filepath.ToSlash(p.Path) + `'`
 	}
-	glob := filepath.ToSlash(filepath.Join(root, string(d), parquet.PairKey+"="+slug, "*", parquet.FileName))
-	return fmt.Sprintf(`read_parquet('%s', hive_partitioning = true, union_by_name = true, `+
-		`hive_types = {'%s': VARCHAR, '%s': DATE})`, glob, parquet.PairKey, parquet.DateKey)
+	return readParquet("[" + strings.Join(quoted, ", ") + "]")
+}
+
+func readParquet(files string) string {
+	return fmt.Sprintf(`read_parquet(%s, hive_partitioning = true, union_by_name = true, `+
+		`hive_types = {'%s': VARCHAR, '%s': DATE})`, files, parquet.PairKey, parquet.DateKey)
 }
 
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
@@ -115,4 +150,15 @@ func quoteAll(names []string) string {
 		q[i] = quote(n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// withColumns makes the optional DOUBLE columns exist even when no file of
+// src has them (an older schema), reading as NULL: union_by_name only
+// covers columns that some file of the list holds.
+func withColumns(src string, optional []string) string {
+	cols := make([]string, len(optional))
+	for i, c := range optional {
+		cols[i] = "NULL::DOUBLE AS " + quote(c)
+	}
+	return "(SELECT * FROM " + src + " UNION ALL BY NAME SELECT " + strings.Join(cols, ", ") + " WHERE false)"
 }

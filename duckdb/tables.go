@@ -77,11 +77,12 @@ func candleTable() table[market.Candle] {
 
 func featureTable() table[market.FeatureRow] {
 	return table[market.FeatureRow]{
-		dataset: parquet.DatasetFeatures,
-		columns: append([]string{"pair", "ts", "schema_version", "warm", "close"}, market.FeatureNames[:]...),
-		timeCol: "ts",
-		orderBy: []string{"ts", "pair"},
-		scan:    scanFeatureRow,
+		dataset:  parquet.DatasetFeatures,
+		columns:  append([]string{"pair", "ts", "schema_version", "warm", "close"}, market.FeatureNames[:]...),
+		optional: market.FeatureNames[:],
+		timeCol:  "ts",
+		orderBy:  []string{"ts", "pair"},
+		scan:     scanFeatureRow,
 	}
 }
 

@@ -1,0 +1,162 @@
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// realStore is the real 90 days of Binance ETH/USDT minute candles
+// (130,708 from 2025-05-20), stored once per test binary and copied.
+var realStore = sync.OnceValues(func() (string, error) {
+	path, ok := realdata.Dir()
+	if !ok {
+		return "", errors.New("no shared data")
+	}
+	cs, _, err := archive.ReadCandles(filepath.Join(path, realdata.BinanceETH90d), archive.BinanceKlines, "ETH/USDT")
+	if err != nil {
+		return "", err
+	}
+	root, err := os.MkdirTemp("", "duckdb-real-store-")
+	if err != nil {
+		return "", err
+	}
+	s, err := parquet.Open(root, parquet.Options{FlushRows: 1 << 20})
+	if err != nil {
+		return "", err
+	}
+	if err := s.AddCandles(cs); err != nil {
+		return "", err
+	}
+	return root, s.Close(context.Background())
+})
+
+// copyRealStore gives a test its own copy of the real store.
+func copyRealStore(t *testing.T) string {
+	t.Helper()
+	realdata.Path(t, realdata.BinanceETH90d) // skips without the data
+	src, err := realStore()
+	mustNil(t, err)
+	dst := t.TempDir()
+	mustNil(t, os.CopyFS(dst, os.DirFS(src)))
+	return dst
+}
+
+var corruptions = []struct {
+	name   string
+	damage func(b []byte) []byte
+}{
+	{"truncated", func(b []byte) []byte { return b[:len(b)*2/3] }},
+	{"footer bytes flipped", func(b []byte) []byte {
+		b = slices.Clone(b)
+		for i := len(b) - 200; i < len(b)-8; i += 7 {
+			b[i] ^= 0xff
+		}
+		return b
+	}},
+	{"page bytes zeroed", func(b []byte) []byte {
+		b = slices.Clone(b)
+		clear(b[len(b)/4 : len(b)/2])
+		return b
+	}},
+	{"empty", func([]byte) []byte { return nil }},
+}
+
+func TestCorruptDayOfRealStore(t *testing.T) {
+	day := time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
+	for _, c := range corruptions {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			root := copyRealStore(t)
+			bad := filepath.Join(parquet.PartitionDir(root, parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
+			want, err := parquet.ReadCandles(root, "ETH/USDT", time.Time{}, time.Time{})
+			mustNil(t, err)
+			want = slices.DeleteFunc(want, func(c market.Candle) bool { return !c.Start.Before(day) && c.Start.Before(day.Add(24*time.Hour)) })
+			b, err := os.ReadFile(bad)
+			mustNil(t, err)
+			mustNil(t, os.WriteFile(bad, c.damage(b), 0o644))
+
+			strict := openDB(t, root)
+			_, err = strict.Candles(t.Context(), Query{Pair: "ETH/USDT"})
+			if !errors.Is(err, parquet.ErrCorrupt) || !strings.Contains(err.Error(), bad) {
+				t.Fatalf("strict query: %v, want ErrCorrupt naming %s", err, bad)
+			}
+			before, err := strict.Candles(t.Context(), Query{Pair: "ETH/USDT", To: day})
+			mustNil(t, err)
+			same(t, before, want[:slices.IndexFunc(want, func(c market.Candle) bool { return !c.Start.Before(day) })])
+
+			var logs bytes.Buffer
+			skip, err := OpenOptions(t.Context(), root, Options{SkipCorrupt: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			mustNil(t, err)
+			defer skip.Close()
+			got, err := skip.Candles(t.Context(), Query{Pair: "ETH-USDT"})
+			mustNil(t, err)
+			same(t, got, want)
+			if !slices.Equal(skip.Skipped(), []string{bad}) || !strings.Contains(logs.String(), bad) {
+				t.Fatalf("skipped %q, log %q: want %s reported", skip.Skipped(), logs.String(), bad)
+			}
+			// Known corrupt: the next query leaves it out at once; repaired, it is read again.
+			again, err := skip.Candles(t.Context(), Query{Pair: "ETH/USDT"})
+			mustNil(t, err)
+			same(t, again, want)
+			mustNil(t, os.WriteFile(bad, b, 0o644))
+			mustNil(t, os.Chtimes(bad, time.Time{}, time.Now().Add(time.Minute)))
+			all, err := skip.Candles(t.Context(), Query{Pair: "ETH/USDT"})
+			mustNil(t, err)
+			if len(all) != len(want)+1440 {
+				t.Fatalf("after the repair: %d candles, want %d", len(all), len(want)+1440)
+			}
+		})
+	}
+}
+
+// BenchmarkCorrupt measures queries of the real store: healthy, and with
+// one corrupt day (strict: named; skipping: diagnosed file by file, then
+// queried again without it).
+func BenchmarkCorrupt(b *testing.B) {
+	day := time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
+	root := b.TempDir()
+	src, err := realStore()
+	if err != nil {
+		b.Skip(err)
+	}
+	if err := os.CopyFS(root, os.DirFS(src)); err != nil {
+		b.Fatal(err)
+	}
+	db, err := OpenOptions(b.Context(), root, Options{SkipCorrupt: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	query := func(b *testing.B, q Query, want int) {
+		for b.Loop() {
+			got, err := db.Candles(b.Context(), q)
+			if err != nil || len(got) != want {
+				b.Fatalf("%d candles, %v", len(got), err)
+			}
+		}
+	}
+	all := Query{Pair: "ETH/USDT"}
+	oneDay := Query{Pair: "ETH/USDT", From: day.Add(24 * time.Hour), To: day.Add(48 * time.Hour)}
+	b.Run("healthy/90d", func(b *testing.B) { query(b, all, 130_708) })
+	b.Run("healthy/1d", func(b *testing.B) { query(b, oneDay, 1440) })
+	bad := filepath.Join(parquet.PartitionDir(root, parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
+	if err := os.Truncate(bad, 1000); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("one-corrupt-skipped/90d", func(b *testing.B) { query(b, all, 130_708-1440) })
+	b.Run("one-corrupt-skipped/1d-beside", func(b *testing.B) { query(b, oneDay, 1440) })
+}
