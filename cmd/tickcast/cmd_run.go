@@ -206,8 +206,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		defer stop()
 		workerUp = ok
 	}
-	latest, candles, pm := &online.Latest{}, &online.Candles{}, newPipelineMetrics()
-	stopServing, err := startServing(ctx, e, f, plan, latest, candles, pm.reg)
+	latest, candles, gaps, pm := &online.Latest{}, &online.Candles{}, &online.Gaps{}, newPipelineMetrics()
+	stopServing, err := startServing(ctx, e, f, plan, latest, candles, gaps, pm.reg)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles}, pm)
+	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles, Gaps: gaps}, pm)
 }
 
 // pipelineVars starts a fake Kraken per replayed pair and returns the

@@ -33,7 +33,7 @@ const (
 // metrics on --http, over the online features the pipeline fills, until
 // the returned stop is called (graceful: in-flight requests finish, the
 // scorer flushes). Empty --http serves nothing.
-func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest *online.Latest, candles *online.Candles, pipeline prometheus.Gatherer) (stop func(), err error) {
+func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest *online.Latest, candles *online.Candles, gaps *online.Gaps, pipeline prometheus.Gatherer) (stop func(), err error) {
 	if f.serve.http == "" {
 		return func() {}, nil
 	}
@@ -44,7 +44,7 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
 		scoresDir: filepath.Join(connect.ParquetDir(f.dataDir), "predictions"),
 		interval:  interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: plan.speed,
-		features: latest, candles: candles, clock: predict.WallClock{}, metrics: pipeline}
+		features: latest, candles: candles, gaps: gaps, clock: predict.WallClock{}, metrics: pipeline}
 	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)
 	if err != nil {
 		return nil, err
@@ -79,6 +79,9 @@ type apiDeps struct {
 	noNearCache                    bool
 	speed                          float64
 	features                       predict.Features
+	// gaps is the pipeline's gap state (run); nil in serve, where the
+	// pipeline runs elsewhere: predictions then say gap_open false.
+	gaps predict.Gaps
 	// follow subscribes to the feature rows of closing candles (pushes,
 	// scoring); its stop runs after the API stopped reading.
 	follow    func(ctx context.Context) (rows <-chan market.FeatureRow, stop func(), err error)
@@ -111,7 +114,7 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		return nil, err
 	}
 	svc, err := predict.New(predict.Config{Registry: reg, Features: d.features, Cache: d.cache, Interval: d.interval,
-		StaleAfter: d.staleAfter, NoNearCache: d.noNearCache, Clock: d.clock, Speed: d.speed, Logger: e.logger})
+		StaleAfter: d.staleAfter, NoNearCache: d.noNearCache, Clock: d.clock, Speed: d.speed, Gaps: d.gaps, Logger: e.logger})
 	if err != nil {
 		return nil, err
 	}
