@@ -17,11 +17,11 @@ TEMPORAL := $(GOBIN)/temporal-$(TEMPORAL_VERSION)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-APT_PACKAGES := build-essential libxgboost-dev python3-xgboost redis-server chromium
+APT_PACKAGES := build-essential libxgboost-dev python3-xgboost redis-server chromium prometheus
 
-deps: ## install the system packages when missing (C toolchain for cgo/DuckDB, XGBoost C API, Python xgboost for the cross-check, redis-server, chromium for the dashboard test)
+deps: ## install the system packages when missing (C toolchain for cgo/DuckDB, XGBoost C API, Python xgboost for the cross-check, redis-server, chromium for the dashboard test, prometheus + promtool for make monitor and the alert rule tests)
 	@if ! command -v gcc >/dev/null || [ ! -f /usr/include/xgboost/c_api.h ] || ! /usr/bin/python3 -c 'import xgboost' 2>/dev/null \
-		|| ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null; then \
+		|| ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null || ! command -v promtool >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 	@$(GO) mod download
 
@@ -37,9 +37,10 @@ run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is 
 # Tests that need a service (redis-server, the temporal CLI, chromium) fail
 # rather than skip when it is missing.
 test: export TICKCAST_REQUIRE_SERVICES = 1
-test: build $(TEMPORAL) ## every test: vet, unit, integration and end-to-end tests with -race, YAML pipeline tests
+test: build $(TEMPORAL) ## every test: vet, unit, integration and end-to-end tests with -race, YAML pipeline tests, alert rule tests
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	promtool test rules monitor/rules_test.yml
 	$(BIN) connect test ./connect/pipelines/...
 
 test-short: ## the fast unit tier (no integration tests)
@@ -77,14 +78,15 @@ temporal-cli: $(TEMPORAL) ## build the temporal CLI once (2–5 min), cached in 
 
 TEMPORAL_PORT ?= 7233
 TEMPORAL_UI_PORT ?= 8233
+TEMPORAL_METRICS_PORT ?= 8234
 TEMPORAL_HOSTPORT := 127.0.0.1:$(TEMPORAL_PORT)
 TEMPORAL_HEALTH := $(TEMPORAL) operator cluster health --address $(TEMPORAL_HOSTPORT) >/dev/null 2>&1
 
-temporal: $(TEMPORAL) ## start the Temporal dev server in the background unless one answers (SQLite in DATA_DIR, UI on :8233)
+temporal: $(TEMPORAL) ## start the Temporal dev server in the background unless one answers (SQLite in DATA_DIR, UI on :8233, metrics on :8234)
 	@mkdir -p $(DATA_DIR)
 	@if $(TEMPORAL_HEALTH); then echo "Temporal already answers at $(TEMPORAL_HOSTPORT)"; else \
 		setsid nohup $(TEMPORAL) server start-dev --db-filename $(DATA_DIR)/temporal.db --ip 127.0.0.1 \
-			--port $(TEMPORAL_PORT) --ui-port $(TEMPORAL_UI_PORT) --log-level warn >>$(DATA_DIR)/temporal.log 2>&1 </dev/null & \
+			--port $(TEMPORAL_PORT) --ui-port $(TEMPORAL_UI_PORT) --metrics-port $(TEMPORAL_METRICS_PORT) --log-level warn >>$(DATA_DIR)/temporal.log 2>&1 </dev/null & \
 		echo $$! >$(DATA_DIR)/temporal.pid; \
 		for i in $$(seq 60); do $(TEMPORAL_HEALTH) && break; sleep 0.5; done; \
 		$(TEMPORAL_HEALTH) || { echo "Temporal did not start: see $(DATA_DIR)/temporal.log"; exit 1; }; \
@@ -97,6 +99,29 @@ temporal-stop: ## stop the dev server that `make temporal` started
 		kill $$pid; while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "Temporal stopped"; \
 	else echo "no dev server started by make temporal is running"; fi; \
 	rm -f $(DATA_DIR)/temporal.pid
+
+PROMETHEUS_ADDR := 127.0.0.1:9090
+PROMETHEUS_READY := curl -sf http://$(PROMETHEUS_ADDR)/-/ready >/dev/null 2>&1
+
+monitor: ## start Prometheus in the background on 127.0.0.1:9090 (monitor/prometheus.yml: tickcast :8080, Temporal :8234; alert rules monitor/rules.yml; data and log in DATA_DIR; docs/operations.md)
+	@mkdir -p $(DATA_DIR)/prometheus
+	@if $(PROMETHEUS_READY); then echo "Prometheus already answers at $(PROMETHEUS_ADDR)"; else \
+		command -v prometheus >/dev/null || { echo "prometheus is not installed: make deps"; exit 1; }; \
+		promtool check config monitor/prometheus.yml >/dev/null || exit 1; \
+		setsid nohup prometheus --config.file=monitor/prometheus.yml --storage.tsdb.path=$(DATA_DIR)/prometheus \
+			--web.listen-address=$(PROMETHEUS_ADDR) --web.enable-lifecycle >>$(DATA_DIR)/prometheus.log 2>&1 </dev/null & \
+		echo $$! >$(DATA_DIR)/prometheus.pid; \
+		for i in $$(seq 40); do $(PROMETHEUS_READY) && break; sleep 0.25; done; \
+		$(PROMETHEUS_READY) || { echo "Prometheus did not start: see $(DATA_DIR)/prometheus.log"; exit 1; }; \
+	fi
+	@echo "Prometheus at http://$(PROMETHEUS_ADDR): /targets, /alerts; log $(DATA_DIR)/prometheus.log"
+
+monitor-stop: ## stop the Prometheus that `make monitor` started
+	@pid=$$(cat $(DATA_DIR)/prometheus.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 $$pid 2>/dev/null; then \
+		kill $$pid; while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "Prometheus stopped"; \
+	else echo "no Prometheus started by make monitor is running"; fi; \
+	rm -f $(DATA_DIR)/prometheus.pid
 
 REDIS_PORT ?= 6379
 REDIS_PING := redis-cli -h 127.0.0.1 -p $(REDIS_PORT) ping 2>/dev/null | grep -q PONG
@@ -143,4 +168,4 @@ clean: ## remove build output (not the data directory)
 	rm -rf bin
 
 .PHONY: help deps build run test test-short bench bench-api fuzz lint clean temporal-cli
-.PHONY: temporal temporal-stop redis redis-stop worker workflowcheck
+.PHONY: temporal temporal-stop redis redis-stop worker workflowcheck monitor monitor-stop
