@@ -18,6 +18,9 @@ var (
 // the caller's Prometheus registry.
 func (c *Client) Collector() prometheus.Collector { return collector{c} }
 
+// Collector is the metrics of the client c belongs to.
+func (c *Cache) Collector() prometheus.Collector { return c.c.Collector() }
+
 type collector struct{ c *Client }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {

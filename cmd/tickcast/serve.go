@@ -124,6 +124,15 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		return nil, err
 	}
 	hub := stream.NewHub(stream.Config{Logger: e.logger})
+	if rc, ok := d.cache.(interface{ Collector() prometheus.Collector }); ok { // Redis: its breaker and errors
+		r := prometheus.NewRegistry()
+		r.MustRegister(rc.Collector())
+		if d.metrics != nil {
+			d.metrics = prometheus.Gatherers{r, d.metrics}
+		} else {
+			d.metrics = r
+		}
+	}
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
 		Clock: d.market, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
 		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger, Metrics: d.metrics})
