@@ -43,8 +43,11 @@ const EnvScreenshot = "TICKCAST_SCREENSHOT"
 // real API server: a registry with zero-return baselines, online features
 // fed by market.Features over real Binance candles, the real scorer and
 // hub. It checks that a prediction and a chart with data appear, that
-// predictions pushed over the stream update the page, and that a 503
-// (warming up) is shown as a badge, not as a blank page.
+// predictions pushed over the stream update the page, that the data quality
+// of a prediction (complete, revision, gap open, degraded) is shown — ETH's
+// champion is an artifact XGBoost refuses, so the baseline answers as its
+// fallback — and that a 503 (warming up) is shown as a badge, not as a
+// blank page.
 func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test against a real API server; skipped with -short")
@@ -73,19 +76,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 960), chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	first := waitPage(t, ctx, `s.model.startsWith('zero-return v0') && s.state === 'fresh' && s.candles > 0 && s.predicted > 0 && s.conn === 'live'`)
+	first := waitPage(t, ctx, `s.model.startsWith('zero-return v0') && s.state === 'fresh' && s.candles > 0 && s.predicted > 0 && s.conn === 'live'`+
+		` && s.degraded && !s.gapOpen && s.quality.startsWith('complete · rev 0') && s.ready === 'degraded'`)
 	t.Logf("page after the backlog: %+v", first)
 	if first.Price == "–" || first.Price == "" {
 		t.Errorf("no predicted price on the page: %+v", first)
 	}
 
-	// Live: candles close while the page is open; predictions reach it over the stream.
+	// Live: candles close while the page is open; predictions reach it over
+	// the stream, now with a gap open in the pipeline.
+	env.gaps.Set("ETH/USDT", true)
 	for _, c := range eth[backlog:] {
 		env.feed(t, c)
 		time.Sleep(150 * time.Millisecond)
 	}
 	newest := eth[len(eth)-1].End.UTC().Format("2006-01-02 15:04:05Z")
-	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0`, newest, first.Candles+live))
+	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0 && s.gapOpen && s.quality.includes('gap open')`, newest, first.Candles+live))
 	t.Logf("page after %d live candles: %+v", live, after)
 	if after.Predicted <= first.Predicted {
 		t.Errorf("predicted points %d after the live candles, %d before: the stream did not reach the chart", after.Predicted, first.Predicted)
@@ -115,6 +121,7 @@ type env struct {
 	latest *online.Latest
 	recent *online.Candles
 	clock  *predict.MarketClock
+	gaps   *online.Gaps
 }
 
 func startServer(t *testing.T, pairs ...string) *env {
@@ -131,13 +138,24 @@ func startServer(t *testing.T, pairs ...string) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{feats: market.NewFeatures(), latest: &online.Latest{}, recent: &online.Candles{}, clock: predict.NewMarketClock(1)}
-	svc, err := predict.New(predict.Config{Registry: reg, Features: e.latest, Clock: e.clock, Logger: log})
+	// ETH's champion: hand-written bytes XGBoost refuses (a corrupt model).
+	bad, err := reg.Register(ctx, registry.Meta{Pair: pairs[0], Horizon: 1, Name: "xgboost"}, []byte("not a model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SetAlias(ctx, pairs[0], 1, registry.Champion, bad.Version, "test: a corrupt champion"); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{feats: market.NewFeatures(), latest: &online.Latest{}, recent: &online.Candles{}, clock: predict.NewMarketClock(1), gaps: &online.Gaps{}}
+	svc, err := predict.New(predict.Config{Registry: reg, Features: e.latest, Clock: e.clock, Gaps: e.gaps, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Refresh(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if d := svc.Degraded(); len(d) != 1 || d[0].Serving != 0 {
+		t.Fatalf("degraded %+v, want ETH served by the baseline", d)
 	}
 	scorer, err := scoring.New(scoring.Config{Dir: filepath.Join(dir, "parquet", "predictions"), Logger: log})
 	if err != nil {
@@ -276,6 +294,10 @@ type pageState struct {
 	Predicted int    `json:"predicted"`
 	Realized  int    `json:"realized"`
 	Scores    int    `json:"scores"`
+	Quality   string `json:"quality"`
+	GapOpen   bool   `json:"gapOpen"`
+	Degraded  bool   `json:"degraded"`
+	Ready     string `json:"ready"`
 }
 
 const readPage = `(() => {
@@ -287,6 +309,8 @@ const readPage = `(() => {
     error: document.getElementById('pred-error').hidden ? '' : t('pred-error'), conn: t('conn'),
     candles: +(chart.candles || 0), predicted: +(chart.predicted || 0), realized: +(chart.realized || 0),
     scores: document.querySelectorAll('#scores tr:not(:has(.muted))').length,
+    quality: t('pred-quality'), gapOpen: document.getElementById('pred-quality').dataset.gapOpen === 'true',
+    degraded: document.getElementById('pred-quality').dataset.degraded === 'true', ready: t('ready'),
   };
 })()`
 

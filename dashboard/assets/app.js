@@ -88,6 +88,7 @@
     const tr = el('tr', undefined, cls);
     for (const c of cells) {
       const td = el('td', c.text !== undefined ? c.text : c, c.cls);
+      if (c.title) td.title = c.title;
       tr.appendChild(td);
     }
     return tr;
@@ -300,6 +301,14 @@
     ret.textContent = `${bps(p.predicted_return)} bps`;
     ret.className = `num ${sign(p.predicted_return)}`;
     $('pred-age').textContent = `${age(p.feature_age_ms)}${p.cached ? ' · cached' : ''}`;
+    const q = quality(p);
+    $('pred-quality').textContent = q.text;
+    $('pred-quality').className = q.cls;
+    $('pred-quality').title = q.title;
+    $('pred-quality').dataset.complete = String(p.complete === true);
+    $('pred-quality').dataset.revision = String(p.revision ?? '');
+    $('pred-quality').dataset.gapOpen = String(p.gap_open === true);
+    $('pred-quality').dataset.degraded = String(p.degraded === true);
     document.title = `${slug(p.pair)} ${price(p.predicted_price)} · tickcast`;
     tickReceived();
     if (!keepRefusal) {
@@ -310,6 +319,20 @@
     }
     const t = target(p);
     if (typeof p.predicted_price === 'number') put(chart.predicted, state.predicted, { time: t, value: p.predicted_price });
+  }
+  // quality sums up the data-quality fields of a prediction: whether its
+  // feature row is complete (and its revision), whether the pipeline has an
+  // open gap for the pair, and whether a fallback model answered.
+  // short is the table's form: ✓/✗ (complete) r<revision>, gap, fb (fallback).
+  function quality(p, short) {
+    const parts = short ? [`${p.complete ? '✓' : '✗'}r${p.revision ?? '?'}`] : [p.complete ? 'complete' : 'incomplete', `rev ${p.revision ?? '?'}`];
+    if (p.gap_open) parts.push(short ? 'gap' : 'gap open');
+    if (p.degraded) parts.push(short ? 'fb' : 'degraded');
+    const bad = p.degraded || p.gap_open || !p.complete;
+    const title = [p.complete ? 'complete feature row' : 'incomplete feature row (trades missing)', `revision ${p.revision ?? '?'}`,
+      p.gap_open ? 'the pipeline has an open gap for the pair' : '',
+      p.degraded ? `fallback model: ${p.degraded_reason || 'the champion could not be loaded'}` : ''].filter(Boolean).join('; ');
+    return { text: parts.join(short ? ' ' : ' · '), cls: `${bad ? 'warn-text' : 'muted'}${short ? ' small' : ''}`, title };
   }
   function tickReceived() {
     $('pred-received').textContent = state.receivedAt ? `${age(Date.now() - state.receivedAt)} ago` : '–';
@@ -336,16 +359,17 @@
       const cur = slug(p.pair) === state.pair && p.horizon === state.horizon ? 'current' : '';
       if (p.error) {
         const [text] = refusals[p.error] || [p.error];
-        return row([slug(p.pair), `h${p.horizon}`, { text, cls: 'muted' }, '–', '–', '–'], cur);
+        return row([slug(p.pair), `h${p.horizon}`, { text, cls: 'muted' }, '–', '–', '–', '–'], cur);
       }
       return row([
         slug(p.pair), `h${p.horizon}`, model(p.model),
         { text: price(p.predicted_price), cls: 'num' },
         { text: bps(p.predicted_return), cls: `num ${sign(p.predicted_return)}` },
         age(p.feature_age_ms),
+        quality(p, true),
       ], cur);
     });
-    fill($('all'), rows, 'no predictions', 6);
+    fill($('all'), rows, 'no predictions', 7);
   }
 
   async function loadScores() {
@@ -411,9 +435,16 @@
 
   async function loadReady() {
     const r = await api('/readyz');
-    if (r.ok) badge($('ready'), 'ready', 'ok');
+    const degraded = r.ok && r.body.status === 'degraded';
+    if (degraded) badge($('ready'), 'degraded', 'warn');
+    else if (r.ok) badge($('ready'), 'ready', 'ok');
     else badge($('ready'), r.status === 0 ? 'offline' : 'not ready', 'bad');
-    $('ready').title = r.ok ? 'GET /readyz: ready' : `GET /readyz: ${r.body.reason || r.body.message || r.body.error || r.status}`;
+    if (degraded) {
+      const which = list(r.body, 'degraded').map((d) => `${d.pair} h${d.horizon}: v${d.serving_version} serves, v${d.wanted_version} wanted (${d.reason})`);
+      $('ready').title = `GET /readyz: degraded\n${which.join('\n')}`;
+    } else {
+      $('ready').title = r.ok ? 'GET /readyz: ready' : `GET /readyz: ${r.body.reason || r.body.message || r.body.error || r.status}`;
+    }
   }
 
   // ---- selection -------------------------------------------------------------
