@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The prediction API while its Redis hangs (docs/benchmarks.md, "Redis
+# frozen"). One process runs the whole system offline (`tickcast run`, as
+# scripts/bench-api.sh) with the Redis cache alone (--near-cache=false: every
+# request GETs, every miss SETs) on a redis-server of its own, which this
+# script freezes; loadgen, a second process, drives it on loopback:
+#   1. healthy:  RATE req/s for DURATION, Redis answering (BASELINE=0 skips it)
+#   2. frozen:   the redis-server gets SIGSTOP (its sockets stay open, nothing
+#                answers), then RATE req/s for FREEZE over CONNS connections;
+#                SIGCONT when the load ends. The latency covers the whole
+#                frozen window: the requests that met the hang before the
+#                circuit breaker opened, the misses computed and the cache
+#                writes dropped after.
+#   3. recovery: after SIGCONT, how long until a request is answered from
+#                Redis again ("cached":true).
+# Needs Temporal for the first start (training; without it the champion is
+# the zero-return baseline); DATA_DIR is kept between runs, and may be
+# bench-api's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA_DIR=${DATA_DIR:-/tmp/tickcast-bench-api}
+PORT=${PORT:-18081}
+REDIS_PORT=${REDIS_PORT:-16380}
+RATE=${RATE:-5000}
+DURATION=${DURATION:-30s}
+FREEZE=${FREEZE:-60s}
+CONNS=${CONNS:-32}
+WARMUP=${WARMUP:-10}
+BASELINE=${BASELINE:-1}
+make -s build >/dev/null
+go build -o bin/loadgen ./cmd/loadgen
+mkdir -p "$DATA_DIR"
+redis_dir=$(mktemp -d)
+
+pid= redis_pid=
+stop() {
+  if [ -n "$redis_pid" ]; then kill -CONT "$redis_pid" 2>/dev/null || true; fi
+  if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
+  rm -rf "$redis_dir"
+}
+trap stop EXIT
+
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$redis_dir" \
+  --logfile "$redis_dir/redis.log" &
+redis_pid=$!
+for ((i = 0; i < 40; i++)); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.25; done
+
+TICKCAST_LOG_LEVEL=warn bin/tickcast run --offline --data-dir "$DATA_DIR" --http "127.0.0.1:$PORT" \
+  --redis "127.0.0.1:$REDIS_PORT" --near-cache=false --speed 1 --horizons 1 >>"$DATA_DIR/bench-freeze.log" 2>&1 &
+pid=$!
+for ((i = 0; ; i++)); do
+  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { echo "tickcast exited: see $DATA_DIR/bench-freeze.log" >&2; exit 1; }
+  [ "$i" -lt 600 ] || { echo "not ready after 10 minutes: see $DATA_DIR/bench-freeze.log" >&2; exit 1; }
+  sleep 1
+done
+sleep "$WARMUP"
+
+url="http://127.0.0.1:$PORT/v1/predictions/ETH-USDT?horizon=1"
+load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"; }
+metrics() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^tickcast_(prediction_cache|redis_)' || true; }
+curl -fs "$url" | grep -o '"model":{[^}]*}' || true
+if [ "$BASELINE" = 1 ]; then
+  echo "== healthy, Redis only (--near-cache=false): $RATE req/s for $DURATION, $CONNS connections"
+  bin/loadgen http --url "$url" --rate "$RATE" --duration "$DURATION" --conns "$CONNS"
+  load
+  metrics
+fi
+
+# The freeze must meet a closed breaker (a loaded machine can open it).
+for ((i = 0; i < 100; i++)); do
+  metrics | grep -q '^tickcast_redis_breaker_state 0' && break
+  sleep 0.1
+done
+echo "== frozen: SIGSTOP to redis-server, $RATE req/s for $FREEZE, $CONNS connections ($(metrics | grep breaker_state))"
+kill -STOP "$redis_pid"
+bin/loadgen http --url "$url" --rate "$RATE" --duration "$FREEZE" --conns "$CONNS"
+load
+metrics
+kill -CONT "$redis_pid"
+resumed=$(date +%s%N)
+
+echo "== recovery: SIGCONT, polling until a prediction comes from Redis"
+for ((i = 0; i < 1000; i++)); do
+  if curl -fs "$url" | grep -q '"cached":true'; then
+    echo "cached again after $((($(date +%s%N) - resumed) / 1000000)) ms"
+    metrics
+    exit 0
+  fi
+  sleep 0.01
+done
+echo "not cached 10 s after SIGCONT" >&2
+exit 1
