@@ -162,20 +162,26 @@ func checkFileCandles(t *testing.T, dir string, file []fileTrade) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(candles) != len(want) {
-		t.Fatalf("%d candles, the file has %d minutes", len(candles), len(want))
-	}
+	end := file[len(file)-1].ts.Truncate(time.Minute).Add(time.Minute)
+	n := 0
 	for _, c := range candles {
 		w := want[c.Start]
+		if w == nil && c.Trades == 0 && !c.Start.Before(end) {
+			continue // the exchange clock ran past the hour during an outage: empty minutes
+		}
 		if w == nil {
 			t.Fatalf("candle %v not in the file", c.Start)
 		}
+		n++
 		exact := c.Open == w.open && c.High == w.high && c.Low == w.low && c.Close == w.close && c.Trades == w.trades
 		sums := closeTo(c.Volume, w.volume) && closeTo(c.BuyVolume, w.buy) && closeTo(c.SellVolume, w.sell)
 		if !exact || !sums || !c.Complete {
 			t.Errorf("candle %s rev %d: O=%v H=%v L=%v C=%v V=%v N=%d complete=%v; file %+v", c.Start.Format("15:04"), c.Revision,
 				c.Open, c.High, c.Low, c.Close, c.Volume, c.Trades, c.Complete, *w)
 		}
+	}
+	if n != len(want) {
+		t.Fatalf("%d of the file's %d minutes have a candle", n, len(want))
 	}
 }
 

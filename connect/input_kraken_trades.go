@@ -575,6 +575,9 @@ func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 			delete(in.pending, t.Pair)
 		}
 	}
+	for _, o := range ev.Closes { // outages these trades end
+		batch = append(batch, in.outageBatch(o, ev.Time)...)
+	}
 	in.queueDeferred()
 	if !in.stopAt.IsZero() && len(in.pending) == 0 {
 		if in.repairs > 0 { // the flush waits for the repairs (ReadBatch)

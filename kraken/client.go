@@ -156,6 +156,10 @@ type Mark struct {
 type Event struct {
 	Kind   EventKind
 	Trades []market.Trade // EventTrades, in trade_id order per pair
+	// Closes (EventTrades) are outages that end with these trades: they
+	// apply after them, in the same delivery, so that no consumer can see
+	// the trades without the end of the outage.
+	Closes []Outage
 	Gap    Gap            // EventGap
 	Outage Outage         // EventOutage
 	Reject Rejected       // EventRejected
@@ -425,7 +429,11 @@ func (c *Client) sequencePair(trades []market.Trade, recv time.Time, out []Event
 		if next != nil {
 			o.To, o.NextID = next.TS, next.TradeID
 		}
-		out = append(out, Event{Kind: EventOutage, Outage: o, Time: recv})
+		if n := len(out); n > 0 && out[n-1].Kind == EventTrades && len(run) > 0 {
+			out[n-1].Closes = append(out[n-1].Closes, o)
+		} else {
+			out = append(out, Event{Kind: EventOutage, Outage: o, Time: recv})
+		}
 	}
 	return out
 }

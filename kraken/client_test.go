@@ -622,10 +622,13 @@ func TestClientRunOnlyOnce(t *testing.T) {
 func (r *running) timelineOf(t *testing.T, n int) string {
 	t.Helper()
 	var out []string
-	for range n {
+	for len(out) < n {
 		ev := r.next(t, []EventKind{EventTrades, EventGap, EventOutage})
 		if ev.Kind != EventOutage {
 			out = append(out, summary(ev))
+			for _, o := range ev.Closes { // outages the trades close
+				out = append(out, fmt.Sprintf("D-%d", o.NextID))
+			}
 			continue
 		}
 		o := ev.Outage
