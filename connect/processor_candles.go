@@ -240,7 +240,7 @@ func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.Messa
 			p.mIncomp.Incr(1)
 		}
 		if lag := p.clock.Sub(c.End.Add(p.grace)); c.Revision == 0 && lag >= 0 {
-			p.mLag.Timing(lag.Nanoseconds(), c.Pair)
+			p.mLag.Timing(lag.Nanoseconds(), market.PairSlug(c.Pair)) // BTC-USD, as the API labels pairs
 		}
 		msg := newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c)
 		key := candleKey{c.Pair, c.Start.UnixNano()}
