@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,10 +13,12 @@ import (
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/duckdb"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/parquet"
 )
 
 type exportFlags struct {
 	dataDir, pair, from, to, format string
+	skipCorrupt                     bool
 }
 
 // cmdExport prints a dataset of the store to stdout, read through DuckDB.
@@ -32,6 +35,7 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.from, "from", "", "first time included (RFC3339)")
 	fs.StringVar(&f.to, "to", "", "first time excluded (RFC3339)")
 	fs.StringVar(&f.format, "format", "csv", "csv or jsonl")
+	fs.BoolVar(&f.skipCorrupt, "skip-corrupt", false, "export the other days when a store file is corrupt (each logged, and counted at the end) instead of failing with its path")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -39,14 +43,19 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := duckdb.Open(ctx, connect.ParquetDir(f.dataDir))
+	db, err := duckdb.OpenOptions(ctx, connect.ParquetDir(f.dataDir), duckdb.Options{SkipCorrupt: f.skipCorrupt, Logger: e.logger})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	w := bufio.NewWriter(e.stdout)
-	if err := export(ctx, db, dataset, q, f.format, w); err != nil {
+	if err := export(ctx, db, dataset, q, f.format, w); errors.Is(err, parquet.ErrCorrupt) {
+		return fmt.Errorf("export %s %s: %w (tickcast store check lists every corrupt file; --skip-corrupt exports the other days)", dataset, q.Pair, err)
+	} else if err != nil {
 		return err
+	}
+	if skipped := db.Skipped(); len(skipped) > 0 {
+		e.logger.Warn("export skipped corrupt store files: their rows are missing", "count", len(skipped), "files", skipped)
 	}
 	return w.Flush()
 }
