@@ -11,8 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +30,12 @@ type Activities struct {
 	Logger *slog.Logger
 	// DataDir is the data directory of requests that name none.
 	DataDir string
-	// Roots, when not empty, are the only directories (and their
-	// subdirectories) that requests may write into.
+	// Roots are the only directories (with what lies under them) that
+	// requests may name as data_dir, read and write; empty: DataDir alone.
 	Roots []string
+	// ArchiveRoots are directories (or single files) archive files may also
+	// be read from; read only. See roots.go.
+	ArchiveRoots []string
 	// Schedules applies retraining schedules (nil: ApplySchedules fails).
 	Schedules Scheduler
 
@@ -47,34 +48,6 @@ func (a *Activities) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return a.Logger
-}
-
-// dataDir resolves a chunk's data directory and checks it is allowed.
-func (a *Activities) dataDir(d string) (string, error) {
-	if d == "" {
-		d = a.DataDir
-	}
-	if d == "" {
-		return "", invalidf("no data_dir in the request and the worker has no --data-dir")
-	}
-	abs, err := filepath.Abs(d)
-	if err != nil {
-		return "", invalidf("data_dir %q: %v", d, err)
-	}
-	if len(a.Roots) == 0 {
-		return abs, nil
-	}
-	for _, r := range a.Roots {
-		if r, err := filepath.Abs(r); err == nil && within(abs, r) {
-			return abs, nil
-		}
-	}
-	return "", invalidf("data_dir %s is outside this worker's roots %v", abs, a.Roots)
-}
-
-func within(path, root string) bool {
-	rel, err := filepath.Rel(root, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func (a *Activities) openStore(dir string) (*parquet.Store, error) {

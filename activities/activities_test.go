@@ -59,7 +59,7 @@ func run[T any](t *testing.T, env *testsuite.TestActivityEnvironment, fn any, in
 func TestArchiveInspectImportBuild(t *testing.T) {
 	path := realdata.Path(t, binanceETH)
 	dir := t.TempDir()
-	a := &activities.Activities{DataDir: dir}
+	a := &activities.Activities{DataDir: dir, ArchiveRoots: []string{filepath.Dir(path)}}
 	env := newEnv(a)
 	files := run[[]activities.ArchiveFile](t, env, a.InspectArchive, activities.InspectInput{Files: []string{path}})
 	want := activities.ArchiveFile{Path: path, Format: "binance-klines", Exchange: "binance", Pair: "ETH/USDT",

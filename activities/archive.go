@@ -33,7 +33,11 @@ func (a *Activities) InspectArchive(ctx context.Context, in InspectInput) ([]Arc
 // inspect reads a file as pair (or as the pair its name says when pair is
 // ""); the result's Pair is the name's pair, "" when the name does not say.
 func (a *Activities) inspect(path, pair string) (ArchiveFile, error) {
-	f, err := archive.Detect(path)
+	real, err := a.archivePath(path)
+	if err != nil {
+		return ArchiveFile{}, err
+	}
+	f, err := archive.Detect(real)
 	if err != nil {
 		return ArchiveFile{}, invalidf("archive file %s: %v", path, err)
 	}
@@ -44,7 +48,7 @@ func (a *Activities) inspect(path, pair string) (ArchiveFile, error) {
 	if pair == "" {
 		return ArchiveFile{}, invalidf("archive file %s: its name does not tell the pair: give exactly one pair", path)
 	}
-	e, err := a.files.read(path, f, pair, 1)
+	e, err := a.files.read(real, f, pair, 1)
 	if err != nil {
 		return ArchiveFile{}, err
 	}
@@ -86,7 +90,11 @@ func (a *Activities) importFile(ctx context.Context, st *parquet.Store, dir stri
 	if err != nil {
 		return invalid(err)
 	}
-	e, err := a.files.read(f.Path, format, c.Pair, max(f.FirstID, 1))
+	real, err := a.archivePath(f.Path)
+	if err != nil {
+		return err
+	}
+	e, err := a.files.read(real, format, c.Pair, max(f.FirstID, 1))
 	if err != nil {
 		return err
 	}

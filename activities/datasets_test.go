@@ -74,9 +74,10 @@ func BenchmarkTrials(b *testing.B) {
 			}
 		}
 	}
-	shared := &Activities{}
+	dir := filepath.Dir(path) // the worker's data directory: the dataset lies in it
+	shared := &Activities{DataDir: dir}
 	b.Run("one-worker", func(b *testing.B) { trials(b, func() *Activities { return shared }) })
-	b.Run("worker-per-trial", func(b *testing.B) { trials(b, func() *Activities { return &Activities{} }) })
+	b.Run("worker-per-trial", func(b *testing.B) { trials(b, func() *Activities { return &Activities{DataDir: dir} }) })
 }
 
 // smallDataset writes an n-row dataset whose labels are all y.

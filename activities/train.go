@@ -322,6 +322,10 @@ func writeDataset(dir string, ds ml.Dataset, sp splits) (path, hash string, err 
 // final: retrying cannot bring it back.
 func (a *Activities) readDataset(path string) (ml.Dataset, splits, error) {
 	var sp splits
+	path, err := a.dataPath("dataset", path)
+	if err != nil {
+		return ml.Dataset{}, sp, err
+	}
 	ds, err := a.datasets.read(path)
 	if err != nil {
 		return ds, sp, invalidf("dataset %s: %v", path, err)
@@ -564,7 +568,17 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (Evaluation
 	hb := startHeartbeat(ctx, "evaluating")
 	defer hb.close()
 	test := final.Test
-	pred, imp, err := predictModel(in.ModelPath, ds, test)
+	model, err := a.dataPath("model", in.ModelPath)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	reportDir := in.ReportDir
+	if in.Write {
+		if reportDir, err = a.dataPath("report_dir", in.ReportDir); err != nil {
+			return Evaluation{}, err
+		}
+	}
+	pred, imp, err := predictModel(model, ds, test)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -587,7 +601,7 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (Evaluation
 		return out, nil
 	}
 	r.Test = ml.PredictionRows(ds, test.Lo, test.Hi, pred)
-	if err := ml.WriteReport(in.ReportDir, r); err != nil {
+	if err := ml.WriteReport(reportDir, r); err != nil {
 		return Evaluation{}, err
 	}
 	return out, nil
@@ -651,7 +665,11 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterInput) (Regis
 			return Registered{Version: m.Version, BaselineVersion: base.Version}, nil
 		}
 	}
-	model, err := os.ReadFile(in.ModelPath)
+	path, err := a.dataPath("model", in.ModelPath)
+	if err != nil {
+		return Registered{}, err
+	}
+	model, err := os.ReadFile(path)
 	if err != nil {
 		return Registered{}, invalidf("model %s: %v", in.ModelPath, err)
 	}

@@ -30,7 +30,9 @@ func TestIntegrationBootstrapResumes(t *testing.T) {
 	sched := workflows.ScheduleID(workflows.TrainRequest{Pair: "ETH/USDT", Horizon: 3})
 	t.Cleanup(func() { _ = c.ScheduleClient().GetHandle(context.Background(), sched).Delete(context.Background()) })
 	acts := func() *activities.Activities {
-		return &activities.Activities{Logger: quietLogger(), Schedules: workflows.Scheduler{Client: c}}
+		a := testActivities()
+		a.Schedules = workflows.Scheduler{Client: c}
+		return a
 	}
 
 	a := worker.New(c, "boot", worker.Options{Identity: "worker-A", WorkerStopTimeout: time.Second})

@@ -139,6 +139,13 @@ func date(s string) time.Time {
 }
 
 // twoWeeks is 14 days of the real Binance ETH/USDT file in 2-day chunks.
+// testActivities are a test worker's activities: the tests' data
+// directories are temporary ones, their archive files the real data.
+func testActivities() *activities.Activities {
+	real, _ := realdata.Dir()
+	return &activities.Activities{Logger: quietLogger(), Roots: []string{os.TempDir()}, ArchiveRoots: []string{real}}
+}
+
 func twoWeeks(t *testing.T, dataDir string) workflows.BackfillRequest {
 	return workflows.BackfillRequest{Source: workflows.SourceArchive, Pairs: []string{"ETH/USDT"},
 		Files: []string{realdata.Path(t, binanceETH)}, From: date("2025-05-20T00:00:00Z"), To: date("2025-06-03T00:00:00Z"),
@@ -161,7 +168,7 @@ func reference(t *testing.T, c client.Client) (dir, id string, res workflows.Bac
 		if ref.dir, ref.err = os.MkdirTemp("", "tickcast-ref-"); ref.err != nil {
 			return
 		}
-		startWorker(t, c, "archive", &activities.Activities{Logger: quietLogger()})
+		startWorker(t, c, "archive", testActivities())
 		req := twoWeeks(t, ref.dir)
 		run := start(t, c, "archive", req)
 		if again := start(t, c, "archive", req); again.GetRunID() != run.GetRunID() {
@@ -289,7 +296,7 @@ func TestIntegrationKillWorker(t *testing.T) {
 	}
 	_ = a.Wait()
 	began := time.Now()
-	startWorker(t, c, "kill", &activities.Activities{Logger: quietLogger()})
+	startWorker(t, c, "kill", testActivities())
 	res := wait(t, run)
 	n := retried(t, c, run.GetID())
 	t.Logf("worker B finished in %v; %d activities were retried", time.Since(began).Round(time.Millisecond), n)
@@ -335,7 +342,7 @@ func TestWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w, &activities.Activities{Logger: quietLogger()})
+	workflows.Register(w, testActivities())
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		t.Fatal(err)
 	}

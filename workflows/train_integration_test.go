@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/workflows"
@@ -25,7 +24,7 @@ func TestIntegrationTrain(t *testing.T) {
 	refDir, _, _ := reference(t, c)
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(refDir, "parquet"), filepath.Join(dir, "parquet"))
-	startWorker(t, c, "train", &activities.Activities{Logger: quietLogger()})
+	startWorker(t, c, "train", testActivities())
 
 	req := workflows.TrainRequest{Pair: "ETH/USDT", Trials: 4, DataDir: dir, Seed: 1}
 	opts := workflows.TrainStartOptions(req)

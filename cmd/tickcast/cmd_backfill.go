@@ -110,19 +110,22 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
 		return workflows.StartBackfill(ctx, c, req)
 	}
+	f.launch.archives = req.Files // the --wait worker reads these files, and writes the data dir only
 	return launch(ctx, e, f.temporal, f.launch, "backfill", req.DataDir, start, follow)
 }
 
-// embeddedWorker runs a worker in this process (over dataDir, fetching from
-// the REST endpoint of k when given) until the returned stop is called, so
+// embeddedWorker runs a worker in this process (over dataDir, reading l's
+// archive files, fetching from l's REST endpoint when given) until the
+// returned stop is called, so
 // that a --wait command works on its own; other workers polling the queue
 // share the work. Whether any is polling cannot be told reliably (the server
 // lists pollers for a while after they left).
-func embeddedWorker(e env, c client.Client, dataDir string, k *krakenFlags) (stop func()) {
+func embeddedWorker(e env, c client.Client, dataDir string, l launchFlags) (stop func()) {
 	o := defaultWorkerOptions(e.getenv, dataDir)
-	if k != nil {
-		o.kraken = *k
+	if l.kraken != nil {
+		o.kraken = *l.kraken
 	}
+	o.archives = l.archives
 	w, err := newWorker(c, e, o)
 	if err == nil {
 		err = w.Start()

@@ -202,7 +202,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	workerUp := false
 	if f.worker && !f.exitAtEnd {
-		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST])
+		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST], plan.files())
 		defer stop()
 		workerUp = ok
 	}
@@ -286,14 +286,15 @@ func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]
 
 // startRunWorker runs the Temporal worker in this process when Temporal
 // answers; without one the system runs on with the models it has. Offline,
-// the worker's Kraken REST is a fake Kraken's.
-func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string) (stop func(), ok bool) {
+// the worker's Kraken REST is a fake Kraken's. It writes the data dir and
+// reads the replayed files (the bootstrap backfills from them), nothing else.
+func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string, archives []string) (stop func(), ok bool) {
 	if !tcpReachable(ctx, f.temporal.address, 2*time.Second) {
 		e.logger.Warn("no Temporal server: no worker, no backfill, no training (start one with `make temporal`)", "temporal", f.temporal.address)
 		return func() {}, false
 	}
 	o := defaultWorkerOptions(e.getenv, f.dataDir)
-	o.temporal = f.temporal
+	o.temporal, o.archives = f.temporal, archives
 	o.kraken = f.kraken
 	if restURL != f.kraken.rest { // a fake Kraken's REST: no rate limit
 		o.kraken.rest, o.krakenRate = restURL, -1
@@ -305,6 +306,15 @@ func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string) (st
 	}
 	e.logger.Info("Temporal worker running", "temporal", f.temporal.address, "task_queue", workflows.TaskQueue, "ui", f.uiURL)
 	return s, true
+}
+
+// files are the files a run replays.
+func (p *runPlan) files() []string {
+	var out []string
+	for _, s := range p.sources {
+		out = append(out, s.files...)
+	}
+	return out
 }
 
 // tcpReachable tells whether host:port accepts a TCP connection.

@@ -36,10 +36,12 @@ func envOr(getenv func(string) string, name, def string) string {
 // workerOptions configure a Temporal worker of tickcast's workflows and activities.
 type workerOptions struct {
 	temporal temporalFlags
-	// dataDir serves requests that name no data directory; roots, when set,
-	// are the only directories requests may write into.
-	dataDir string
-	roots   string
+	// dataDir serves requests that name no data directory; roots are the
+	// only directories requests may name as one (default: dataDir alone);
+	// archives are what archive files may also be read from (read only).
+	dataDir  string
+	roots    string
+	archives listFlag
 	// kraken is the REST endpoint; krakenRate the requests per second of this
 	// whole process (one limiter shared by all its activities; <= 0: off).
 	kraken     krakenFlags
@@ -64,7 +66,8 @@ func defaultWorkerOptions(getenv func(string) string, dataDir string) workerOpti
 func (o *workerOptions) register(fs *flag.FlagSet, getenv func(string) string) {
 	o.temporal.register(fs, getenv)
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "data directory of backfills that name none")
-	fs.StringVar(&o.roots, "data-roots", "", "comma-separated directories backfills may write into (default: anywhere)")
+	fs.StringVar(&o.roots, "data-roots", "", "comma-separated directories requests may name as data_dir, to read and write (default: --data-dir alone)")
+	fs.Var(&o.archives, "archive-dirs", "directories archive files of backfills may be read from, besides the data roots (repeat, or comma-separated; default: none)")
 	o.kraken.register(fs, getenv, false)
 	fs.Float64Var(&o.krakenRate, "kraken-rate", 1, "Kraken REST requests per second for this whole worker process (<= 0: unlimited)")
 	fs.Float64Var(&o.queueRate, "activities-per-second", 0, "cluster-wide bound on activity starts on task queue "+workflows.TaskQueue+", enforced by the Temporal server (0: none)")
@@ -88,7 +91,8 @@ func cmdWorker(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	e.logger.Info("worker running", "temporal", o.temporal.address, "namespace", o.temporal.namespace,
-		"task_queue", workflows.TaskQueue, "data_dir", o.dataDir, "kraken_rest_url", o.kraken.rest, "kraken_rate", o.krakenRate)
+		"task_queue", workflows.TaskQueue, "data_dir", o.dataDir, "data_roots", o.roots, "archive_dirs", o.archives.String(),
+		"kraken_rest_url", o.kraken.rest, "kraken_rate", o.krakenRate)
 	<-ctx.Done()
 	stop()
 	return nil
@@ -149,7 +153,7 @@ func newActivities(e env, o workerOptions) (*activities.Activities, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &activities.Activities{REST: rest, Logger: e.logger, DataDir: o.dataDir}
+	a := &activities.Activities{REST: rest, Logger: e.logger, DataDir: o.dataDir, ArchiveRoots: o.archives}
 	for r := range strings.SplitSeq(o.roots, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			a.Roots = append(a.Roots, r)

@@ -15,6 +15,7 @@ type launchFlags struct {
 	wait, worker bool
 	uiURL        string
 	kraken       *krakenFlags // the embedded worker's Kraken REST (nil: the environment's)
+	archives     []string     // what else than the data dir the embedded worker may read (the files of a backfill)
 }
 
 func (l *launchFlags) register(fs *flag.FlagSet, e env, waitUsage string) {
@@ -46,7 +47,7 @@ func launch(ctx context.Context, e env, t temporalFlags, l launchFlags, kind, da
 		return nil
 	}
 	if l.worker {
-		defer embeddedWorker(e, c, dataDir, l.kraken)()
+		defer embeddedWorker(e, c, dataDir, l)()
 	}
 	return follow(ctx, e, c, run)
 }
