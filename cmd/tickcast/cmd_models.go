@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,15 +27,17 @@ type modelsFlags struct {
 	horizon               int
 	horizonSet, all       bool
 	reason, alias         string
+	keepLast, keepDays    int
+	apply                 bool
 }
 
 // cmdModels reads and switches the model registry of a data directory.
 func cmdModels(ctx context.Context, e env, args []string) error {
 	actions := map[string]func(context.Context, env, *registry.Registry, *modelsFlags, []string) error{
-		"list": modelsList, "show": modelsShow, "promote": modelsPromote, "rollback": modelsRollback,
+		"list": modelsList, "show": modelsShow, "promote": modelsPromote, "rollback": modelsRollback, "prune": modelsPrune,
 	}
 	if len(args) == 0 || actions[args[0]] == nil {
-		return fmt.Errorf("models: want list, show, promote or rollback: %w", errUsage)
+		return fmt.Errorf("models: want list, show, promote, rollback or prune: %w", errUsage)
 	}
 	f, pos, err := modelsParse(e, args[0], args[1:])
 	if err != nil {
@@ -70,6 +73,10 @@ func modelsParse(e env, action string, args []string) (*modelsFlags, []string, e
 		fs.StringVar(&f.reason, "reason", "", "why, recorded in the alias history")
 	case "rollback":
 		fs.StringVar(&f.alias, "alias", registry.Champion, "alias to move back: champion or challenger")
+	case "prune":
+		fs.IntVar(&f.keepLast, "keep-last", registry.DefaultKeepLast, "keep the newest N versions per pair × horizon besides the champions and challengers (0: none)")
+		fs.IntVar(&f.keepDays, "keep-days", int(registry.DefaultKeepFor/(24*time.Hour)), "keep versions younger than D days (0: none)")
+		fs.BoolVar(&f.apply, "apply", false, "delete; without it prune only lists what it would delete")
 	}
 	var pos []string
 	for {
@@ -91,7 +98,7 @@ func modelsParse(e env, action string, args []string) (*modelsFlags, []string, e
 			return nil, nil, fmt.Errorf("models %s: --pair: %w: %w", action, err, errUsage)
 		}
 		f.pair = p
-	} else if action != "list" {
+	} else if action != "list" && action != "prune" {
 		return nil, nil, fmt.Errorf("models %s: --pair is required: %w", action, errUsage)
 	}
 	return f, pos, nil
@@ -124,13 +131,23 @@ func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 	if len(series) == 0 && f.pair != "" && !f.all {
 		return fmt.Errorf("no models registered for %s: %w", modelsWhich(f), registry.ErrNotFound)
 	}
-	metas := []registry.Meta{} // json: [] rather than null when empty
+	metas := []modelsChecked{} // json: [] rather than null when empty
+	bad := 0
 	for _, s := range series {
 		ms, err := reg.List(ctx, s.Pair, s.Horizon)
 		if err != nil {
 			return err
 		}
-		metas = append(metas, ms...)
+		for _, m := range ms {
+			c := modelsCheck(ctx, reg, m)
+			if c.bad() {
+				bad++
+			}
+			metas = append(metas, c)
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d model(s) fail their integrity check; serving falls back from such a champion (see /readyz)\n", bad)
 	}
 	if f.format == "json" {
 		return modelsJSON(e.stdout, metas)
@@ -149,13 +166,14 @@ func modelsWhich(f *modelsFlags) string {
 	return f.pair
 }
 
-func modelsTable(w io.Writer, metas []registry.Meta) error {
+func modelsTable(w io.Writer, metas []modelsChecked) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PAIR\tH\tVERSION\tNAME\tSTATUS\tMODEL_MAE\tBASELINE_MAE\tSKILL\tDIR_ACC\tCREATED")
-	for _, m := range metas {
-		fmt.Fprintf(tw, "%s\t%d\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Pair, m.Horizon, m.Version, m.Name, m.Status,
+	fmt.Fprintln(tw, "PAIR\tH\tVERSION\tNAME\tSTATUS\tMODEL_MAE\tBASELINE_MAE\tSKILL\tDIR_ACC\tCREATED\tINTEGRITY")
+	for _, c := range metas {
+		m := c.Meta
+		fmt.Fprintf(tw, "%s\t%d\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Pair, m.Horizon, m.Version, m.Name, m.Status,
 			modelsMetric(m, "model_mae", 'g'), modelsMetric(m, "baseline_mae", 'g'),
-			modelsMetric(m, "skill", 'f'), modelsMetric(m, "dir_acc", 'f'), m.CreatedAt.Format(time.RFC3339))
+			modelsMetric(m, "skill", 'f'), modelsMetric(m, "dir_acc", 'f'), m.CreatedAt.Format(time.RFC3339), c.flag())
 	}
 	return tw.Flush()
 }
@@ -190,19 +208,23 @@ func modelsShow(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 		return err
 	}
 	tuning := modelsReadTuning(m.ReportDir)
-	if f.format == "json" {
-		return modelsJSON(e.stdout, modelsShown{Meta: m, Tuning: tuning})
+	c := modelsCheck(ctx, reg, m)
+	if c.bad() {
+		fmt.Fprintf(e.stderr, "warning: v%d fails its integrity check (%s): serving falls back from it as champion\n", m.Version, c.flag())
 	}
-	if err := modelsDescribe(e.stdout, m); err != nil {
+	if f.format == "json" {
+		return modelsJSON(e.stdout, modelsShown{modelsChecked: c, Tuning: tuning})
+	}
+	if err := modelsDescribe(e.stdout, c); err != nil {
 		return err
 	}
 	return modelsDescribeTuning(e.stdout, tuning)
 }
 
 // modelsShown is a version as `models show --format json` prints it: the
-// registry's record plus the tuning results kept in its report.
+// registry's record, its integrity, and the tuning results kept in its report.
 type modelsShown struct {
-	registry.Meta
+	modelsChecked
 	Tuning *modelsTuning `json:"tuning,omitempty"`
 }
 
@@ -248,7 +270,8 @@ func modelsDescribeTuning(w io.Writer, t *modelsTuning) error {
 	return tw.Flush()
 }
 
-func modelsDescribe(w io.Writer, m registry.Meta) error {
+func modelsDescribe(w io.Writer, c modelsChecked) error {
+	m := c.Meta
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s h%d v%d %s\n", m.Pair, m.Horizon, m.Version, m.Name)
 	fmt.Fprintf(tw, "status\t%s\n", m.Status)
@@ -263,8 +286,9 @@ func modelsDescribe(w io.Writer, m registry.Meta) error {
 		fmt.Fprintf(tw, "test window\t%s … %s\n", m.TestFrom.Format(time.RFC3339), m.TestTo.Format(time.RFC3339))
 	}
 	if m.Artifact != "" {
-		fmt.Fprintf(tw, "artifact\t%s\n", m.Artifact)
+		fmt.Fprintf(tw, "artifact\t%s (sha256 %s)\n", m.Artifact, cmp.Or(m.SHA256, "not recorded"))
 	}
+	fmt.Fprintf(tw, "integrity\t%s\n", c.flag())
 	if m.ReportDir != "" {
 		fmt.Fprintf(tw, "report\t%s\n", m.ReportDir)
 	}
@@ -363,4 +387,45 @@ func modelsChanged(ctx context.Context, w io.Writer, reg *registry.Registry, f *
 	}
 	_, err := fmt.Fprintf(w, "%s h%d %s: %s → %s\n", f.pair, f.horizon, alias, describe(from), describe(to))
 	return err
+}
+
+// modelsPrune applies the retention policy to one series (--pair, --horizon),
+// every horizon of a pair (--pair) or every series; without --apply it only
+// lists what it would delete.
+func modelsPrune(ctx context.Context, e env, reg *registry.Registry, f *modelsFlags, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("models prune: unexpected arguments %v: %w", pos, errUsage)
+	}
+	if f.keepLast < 0 || f.keepDays < 0 {
+		return fmt.Errorf("models prune: --keep-last %d, --keep-days %d: want none negative: %w", f.keepLast, f.keepDays, errUsage)
+	}
+	p := registry.Retention{KeepLast: cmp.Or(f.keepLast, -1), KeepFor: cmp.Or(time.Duration(f.keepDays)*24*time.Hour, -1)}
+	all, err := reg.Series(ctx)
+	if err != nil {
+		return err
+	}
+	var gone []registry.Meta
+	for _, s := range all {
+		if f.pair != "" && (s.Pair != f.pair || (f.horizonSet && s.Horizon != f.horizon)) {
+			continue
+		}
+		ms, err := reg.Prune(ctx, s.Pair, s.Horizon, p, !f.apply)
+		if err != nil {
+			return err
+		}
+		gone = append(gone, ms...)
+	}
+	verb := "would delete"
+	if f.apply {
+		verb = "deleted"
+	}
+	for _, m := range gone {
+		fmt.Fprintf(e.stdout, "%s %s h%d v%d (%s, %s, created %s)\n", verb, m.Pair, m.Horizon, m.Version, m.Name, m.Status, m.CreatedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(e.stdout, "%s %d version(s); kept: champions, challengers and their rollback chains, the newest %d others, those younger than %d days\n",
+		verb, len(gone), f.keepLast, f.keepDays)
+	if !f.apply && len(gone) > 0 {
+		fmt.Fprintln(e.stdout, "dry run: add --apply to delete")
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ func commands() map[string]command {
 		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
 		"train":      {"train, tune, evaluate, register and promote a model on Temporal: train --pair P [--horizon H] [--trials N] [--wait]", cmdTrain},
 		"schedules":  {"retraining schedules on Temporal: schedules apply --pair P [--horizon H] [--every 24h] | schedules list", cmdSchedules},
-		"models":     {"the model registry: models list [--pair P] | show champion|latest|N --pair P | promote N --pair P | rollback --pair P", cmdModels},
+		"models":     {"the model registry: models list [--pair P] | show champion|latest|N --pair P | promote N --pair P | rollback --pair P | prune [--pair P] [--keep-last N] [--keep-days D] [--apply]", cmdModels},
 	}
 }
 
