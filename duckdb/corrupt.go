@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,7 @@ func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Pa
 	good := slices.DeleteFunc(slices.Clone(parts), func(p parquet.Partition) bool {
 		err := run(ctx, db, t, filesSource([]parquet.Partition{p}), pair, q, func(T) error { return nil })
 		if err != nil && ctx.Err() == nil {
-			bad = append(bad, &parquet.CorruptError{Path: p.Path, Err: err})
+			bad = append(bad, &parquet.CorruptError{Path: p.Path, Err: firstLine(err)})
 			return true
 		}
 		return false
@@ -44,6 +45,12 @@ func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Pa
 		db.opts.Logger.Warn("skipped a corrupt store file; its rows are missing from this query", "path", ce.Path, "err", ce.Err)
 	}
 	return good, nil
+}
+
+// firstLine keeps what is wrong: DuckDB's message goes on to quote the SQL.
+func firstLine(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(strings.TrimSpace(msg))
 }
 
 // Skipped returns the corrupt files that queries skipped, once each, in order.
