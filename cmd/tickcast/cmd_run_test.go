@@ -57,6 +57,14 @@ func TestRunWithoutTemporalServesBaseline(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The in-process pipeline's metrics are served beside the API's.
+	_, metrics := httpGet("http://" + addr + "/metrics")
+	for _, name := range []string{"tickcast_candles_emitted{", "tickcast_gaps{", "tickcast_candle_emit_lag_seconds_count{",
+		"benthos_input_received{", "tickcast_http_request_duration_seconds_count{"} {
+		if !bytes.Contains(metrics, []byte("\n"+name)) {
+			t.Errorf("/metrics has no %s…", name)
+		}
+	}
 	code, body := httpGet("http://" + addr + "/v1/predictions/BTC-USD")
 	var e struct{ Error string }
 	_ = json.Unmarshal(body, &e)

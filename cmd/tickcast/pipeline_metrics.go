@@ -61,9 +61,6 @@ func (p *pipelineMetrics) NewCounterCtor(name string, labels ...string) service.
 		}
 		p.counters[name] = v
 	}
-	if len(labels) == 0 {
-		v.WithLabelValues() // at 0 from the start, so that increase() sees the first
-	}
 	return func(values ...string) service.MetricsExporterCounter {
 		c, err := v.GetMetricWithLabelValues(values...)
 		if err != nil {
@@ -84,9 +81,6 @@ func (p *pipelineMetrics) NewGaugeCtor(name string, labels ...string) service.Me
 			return func(...string) service.MetricsExporterGauge { return nopMetric{} }
 		}
 		p.gauges[name] = v
-	}
-	if len(labels) == 0 {
-		v.WithLabelValues()
 	}
 	return func(values ...string) service.MetricsExporterGauge {
 		g, err := v.GetMetricWithLabelValues(values...)
@@ -109,9 +103,6 @@ func (p *pipelineMetrics) NewTimerCtor(name string, labels ...string) service.Me
 			return func(...string) service.MetricsExporterTimer { return nopMetric{} }
 		}
 		p.histograms[name] = v
-	}
-	if len(labels) == 0 {
-		v.WithLabelValues()
 	}
 	return func(values ...string) service.MetricsExporterTimer {
 		o, err := v.GetMetricWithLabelValues(values...)
