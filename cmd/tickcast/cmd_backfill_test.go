@@ -98,7 +98,9 @@ func TestBackfillWaitWithWorker(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	e := env{getenv: getenv, stdout: &logs, stderr: &logs, logger: newLogger(getenv, &logs)}
-	stop, err := startWorker(ctx, e, defaultWorkerOptions(getenv, dir))
+	o := defaultWorkerOptions(getenv, dir)
+	o.archives = listFlag{filepath.Dir(file)} // as `tickcast run --archive-dirs` or `tickcast worker --archive-dirs` give it
+	stop, err := startWorker(ctx, e, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ type runFlags struct {
 	backoffMin string
 	worker     bool
 	warmStart  bool
+	archives   listFlag // more archive files or directories the worker may read
 	temporal   temporalFlags
 	uiURL      string
 	boot       bootFlags
@@ -78,6 +79,7 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.StringVar(&f.backoffMin, "backoff-min", "1s", "first reconnect delay")
 	fs.BoolVar(&f.worker, "worker", true, "run a Temporal worker in-process when Temporal answers at --temporal-address")
 	fs.BoolVar(&f.warmStart, "warm-start", true, "warm each pair's features up from the store's candles on its first live candle")
+	fs.Var(&f.archives, "archive-dirs", "directories the in-process worker may read archive files of backfills from, besides --data-dir and the --replay files (repeat, or comma-separated)")
 	f.temporal.register(fs, e.getenv)
 	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the links printed and shown ($TEMPORAL_UI_URL)")
 	f.boot.register(fs)
@@ -202,7 +204,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	workerUp := false
 	if f.worker && !f.exitAtEnd {
-		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST], plan.files())
+		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST], append(plan.files(), f.archives...))
 		defer stop()
 		workerUp = ok
 	}
