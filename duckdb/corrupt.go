@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -19,11 +20,17 @@ import (
 
 // diagnose diagnoses a failed query (qerr) over parts: it queries each file
 // alone and returns the readable ones when the query may go on without the
-// others (SkipCorrupt, no row delivered yet). Otherwise it returns an error
-// naming every corrupt file, or qerr when no file is to blame.
+// others (SkipCorrupt, no row delivered yet), or when a file only vanished
+// (a write moved it to the quarantine). Otherwise it returns an error naming
+// every corrupt file, or qerr when no file is to blame.
 func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Partition, pair string, q Query, qerr error, delivered bool) ([]parquet.Partition, error) {
 	var bad []error
+	vanished := false
 	good := slices.DeleteFunc(slices.Clone(parts), func(p parquet.Partition) bool {
+		if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+			vanished = true // moved to the quarantine since the listing
+			return true
+		}
 		err := run(ctx, db, t, filesSource([]parquet.Partition{p}), pair, q, func(T) error { return nil })
 		if err != nil && ctx.Err() == nil {
 			bad = append(bad, &parquet.CorruptError{Path: p.Path, Err: firstLine(err)})
@@ -34,9 +41,13 @@ func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Pa
 	switch {
 	case ctx.Err() != nil:
 		return nil, errors.Join(qerr, ctx.Err())
+	case delivered:
+		return nil, errors.Join(append(bad, qerr)...)
+	case len(bad) == 0 && vanished:
+		return good, nil
 	case len(bad) == 0:
 		return nil, qerr
-	case !db.opts.SkipCorrupt || delivered:
+	case !db.opts.SkipCorrupt:
 		return nil, errors.Join(bad...)
 	}
 	for _, err := range bad {

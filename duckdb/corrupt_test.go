@@ -168,3 +168,42 @@ func sameCandles(t *testing.T, got, want []market.Candle) {
 		same(t, got, want)
 	}
 }
+
+// TestDiagnose covers the outcomes of a failed query on the hand-written
+// fixture store: which files it blames, and when the query goes on.
+func TestDiagnose(t *testing.T) {
+	qerr := errors.New("query failed")
+	tests := []struct {
+		name      string
+		skip      bool
+		delivered bool
+		corrupt   bool // damage the BTC/USD file of 2024-03-10
+		vanished  bool // list a file that no longer exists
+		wantGood  int
+		wantErr   error
+	}{
+		{name: "no file to blame", wantErr: qerr},
+		{name: "a file moved away since the listing", vanished: true, wantGood: 2},
+		{name: "corrupt, strict", corrupt: true, wantErr: parquet.ErrCorrupt},
+		{name: "corrupt, skipping", corrupt: true, skip: true, wantGood: 1},
+		{name: "corrupt after rows went out", corrupt: true, skip: true, delivered: true, wantErr: parquet.ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := fixtureStore(t)
+			db.opts.SkipCorrupt = tt.skip
+			parts, err := parquet.Partitions(db.root, parquet.DatasetCandles, "BTC/USD", time.Time{}, time.Time{})
+			mustNil(t, err)
+			if tt.corrupt {
+				mustNil(t, os.WriteFile(parts[1].Path, []byte("PAR1"), 0o644))
+			}
+			if tt.vanished {
+				parts = append(parts, parquet.Partition{Path: filepath.Join(db.root, "candles", "pair_slug=BTC-USD", "date=2024-03-11", parquet.FileName)})
+			}
+			good, err := diagnose(t.Context(), db, candleTable(), parts, "BTC/USD", Query{}, qerr, tt.delivered)
+			if len(good) != tt.wantGood || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("good %d, err %v; want %d, %v", len(good), err, tt.wantGood, tt.wantErr)
+			}
+		})
+	}
+}
