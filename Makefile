@@ -4,6 +4,8 @@ GO ?= go
 GOBIN := $(shell $(GO) env GOPATH)/bin
 BIN := bin/tickcast
 DATA_DIR ?= data
+# what `make worker` may read archive files from, besides DATA_DIR
+ARCHIVE_DIRS ?= ../shared/data
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(GOBIN)/golangci-lint-$(GOLANGCI_VERSION)
 RUN_ARGS ?=
@@ -154,7 +156,7 @@ workflowcheck: $(WORKFLOWCHECK) ## Temporal's determinism check of the workflow 
 	$(WORKFLOWCHECK) -show-pos ./workflows/...
 
 worker: build temporal ## run a backfill worker against the dev server (then: bin/tickcast backfill ... --wait)
-	$(BIN) worker --data-dir $(DATA_DIR) --temporal-address $(TEMPORAL_HOSTPORT)
+	$(BIN) worker --data-dir $(DATA_DIR) --archive-dirs $(ARCHIVE_DIRS) --temporal-address $(TEMPORAL_HOSTPORT)
 
 $(GOLANGCI):
 	cd /tmp && GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
