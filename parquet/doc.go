@@ -31,6 +31,14 @@
 // new one, never half a file. A write that fails leaves the old file intact
 // and the rows buffered for the next Flush.
 //
+// # Corrupt files
+//
+// A file that cannot be decoded is a *CorruptError (errors.Is ErrCorrupt)
+// naming it: ReadTrades and friends fail with it, a Reader with SkipCorrupt
+// logs it and reads the other files, and a write of its partition moves it
+// to the quarantine (Options.QuarantineDir) and writes the day from the new
+// rows alone. Check decodes every file of a root.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. Run one writer process per store
