@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -243,7 +242,7 @@ func (st *refreshState) serve(k seriesKey, m *model, kept bool, wanted int, reas
 // version returns the model of version v of k: cur when it holds v
 // already, else a fresh load; nil and why when it cannot be loaded.
 func (s *Service) version(ctx context.Context, st *refreshState, k seriesKey, v int, cur *model) (*model, string) {
-	meta, err := s.cfg.Registry.Get(ctx, k.pair, k.horizon, strconv.Itoa(v))
+	meta, err := s.cfg.Registry.Version(ctx, k.pair, k.horizon, v) // the aliases were read once, by the caller
 	if err != nil {
 		return nil, fmt.Sprintf("v%d: %v", v, err)
 	}
@@ -251,7 +250,7 @@ func (s *Service) version(ctx context.Context, st *refreshState, k seriesKey, v 
 		return cur, ""
 	}
 	fk := failKey{k, v, meta.CreatedAt.UnixNano()}
-	if f, ok := s.failed[fk]; ok && time.Since(f.at) < failRetry {
+	if f, ok := s.failed[fk]; ok && time.Since(f.at) < s.failRetry {
 		return nil, fmt.Sprintf("v%d: %v", v, f.err)
 	}
 	m, err := s.load(ctx, meta)
@@ -268,7 +267,7 @@ func (s *Service) version(ctx context.Context, st *refreshState, k seriesKey, v 
 
 // baseline is the zero-return model of k, registered or not: it needs no file.
 func (s *Service) baseline(ctx context.Context, k seriesKey) *model {
-	meta, err := s.cfg.Registry.Get(ctx, k.pair, k.horizon, "0")
+	meta, err := s.cfg.Registry.Version(ctx, k.pair, k.horizon, 0)
 	if err != nil || meta.Name != registry.BaselineName {
 		meta = registry.Meta{Pair: k.pair, Horizon: k.horizon, Name: registry.BaselineName, FeatureSchemaVersion: market.FeatureSchemaVersion}
 	}
@@ -374,21 +373,18 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			err := s.Refresh(ctx)
-			if msg := errText(err); msg != last && ctx.Err() == nil {
-				if err != nil { // once per change, not every tick
-					s.log.Warn("refresh champions", "err", err)
-				}
-				last = msg
+			switch {
+			case ctx.Err() != nil:
+			case err != nil && err.Error() != last: // once per change, not every tick
+				s.log.Warn("refresh champions", "err", err)
+				last = err.Error()
+			case err == nil && len(s.champs.Load().degraded) == 0:
+				// Healthy again. While degraded, a failed version's retry
+				// (every failRetry) repeats its error: not news.
+				last = ""
 			}
 		}
 	}
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // Champions returns the loaded champions, by pair then horizon.

@@ -199,6 +199,7 @@ func TestFallbackHotSwap(t *testing.T) {
 	if p, err := s.Predict(ctx, "ETH-USDT", 1, Options{}); err != nil || p.Model.Version != f.vB || p.Degraded {
 		t.Fatalf("start: %+v, %v; want v%d", p, err, f.vB)
 	}
+	s.failRetry = 0 // retry the corrupt version every tick: its error must still be logged once
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})

@@ -74,6 +74,7 @@ type Service struct {
 	refreshMu sync.Mutex // one Refresh (or Close) at a time
 	closed    atomic.Bool
 	failed    map[failKey]failure // versions that failed to load; under refreshMu
+	failRetry time.Duration       // failRetry; tests shorten it
 
 	// inputs recycles model input rows: XGBoost predicts a row in memory it
 	// has seen before about twice as fast as one in fresh memory.
@@ -121,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.inputs.New = func() any { return new([market.NumFeatures]float32) }
 	s.champs.Store(newChampions(nil, nil))
-	s.failed = map[failKey]failure{}
+	s.failed, s.failRetry = map[failKey]failure{}, failRetry
 	if err := s.Refresh(context.Background()); err != nil {
 		s.log.Warn("load champions", "err", err)
 	}

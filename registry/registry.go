@@ -207,6 +207,21 @@ func (r *Registry) Get(ctx context.Context, pair string, horizon int, ref string
 	return m, nil
 }
 
+// Version returns version v as registered, without reading the aliases
+// (Status and Reason are left as stored): what a loader needs when the
+// aliases were read already, or cannot be.
+func (r *Registry) Version(ctx context.Context, pair string, horizon, v int) (Meta, error) {
+	s, err := series(pair, horizon)
+	if err != nil {
+		return Meta{}, err
+	}
+	m, err := r.readMeta(ctx, s, v)
+	if errors.Is(err, ErrNotFound) {
+		return Meta{}, r.missing(ctx, s, v)
+	}
+	return m, err
+}
+
 func (r *Registry) resolve(ctx context.Context, s Series, a Aliases, ref string) (int, error) {
 	switch ref = strings.ToLower(strings.TrimSpace(ref)); ref {
 	case Champion, Challenger:
