@@ -337,11 +337,11 @@ func waitBootstrap(t *testing.T, c client.Client, out *syncBuffer, exited <-chan
 func bootstrapClosed(t *testing.T, c client.Client, out *syncBuffer) time.Time {
 	t.Helper()
 	m := regexp.MustCompile(`(?m)^bootstrap (bootstrap-\S+) run `).FindStringSubmatch(out.String())
-	d, err := c.DescribeWorkflowExecution(t.Context(), m[1], "")
+	d, err := c.DescribeWorkflow(t.Context(), m[1], "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.GetWorkflowExecutionInfo().GetCloseTime().AsTime()
+	return d.RawResponse.GetWorkflowExecutionInfo().GetCloseTime().AsTime()
 }
 
 // registryChampions reads each pair's horizon-1 champion from the registry.

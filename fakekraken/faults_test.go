@@ -174,7 +174,11 @@ func TestOutage(t *testing.T) {
 				Speed: 100, Faults: fakekraken.Faults{OutageEvery: 150, OutageFor: tt.outage, Outages: 1}})
 			c := subscribed(t, url)
 			last := c.untilClosed(t)
-			if _, resp, err := websocket.DefaultDialer.Dial(url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 				t.Fatalf("dial during the outage: %v, want HTTP 503", err)
 			}
 			if code, _ := get(t, fakekraken.RESTURL(url)+"/0/public/Time"); code != http.StatusServiceUnavailable {
