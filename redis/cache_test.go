@@ -199,7 +199,8 @@ func TestCacheFrozenServer(t *testing.T) {
 	if max := all[len(all)-1]; max > 2*redis.DefaultCacheTimeout+500*time.Millisecond {
 		t.Errorf("frozen: a prediction took %v", max)
 	}
-	if p99 > 25*time.Millisecond {
+	// Over 1% of the predictions waiting for a cache timeout would show here.
+	if p99 >= redis.DefaultCacheTimeout {
 		t.Errorf("frozen: p99 %v", p99)
 	}
 	// Only the calls before the breaker opened (and those then in flight)

@@ -59,12 +59,27 @@ sleep "$WARMUP"
 
 url="http://127.0.0.1:$PORT/v1/predictions/ETH-USDT?horizon=1"
 load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"; }
+# server: the API's own request durations of the phase (its histogram's
+# buckets, less the previous phase's): how much of the latency is the server.
+prev=
+server() {
+  local now
+  now=$(curl -fs "http://127.0.0.1:$PORT/metrics" |
+    grep -E '^tickcast_http_request_duration_seconds_bucket\{code="200",method="GET",route="/v1/predictions/:pair"' |
+    grep -E 'le="(0.001|0.005|0.01|0.025|0.1|\+Inf)"' | sed -E 's/.*le="([^"]+)"\} /\1 /' || true)
+  echo "$now" | PREV="$prev" awk 'BEGIN { n = split(ENVIRON["PREV"], p, "\n"); for (i = 1; i <= n; i++) { split(p[i], f, " "); was[f[1]] = f[2] } }
+    { c[NR] = $1; v[NR] = $2 - was[$1] } END { printf "server side:"
+      for (i = 1; i <= NR; i++) printf(c[i] == "+Inf" ? " of %d requests" : " %d ≤ %gs,", v[i], c[i]); print "" }'
+  prev=$now
+}
 metrics() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^tickcast_(prediction_cache|redis_)' || true; }
+server >/dev/null
 curl -fs "$url" | grep -o '"model":{[^}]*}' || true
 if [ "$BASELINE" = 1 ]; then
   echo "== healthy, Redis only (--near-cache=false): $RATE req/s for $DURATION, $CONNS connections"
   bin/loadgen http --url "$url" --rate "$RATE" --duration "$DURATION" --conns "$CONNS"
   load
+  server
   metrics
 fi
 
@@ -77,6 +92,7 @@ echo "== frozen: SIGSTOP to redis-server, $RATE req/s for $FREEZE, $CONNS connec
 kill -STOP "$redis_pid"
 bin/loadgen http --url "$url" --rate "$RATE" --duration "$FREEZE" --conns "$CONNS"
 load
+server
 metrics
 kill -CONT "$redis_pid"
 resumed=$(date +%s%N)
