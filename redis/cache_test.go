@@ -282,3 +282,23 @@ func newService(t *testing.T, cache predict.Cache) *predict.Service {
 	t.Cleanup(func() { _ = svc.Close() })
 	return svc
 }
+
+// BenchmarkCacheBreakerOpen: a GET and a SET while Redis is frozen and the
+// breaker open: what a request pays for the cache then.
+func BenchmarkCacheBreakerOpen(b *testing.B) {
+	srv := redistest.StartServer(b)
+	client := open(b, srv.Addr, redis.Options{})
+	c := client.Cache()
+	ctx := context.Background()
+	srv.Pause()
+	defer srv.Resume()
+	for state, _ := client.Breaker(); state == redis.BreakerClosed; state, _ = client.Breaker() {
+		_, _, _ = c.Get(ctx, "k")
+	}
+	val := make([]byte, 320)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _, _ = c.Get(ctx, "tickcast:pred:bench")
+		_ = c.Set(ctx, "tickcast:pred:bench", val, time.Minute)
+	}
+}
