@@ -65,10 +65,12 @@ func (m *model) release() {
 	}
 }
 
-// same reports whether meta is the version m holds, unchanged.
+// same reports whether meta is the version m holds, unchanged, in the same
+// role (a fallback that becomes champion again is reloaded: rare, and its
+// Meta then says champion).
 func (m *model) same(meta registry.Meta) bool {
 	return m.meta.Version == meta.Version && m.meta.Name == meta.Name && m.meta.CreatedAt.Equal(meta.CreatedAt) &&
-		m.meta.FeatureSchemaVersion == meta.FeatureSchemaVersion
+		m.meta.FeatureSchemaVersion == meta.FeatureSchemaVersion && m.meta.Status == meta.Status && m.meta.Reason == meta.Reason
 }
 
 // Degradation is a series served by a fallback: its champion could not be
@@ -209,13 +211,13 @@ func (s *Service) refreshSeries(ctx context.Context, st *refreshState, k seriesK
 		return // no champion (any more): 404 no_model
 	}
 	wanted := a.Champion.Version
-	m, reason := s.version(ctx, st, k, wanted, cur)
+	m, reason := s.version(ctx, st, k, wanted, cur, registry.Champion, a.Champion.Reason)
 	if m != nil {
 		st.serve(k, m, m == cur, wanted, "")
 		return
 	}
 	if chain := a.Chain(registry.Champion); len(chain) > 0 && chain[0] != 0 {
-		m, why := s.version(ctx, st, k, chain[0], cur)
+		m, why := s.version(ctx, st, k, chain[0], cur, registry.Retired, "fallback: the champion cannot be loaded")
 		if m != nil {
 			st.serve(k, m, m == cur, wanted, reason)
 			return
@@ -239,13 +241,15 @@ func (st *refreshState) serve(k seriesKey, m *model, kept bool, wanted int, reas
 	}
 }
 
-// version returns the model of version v of k: cur when it holds v
-// already, else a fresh load; nil and why when it cannot be loaded.
-func (s *Service) version(ctx context.Context, st *refreshState, k seriesKey, v int, cur *model) (*model, string) {
+// version returns the model of version v of k, with the status the
+// caller derived from the aliases: cur when it holds v already, else a
+// fresh load; nil and why when it cannot be loaded.
+func (s *Service) version(ctx context.Context, st *refreshState, k seriesKey, v int, cur *model, status, reason string) (*model, string) {
 	meta, err := s.cfg.Registry.Version(ctx, k.pair, k.horizon, v) // the aliases were read once, by the caller
 	if err != nil {
 		return nil, fmt.Sprintf("v%d: %v", v, err)
 	}
+	meta.Status, meta.Reason = status, reason
 	if cur != nil && cur.same(meta) {
 		return cur, ""
 	}
@@ -271,6 +275,7 @@ func (s *Service) baseline(ctx context.Context, k seriesKey) *model {
 	if err != nil || meta.Name != registry.BaselineName {
 		meta = registry.Meta{Pair: k.pair, Horizon: k.horizon, Name: registry.BaselineName, FeatureSchemaVersion: market.FeatureSchemaVersion}
 	}
+	meta.Status, meta.Reason = registry.Retired, "fallback: the champion cannot be loaded"
 	m := &model{meta: meta, slug: market.PairSlug(k.pair), loadedAt: time.Now()}
 	m.refs.Store(1)
 	return m
