@@ -57,7 +57,9 @@ func TestTrainWaitAndSchedules(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	e := env{getenv: getenv, stdout: &logs, stderr: &logs, logger: newLogger(getenv, &logs)}
-	stop, err := startWorker(ctx, e, defaultWorkerOptions(getenv, dir))
+	o := defaultWorkerOptions(getenv, dir)
+	o.archives = listFlag{filepath.Dir(file)} // the worker may read the archive file
+	stop, err := startWorker(ctx, e, o)
 	if err != nil {
 		t.Fatal(err)
 	}

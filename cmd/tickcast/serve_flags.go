@@ -31,7 +31,7 @@ func (s *serveFlags) register(fs *flag.FlagSet, e env) {
 func (s *serveFlags) registerAdminKey(fs *flag.FlagSet, e env) {
 	s.adminKey = strings.TrimSpace(e.getenv("TICKCAST_ADMIN_KEY"))
 	var fromFile bool
-	fs.Func("admin-key-file", "file holding the bearer key of the admin routes (promote, rollback): preferred; else $TICKCAST_ADMIN_KEY", func(path string) error {
+	fs.Func("admin-key-file", "a `file` holding the bearer key of the admin routes (promote, rollback): preferred; else $TICKCAST_ADMIN_KEY", func(path string) error {
 		key, err := readKeyFile(path)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *serveFlags) registerAdminKey(fs *flag.FlagSet, e env) {
 		fromFile, s.adminKey = true, key
 		return nil
 	})
-	fs.Func("admin-key", "bearer key of the admin routes, visible to other users in ps: prefer --admin-key-file or $TICKCAST_ADMIN_KEY (empty: admin API disabled)", func(key string) error {
+	fs.Func("admin-key", "bearer `key` of the admin routes, visible to other users in ps: prefer --admin-key-file or $TICKCAST_ADMIN_KEY (empty: admin API disabled)", func(key string) error {
 		if key != "" && e.logger != nil {
 			e.logger.Warn("--admin-key puts the admin key on the command line, where other users of this machine can read it (ps): use --admin-key-file or $TICKCAST_ADMIN_KEY")
 		}
