@@ -140,5 +140,5 @@ func (b *breaker) current() BreakerState { return BreakerState(b.state.Load()) }
 // Redis answered, so it is up.
 func isReply(err error) bool {
 	var re goredis.Error
-	return errors.As(err, &re) && !errors.Is(err, goredis.ErrClosed)
+	return errors.As(err, &re)
 }

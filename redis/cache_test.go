@@ -302,3 +302,26 @@ func BenchmarkCacheBreakerOpen(b *testing.B) {
 		_ = c.Set(ctx, "tickcast:pred:bench", val, time.Minute)
 	}
 }
+
+// TestCacheAfterClose: calls after Close fail, and the open breaker's probe
+// does not start after Close.
+func TestCacheAfterClose(t *testing.T) {
+	srv := redistest.StartServer(t)
+	client, err := redis.Open(ctxT(t), srv.Addr, redis.Options{BreakerFailures: 1, BreakerCooldown: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.Cache()
+	if err := client.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := c.Get(ctxT(t), "k"); err == nil {
+			t.Fatal("get after Close succeeded")
+		}
+		time.Sleep(2 * time.Millisecond) // past the cooldown: a probe is due
+	}
+	if state, opens := client.Breaker(); state != redis.BreakerOpen || opens != 1 {
+		t.Errorf("breaker %v, opened %d times", state, opens)
+	}
+}

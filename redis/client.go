@@ -83,10 +83,13 @@ type Client struct {
 	br    *breaker
 	stats cacheStats
 
-	// ctx ends at Close and stops the background subscribers.
+	// ctx ends at Close and stops the background subscribers and probes;
+	// closed (under mu) keeps new ones from starting after Close.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
 }
 
 // Open connects to the Redis server at addr (host:port) and checks it with
@@ -126,15 +129,14 @@ func Open(ctx context.Context, addr string, o Options) (*Client, error) {
 
 // probe PINGs Redis in the background and reports the outcome to done.
 func (c *Client) probe(done func(error)) {
-	if c.ctx.Err() != nil {
-		done(c.ctx.Err())
-		return
-	}
-	c.goBackground(func(ctx context.Context) {
+	started := c.goBackground(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, c.readTimeout)
 		defer cancel()
 		done(c.rdb.Ping(ctx).Err())
 	})
+	if !started {
+		done(goredis.ErrClosed)
+	}
 }
 
 func (c *Client) breakerChanged(from, to BreakerState) {
@@ -155,6 +157,9 @@ func (c *Client) Breaker() (state BreakerState, opens uint64) {
 
 // Close stops the background subscribers and closes the pool.
 func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
 	if err := c.rdb.Close(); err != nil {
@@ -166,11 +171,17 @@ func (c *Client) Close() error {
 // Cache returns the prediction cache on this connection.
 func (c *Client) Cache() *Cache { return &Cache{c: c} }
 
-// goBackground runs fn until Close.
-func (c *Client) goBackground(fn func(ctx context.Context)) {
+// goBackground runs fn until Close, unless the client is closed already.
+func (c *Client) goBackground(fn func(ctx context.Context)) (started bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		fn(c.ctx)
 	}()
+	return true
 }
