@@ -138,10 +138,15 @@ func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error)
 			}
 			continue
 		}
-		day := parts[len(parts)-1].Day
-		trades, err := parquet.ReadTrades(root, p, day, day.AddDate(0, 0, 1))
-		if err != nil {
-			return out, err
+		// The newest readable day: a corrupt one is skipped (the next write
+		// quarantines it), so the restart refetches from an older trade.
+		var trades []market.Trade
+		rd := &parquet.Reader{Root: root, SkipCorrupt: true}
+		for i := len(parts) - 1; i >= 0 && len(trades) == 0 && i >= len(parts)-3; i-- {
+			day := parts[i].Day
+			if trades, err = rd.Trades(p, day, day.AddDate(0, 0, 1)); err != nil {
+				return out, err
+			}
 		}
 		if len(trades) == 0 {
 			continue

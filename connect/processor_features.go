@@ -214,7 +214,7 @@ func WarmCandles(dataDir string, first market.Candle) ([]market.Candle, error) {
 		return nil, fmt.Errorf("candle at %s has no duration", first.Start)
 	}
 	from := first.Start.Add(-market.FeatureWindow * iv)
-	cs, err := parquet.ReadCandles(ParquetDir(dataDir), first.Pair, from, first.Start)
+	cs, err := (&parquet.Reader{Root: ParquetDir(dataDir), SkipCorrupt: true}).Candles(first.Pair, from, first.Start)
 	if err != nil {
 		return nil, fmt.Errorf("read the store: %w", err)
 	}
