@@ -4,6 +4,8 @@
 # scripts/bench-api.sh) with the Redis cache alone (--near-cache=false: every
 # request GETs, every miss SETs) on a redis-server of its own, which this
 # script freezes; loadgen, a second process, drives it on loopback:
+#   0. floor:    GET /healthz (a constant body) at RATE req/s for DURATION:
+#                what the machine allows today (BASELINE=0 skips it)
 #   1. healthy:  RATE req/s for DURATION, Redis answering (BASELINE=0 skips it)
 #   2. frozen:   the redis-server gets SIGSTOP (its sockets stay open, nothing
 #                answers), then RATE req/s for FREEZE over CONNS connections;
@@ -76,6 +78,9 @@ metrics() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^tickcast_(pred
 server >/dev/null
 curl -fs "$url" | grep -o '"model":{[^}]*}' || true
 if [ "$BASELINE" = 1 ]; then
+  echo "== floor: GET /healthz, $RATE req/s for $DURATION, $CONNS connections"
+  bin/loadgen http --url "http://127.0.0.1:$PORT/healthz" --rate "$RATE" --duration "$DURATION" --conns "$CONNS"
+  load
   echo "== healthy, Redis only (--near-cache=false): $RATE req/s for $DURATION, $CONNS connections"
   bin/loadgen http --url "$url" --rate "$RATE" --duration "$DURATION" --conns "$CONNS"
   load
