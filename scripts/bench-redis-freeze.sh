@@ -74,7 +74,7 @@ server() {
       for (i = 1; i <= NR; i++) printf(c[i] == "+Inf" ? " of %d requests" : " %d ≤ %gs,", v[i], c[i]); print "" }'
   prev=$now
 }
-metrics() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^tickcast_(prediction_cache|redis_)' || true; }
+metrics() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^(tickcast_(prediction_cache|redis_)|go_gc_duration_seconds\{quantile="1"\})' || true; }
 server >/dev/null
 curl -fs "$url" | grep -o '"model":{[^}]*}' || true
 if [ "$BASELINE" = 1 ]; then
