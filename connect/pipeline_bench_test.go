@@ -111,7 +111,7 @@ func BenchmarkCandleEmitLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	bld := env.NewStreamBuilder()
-	if err := bld.AddInputYAML(`kraken_trades: { url: "` + url + `", pairs: [BTC/USD], stop_at: "` +
+	if err := bld.AddInputYAML(`kraken_trades: { url: "` + url + `", rest_url: "` + fakekraken.RESTURL(url) + `", rest_rate: -1, pairs: [BTC/USD], stop_at: "` +
 		trades[cut-1].TS.Format(time.RFC3339Nano) + `" }`); err != nil {
 		b.Fatal(err)
 	}
