@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -39,62 +38,27 @@ func (s BreakerState) String() string {
 }
 
 // breaker is a circuit breaker for the request path: closed, it lets calls
-// through and counts consecutive failures; at threshold it opens, and
-// calls fail at once. The first call after cooldown starts a probe in the
-// background (half-open) and still fails at once, so that no request ever
-// waits on a Redis that may still hang; the probe's success closes the
-// breaker, its failure opens it for another cooldown.
+// through and counts consecutive failures; at threshold it opens, calls
+// fail at once, and onOpen starts probing Redis in the background (each
+// probe half-opens it; success closes it, failure opens it again), so that
+// no request ever waits on a Redis that may still hang, and the state is
+// current even without traffic.
 //
-// The hot path (allow, success while closed) is a few atomic loads;
-// transitions take mu.
+// The hot path (allow, success while closed) is atomic loads; transitions
+// take mu.
 type breaker struct {
 	threshold int64
-	cooldown  time.Duration
-	probe     func(done func(error)) // starts a probe; done reports its outcome
+	onOpen    func() // starts the probes
 	onChange  func(from, to BreakerState)
-	now       func() time.Time
 
-	state    atomic.Int32
-	fails    atomic.Int64 // consecutive failures while closed
-	openedAt atomic.Int64 // unix nanos of the last opening; written before state
-	opens    atomic.Uint64
-	mu       sync.Mutex
+	state atomic.Int32
+	fails atomic.Int64 // consecutive failures while closed
+	opens atomic.Uint64
+	mu    sync.Mutex
 }
 
 // allow reports whether a call may go to Redis.
-func (b *breaker) allow() bool {
-	switch BreakerState(b.state.Load()) {
-	case BreakerClosed:
-		return true
-	case BreakerOpen:
-		if b.now().UnixNano()-b.openedAt.Load() >= int64(b.cooldown) {
-			b.startProbe()
-		}
-	}
-	return false
-}
-
-func (b *breaker) startProbe() {
-	b.mu.Lock()
-	started := b.set(BreakerOpen, BreakerHalfOpen)
-	b.mu.Unlock()
-	if started {
-		b.probe(b.probed)
-	}
-}
-
-// probed closes the breaker after a successful probe, or opens it again.
-func (b *breaker) probed(err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err == nil {
-		b.fails.Store(0)
-		b.set(BreakerHalfOpen, BreakerClosed)
-		return
-	}
-	b.openedAt.Store(b.now().UnixNano())
-	b.set(BreakerHalfOpen, BreakerOpen)
-}
+func (b *breaker) allow() bool { return BreakerState(b.state.Load()) == BreakerClosed }
 
 // done records the outcome of a call allow let through; a call the caller
 // gave up on tells nothing about Redis and is not recorded.
@@ -106,21 +70,41 @@ func (b *breaker) done(ctx context.Context, err error) {
 		}
 	case ctx.Err() != nil:
 	default:
-		if b.fails.Add(1) >= b.threshold {
-			b.trip()
+		if b.fails.Add(1) >= b.threshold && b.trip() {
+			b.onOpen()
 		}
 	}
 }
 
-func (b *breaker) trip() {
+// trip opens a closed breaker.
+func (b *breaker) trip() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if BreakerState(b.state.Load()) != BreakerClosed {
-		return
+	if !b.set(BreakerClosed, BreakerOpen) {
+		return false
 	}
-	b.openedAt.Store(b.now().UnixNano())
 	b.opens.Add(1)
-	b.set(BreakerClosed, BreakerOpen)
+	return true
+}
+
+// probing half-opens an open breaker while a probe is in flight.
+func (b *breaker) probing() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.set(BreakerOpen, BreakerHalfOpen)
+}
+
+// probed closes the breaker after a successful probe (and reports true),
+// or opens it again.
+func (b *breaker) probed(err error) (closed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		b.set(BreakerHalfOpen, BreakerOpen)
+		return false
+	}
+	b.fails.Store(0)
+	return b.set(BreakerHalfOpen, BreakerClosed)
 }
 
 // set moves from → to if the breaker is in from; b.mu is held.

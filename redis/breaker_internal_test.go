@@ -4,28 +4,23 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// testBreaker is a breaker on a clock the test moves, whose probes the
-// test answers.
+// testBreaker counts the probe loops its openings start.
 type testBreaker struct {
 	*breaker
-	clock  time.Time
-	probes []func(error)
+	probeLoops int
 }
 
 func newTestBreaker(threshold int) *testBreaker {
-	tb := &testBreaker{clock: time.Unix(1_700_000_000, 0)}
-	tb.breaker = &breaker{threshold: int64(threshold), cooldown: time.Second,
-		now:   func() time.Time { return tb.clock },
-		probe: func(done func(error)) { tb.probes = append(tb.probes, done) }}
+	tb := &testBreaker{}
+	tb.breaker = &breaker{threshold: int64(threshold), onOpen: func() { tb.probeLoops++ }}
 	return tb
 }
 
-func (tb *testBreaker) want(t *testing.T, state BreakerState, opens uint64, probes int) {
+func (tb *testBreaker) want(t *testing.T, state BreakerState, opens uint64, probeLoops int) {
 	t.Helper()
 	if got := tb.current(); got != state {
 		t.Errorf("state %v, want %v", got, state)
@@ -33,8 +28,11 @@ func (tb *testBreaker) want(t *testing.T, state BreakerState, opens uint64, prob
 	if got := tb.opens.Load(); got != opens {
 		t.Errorf("opens %d, want %d", got, opens)
 	}
-	if len(tb.probes) != probes {
-		t.Errorf("%d probes, want %d", len(tb.probes), probes)
+	if tb.probeLoops != probeLoops {
+		t.Errorf("%d probe loops started, want %d", tb.probeLoops, probeLoops)
+	}
+	if got := tb.allow(); got != (state == BreakerClosed) {
+		t.Errorf("%v breaker: allow = %v", state, got)
 	}
 }
 
@@ -49,43 +47,29 @@ func TestBreakerCycle(t *testing.T) {
 	b.done(ctx, goredis.Nil) // a reply is a success
 	b.done(ctx, timeout)
 	b.done(ctx, timeout)
-	if !b.allow() {
-		t.Fatal("closed breaker refused a call")
-	}
 	b.want(t, BreakerClosed, 0, 0)
 
-	b.done(ctx, timeout) // third in a row
-	b.want(t, BreakerOpen, 1, 0)
+	b.done(ctx, timeout) // third in a row: open, probes start
+	b.want(t, BreakerOpen, 1, 1)
 	b.done(ctx, timeout) // a straggler changes nothing
-	b.clock = b.clock.Add(999 * time.Millisecond)
-	if b.allow() {
-		t.Fatal("open breaker let a call through")
-	}
-	b.want(t, BreakerOpen, 1, 0)
+	b.want(t, BreakerOpen, 1, 1)
 
-	// After the cooldown one call starts a probe and is refused all the same.
-	b.clock = b.clock.Add(time.Millisecond)
-	if b.allow() || b.allow() {
-		t.Fatal("half-open breaker let a call through")
-	}
+	b.probing()
 	b.want(t, BreakerHalfOpen, 1, 1)
-	b.probes[0](errors.New("i/o timeout")) // still hung: open for another cooldown
-	b.want(t, BreakerOpen, 1, 1)
-	b.clock = b.clock.Add(500 * time.Millisecond)
-	b.allow()
-	b.want(t, BreakerOpen, 1, 1)
-	b.clock = b.clock.Add(500 * time.Millisecond)
-	b.allow()
-	b.want(t, BreakerHalfOpen, 1, 2)
-	b.probes[1](nil)
-	b.want(t, BreakerClosed, 1, 2)
-	if !b.allow() {
-		t.Fatal("closed breaker refused a call")
+	if b.probed(errors.New("i/o timeout")) { // still hung: open
+		t.Error("a failed probe closed the breaker")
 	}
+	b.want(t, BreakerOpen, 1, 1)
+	b.probing()
+	if !b.probed(nil) {
+		t.Error("a successful probe left the breaker open")
+	}
+	b.want(t, BreakerClosed, 1, 1)
+
 	// The count starts again from zero.
 	b.done(ctx, timeout)
 	b.done(ctx, timeout)
-	b.want(t, BreakerClosed, 1, 2)
+	b.want(t, BreakerClosed, 1, 1)
 	b.done(ctx, timeout)
 	b.want(t, BreakerOpen, 2, 2)
 }
@@ -98,5 +82,5 @@ func TestBreakerIgnoresCallerCancel(t *testing.T) {
 	b.done(ctx, context.Canceled)
 	b.want(t, BreakerClosed, 0, 0)
 	b.done(context.Background(), errors.New("connection refused"))
-	b.want(t, BreakerOpen, 1, 0)
+	b.want(t, BreakerOpen, 1, 1)
 }

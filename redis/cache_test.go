@@ -303,8 +303,7 @@ func BenchmarkCacheBreakerOpen(b *testing.B) {
 	}
 }
 
-// TestCacheAfterClose: calls after Close fail, and the open breaker's probe
-// does not start after Close.
+// TestCacheAfterClose: calls after Close fail at once, and no probe starts.
 func TestCacheAfterClose(t *testing.T) {
 	srv := redistest.StartServer(t)
 	client, err := redis.Open(ctxT(t), srv.Addr, redis.Options{BreakerFailures: 1, BreakerCooldown: time.Millisecond})
@@ -319,9 +318,29 @@ func TestCacheAfterClose(t *testing.T) {
 		if _, _, err := c.Get(ctxT(t), "k"); err == nil {
 			t.Fatal("get after Close succeeded")
 		}
-		time.Sleep(2 * time.Millisecond) // past the cooldown: a probe is due
+		time.Sleep(2 * time.Millisecond) // past the cooldown: a probe would be due
 	}
 	if state, opens := client.Breaker(); state != redis.BreakerOpen || opens != 1 {
 		t.Errorf("breaker %v, opened %d times", state, opens)
 	}
+}
+
+// TestCacheBreakerRecoversWithoutTraffic: the probes run by themselves, so
+// the breaker (and its metric) closes after Redis is back, with no request
+// to trigger it.
+func TestCacheBreakerRecoversWithoutTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops a redis-server")
+	}
+	srv := redistest.StartServer(t)
+	client := open(t, srv.Addr, redis.Options{BreakerFailures: 1, BreakerCooldown: 50 * time.Millisecond})
+	srv.Stop()
+	if _, _, err := client.Cache().Get(ctxT(t), "k"); err == nil {
+		t.Fatal("get from a stopped server succeeded")
+	}
+	if state, _ := client.Breaker(); state == redis.BreakerClosed {
+		t.Fatal("breaker closed after a failure at threshold 1")
+	}
+	srv.Restart()
+	eventually(t, "breaker to close", func() bool { state, _ := client.Breaker(); return state == redis.BreakerClosed })
 }

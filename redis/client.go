@@ -26,8 +26,8 @@ const (
 	// DefaultBreakerFailures failed or timed-out cache calls in a row open
 	// the circuit breaker.
 	DefaultBreakerFailures = 5
-	// DefaultBreakerCooldown is how long an open breaker waits before it
-	// probes Redis (in the background) again.
+	// DefaultBreakerCooldown is how often an open breaker probes Redis (a
+	// PING in the background).
 	DefaultBreakerCooldown = time.Second
 )
 
@@ -78,6 +78,7 @@ type Client struct {
 	log          *slog.Logger
 	readTimeout  time.Duration
 	cacheTimeout time.Duration
+	cooldown     time.Duration // between the breaker's probes
 
 	// br guards the cache calls of every Cache of this client.
 	br    *breaker
@@ -120,30 +121,40 @@ func Open(ctx context.Context, addr string, o Options) (*Client, error) {
 		return nil, fmt.Errorf("redis %s: ping: %w", addr, err)
 	}
 	c := &Client{rdb: rdb, log: o.Logger.With("component", "redis", "addr", addr),
-		readTimeout: o.ReadTimeout, cacheTimeout: o.CacheTimeout}
+		readTimeout: o.ReadTimeout, cacheTimeout: o.CacheTimeout, cooldown: o.BreakerCooldown}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.br = &breaker{threshold: int64(o.BreakerFailures), cooldown: o.BreakerCooldown,
-		probe: c.probe, onChange: c.breakerChanged, now: time.Now}
+	c.br = &breaker{threshold: int64(o.BreakerFailures), onOpen: c.probe, onChange: c.breakerChanged}
 	return c, nil
 }
 
-// probe PINGs Redis in the background and reports the outcome to done.
-func (c *Client) probe(done func(error)) {
-	started := c.goBackground(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, c.readTimeout)
-		defer cancel()
-		done(c.rdb.Ping(ctx).Err())
+// probe PINGs Redis every cooldown, in the background, until one answers
+// and closes the breaker.
+func (c *Client) probe() {
+	c.goBackground(func(ctx context.Context) {
+		t := time.NewTicker(c.cooldown)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			c.br.probing()
+			pctx, cancel := context.WithTimeout(ctx, c.readTimeout)
+			err := c.rdb.Ping(pctx).Err()
+			cancel()
+			if c.br.probed(err) {
+				return
+			}
+		}
 	})
-	if !started {
-		done(goredis.ErrClosed)
-	}
 }
 
 func (c *Client) breakerChanged(from, to BreakerState) {
 	switch {
 	case to == BreakerOpen && from == BreakerClosed:
 		c.log.Warn("redis: circuit breaker open: cache calls skip Redis until a probe answers",
-			"cooldown", c.br.cooldown, "failures_in_a_row", c.br.threshold)
+			"probe_every", c.cooldown, "failures_in_a_row", c.br.threshold)
 	case to == BreakerClosed:
 		c.log.Info("redis: circuit breaker closed: Redis answers again")
 	}
