@@ -2,7 +2,6 @@ package connect
 
 import (
 	"bufio"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"log/slog"
@@ -155,32 +154,11 @@ func runPipelineFile(t *testing.T, file string, vars map[string]string) {
 // runPipelineFileFor runs a pipeline file to its end, failing after timeout.
 func runPipelineFileFor(t *testing.T, file string, vars map[string]string, timeout time.Duration) {
 	t.Helper()
-	yaml, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	deps := Deps{Latest: &online.Latest{}}
 	if os.Getenv("TICKCAST_TEST_LOG") != "" { // the plugins' log, to debug a pipeline test
 		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	env, err := NewEnvironment(deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := env.NewStreamBuilder()
-	b.SetEnvVarLookupFunc(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	if err := b.SetYAML(string(yaml)); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := stream.Run(ctx); err != nil {
-		t.Fatalf("pipeline: %v", err)
-	}
+	runWithDeps(t, file, vars, deps, timeout)
 }
 
 func TestReplayThroughFakeKrakenMatchesFile(t *testing.T) {
