@@ -107,12 +107,7 @@ func BootstrapID(req BootstrapRequest) string {
 // starting it again attaches to it ("use existing"); once it has closed, a
 // new run may start, and finds less to do (what is stored and trained stays).
 func BootstrapStartOptions(req BootstrapRequest) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       BootstrapID(req),
-		TaskQueue:                TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}
+	return attachOptions(BootstrapID(req))
 }
 
 // StartBootstrap starts req's bootstrap, or attaches to the one running.

@@ -25,8 +25,14 @@ func Register(w worker.Registry, a *activities.Activities) {
 // runs, starting it again returns the running one ("use existing"); once it
 // has closed, a new run may start, and redoes the same merge-on-write writes.
 func StartOptions(req BackfillRequest) client.StartWorkflowOptions {
+	return attachOptions(BackfillID(req))
+}
+
+// attachOptions start a workflow under id on TaskQueue: use-existing while
+// one runs, a fresh run once it has closed. Every start goes through it.
+func attachOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID:                       BackfillID(req),
+		ID:                       id,
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -103,12 +103,7 @@ func TrainID(req TrainRequest) string {
 // TrainStartOptions start Train under TrainID: use-existing while it runs,
 // a fresh run once it has closed.
 func TrainStartOptions(req TrainRequest) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       TrainID(req),
-		TaskQueue:                TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}
+	return attachOptions(TrainID(req))
 }
 
 // StartTrain starts req's training, or attaches to the one running.
