@@ -54,6 +54,7 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 	$(GO) test -run '^$$' -bench RESTTradesRange -benchtime 1x ./kraken/
 	$(GO) test -run '^$$' -bench PipelineReplay -benchmem -benchtime 3x ./connect/
 	$(GO) test -run '^$$' -bench CandleEmitLatency -benchtime 1x ./connect/
+	$(GO) test -run '^$$' -bench CandleEmitWhileTraining -benchtime 1x ./connect/
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./predict/ ./scoring/
 	TICKCAST_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./redis/
 	$(GO) test -run '^$$' -bench Fanout1000 -benchtime 20x ./stream/

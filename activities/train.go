@@ -195,6 +195,13 @@ const (
 	earlyStopping = 20
 )
 
+// trainNice is the niceness of the threads boosting trials and final fits
+// (xgboost.TrainOptions.Nice): the live stream shares the process and its
+// cores (`tickcast run`), and gets the CPU first whenever both want it
+// (docs/benchmarks.md, candle emit while training). On an otherwise idle
+// machine it changes nothing.
+const trainNice = 10
+
 // splits is splits.json beside a dataset file: the dataset's layout, so that
 // the final fit, the evaluation and the gate all use one test window.
 type splits struct {
@@ -452,7 +459,7 @@ func fit(ctx context.Context, ds ml.Dataset, params xgboost.Params, train, valid
 		return nil, xgboost.TrainResult{}, err
 	}
 	defer vm.Close()
-	return xgboost.TrainContext(ctx, params, tm, xgboost.TrainOptions{Rounds: rounds, EarlyStoppingRounds: earlyStopping, Valid: vm, Progress: progress})
+	return xgboost.TrainContext(ctx, params, tm, xgboost.TrainOptions{Rounds: rounds, EarlyStoppingRounds: earlyStopping, Valid: vm, Progress: progress, Nice: trainNice})
 }
 
 func matrix(ds ml.Dataset, s Span) (*xgboost.Matrix, error) {

@@ -80,7 +80,7 @@ func predictConfig(best int, extra string) string {
 
 // newBooster creates a learner, on a new thread, that caches predictions for
 // the given matrices (none for a model about to be loaded).
-func newBooster(cache ...*Matrix) (*Booster, error) {
+func newBooster(nice int, cache ...*Matrix) (*Booster, error) {
 	hs := make([]C.DMatrixHandle, 0, len(cache))
 	for i, m := range cache {
 		if m == nil || slices.Contains(cache[:i], m) {
@@ -93,7 +93,7 @@ func newBooster(cache ...*Matrix) (*Booster, error) {
 		}
 		hs = append(hs, m.h)
 	}
-	t := startThread()
+	t := startThread(nice)
 	var h C.BoosterHandle
 	err := t.run(func() error {
 		var p *C.DMatrixHandle

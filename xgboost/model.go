@@ -46,7 +46,7 @@ func Load(buf []byte) (*Booster, error) {
 	if len(buf) == 0 {
 		return nil, fmt.Errorf("load: empty model: %w", ErrInvalid)
 	}
-	b, err := newBooster()
+	b, err := newBooster(0)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}

@@ -15,19 +15,27 @@ import "runtime"
 // trees to the old model's cached predictions. Running every call that
 // touches those caches on one dedicated thread, which exits (destroying its
 // thread-local storage) when the Booster is closed, rules both out.
+//
+// A thread started with nice > 0 runs at that niceness (see
+// TrainOptions.Nice), as do the OpenMP threads XGBoost starts from it: they
+// inherit it when created. It can only lower the thread's priority.
 type thread struct {
 	calls chan func()
 }
 
-func startThread() *thread {
+func startThread(nice int) *thread {
 	t := &thread{calls: make(chan func())}
-	go t.loop()
+	go t.loop(nice)
 	return t
 }
 
-func (t *thread) loop() {
-	// Never unlocked: when the goroutine returns, the OS thread exits with it.
+func (t *thread) loop(nice int) {
+	// Never unlocked: when the goroutine returns, the OS thread exits with
+	// it, so its niceness never reaches other goroutines.
 	runtime.LockOSThread()
+	if nice > 0 {
+		setNice(nice)
+	}
 	for f := range t.calls {
 		f()
 	}

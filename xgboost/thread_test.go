@@ -118,3 +118,35 @@ func osThreads(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// TestTrainNice: a booster trained with Nice runs on a thread of that
+// niceness; without, on a thread of the process's; the caller's thread is
+// never changed.
+func TestTrainNice(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("thread niceness: Linux only")
+	}
+	tr, _, _ := realSplits(t, 2000, 5)
+	dtrain := tr.matrix(t)
+	base, err := threadNice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nice := range []int{0, 10} {
+		b, _, err := Train(testParams("hist"), dtrain, TrainOptions{Rounds: 3, Nice: nice})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := b.c.t.run(func() (err error) { got, err = threadNice(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if want := max(base, nice); got != want {
+			t.Errorf("Nice %d: booster thread at nice %d, want %d", nice, got, want)
+		}
+		b.Close()
+	}
+	if n, _ := threadNice(); n != base {
+		t.Errorf("caller's thread at nice %d, was %d", n, base)
+	}
+}

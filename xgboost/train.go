@@ -38,6 +38,12 @@ type TrainOptions struct {
 	// runs on the booster's thread: keep it short and do not call the
 	// booster from it (that would deadlock).
 	Progress func(round int, score float64)
+	// Nice > 0 runs the new booster's thread — training, and every later
+	// call on the booster — and the OpenMP threads it starts at that
+	// niceness (1…19; Linux), so that a latency-sensitive stream in the same
+	// process keeps the CPU while training runs. It costs nothing when the
+	// machine is otherwise idle. Train only; Continue keeps the booster's.
+	Nice int
 }
 
 // TrainResult describes a boosting run. Iterations count from the first tree
@@ -58,7 +64,7 @@ func TrainContext(ctx context.Context, params Params, train *Matrix, opt TrainOp
 	if err := checkOptions(params, train, opt); err != nil {
 		return nil, TrainResult{}, fmt.Errorf("train: %w", err)
 	}
-	b, err := newBooster(train, opt.Valid)
+	b, err := newBooster(opt.Nice, train, opt.Valid)
 	if err != nil {
 		return nil, TrainResult{}, fmt.Errorf("train: %w", err)
 	}
