@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,4 +150,39 @@ func TestTrainNice(t *testing.T) {
 	if n, _ := threadNice(); n != base {
 		t.Errorf("caller's thread at nice %d, was %d", n, base)
 	}
+	// With nthread 2 the OpenMP thread XGBoost starts from the booster's
+	// thread inherits its niceness: two threads at nice 10 while boosting.
+	p := testParams("hist")
+	p["nthread"] = "2"
+	niced := 0
+	b, _, err := Train(p, dtrain, TrainOptions{Rounds: 3, Nice: 10, Progress: func(int, float64) { niced = max(niced, threadsAtNice(t, 10)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	t.Logf("%d threads at nice 10 while boosting", niced)
+	if niced < 2 {
+		t.Errorf("%d threads at nice 10 while training with nthread 2, want 2 (the booster's and OpenMP's)", niced)
+	}
+}
+
+// threadsAtNice counts the process's threads at niceness nice.
+func threadsAtNice(t *testing.T, nice int) int {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue // exited
+		}
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // fields 3… of proc_pid_stat(5)
+		if len(fields) > 16 && fields[16] == strconv.Itoa(nice) {
+			n++
+		}
+	}
+	return n
 }
