@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,14 +38,14 @@ type liveFault struct {
 // ahead of the exchange's own clock, which no exchange does.
 func faultMatrix() []liveFault {
 	return []liveFault{
-		{"60x, drops every 15, outages of 1s", 60, fakekraken.Faults{
+		{"drops every 15, outages of 1s", 60, fakekraken.Faults{
 			DisconnectEvery: 15, OutageEvery: 900, OutageFor: time.Second}, fakekraken.RESTFaults{}},
-		{"120x, drops every 50, outages of 3s", 120, fakekraken.Faults{
+		{"drops every 50, outages of 3s", 120, fakekraken.Faults{
 			DisconnectEvery: 50, OutageEvery: 800, OutageFor: 3 * time.Second}, fakekraken.RESTFaults{}},
-		{"120x, drops every 400, outages of 10s, trades before the ack", 120, fakekraken.Faults{
+		{"drops every 400, outages of 10s, trades before the ack", 120, fakekraken.Faults{
 			DisconnectEvery: 400, OutageEvery: 1000, OutageFor: 10 * time.Second, Outages: 1,
 			TradesBeforeAck: true}, fakekraken.RESTFaults{}},
-		{"60x, drops every 100, outages of 5s, REST rate-limited and failing", 60, fakekraken.Faults{
+		{"drops every 100, outages of 5s, REST rate-limited and failing", 60, fakekraken.Faults{
 			DisconnectEvery: 100, OutageEvery: 700, OutageFor: 5 * time.Second, Outages: 2,
 			TradesBeforeAck: true}, fakekraken.RESTFaults{RateLimitPerSecond: 20, RateLimitWith: fakekraken.ErrRateLimit, FailEvery: 7}},
 	}
@@ -62,10 +63,10 @@ func TestFaultMatrixNoTradeLost(t *testing.T) {
 	path := realdata.Path(t, realdata.KrakenTrades1h)
 	file := readTradeFile(t, path)
 	for _, sc := range faultMatrix() {
-		t.Run(sc.name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%gx, %s", sc.speed, sc.name), func(t *testing.T) {
 			t.Parallel()
 			r := runFaulty(t, path, sc)
-			dir := ParquetDir(r.dataDir)
+			dir := datadir.Parquet(r.dataDir)
 			checkStoredTrades(t, dir, file, repairedIDs(t, dir))
 			checkFileCandles(t, dir, file)
 			checkNothingAside(t, r.dataDir)
@@ -85,16 +86,16 @@ func TestFaultMatrixRealTime(t *testing.T) {
 	file := readTradeFile(t, path)
 	for _, sc := range faultMatrix() {
 		sc.speed = 1
-		t.Run(sc.name, func(t *testing.T) {
+		t.Run("1x, "+sc.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
 			r := runFaultyFor(t, path, sc, 75*time.Minute)
-			dir := ParquetDir(r.dataDir)
+			dir := datadir.Parquet(r.dataDir)
 			checkStoredTrades(t, dir, file, repairedIDs(t, dir))
 			checkFileCandles(t, dir, file)
 			checkNothingAside(t, r.dataDir)
 			checkGapsClosed(t, r.dataDir)
-			t.Logf("1x %s: %s; fake: %+v; REST: %+v", sc.name, time.Since(start).Round(time.Second), r.fake, r.rest)
+			t.Logf("%s: %s; fake: %+v; REST: %+v", sc.name, time.Since(start).Round(time.Second), r.fake, r.rest)
 		})
 	}
 }
@@ -252,7 +253,7 @@ func TestHostileTradesDeadLettered(t *testing.T) {
 	file := readTradeFile(t, path)
 	hostile := fakekraken.RandomHostile(20190701, len(fakekraken.HostileKinds()), 100, 2500)
 	r := runFaulty(t, path, liveFault{name: "hostile", speed: 120, faults: fakekraken.Faults{Hostile: hostile}})
-	dir := ParquetDir(r.dataDir)
+	dir := datadir.Parquet(r.dataDir)
 
 	bad := map[int64]fakekraken.HostileKind{}
 	for _, h := range hostile {
