@@ -10,6 +10,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"sync"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/parquet"
 )
@@ -51,7 +51,7 @@ func (a *Activities) logger() *slog.Logger {
 }
 
 func (a *Activities) openStore(dir string) (*parquet.Store, error) {
-	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{Logger: a.logger()})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{Logger: a.logger()})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"errors"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/history"
 	"github.com/tickcast/tickcast/internal/realdata"
@@ -88,7 +88,7 @@ func TestArchiveInspectImportBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := parquet.ReadCandles(connect.ParquetDir(dir), "ETH/USDT", date("2025-05-20T00:00:00Z"), date("2025-05-22T00:00:00Z"))
+	got, err := parquet.ReadCandles(datadir.Parquet(dir), "ETH/USDT", date("2025-05-20T00:00:00Z"), date("2025-05-22T00:00:00Z"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestFetchTradesChunk(t *testing.T) {
 	if hb.count() == 0 {
 		t.Error("no heartbeat")
 	}
-	got, err := parquet.ReadTrades(connect.ParquetDir(dir), "BTC/USD", hour.From, hour.To)
+	got, err := parquet.ReadTrades(datadir.Parquet(dir), "BTC/USD", hour.From, hour.To)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestFetchTradesChunkResumesFromHeartbeat(t *testing.T) {
 	srv, rest := fakeREST(t, trades)
 	dir := t.TempDir()
 	// The lost attempt had saved the first 1,500 trades.
-	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestFetchTradesChunkResumesFromHeartbeat(t *testing.T) {
 	if n := srv.RESTStats().Requests; n != 2 {
 		t.Errorf("%d requests, want 2 (from trade 1500 on)", n)
 	}
-	got, err := parquet.ReadTrades(connect.ParquetDir(dir), "BTC/USD", hour.From, hour.To)
+	got, err := parquet.ReadTrades(datadir.Parquet(dir), "BTC/USD", hour.From, hour.To)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,10 @@ package activities
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"slices"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
 )
@@ -37,7 +37,7 @@ func (a *Activities) InspectSeries(ctx context.Context, in SeriesInput) ([]Serie
 	}
 	var out []SeriesState
 	for _, p := range in.Pairs {
-		parts, err := parquet.Partitions(connect.ParquetDir(dir), parquet.DatasetFeatures, p, time.Time{}, time.Time{})
+		parts, err := parquet.Partitions(datadir.Parquet(dir), parquet.DatasetFeatures, p, time.Time{}, time.Time{})
 		if err != nil {
 			return nil, fmt.Errorf("features of %s: %w", p, err)
 		}

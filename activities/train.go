@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/tickcast/tickcast/internal/atomicfile"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/parquet"
@@ -180,8 +180,6 @@ type AliasInput struct {
 
 // Layout of the training outputs in a data directory.
 const (
-	datasetsDir = "datasets"
-	reportsDir  = "reports"
 	datasetFile = "dataset.bin"
 	splitsFile  = "splits.json"
 	modelFile   = "model.ubj"
@@ -254,7 +252,7 @@ func fold(s ml.Split) Fold {
 // loadSupervised reads feature rows in [From, To) and the candles that close
 // them and h candles later, and builds the dataset.
 func loadSupervised(dir, pair string, in DatasetInput) (ml.Dataset, error) {
-	root := connect.ParquetDir(dir)
+	root := datadir.Parquet(dir)
 	rows, err := parquet.ReadFeatures(root, pair, in.From, in.To)
 	if err != nil {
 		return ml.Dataset{}, fmt.Errorf("read features %s: %w", pair, err)
@@ -307,7 +305,7 @@ func writeDataset(dir string, ds ml.Dataset, sp splits) (path, hash string, err 
 	h.Write(buf.Bytes())
 	h.Write(sj)
 	hash = hex.EncodeToString(h.Sum(nil)[:8])
-	base := filepath.Join(dir, datasetsDir, market.PairSlug(ds.Pair), fmt.Sprintf("h%d", ds.Horizon), hash)
+	base := filepath.Join(datadir.Datasets(dir), market.PairSlug(ds.Pair), fmt.Sprintf("h%d", ds.Horizon), hash)
 	path = filepath.Join(base, datasetFile)
 	if _, err := os.Stat(path); err == nil {
 		return path, hash, nil // same content, written before
@@ -478,7 +476,7 @@ func matrix(ds ml.Dataset, s Span) (*xgboost.Matrix, error) {
 // ReportDir is where a training run's report and model go:
 // <dataDir>/reports/<pair_slug>/h<h>/<runKey>.
 func ReportDir(dataDir, pair string, horizon int, runKey string) string {
-	return filepath.Join(dataDir, reportsDir, market.PairSlug(pair), fmt.Sprintf("h%d", horizon), runKey)
+	return filepath.Join(datadir.Reports(dataDir), market.PairSlug(pair), fmt.Sprintf("h%d", horizon), runKey)
 }
 
 // FitFinal trains the chosen parameters on the final split's train rows,

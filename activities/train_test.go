@@ -3,6 +3,7 @@ package activities_test
 import (
 	"encoding/csv"
 	"errors"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/history"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/ml"
@@ -67,7 +67,7 @@ func buildWeek(t *testing.T, path string) (string, error) {
 	if err != nil {
 		return dir, err
 	}
-	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		return dir, err
 	}

@@ -3,6 +3,7 @@ package connect_test
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"go/build"
 	"io"
 	"log/slog"
@@ -252,7 +253,7 @@ func binanceStore(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

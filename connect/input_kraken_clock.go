@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"slices"
 	"sync"
@@ -129,7 +130,7 @@ func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error)
 		return nil, nil
 	}
 	out := map[string]kraken.Mark{}
-	root := ParquetDir(dataDir)
+	root := datadir.Parquet(dataDir)
 	for _, p := range pairs {
 		parts, err := parquet.Partitions(root, parquet.DatasetTrades, p, time.Time{}, time.Time{})
 		if err != nil || len(parts) == 0 {

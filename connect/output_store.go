@@ -3,8 +3,8 @@ package connect
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -40,9 +40,6 @@ Messages of other kinds (ticks, gaps) are ignored.`).
 		Field(service.NewDurationField(soFieldFlushInterval).Description("Longest time rows stay buffered.").Default("1s")).
 		Field(service.NewOutputMaxInFlightField().Default(1))
 }
-
-// ParquetDir is where the store lives inside a data directory.
-func ParquetDir(dataDir string) string { return filepath.Join(dataDir, "parquet") }
 
 func newStoreOutput(logger *slog.Logger) service.BatchOutputConstructor {
 	return func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
@@ -107,7 +104,7 @@ func (o *storeOutput) Connect(context.Context) error {
 	if o.store != nil {
 		return nil
 	}
-	st, err := parquet.Open(ParquetDir(o.dir), parquet.Options{FlushRows: o.flushRows, Logger: o.logger})
+	st, err := parquet.Open(datadir.Parquet(o.dir), parquet.Options{FlushRows: o.flushRows, Logger: o.logger})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

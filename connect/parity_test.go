@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func backfillTrades(t *testing.T, trades []market.Trade, size time.Duration) str
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := parquet.Open(ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
 	var out []string
 	switch dataset {
 	case "candles":
-		cs, err := parquet.ReadCandles(ParquetDir(dataDir), pair, time.Time{}, time.Time{})
+		cs, err := parquet.ReadCandles(datadir.Parquet(dataDir), pair, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +114,7 @@ func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
 			out = append(out, string(c.AppendJSON(nil)))
 		}
 	case "features":
-		rs, err := parquet.ReadFeatures(ParquetDir(dataDir), pair, time.Time{}, time.Time{})
+		rs, err := parquet.ReadFeatures(datadir.Parquet(dataDir), pair, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -169,14 +170,14 @@ func TestReplayThroughFakeKrakenMatchesFile(t *testing.T) {
 	want := minutesOf(readTradeFile(t, path))
 	dataDir, _ := runLivePipeline(t, path, fakekraken.Faults{})
 
-	stored, err := parquet.ReadTrades(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	stored, err := parquet.ReadTrades(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stored) != 2672 {
 		t.Errorf("stored %d trades, want 2672", len(stored))
 	}
-	candles, err := parquet.ReadCandles(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	candles, err := parquet.ReadCandles(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestReplayThroughFakeKrakenMatchesFile(t *testing.T) {
 			t.Errorf("candle %v: complete=%v span=%v", c.Start, c.Complete, c.End.Sub(c.Start))
 		}
 	}
-	features, err := parquet.ReadFeatures(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	features, err := parquet.ReadFeatures(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestReplayWithDisconnectsDetectsEveryMissedTrade(t *testing.T) {
 		t.Errorf("repair off, yet %d REST requests", run.rest.Requests)
 	}
 
-	stored, err := parquet.ReadTrades(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	stored, err := parquet.ReadTrades(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func TestReplayWithDisconnectsDetectsEveryMissedTrade(t *testing.T) {
 	}
 	t.Logf("%d trades received, %d missed across 5 disconnects, all in gaps", len(got), len(missed))
 
-	candles, err := parquet.ReadCandles(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	candles, err := parquet.ReadCandles(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -214,7 +215,7 @@ func WarmCandles(dataDir string, first market.Candle) ([]market.Candle, error) {
 		return nil, fmt.Errorf("candle at %s has no duration", first.Start)
 	}
 	from := first.Start.Add(-market.FeatureWindow * iv)
-	cs, err := (&parquet.Reader{Root: ParquetDir(dataDir), SkipCorrupt: true}).Candles(first.Pair, from, first.Start)
+	cs, err := (&parquet.Reader{Root: datadir.Parquet(dataDir), SkipCorrupt: true}).Candles(first.Pair, from, first.Start)
 	if err != nil {
 		return nil, fmt.Errorf("read the store: %w", err)
 	}

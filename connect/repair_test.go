@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"math"
 	"net/http"
@@ -40,7 +41,7 @@ func TestLiveRepairFromREST(t *testing.T) {
 	if run.fake.Drops != 5 {
 		t.Fatalf("the fake dropped %d connections, want 5", run.fake.Drops)
 	}
-	dir := ParquetDir(run.dataDir)
+	dir := datadir.Parquet(run.dataDir)
 
 	missed := readGaps(t, filepath.Join(run.dataDir, "gaps", "BTC-USD.jsonl"))
 	if len(missed) != 5*(120-fakekraken.DefaultSnapshotSize) {
@@ -53,7 +54,7 @@ func TestLiveRepairFromREST(t *testing.T) {
 	}
 
 	clean := runLive(t, path, liveRun{repair: true})
-	checkSameFeatures(t, ParquetDir(clean.dataDir), dir)
+	checkSameFeatures(t, datadir.Parquet(clean.dataDir), dir)
 	t.Logf("%d trades missed over 5 disconnects, repaired with %d REST requests", len(missed), run.rest.Requests)
 }
 
@@ -572,14 +573,14 @@ func TestStoreKeepsCorrectedVersions(t *testing.T) {
 	if err := o.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := parquet.ReadCandles(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	cs, err := parquet.ReadCandles(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) != 2 || cs[0].Close != 99 || cs[1].Close != 103 || !cs[0].Repaired || !cs[1].Complete {
 		t.Errorf("candles %+v, want the corrected versions (close 99 and 103, complete, repaired)", cs)
 	}
-	rs, err := parquet.ReadFeatures(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	rs, err := parquet.ReadFeatures(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"github.com/tickcast/tickcast/internal/datadir"
 	"testing"
 	"time"
 
@@ -112,7 +113,7 @@ func TestWarmCandlesRefusesHoles(t *testing.T) {
 
 func readFeatures(t *testing.T, dataDir string) []market.FeatureRow {
 	t.Helper()
-	rs, err := parquet.ReadFeatures(ParquetDir(dataDir), "BTC/USD", time.Time{}, time.Time{})
+	rs, err := parquet.ReadFeatures(datadir.Parquet(dataDir), "BTC/USD", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
 			t.Fatal("warm with an empty store")
 		}
 	}
-	st, err := parquet.Open(ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

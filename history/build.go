@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"path/filepath"
 	"time"
 
@@ -79,7 +80,7 @@ func checkDataDir(st *parquet.Store, dataDir string) error {
 	if dataDir == "" {
 		return nil
 	}
-	abs, err := filepath.Abs(filepath.Join(dataDir, "parquet"))
+	abs, err := filepath.Abs(datadir.Parquet(dataDir))
 	if err != nil {
 		return err
 	}

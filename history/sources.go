@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tickcast/tickcast/internal/atomicfile"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ type SourceFile struct {
 
 // SourcesPath is the record of pair's rows of dataset d under dataDir.
 func SourcesPath(dataDir string, d parquet.Dataset, pair string) string {
-	return filepath.Join(dataDir, "sources", string(d), market.PairSlug(pair)+".json")
+	return filepath.Join(datadir.Sources(dataDir), string(d), market.PairSlug(pair)+".json")
 }
 
 // RecordSources adds srcs to the record of pair's rows of dataset d: a file

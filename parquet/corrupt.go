@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,7 +44,7 @@ func quarantineDir(root, custom string) string {
 	if custom != "" {
 		return custom
 	}
-	return filepath.Join(filepath.Dir(root), "quarantine", filepath.Base(root))
+	return filepath.Join(datadir.Quarantine(filepath.Dir(root)), filepath.Base(root))
 }
 
 // quarantine moves the corrupt file at path under qdir (mirroring its path

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 )
 
 const (
-	rootPrefix  = "registry/"
+	rootPrefix  = datadir.RegistryName + "/"
 	metaFile    = "meta.json"
 	aliasesFile = "aliases.json"
 	lockFile    = ".lock"

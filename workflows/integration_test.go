@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"go/build"
 	"io"
 	"io/fs"
@@ -27,7 +28,6 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/kraken"
@@ -194,7 +194,7 @@ func TestIntegrationArchiveBackfill(t *testing.T) {
 	req := twoWeeks(t, dir)
 	checkCandlesEqualFile(t, dir, req)
 	// A feature row's ts is its candle's end: the last one is at To.
-	feats, err := parquet.ReadFeatures(connect.ParquetDir(dir), "ETH/USDT", req.From, req.To.Add(time.Minute))
+	feats, err := parquet.ReadFeatures(datadir.Parquet(dir), "ETH/USDT", req.From, req.To.Add(time.Minute))
 	if err != nil || len(feats) != 20160 {
 		t.Errorf("%d feature rows, %v; want 20160", len(feats), err)
 	}
@@ -213,7 +213,7 @@ func checkCandlesEqualFile(t *testing.T, dir string, req workflows.BackfillReque
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := parquet.ReadCandles(connect.ParquetDir(dir), "ETH/USDT", req.From, req.To)
+	got, err := parquet.ReadCandles(datadir.Parquet(dir), "ETH/USDT", req.From, req.To)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestIntegrationKrakenBackfill(t *testing.T) {
 	if p.Pair != "BTC/USD" || p.Rows != 2672 || p.Pages != 3 || p.Candles != 60 || p.Features != 60 {
 		t.Errorf("result = %+v, want 2672 trades in 3 pages, 60 candles and feature rows", p)
 	}
-	stored, err := parquet.ReadTrades(connect.ParquetDir(dir), "BTC/USD", req.From, req.To)
+	stored, err := parquet.ReadTrades(datadir.Parquet(dir), "BTC/USD", req.From, req.To)
 	if err != nil || len(stored) != 2672 {
 		t.Fatalf("%d trades stored, %v", len(stored), err)
 	}

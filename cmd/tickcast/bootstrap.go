@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/workflows"
@@ -213,7 +213,7 @@ func backfillRequests(e env, f *runFlags, plan *runPlan, now time.Time) []workfl
 
 // storeHolds tells whether the store has any file of dataset d for pair.
 func storeHolds(dataDir string, d parquet.Dataset, pair string) bool {
-	parts, err := parquet.Partitions(connect.ParquetDir(dataDir), d, pair, time.Time{}, time.Time{})
+	parts, err := parquet.Partitions(datadir.Parquet(dataDir), d, pair, time.Time{}, time.Time{})
 	return err == nil && len(parts) > 0
 }
 
@@ -237,7 +237,7 @@ func topUpRequest(f *runFlags, plan *runPlan, now time.Time) (workflows.Backfill
 	floor := to.AddDate(0, 0, -f.boot.backfillDays)
 	from := to
 	for _, p := range plan.pairs {
-		cs, err := parquet.ReadCandles(connect.ParquetDir(f.dataDir), p, floor, time.Time{})
+		cs, err := parquet.ReadCandles(datadir.Parquet(f.dataDir), p, floor, time.Time{})
 		end := floor
 		if err == nil && len(cs) > 0 {
 			end = cs[len(cs)-1].End

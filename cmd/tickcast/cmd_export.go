@@ -7,10 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"io"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/duckdb"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
@@ -43,7 +43,7 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := duckdb.OpenOptions(ctx, connect.ParquetDir(f.dataDir), duckdb.Options{SkipCorrupt: f.skipCorrupt, Logger: e.logger})
+	db, err := duckdb.OpenOptions(ctx, datadir.Parquet(f.dataDir), duckdb.Options{SkipCorrupt: f.skipCorrupt, Logger: e.logger})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"io"
 	"maps"
 	"os"
@@ -49,7 +50,7 @@ func cmdModels(ctx context.Context, e env, args []string) error {
 	}
 	if err := actions[args[0]](ctx, e, reg, f, pos); err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
-			return fmt.Errorf("models %s: %w (registry %s)", args[0], err, filepath.Join(f.dataDir, "registry"))
+			return fmt.Errorf("models %s: %w (registry %s)", args[0], err, datadir.Registry(f.dataDir))
 		}
 		return fmt.Errorf("models %s: %w", args[0], err)
 	}
@@ -153,7 +154,7 @@ func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 		return modelsJSON(e.stdout, metas)
 	}
 	if len(metas) == 0 {
-		fmt.Fprintf(e.stderr, "no models in %s\n", filepath.Join(f.dataDir, "registry"))
+		fmt.Fprintf(e.stderr, "no models in %s\n", datadir.Registry(f.dataDir))
 		return nil
 	}
 	return modelsTable(e.stdout, metas)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/parquet"
@@ -81,9 +81,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	features := client.Features(f.featuresPrefix)
 	candles := &online.Candles{}
-	root := connect.ParquetDir(f.dataDir)
+	root := datadir.Parquet(f.dataDir)
 	d := apiDeps{cmd: "serve", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
-		scoresDir: filepath.Join(root, "predictions", "replica="+f.replica),
+		scoresDir: filepath.Join(datadir.Predictions(f.dataDir), "replica="+f.replica),
 		interval:  f.interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: 1,
 		features: features, candles: candles, clock: predict.WallClock{},
 		cache: client.Cache(), cacheName: "redis " + f.serve.redis,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"net/http"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/internal/redistest"
 	"github.com/tickcast/tickcast/market"
@@ -38,7 +38,7 @@ func TestServeReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	candles, rows := shiftedETH(t, 200)
-	store, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{})
+	store, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

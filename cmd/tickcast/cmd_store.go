@@ -4,9 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/internal/retention"
 	"github.com/tickcast/tickcast/parquet"
 )
@@ -35,7 +35,7 @@ func storeCheck(ctx context.Context, e env, args []string) error {
 		return errUsage
 	}
 	start := time.Now()
-	bad, files, err := parquet.Check(ctx, connect.ParquetDir(*dataDir))
+	bad, files, err := parquet.Check(ctx, datadir.Parquet(*dataDir))
 	for _, ce := range bad {
 		fmt.Fprintf(e.stdout, "corrupt %s: %v\n", ce.Path, ce.Err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/parquet"
 )
@@ -22,7 +22,7 @@ func realETHStore(t *testing.T) (dataDir string, candles int) {
 	cs, _, err := archive.ReadCandles(realdata.Path(t, realdata.BinanceETH90d), archive.BinanceKlines, "ETH/USDT")
 	mustOK(t, err)
 	dataDir = t.TempDir()
-	st, err := parquet.Open(connect.ParquetDir(dataDir), parquet.Options{FlushRows: 1 << 20})
+	st, err := parquet.Open(datadir.Parquet(dataDir), parquet.Options{FlushRows: 1 << 20})
 	mustOK(t, err)
 	mustOK(t, st.AddCandles(cs))
 	mustOK(t, st.Close(t.Context()))
@@ -59,8 +59,8 @@ func TestExportAroundACorruptDay(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			dataDir, n := realETHStore(t)
 			day := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-			bad := filepath.Join(parquet.PartitionDir(connect.ParquetDir(dataDir), parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
-			dayRows, err := parquet.ReadCandles(connect.ParquetDir(dataDir), "ETH/USDT", day, day.Add(24*time.Hour))
+			bad := filepath.Join(parquet.PartitionDir(datadir.Parquet(dataDir), parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
+			dayRows, err := parquet.ReadCandles(datadir.Parquet(dataDir), "ETH/USDT", day, day.Add(24*time.Hour))
 			mustOK(t, err)
 			b, err := os.ReadFile(bad)
 			mustOK(t, err)

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"github.com/tickcast/tickcast/internal/datadir"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
@@ -166,7 +166,7 @@ func TestTopUpRequest(t *testing.T) {
 		t.Error("a replay needs no top-up")
 	}
 	// Hand-written candles (not market data): the store ends at 12:00.
-	st, err := parquet.Open(connect.ParquetDir(dir), parquet.Options{})
+	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

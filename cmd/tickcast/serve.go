@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"net"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tickcast/tickcast/api"
-	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/dashboard"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
@@ -42,7 +41,7 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 		return nil, fmt.Errorf("run: --interval %q: %w", f.interval, errUsage)
 	}
 	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
-		scoresDir: filepath.Join(connect.ParquetDir(f.dataDir), "predictions"),
+		scoresDir: datadir.Predictions(f.dataDir),
 		interval:  interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: plan.speed,
 		features: latest, candles: candles, gaps: gaps, clock: predict.WallClock{}, metrics: pipeline}
 	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)

@@ -14,6 +14,7 @@ package retention
 import (
 	"errors"
 	"fmt"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -22,10 +23,6 @@ import (
 	"strings"
 	"time"
 )
-
-// Dirs are the directories under the data directory whose files the
-// shipped pipelines append to (connect/pipelines/*.yaml).
-var Dirs = []string{"late", "deadletter", "gaps"}
 
 // Defaults of Options.
 const (
@@ -69,12 +66,13 @@ var rotatedName = regexp.MustCompile(`\.\d{8}T\d{6}Z\.jsonl$`)
 // dayName matches per-day files, which nothing writes after their day.
 var dayName = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}\.jsonl$`)
 
-// Compact applies the retention to the Dirs of dataDir at now. A missing
+// Compact applies the retention to the directories the pipelines append to
+// (datadir.Appended) of dataDir at now. A missing
 // directory has nothing to compact.
 func Compact(dataDir string, opts Options, now time.Time) (Report, error) {
 	opts = opts.withDefaults()
 	var r Report
-	for _, d := range Dirs {
+	for _, d := range datadir.Appended() {
 		if err := compactDir(dataDir, d, opts, now, &r); err != nil {
 			return r, err
 		}
