@@ -1,0 +1,121 @@
+// Package deps holds tickcast's dependency rules (which packages may import
+// which) and the checker its test runs over the module's direct imports.
+package deps
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Module is tickcast's module path.
+const Module = "github.com/tickcast/tickcast"
+
+// A Rule forbids some packages (From) to import some others (Forbids).
+type Rule struct {
+	Name    string
+	From    func(pkg string) bool
+	Forbids func(imp string) bool
+}
+
+// An Exception allows one known violation (Pkg imports Imp) until it is fixed.
+type Exception struct {
+	Pkg, Imp, Why string
+}
+
+// Check returns the violations of rules by imports (package → direct
+// imports), less the exceptions, sorted; and the exceptions nothing
+// violates any more (stale: remove them).
+func Check(imports map[string][]string, rules []Rule, exceptions []Exception) (violations, stale []string) {
+	used := make(map[Exception]bool)
+	for pkg, imps := range imports {
+		for _, imp := range imps {
+			for _, r := range rules {
+				if !r.From(pkg) || !r.Forbids(imp) {
+					continue
+				}
+				if e, ok := excepted(exceptions, pkg, imp); ok {
+					used[e] = true
+					continue
+				}
+				violations = append(violations, fmt.Sprintf("%s imports %s: %s", pkg, imp, r.Name))
+			}
+		}
+	}
+	for _, e := range exceptions {
+		if !used[e] {
+			stale = append(stale, fmt.Sprintf("%s imports %s", e.Pkg, e.Imp))
+		}
+	}
+	sort.Strings(violations)
+	return violations, stale
+}
+
+func excepted(exceptions []Exception, pkg, imp string) (Exception, bool) {
+	for _, e := range exceptions {
+		if e.Pkg == pkg && e.Imp == imp {
+			return e, true
+		}
+	}
+	return Exception{}, false
+}
+
+// Standard reports whether imp is a standard-library import path (its first
+// element has no dot).
+func Standard(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".") && imp != "C"
+}
+
+// Ours is the import path of our package rel ("market", "cmd/tickcast").
+func Ours(rel string) string { return Module + "/" + rel }
+
+func is(rels ...string) func(string) bool {
+	return func(p string) bool {
+		return slices.ContainsFunc(rels, func(r string) bool { return p == Ours(r) })
+	}
+}
+
+func under(prefix string) func(string) bool {
+	return func(p string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
+}
+
+func anyOf(fs ...func(string) bool) func(string) bool {
+	return func(p string) bool { return slices.ContainsFunc(fs, func(f func(string) bool) bool { return f(p) }) }
+}
+
+// adapters are our packages named for a dependency.
+func adapters() []string {
+	return []string{"connect", "kraken", "fakekraken", "parquet", "duckdb", "redis", "xgboost", "registry", "archive"}
+}
+
+// Rules are tickcast's dependency rules (docs/architecture.md, Packages).
+func Rules() []Rule {
+	fake := is("fakekraken")
+	return []Rule{
+		{Name: "market imports the standard library only", From: is("market"),
+			Forbids: func(imp string) bool { return !Standard(imp) }},
+		{Name: "activities imports neither connect, Benthos nor Redis", From: is("activities"),
+			Forbids: anyOf(is("connect", "redis"), under("github.com/redpanda-data/benthos"), under("github.com/redis"))},
+		{Name: "production packages never import the fake exchange",
+			From: func(p string) bool {
+				return !fake(p) && !under(Ours("cmd"))(p)
+			},
+			Forbids: fake},
+		{Name: "kraken does not import fakekraken", From: is("kraken"), Forbids: fake},
+		{Name: "workflows imports no Temporal client or worker and no adapter of ours", From: is("workflows"),
+			Forbids: anyOf(under("go.temporal.io/sdk/client"), under("go.temporal.io/sdk/worker"), is(adapters()...))},
+	}
+}
+
+// Exceptions are the known violations: issue #11's remaining work is to move
+// workflows' start/query helpers, its Register and the Bootstrap's Scheduler
+// (Temporal client and worker) out to a temporal-named adapter or cmd.
+func Exceptions() []Exception {
+	const why = "issue #11: move start/query helpers, Register and Scheduler out of workflows"
+	return []Exception{
+		{Pkg: Ours("workflows"), Imp: "go.temporal.io/sdk/client", Why: why},
+		{Pkg: Ours("workflows"), Imp: "go.temporal.io/sdk/worker", Why: why},
+	}
+}
