@@ -185,25 +185,31 @@ func (p *featuresProcessor) warmUp(first market.Candle) {
 const warmRetryEvery = 5
 
 // rewarm retries the warm start of a pair that is still cold, before its
-// candle next: on success the stored run ending at next replaces what the
-// calculator holds, as the first warm start would have.
+// candle next: the store's candles ending at the first candle the
+// calculator holds (a backfill that caught up meanwhile), then the held
+// ones again. The stream's own newest candles need not be in the store
+// yet (it flushes once a minute).
 func (p *featuresProcessor) rewarm(next market.Candle) {
-	if p.warmDir == "" {
+	held := p.f.Held(next.Pair)
+	if p.warmDir == "" || len(held) == 0 {
 		return
 	}
-	held, err := WarmCandles(p.warmDir, next)
-	if err != nil || len(held) < market.FeatureWindow {
-		return // not yet: the store has no contiguous window up to next
+	stored, err := WarmCandles(p.warmDir, held[0])
+	if err != nil || len(stored)+len(held) < market.FeatureWindow {
+		return // not yet: the store does not reach the stream's first candle
 	}
 	p.f.Reset(next.Pair)
-	for _, c := range held {
+	for _, c := range append(stored, held...) {
 		if _, err := p.f.Update(c); err != nil {
 			p.f.Reset(next.Pair)
+			for _, h := range held { // back to what it had
+				_, _ = p.f.Update(h)
+			}
 			p.log.Warnf("features: %s stays cold: stored candle refused: %v", next.Pair, err)
 			return
 		}
 	}
-	p.log.Infof("features: %s warmed up from %d stored candles ending %s", next.Pair, len(held), next.Start.UTC().Format("2006-01-02T15:04:05Z"))
+	p.log.Infof("features: %s warmed up from %d stored candles ending %s", next.Pair, len(stored), held[0].Start.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
 // WarmCandles returns the last market.FeatureWindow candles of first.Pair in

@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -127,6 +128,16 @@ func (f *Features) Newest(pair string) (Candle, bool) {
 		return Candle{}, false
 	}
 	return r.buf[r.last], true
+}
+
+// Held returns a copy of the candles held for pair, oldest first (at most
+// 2 × FeatureWindow): what a late warm start puts back after the store's.
+func (f *Features) Held(pair string) []Candle {
+	r := f.pairs[pair]
+	if r == nil || r.n == 0 {
+		return nil
+	}
+	return slices.Clone(r.held())
 }
 
 // Reset forgets the candles of pair, so that its stream may start again
