@@ -119,8 +119,8 @@ func featureKeys() (keys [numFeatureKeys]string) {
 // rows written before revisions existed omit revision (and rows complete).
 const (
 	tradeRequired   = 1<<tkPair | 1<<tkPrice | 1<<tkQty | 1<<tkSide | 1<<tkTS
-	candleRequired  = 1<<numCandleKeys - 1&^(1<<ckRevision)
-	featureRequired = 1<<numFeatureKeys - 1&^(1<<fkComplete|1<<fkRevision)
+	candleRequired  = (1<<numCandleKeys - 1) &^ (1 << ckRevision)
+	featureRequired = (1<<numFeatureKeys - 1) &^ (1<<fkComplete | 1<<fkRevision)
 )
 
 // ---- JSON encoding ----

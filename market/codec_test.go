@@ -573,3 +573,20 @@ func BenchmarkCandleAppendJSON(b *testing.B) {
 		buf = c.AppendJSON(buf[:0])
 	}
 }
+
+// Candles and rows written before revisions existed still decode: revision
+// (and a row's complete) are optional keys.
+func TestDecodeWithoutRevision(t *testing.T) {
+	c := `{"pair":"ETH/USD","start":"2019-07-01T00:01:00Z","end":"2019-07-01T00:02:00Z","open":290.5,"high":291,"low":290.25,"close":290.75,` +
+		`"volume":12.5,"vwap":290.6,"trades":7,"buy_volume":10,"sell_volume":2.5,"first_trade_id":100,"last_trade_id":107,"complete":true,"repaired":false}`
+	if got, err := DecodeCandle([]byte(c)); err != nil || got.Revision != 0 {
+		t.Fatalf("candle without revision: %+v, %v", got, err)
+	}
+	r := strings.Replace(fixtureFeatureRowJSON, `"complete":false,"revision":0,`, "", 1)
+	if got, err := DecodeFeatureRow([]byte(r)); err != nil || got.Revision != 0 || got.Complete {
+		t.Fatalf("row without complete and revision: %+v, %v", got, err)
+	}
+	if _, err := DecodeCandle([]byte(strings.Replace(c, `"close":290.75,`, "", 1))); err == nil {
+		t.Fatal("a candle without close decoded")
+	}
+}
