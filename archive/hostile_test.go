@@ -124,8 +124,12 @@ func writeHostile(t *testing.T, path, body string, gz bool) {
 	if gz {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
-		zw.Write(b)
-		zw.Close()
+		if _, err := zw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
 		b = buf.Bytes()
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {

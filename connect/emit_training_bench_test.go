@@ -171,7 +171,7 @@ func emitLatencies(b *testing.B, trades []market.Trade) []time.Duration {
 			case <-done:
 				return
 			case <-sampler.C:
-				offset.Store(int64(srv.Now().Sub(time.Now())))
+				offset.Store(int64(time.Until(srv.Now())))
 			}
 		}
 	}()

@@ -51,7 +51,10 @@ func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Pa
 		return nil, errors.Join(bad...)
 	}
 	for _, err := range bad {
-		ce := err.(*parquet.CorruptError)
+		var ce *parquet.CorruptError
+		if !errors.As(err, &ce) {
+			return nil, err
+		}
 		db.skipped.add(ce.Path)
 		db.opts.Logger.Warn("skipped a corrupt store file; its rows are missing from this query", "path", ce.Path, "err", ce.Err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // parseAdminKey parses args with the serve flags and returns the key, the
 // parse error and the log and stderr output.
-func parseAdminKey(t *testing.T, env map[string]string, args ...string) (key string, err error, logs, stderr string) {
+func parseAdminKey(t *testing.T, env map[string]string, args ...string) (key, logs, stderr string, err error) {
 	t.Helper()
 	var logBuf, errBuf bytes.Buffer
 	e := adminKeyEnv(env, &logBuf)
@@ -23,7 +23,7 @@ func parseAdminKey(t *testing.T, env map[string]string, args ...string) (key str
 	var s serveFlags
 	s.register(fs, e)
 	err = fs.Parse(args)
-	return s.adminKey, err, logBuf.String(), errBuf.String()
+	return s.adminKey, logBuf.String(), errBuf.String(), err
 }
 
 func adminKeyEnv(vars map[string]string, logs io.Writer) env {
@@ -54,7 +54,7 @@ func TestAdminKeyPrecedence(t *testing.T) {
 		{"empty flag disables, no warning", env, []string{"--admin-key="}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			key, err, logs, _ := parseAdminKey(t, tc.env, tc.args...)
+			key, logs, _, err := parseAdminKey(t, tc.env, tc.args...)
 			if err != nil || key != tc.want {
 				t.Fatalf("key %q, err %v; want %q", key, err, tc.want)
 			}
@@ -87,7 +87,7 @@ func TestAdminKeyFileErrors(t *testing.T) {
 	}
 	for name, path := range cases {
 		t.Run(name, func(t *testing.T) {
-			key, err, _, stderr := parseAdminKey(t, map[string]string{"TICKCAST_ADMIN_KEY": "from-env"}, "--admin-key-file", path)
+			key, _, stderr, err := parseAdminKey(t, map[string]string{"TICKCAST_ADMIN_KEY": "from-env"}, "--admin-key-file", path)
 			if err == nil {
 				t.Fatalf("accepted, key %q", key)
 			}
@@ -103,7 +103,7 @@ func TestAdminKeyFileErrors(t *testing.T) {
 }
 
 func TestAdminKeyNotInHelp(t *testing.T) {
-	_, _, _, stderr := parseAdminKey(t, map[string]string{"TICKCAST_ADMIN_KEY": "s3cret-env"}, "-h")
+	_, _, stderr, _ := parseAdminKey(t, map[string]string{"TICKCAST_ADMIN_KEY": "s3cret-env"}, "-h")
 	if strings.Contains(stderr, "s3cret") || !strings.Contains(stderr, "admin-key-file") {
 		t.Errorf("help: %s", stderr)
 	}

@@ -217,13 +217,6 @@ func storeHolds(dataDir string, d parquet.Dataset, pair string) bool {
 	return err == nil && len(parts) > 0
 }
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "start"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // topUpRequest is, live, the Kraken backfill from the end of each pair's
 // stored candles (within --backfill-days; a pair without candles gets all
 // those days) to the current minute, so that the store reaches the stream's
