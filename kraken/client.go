@@ -160,12 +160,12 @@ type Event struct {
 	// apply after them, in the same delivery, so that no consumer can see
 	// the trades without the end of the outage.
 	Closes []Outage
-	Gap    Gap            // EventGap
-	Outage Outage         // EventOutage
-	Reject Rejected       // EventRejected
-	Status string         // EventStatus, EventConnected: the engine status (online, maintenance...)
-	Err    error          // EventDisconnected: why
-	Time   time.Time      // when the frame was received (or the connection lost)
+	Gap    Gap       // EventGap
+	Outage Outage    // EventOutage
+	Reject Rejected  // EventRejected
+	Status string    // EventStatus, EventConnected: the engine status (online, maintenance...)
+	Err    error     // EventDisconnected: why
+	Time   time.Time // when the frame was received (or the connection lost)
 }
 
 // Stats counts what the client has seen since it was made.
