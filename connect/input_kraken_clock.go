@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"cmp"
 	"context"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
@@ -152,21 +153,10 @@ func resumeMarks(dataDir string, pairs []string) (map[string]kraken.Mark, error)
 		if len(trades) == 0 {
 			continue
 		}
-		last := slices.MaxFunc(trades, func(a, b market.Trade) int { return compareTrades(a, b) })
+		last := slices.MaxFunc(trades, func(a, b market.Trade) int {
+			return cmp.Or(a.TS.Compare(b.TS), cmp.Compare(a.TradeID, b.TradeID))
+		})
 		out[p] = kraken.Mark{ID: last.TradeID, TS: last.TS, Price: last.Price}
 	}
 	return out, nil
-}
-
-func compareTrades(a, b market.Trade) int {
-	if c := a.TS.Compare(b.TS); c != 0 {
-		return c
-	}
-	switch {
-	case a.TradeID < b.TradeID:
-		return -1
-	case a.TradeID > b.TradeID:
-		return 1
-	}
-	return 0
 }

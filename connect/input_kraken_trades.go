@@ -470,17 +470,18 @@ func (in *krakenInput) outageBatch(o kraken.Outage, recv time.Time) service.Mess
 	rec.Kind, rec.State = GapStart, GapOpen
 	head := o.To.Truncate(in.headWindow)
 	var batch service.MessageBatch
-	if o.From.ID > 0 && o.To.Sub(o.From.TS) <= in.horizon {
+	switch {
+	case o.From.ID > 0 && o.To.Sub(o.From.TS) <= in.horizon: // a restart within the horizon
 		if from := o.From.TS.Truncate(in.headWindow); from.Before(head) {
 			head = from
 		}
 		rec.Price = o.From.Price
-	} else if o.From.ID > 0 {
+	case o.From.ID > 0: // stored trades too old to correct anything
 		old := GapRecord{Kind: GapStart, State: GapUnrepairable, Pair: o.Pair, FromID: o.From.ID + 1, FromTS: o.From.TS, ToTS: head, At: recv,
 			Reason: fmt.Sprintf("the stored trades end %s before the stream's first: beyond the correction horizon (%s); a backfill covers it", o.To.Sub(o.From.TS).Round(time.Second), in.horizon)}
 		batch = in.gapBatch(old)
-		rec.FromID = 0
-	} else {
+		fallthrough
+	default:
 		rec.FromID = 0
 	}
 	rec.FromTS = head

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,21 +131,11 @@ func storedTrades(store string) int {
 
 func readTrades(t *testing.T, path string) []market.Trade {
 	t.Helper()
-	src, err := archive.OpenTrades(path, "BTC/USD", 1)
+	trades, err := archive.ReadTrades(path, archive.KrakenTrades, "BTC/USD", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []market.Trade
-	for {
-		tr, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, tr)
-	}
+	return trades
 }
 
 // checkAllTrades: the store holds every trade of the file, once, as the file says.
