@@ -17,9 +17,6 @@ import (
 	"github.com/tickcast/tickcast/registry"
 )
 
-// MaxHorizon is the largest horizon a request may ask for, in candles.
-const MaxHorizon = 1440
-
 // Defaults of Config.
 const (
 	DefaultInterval   = time.Minute
@@ -222,8 +219,8 @@ func (s *Service) PredictAll(ctx context.Context, horizon int, o Options) ([]Pre
 }
 
 func checkHorizon(h int) error {
-	if h < 1 || h > MaxHorizon {
-		return Errorf(CodeBadRequest, "horizon %d: want 1 to %d candles", h, MaxHorizon)
+	if h < 1 || h > market.MaxHorizon {
+		return Errorf(CodeBadRequest, "horizon %d: want 1 to %d candles", h, market.MaxHorizon)
 	}
 	return nil
 }
