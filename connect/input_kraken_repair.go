@@ -7,6 +7,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/market"
 )
@@ -32,10 +33,10 @@ type repairResult struct {
 // repairer fetches missing trades from Kraken REST, one job at a time in
 // its own goroutine, so that the WebSocket stream never waits.
 type repairer struct {
-	rest                   *kraken.REST
-	attempts               int
-	backoffMin, backoffMax time.Duration
-	log                    *slog.Logger
+	rest     *kraken.REST
+	attempts int
+	backoff  backoff.Backoff // between a job's attempts, copied per job
+	log      *slog.Logger
 
 	mRequests, mTrades, mFailed *service.MetricCounter
 }
@@ -59,6 +60,7 @@ func (r *repairer) repair(ctx context.Context, j *repairJob, results chan<- repa
 	if j.gap.Kind == GapStart {
 		after, since = 0, j.since
 	}
+	b := r.backoff
 	for attempt := 1; ; attempt++ {
 		r.mRequests.Incr(1)
 		got, done, err := r.fetch(ctx, j, after, since)
@@ -79,7 +81,7 @@ func (r *repairer) repair(ctx context.Context, j *repairJob, results chan<- repa
 			return
 		}
 		r.log.Debug("kraken_trades: repair incomplete, retrying", "pair", j.gap.Pair, "kind", j.gap.Kind, "attempt", attempt, "err", err)
-		if !sleepCtx(ctx, backoff(r.backoffMin, r.backoffMax, attempt)) {
+		if b.Wait(ctx) != nil {
 			return
 		}
 	}
@@ -131,25 +133,4 @@ func freshRepairs(j *repairJob, got []market.Trade, after int64) []market.Trade 
 		out, after = append(out, t), t.TradeID
 	}
 	return out
-}
-
-// backoff is min·2^(attempt−1), at most max.
-func backoff(lo, hi time.Duration, attempt int) time.Duration {
-	d := lo
-	for i := 1; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
-}
-
-// sleepCtx waits d, false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/market"
 )
@@ -207,7 +208,7 @@ func newRepairer(conf *service.ParsedConfig, cfg kraken.ClientConfig, log *slog.
 		return nil, rest, nil
 	}
 	return &repairer{
-		rest: rest, attempts: attempts, backoffMin: lo, backoffMax: hi, log: log,
+		rest: rest, attempts: attempts, backoff: backoff.Backoff{Min: lo, Max: hi}, log: log,
 		mRequests: m.NewCounter("tickcast_repair_requests"),
 		mTrades:   m.NewCounter("tickcast_repair_trades"),
 		mFailed:   m.NewCounter("tickcast_repair_failed_gaps"),

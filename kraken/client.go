@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -214,7 +214,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, pairs: pairs, dialer: cfg.Dialer, jitter: fullJitter,
+	c := &Client{cfg: cfg, log: cfg.Logger, pairs: pairs, dialer: cfg.Dialer, jitter: backoff.Full,
 		last: map[string]Mark{}, outages: map[string]Outage{}}
 	c.logGate.every = time.Second
 	return c, nil
@@ -288,7 +288,7 @@ func (c *Client) Run(ctx context.Context, events chan<- Event) error {
 		return errors.New("kraken: Run is already running")
 	}
 	defer c.running.Store(false)
-	b := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax, jitter: c.jitter}
+	b := backoff.Backoff{Min: c.cfg.BackoffMin, Max: c.cfg.BackoffMax, Jitter: c.jitter}
 	for {
 		err := c.connectOnce(ctx, events, &b)
 		if ctx.Err() != nil {
@@ -297,7 +297,7 @@ func (c *Client) Run(ctx context.Context, events chan<- Event) error {
 		if errors.Is(err, ErrSubscriptionRefused) {
 			return err
 		}
-		if err := sleep(ctx, b.next()); err != nil {
+		if err := b.Wait(ctx); err != nil {
 			return err
 		}
 		c.stats.reconnects.Add(1)
@@ -305,7 +305,7 @@ func (c *Client) Run(ctx context.Context, events chan<- Event) error {
 }
 
 // connectOnce runs one connection to its end and reports why it ended.
-func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backoff) error {
+func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backoff.Backoff) error {
 	ws, err := c.dial(ctx)
 	if err != nil {
 		c.log.Warn("kraken: dial failed", "url", c.cfg.URL, "err", err)
@@ -314,7 +314,7 @@ func (c *Client) connectOnce(ctx context.Context, events chan<- Event, b *backof
 	s := newSession(c, ws, events)
 	err = s.run(ctx)
 	if s.ready {
-		b.reset() // the connection worked: start the next backoff from BackoffMin
+		b.Reset() // the connection worked: start the next backoff from BackoffMin
 	}
 	if ctx.Err() != nil || errors.Is(err, ErrSubscriptionRefused) {
 		return err
@@ -497,50 +497,8 @@ func (g *gate) allow(now time.Time) (ok bool, skipped int) {
 	return true, skipped
 }
 
-// backoff is exponential with full jitter: the n-th wait is uniform in
-// [0, min(max, min·2^n)], which spreads reconnecting clients apart.
-type backoff struct {
-	min, max time.Duration
-	attempt  int
-	jitter   func(time.Duration) time.Duration
-}
-
-func (b *backoff) ceiling() time.Duration {
-	d := b.min
-	for i := 0; i < b.attempt && d < b.max; i++ {
-		if d > b.max/2 {
-			return b.max
-		}
-		d *= 2
-	}
-	return min(d, b.max)
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.jitter(b.ceiling())
-	b.attempt++
-	return d
-}
-
-func (b *backoff) reset() { b.attempt = 0 }
-
-func fullJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// sleep waits d unless ctx ends first (then it returns ctx.Err()).
+var sleep = backoff.Sleep
 
 // emit delivers ev unless ctx ends first, so that a full channel cannot
 // hold Run after cancellation.

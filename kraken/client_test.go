@@ -476,29 +476,6 @@ func TestClientSilenceReconnects(t *testing.T) {
 	}
 }
 
-func TestBackoffCeiling(t *testing.T) {
-	b := backoff{min: time.Second, max: 60 * time.Second, jitter: func(d time.Duration) time.Duration { return d }}
-	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
-	for i, w := range want {
-		if got := b.next(); got != w*time.Second {
-			t.Errorf("attempt %d: %v, want %v", i, got, w*time.Second)
-		}
-	}
-	b.reset()
-	if got := b.next(); got != time.Second {
-		t.Errorf("after reset %v", got)
-	}
-	b = backoff{min: time.Second, max: time.Duration(1<<63 - 1), attempt: 200, jitter: b.jitter}
-	if got := b.next(); got != b.max {
-		t.Errorf("no overflow: %v", got)
-	}
-	for range 1000 {
-		if d := fullJitter(time.Second); d < 0 || d > time.Second {
-			t.Fatalf("jitter %v outside [0, 1s]", d)
-		}
-	}
-}
-
 func TestClientBackoffGrowsAndResets(t *testing.T) {
 	s := newScript(t)
 	s.refuse.Store(5)

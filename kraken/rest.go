@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -358,13 +358,13 @@ func (c *REST) Time(ctx context.Context) (time.Time, error) {
 // get calls a public method and returns the reply's result, retrying
 // transient failures with exponential backoff.
 func (c *REST) get(ctx context.Context, method string, q url.Values) ([]byte, error) {
-	b := backoff{min: c.bmin, max: c.bmax, jitter: equalJitter}
+	b := backoff.Backoff{Min: c.bmin, Max: c.bmax, Jitter: backoff.Equal}
 	for attempt := 0; ; attempt++ {
 		res, err := c.attempt(ctx, method, q)
 		if err == nil || !retryable(err) || attempt >= c.maxRetries || ctx.Err() != nil {
 			return res, err
 		}
-		d := b.next()
+		d := b.Next()
 		c.stats.retries.Add(1)
 		c.log.Warn("kraken rest: retrying", "method", method, "attempt", attempt+1, "wait", d, "err", err)
 		if serr := sleep(ctx, d); serr != nil {
@@ -412,15 +412,6 @@ func noReply(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return &transportError{err}
-}
-
-// equalJitter waits at least half the backoff: a retry right away after
-// "Too many requests" would only be counted against the budget again.
-func equalJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // restEnvelope is every REST reply: {"error":[...],"result":{...}}.

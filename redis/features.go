@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -274,7 +275,7 @@ func (f *Features) subscribe(ctx context.Context) (*goredis.PubSub, error) {
 // (re)subscription, before updates are delivered.
 func (f *Features) listen(ctx context.Context, ps *goredis.PubSub, synced func(context.Context) error,
 	each func(seq uint64, row market.FeatureRow) bool) {
-	backoff := minBackoff
+	b := backoff.Backoff{Min: minBackoff, Max: maxBackoff}
 	for {
 		var err error
 		if ps == nil {
@@ -284,7 +285,7 @@ func (f *Features) listen(ctx context.Context, ps *goredis.PubSub, synced func(c
 			err = synced(ctx)
 		}
 		if err == nil {
-			backoff = minBackoff
+			b.Reset()
 			var more bool
 			more, err = f.receive(ctx, ps, each)
 			if !more {
@@ -299,13 +300,10 @@ func (f *Features) listen(ctx context.Context, ps *goredis.PubSub, synced func(c
 		if ctx.Err() != nil {
 			return
 		}
-		f.c.log.Warn("redis features: subscription lost, retrying", "channel", f.channel, "err", err, "backoff", backoff)
-		select {
-		case <-ctx.Done():
+		f.c.log.Warn("redis features: subscription lost, retrying", "channel", f.channel, "err", err, "backoff", b.Ceiling())
+		if b.Wait(ctx) != nil {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
