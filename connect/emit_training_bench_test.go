@@ -30,6 +30,7 @@ import (
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -63,7 +64,7 @@ func BenchmarkCandleEmitWhileTraining(b *testing.B) {
 		WorkerStopTimeout:                  time.Second,
 		MaxHeartbeatThrottleInterval:       2 * time.Second,
 	})
-	workflows.Register(w, &activities.Activities{Logger: quiet(), DataDir: dir})
+	temporalclient.Register(w, &activities.Activities{Logger: quiet(), DataDir: dir})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}

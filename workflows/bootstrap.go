@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -101,32 +99,6 @@ func BootstrapID(req BootstrapRequest) string {
 	}{n.DataDir, n.Horizons})
 	sum := sha256.Sum256(key)
 	return "bootstrap-" + idPairs(n.Pairs) + "-" + hex.EncodeToString(sum[:4])
-}
-
-// BootstrapStartOptions start Bootstrap under BootstrapID: while one runs,
-// starting it again attaches to it ("use existing"); once it has closed, a
-// new run may start, and finds less to do (what is stored and trained stays).
-func BootstrapStartOptions(req BootstrapRequest) client.StartWorkflowOptions {
-	return attachOptions(BootstrapID(req))
-}
-
-// StartBootstrap starts req's bootstrap, or attaches to the one running.
-func StartBootstrap(ctx context.Context, c client.Client, req BootstrapRequest) (client.WorkflowRun, error) {
-	run, err := c.ExecuteWorkflow(ctx, BootstrapStartOptions(req), Bootstrap, req)
-	if err != nil {
-		return nil, fmt.Errorf("start bootstrap: %w", err)
-	}
-	return run, nil
-}
-
-// QueryBootstrapProgress asks the newest run of Bootstrap id for its progress.
-func QueryBootstrapProgress(ctx context.Context, c client.Client, id string) (BootstrapProgress, error) {
-	var p BootstrapProgress
-	v, err := c.QueryWorkflow(ctx, id, "", ProgressQuery)
-	if err != nil {
-		return p, fmt.Errorf("query %s: %w", id, err)
-	}
-	return p, v.Get(&p)
 }
 
 // BootstrapStep is one child workflow (or the schedules activity) of a
@@ -325,15 +297,4 @@ func (b *booter) schedule(ctx workflow.Context) {
 	}
 	b.progress.Steps[i].ID = strings.Join(ids, ",")
 	b.set(ctx, i, StepCompleted, fmt.Sprintf("Train every %s", b.req.RetrainEvery))
-}
-
-// Scheduler applies retraining schedules with a Temporal client; a worker
-// hands it to the activities (activities.Scheduler).
-type Scheduler struct{ Client client.Client }
-
-// ApplySchedule creates or updates the retraining schedule of one series.
-func (s Scheduler) ApplySchedule(ctx context.Context, pair string, horizon, trials int, dataDir string, every time.Duration) (string, bool, error) {
-	req := TrainRequest{Pair: pair, Horizon: horizon, Trials: trials, DataDir: dataDir}
-	created, err := ApplySchedule(ctx, s.Client, req, every)
-	return ScheduleID(req), created, err
 }

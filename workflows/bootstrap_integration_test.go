@@ -14,6 +14,7 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -31,16 +32,16 @@ func TestIntegrationBootstrapResumes(t *testing.T) {
 	t.Cleanup(func() { _ = c.ScheduleClient().GetHandle(context.Background(), sched).Delete(context.Background()) })
 	acts := func() *activities.Activities {
 		a := testActivities()
-		a.Schedules = workflows.Scheduler{Client: c}
+		a.Schedules = temporalclient.Scheduler{Client: c}
 		return a
 	}
 
 	a := worker.New(c, "boot", worker.Options{Identity: "worker-A", WorkerStopTimeout: time.Second})
-	workflows.Register(a, acts())
+	temporalclient.Register(a, acts())
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
-	opts := workflows.BootstrapStartOptions(req)
+	opts := temporalclient.BootstrapStartOptions(req)
 	opts.TaskQueue = "boot"
 	run, err := c.ExecuteWorkflow(t.Context(), opts, workflows.Bootstrap, req)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestIntegrationBootstrapResumes(t *testing.T) {
 	waitStep(t, c, run.GetID(), workflows.StepTrain, workflows.StepRunning)
 	a.Stop() // mid-training: its activities are abandoned, its workflow tasks time out
 	b := worker.New(c, "boot", worker.Options{Identity: "worker-B", WorkerStopTimeout: time.Second})
-	workflows.Register(b, acts())
+	temporalclient.Register(b, acts())
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func waitStep(t *testing.T, c client.Client, id, kind, status string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		p, err := workflows.QueryBootstrapProgress(t.Context(), c, id)
+		p, err := temporalclient.QueryBootstrapProgress(t.Context(), c, id)
 		if err == nil && slices.ContainsFunc(p.Steps, func(s workflows.BootstrapStep) bool { return s.Kind == kind && s.Status == status }) {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -58,7 +59,7 @@ func TestBackfillFailureHoldsNoFileContents(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			s.SetLogger(nopLogger{})
 			env := s.NewTestWorkflowEnvironment()
-			workflows.Register(env, &activities.Activities{DataDir: data, ArchiveRoots: tc.roots})
+			temporalclient.Register(env, &activities.Activities{DataDir: data, ArchiveRoots: tc.roots})
 			req := workflows.BackfillRequest{Source: workflows.SourceArchive, Files: tc.files, DataDir: data}
 			if tc.pair != "" {
 				req.Pairs = []string{tc.pair}

@@ -33,6 +33,7 @@ import (
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -99,7 +100,7 @@ func quietLogger() *slog.Logger {
 func startWorker(t *testing.T, c client.Client, queue string, a *activities.Activities) worker.Worker {
 	t.Helper()
 	w := worker.New(c, queue, worker.Options{WorkerStopTimeout: 5 * time.Second})
-	workflows.Register(w, a)
+	temporalclient.Register(w, a)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func startWorker(t *testing.T, c client.Client, queue string, a *activities.Acti
 // start starts req on its own task queue, so that tests do not share workers.
 func start(t *testing.T, c client.Client, queue string, req workflows.BackfillRequest) client.WorkflowRun {
 	t.Helper()
-	opts := workflows.StartOptions(req)
+	opts := temporalclient.BackfillStartOptions(req)
 	opts.TaskQueue = queue
 	run, err := c.ExecuteWorkflow(t.Context(), opts, workflows.Backfill, req)
 	if err != nil {
@@ -198,7 +199,7 @@ func TestIntegrationArchiveBackfill(t *testing.T) {
 	if err != nil || len(feats) != 20160 {
 		t.Errorf("%d feature rows, %v; want 20160", len(feats), err)
 	}
-	prog, err := workflows.QueryProgress(t.Context(), c, id)
+	prog, err := temporalclient.QueryProgress(t.Context(), c, id)
 	if err != nil || prog.Phase != workflows.PhaseCompleted || prog.Done != 14 || prog.Total != 14 {
 		t.Errorf("progress = %+v, %v", prog, err)
 	}
@@ -342,7 +343,7 @@ func TestWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w, testActivities())
+	temporalclient.Register(w, testActivities())
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func waitDone(t *testing.T, c client.Client, id string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		p, err := workflows.QueryProgress(t.Context(), c, id)
+		p, err := temporalclient.QueryProgress(t.Context(), c, id)
 		if err == nil && p.Done >= n {
 			return
 		}

@@ -1,14 +1,10 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tickcast/tickcast/activities"
@@ -98,43 +94,6 @@ func TrainID(req TrainRequest) string {
 		n = req
 	}
 	return fmt.Sprintf("train-%s-h%d", market.PairSlug(n.Pair), n.Horizon)
-}
-
-// TrainStartOptions start Train under TrainID: use-existing while it runs,
-// a fresh run once it has closed.
-func TrainStartOptions(req TrainRequest) client.StartWorkflowOptions {
-	return attachOptions(TrainID(req))
-}
-
-// StartTrain starts req's training, or attaches to the one running.
-func StartTrain(ctx context.Context, c client.Client, req TrainRequest) (client.WorkflowRun, error) {
-	run, err := c.ExecuteWorkflow(ctx, TrainStartOptions(req), Train, req)
-	if err != nil {
-		return nil, fmt.Errorf("start train: %w", err)
-	}
-	return run, nil
-}
-
-// QueryTrainProgress asks the newest run of Train id for its progress and,
-// while it tunes, its Tune child for the trials.
-func QueryTrainProgress(ctx context.Context, c client.Client, id string) (TrainProgress, error) {
-	var p TrainProgress
-	v, err := c.QueryWorkflow(ctx, id, "", ProgressQuery)
-	if err != nil {
-		return p, fmt.Errorf("query %s: %w", id, err)
-	}
-	if err := v.Get(&p); err != nil {
-		return p, err
-	}
-	if p.Phase == PhaseTuning && p.TuneID != "" {
-		if v, err := c.QueryWorkflow(ctx, p.TuneID, "", ProgressQuery); err == nil {
-			var tp TuneProgress
-			if v.Get(&tp) == nil {
-				p.Tune = tp
-			}
-		}
-	}
-	return p, nil
 }
 
 // TrainProgress is what Train's "progress" query returns; Tune's progress
@@ -353,51 +312,4 @@ const DefaultRetrainEvery = 24 * time.Hour
 // ScheduleID is the ID of the retraining schedule of a pair and horizon.
 func ScheduleID(req TrainRequest) string {
 	return "re" + TrainID(req) // retrain-<slug>-h<h>
-}
-
-// ScheduleOptions describe the retraining schedule of req: Train every
-// `every`, skipped while the previous run is still going.
-func ScheduleOptions(req TrainRequest, every time.Duration) client.ScheduleOptions {
-	id := ScheduleID(req)
-	return client.ScheduleOptions{
-		ID:      id,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action:  &client.ScheduleWorkflowAction{ID: id, Workflow: Train, Args: []any{req}, TaskQueue: TaskQueue},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "tickcast: daily retraining (tickcast schedules apply)",
-	}
-}
-
-// ApplySchedule creates req's retraining schedule, or updates the existing
-// one to req and every: applying it twice changes nothing.
-func ApplySchedule(ctx context.Context, c client.Client, req TrainRequest, every time.Duration) (created bool, err error) {
-	n, err := req.Normalize()
-	if err != nil {
-		return false, err
-	}
-	if every < time.Minute {
-		return false, fmt.Errorf("every %s: want at least 1m", every)
-	}
-	opts := ScheduleOptions(n, every)
-	_, err = c.ScheduleClient().Create(ctx, opts)
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return false, fmt.Errorf("create schedule %s: %w", opts.ID, err)
-	}
-	h := c.ScheduleClient().GetHandle(ctx, opts.ID)
-	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = &opts.Spec
-		s.Action = opts.Action
-		if s.Policy != nil {
-			s.Policy.Overlap = opts.Overlap
-		}
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
-	if err != nil {
-		return false, fmt.Errorf("update schedule %s: %w", opts.ID, err)
-	}
-	return false, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -27,7 +28,7 @@ func TestIntegrationTrain(t *testing.T) {
 	startWorker(t, c, "train", testActivities())
 
 	req := workflows.TrainRequest{Pair: "ETH/USDT", Trials: 4, DataDir: dir, Seed: 1}
-	opts := workflows.TrainStartOptions(req)
+	opts := temporalclient.TrainStartOptions(req)
 	opts.TaskQueue = "train"
 	run, err := c.ExecuteWorkflow(t.Context(), opts, workflows.Train, req)
 	if err != nil {

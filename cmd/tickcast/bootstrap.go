@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -105,7 +106,7 @@ func startBootstrap(ctx context.Context, e env, f *runFlags, req workflows.Boots
 		return err
 	}
 	defer c.Close()
-	run, err := workflows.StartBootstrap(ctx, c, req)
+	run, err := temporalclient.StartBootstrap(ctx, c, req)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func watchBootstrap(ctx context.Context, e env, c client.Client, run client.Work
 			return nil
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := workflows.QueryBootstrapProgress(qctx, c, run.GetID())
+			p, err := temporalclient.QueryBootstrapProgress(qctx, c, run.GetID())
 			if err == nil {
 				logSteps(e, p, seen)
 				logBackfills(qctx, e, c, p, seen)
@@ -173,7 +174,7 @@ func logBackfills(ctx context.Context, e env, c client.Client, p workflows.Boots
 		if s.Kind != workflows.StepBackfill || s.Status != workflows.StepRunning {
 			continue
 		}
-		bp, err := workflows.QueryProgress(ctx, c, s.ID)
+		bp, err := temporalclient.QueryProgress(ctx, c, s.ID)
 		if err != nil {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -108,7 +109,7 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-		return workflows.StartBackfill(ctx, c, req)
+		return temporalclient.StartBackfill(ctx, c, req)
 	}
 	f.launch.archives = req.Files // the --wait worker reads these files, and writes the data dir only
 	return launch(ctx, e, f.temporal, f.launch, "backfill", req.DataDir, start, follow)
@@ -159,7 +160,7 @@ func follow(ctx context.Context, e env, c client.Client, run client.WorkflowRun)
 			return nil
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := workflows.QueryProgress(qctx, c, run.GetID())
+			p, err := temporalclient.QueryProgress(qctx, c, run.GetID())
 			cancel()
 			if err == nil {
 				bar.show(p)

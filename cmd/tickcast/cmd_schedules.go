@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -56,7 +57,7 @@ func cmdSchedulesApply(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	created, err := workflows.ApplySchedule(ctx, c, req, *every)
+	created, err := temporalclient.ApplySchedule(ctx, c, req, *every)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -89,7 +90,7 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-		return workflows.StartTrain(ctx, c, req)
+		return temporalclient.StartTrain(ctx, c, req)
 	}
 	return launch(ctx, e, f.temporal, f.launch, "train", req.DataDir, start, followTrain)
 }
@@ -114,7 +115,7 @@ func followTrain(ctx context.Context, e env, c client.Client, run client.Workflo
 			return nil
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := workflows.QueryTrainProgress(qctx, c, run.GetID())
+			p, err := temporalclient.QueryTrainProgress(qctx, c, run.GetID())
 			cancel()
 			if err == nil {
 				lw.show(trainLine(p))

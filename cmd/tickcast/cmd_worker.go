@@ -13,6 +13,7 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/kraken"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -126,7 +127,7 @@ func newWorker(c client.Client, e env, o workerOptions) (worker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	acts.Schedules = workflows.Scheduler{Client: c} // the bootstrap's retraining schedules
+	acts.Schedules = temporalclient.Scheduler{Client: c} // the bootstrap's retraining schedules
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: o.maxActivities,
 		TaskQueueActivitiesPerSecond:       o.queueRate,
@@ -135,7 +136,7 @@ func newWorker(c client.Client, e env, o workerOptions) (worker.Worker, error) {
 		// 2 s rather than every 0.8 × the heartbeat timeout.
 		MaxHeartbeatThrottleInterval: 2 * time.Second,
 	})
-	workflows.Register(w, acts)
+	temporalclient.Register(w, acts)
 	return w, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +24,24 @@ func TestModule(t *testing.T) {
 	}
 	for _, s := range stale {
 		t.Errorf("exception no longer needed, remove it: %s", s)
+	}
+}
+
+// TestWorkflowsCarryNoPipeline: the worker's workflow code pulls in neither
+// Benthos nor Redis, not even through the packages it imports.
+func TestWorkflowsCarryNoPipeline(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", Ours("workflows")).Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "go.temporal.io/sdk/workflow") {
+		t.Fatalf("go list -deps workflows: %d packages, go.temporal.io/sdk/workflow missing?", len(deps))
+	}
+	for _, d := range deps {
+		if under("github.com/redpanda-data")(d) || under("github.com/redis")(d) {
+			t.Errorf("workflows depends on %s", d)
+		}
 	}
 }
 
@@ -64,6 +83,7 @@ func TestEachRuleBites(t *testing.T) {
 		{Ours("kraken"), Ours("fakekraken"), "kraken does not import fakekraken"},
 		{Ours("workflows"), "go.temporal.io/sdk/client", "workflows imports no Temporal client or worker and no adapter of ours"},
 		{Ours("workflows"), Ours("parquet"), "workflows imports no Temporal client or worker and no adapter of ours"},
+		{Ours("workflows"), Ours("temporalclient"), "workflows imports no Temporal client or worker and no adapter of ours"},
 	} {
 		imports := map[string][]string{tc.pkg: {"fmt", tc.imp}}
 		violations, _ := Check(imports, Rules(), nil)
