@@ -121,6 +121,19 @@ func (s *skipped) known(parts []parquet.Partition) []parquet.Partition {
 	})
 }
 
+// knownPaths is known for bare paths.
+func (s *skipped) knownPaths(paths []string) []string {
+	parts := make([]parquet.Partition, len(paths))
+	for i, p := range paths {
+		parts[i].Path = p
+	}
+	out := make([]string, 0, len(paths))
+	for _, p := range s.known(parts) {
+		out = append(out, p.Path)
+	}
+	return out
+}
+
 func (s *skipped) list() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,6 +20,7 @@ type DB struct {
 	sql     *sql.DB
 	opts    Options
 	skipped skipped
+	views   *viewSet // nil unless opened by OpenDataDir
 }
 
 // Options tune a DB; the zero value is strict.

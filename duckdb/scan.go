@@ -23,9 +23,13 @@ type table[T any] struct {
 }
 
 // each streams the rows of q to fn in time order; fn's error stops it.
+// A DB of OpenDataDir reads its views instead (see eachView).
 // When the query fails, each finds the corrupt files it read (see
 // corrupt.go): it names them, or with SkipCorrupt queries the others.
 func each[T any](ctx context.Context, db *DB, t table[T], q Query, fn func(T) error) error {
+	if db.views != nil {
+		return eachView(ctx, db, t, q, fn)
+	}
 	pair, err := normalize(q.Pair)
 	if err != nil {
 		return err
