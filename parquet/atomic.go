@@ -4,59 +4,26 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/tickcast/tickcast/internal/atomicfile"
 )
 
-// atomicWrite writes path through a temporary file in the same directory,
-// fsynced and renamed over path, so that readers and crashes never see
-// half a file. beforeRename, when set, is a test hook that can fail.
-func atomicWrite(path string, write func(io.Writer) error, beforeRename func(tmp string) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tmpPattern)
-	if err != nil {
-		return fmt.Errorf("create temp in %s: %w", dir, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := writeAndSync(f, write); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(tmp); err != nil {
+// atomicWrite replaces path with what write writes (through a 1 MiB
+// buffer), by atomicfile under a temporary name that readers' globs never
+// match. beforeRename, when set, is a test hook that can fail.
+func atomicWrite(path string, write func(io.Writer) error, beforeRename func(tmp string) error) error {
+	opts := atomicfile.Options{Temp: tmpPattern, BeforeRename: beforeRename}
+	return atomicfile.WriteFunc(path, opts, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := write(bw); err != nil {
 			return err
 		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	return atomicfile.SyncDir(dir)
-}
-
-func writeAndSync(f *os.File, write func(io.Writer) error) error {
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes 0600 files; store files are meant for other readers.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
+		return bw.Flush()
+	})
 }
 
 // removeStale deletes temporary files that a crashed write left in dir.

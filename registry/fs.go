@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tickcast/tickcast/internal/atomicfile"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,48 +23,25 @@ const tmpMark = ".tmp-"
 
 func (b FS) path(key string) string { return filepath.Join(b.Root, filepath.FromSlash(key)) }
 
-// Put writes a temporary file next to key, fsyncs it, renames it over key
-// and fsyncs the directory, so a crash leaves the old value or the new one.
-func (b FS) Put(ctx context.Context, key string, data []byte) (err error) {
+// Put replaces key atomically (internal/atomicfile): a crash leaves the old
+// value or the new one. The temporary file is hidden from List.
+func (b FS) Put(ctx context.Context, key string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	path := b.path(key)
-	dir := filepath.Dir(path)
-	if err := atomicfile.MkdirAll(dir); err != nil {
+	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tmpMark+"*")
+	opts := atomicfile.Options{Temp: "." + filepath.Base(path) + tmpMark + "*"}
+	err := atomicfile.WriteFunc(path, opts, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := writeSync(f, data); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
-	return atomicfile.SyncDir(dir)
-}
-
-func writeSync(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	// CreateTemp makes 0600 files; registry files are meant for other readers.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // Get reads key.

@@ -1,4 +1,4 @@
-// Package atomicfile replaces small files whole, so that readers and crashes
+// Package atomicfile replaces files whole, so that readers and crashes
 // never see half a file: write a temporary file beside the target, fsync it,
 // rename it over the target, fsync the directory.
 package atomicfile
@@ -6,15 +6,40 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
 
 // Write replaces path with data (mode 0644). The directory must exist.
-func Write(path string, data []byte) (err error) {
+func Write(path string, data []byte) error {
+	return WriteFunc(path, Options{}, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Options adapt WriteFunc to a directory's readers.
+type Options struct {
+	// Temp names the temporary file: a pattern for os.CreateTemp in the
+	// target's directory, which the directory's readers must not mistake
+	// for a finished file. Default "<base>.tmp-*".
+	Temp string
+	// BeforeRename, when set, runs between writing the temporary file and
+	// renaming it; an error abandons the write (a test hook).
+	BeforeRename func(tmp string) error
+}
+
+// WriteFunc replaces path (mode 0644) with what write writes, unbuffered.
+// The directory must exist. On failure the old file is left as it was and
+// the temporary file is removed.
+func WriteFunc(path string, opts Options, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if opts.Temp == "" {
+		opts.Temp = filepath.Base(path) + ".tmp-*"
+	}
+	f, err := os.CreateTemp(dir, opts.Temp)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -26,7 +51,22 @@ func Write(path string, data []byte) (err error) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := writeAndSync(f, write); err != nil {
+		return err
+	}
+	if opts.BeforeRename != nil {
+		if err := opts.BeforeRename(tmp); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+func writeAndSync(f *os.File, write func(io.Writer) error) error {
+	if err := write(f); err != nil {
 		return err
 	}
 	// CreateTemp makes 0600 files; ours are meant for other readers too.
@@ -36,13 +76,7 @@ func Write(path string, data []byte) (err error) {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return SyncDir(dir)
+	return f.Close()
 }
 
 // SyncDir fsyncs a directory so that a rename in it survives a crash.

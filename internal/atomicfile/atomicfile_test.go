@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,5 +47,52 @@ func TestWriteFailsCleanly(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestWriteFunc(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "data.bin")
+	if err := Write(p, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	var sawTemp string
+	hidden := Options{Temp: ".data.bin.tmp-*", BeforeRename: func(tmp string) error {
+		sawTemp = filepath.Base(tmp)
+		return nil
+	}}
+	tests := []struct {
+		name  string
+		opts  Options
+		write func(io.Writer) error
+		want  string // the file after the write
+	}{
+		{"written through a hidden temporary file", hidden, writeString("new"), "new"},
+		{"a failing writer keeps the old file", Options{}, func(w io.Writer) error {
+			io.WriteString(w, "half")
+			return errors.New("disk full")
+		}, "new"},
+		{"a failing hook keeps the old file", Options{BeforeRename: func(string) error { return errors.New("crash") }}, writeString("newer"), "new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := WriteFunc(p, tt.opts, tt.write)
+			if got, _ := os.ReadFile(p); string(got) != tt.want {
+				t.Errorf("file %q (err %v), want %q", got, err, tt.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "*tmp-*")); len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+		})
+	}
+	if matched, _ := filepath.Match(".data.bin.tmp-*", sawTemp); !matched {
+		t.Errorf("temporary file %q does not follow Options.Temp", sawTemp)
+	}
+}
+
+func writeString(s string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, s)
+		return err
 	}
 }
