@@ -38,6 +38,7 @@ type Booster struct {
 type handles struct {
 	h          C.BoosterHandle
 	t          *thread
+	nice       int     // the thread's niceness (TrainOptions.Nice)
 	cfg        *C.char // PredictFromDMatrix config, iteration_end = best+1
 	inplaceCfg *C.char // PredictFromDense config, the same plus missing NaN
 	// proxies are idle proxy DMatrix handles for in-place prediction. Each
@@ -106,7 +107,7 @@ func newBooster(nice int, cache ...*Matrix) (*Booster, error) {
 		t.stop()
 		return nil, err
 	}
-	c := &handles{h: h, t: t, proxies: make(chan C.DMatrixHandle, max(4, 2*runtime.GOMAXPROCS(0)))}
+	c := &handles{h: h, t: t, nice: nice, proxies: make(chan C.DMatrixHandle, max(4, 2*runtime.GOMAXPROCS(0)))}
 	c.setBest(-1)
 	b := &Booster{c: c, best: -1}
 	b.cleanup = runtime.AddCleanup(b, freeForgotten, c)

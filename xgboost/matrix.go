@@ -72,6 +72,36 @@ func (m *Matrix) SetLabels(y []float32) error {
 	})
 }
 
+// Labels returns a copy of the labels set on the matrix (empty when none are).
+func (m *Matrix) Labels() ([]float32, error) {
+	var out []float32
+	err := m.do(func(h C.DMatrixHandle) error {
+		var err error
+		out, err = labelsOf(h)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	return out, nil
+}
+
+// labelsOf copies a DMatrix's labels; call it inside Matrix.do.
+func labelsOf(h C.DMatrixHandle) ([]float32, error) {
+	field := C.CString("label")
+	defer C.free(unsafe.Pointer(field))
+	var n C.bst_ulong
+	var p *C.float
+	if err := check("XGDMatrixGetFloatInfo label", C.XGDMatrixGetFloatInfo(h, field, &n, &p)); err != nil {
+		return nil, err
+	}
+	out := make([]float32, int(n))
+	if n > 0 {
+		copy(out, unsafe.Slice((*float32)(unsafe.Pointer(p)), int(n)))
+	}
+	return out, nil
+}
+
 // Rows is the number of rows given at creation (kept after Close).
 func (m *Matrix) Rows() int { return m.rows }
 

@@ -21,22 +21,28 @@ func (b *Booster) Save(format string) ([]byte, error) {
 	if format != "json" && format != "ubj" {
 		return nil, fmt.Errorf("save: format %q (want json or ubj): %w", format, ErrInvalid)
 	}
-	cfg := C.CString(`{"format":"` + format + `"}`)
-	defer C.free(unsafe.Pointer(cfg))
 	var buf []byte
-	err := b.do(func(h C.BoosterHandle) error {
-		var n C.bst_ulong
-		var p *C.char
-		if err := check("XGBoosterSaveModelToBuffer", C.XGBoosterSaveModelToBuffer(h, cfg, &n, &p)); err != nil {
-			return err
-		}
-		buf = C.GoBytes(unsafe.Pointer(p), C.int(n)) // copy out of the thread-local buffer
-		return nil
+	err := b.do(func(h C.BoosterHandle) (err error) {
+		buf, err = saveModel(h, format)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save %s: %w", format, err)
 	}
 	return buf, nil
+}
+
+// saveModel encodes the model as format ("json" or "ubj") on the booster's
+// thread.
+func saveModel(h C.BoosterHandle, format string) ([]byte, error) {
+	cfg := C.CString(`{"format":"` + format + `"}`)
+	defer C.free(unsafe.Pointer(cfg))
+	var n C.bst_ulong
+	var p *C.char
+	if err := check("XGBoosterSaveModelToBuffer", C.XGBoosterSaveModelToBuffer(h, cfg, &n, &p)); err != nil {
+		return nil, err
+	}
+	return C.GoBytes(unsafe.Pointer(p), C.int(n)), nil // copy out of the thread-local buffer
 }
 
 // Load decodes a model saved as JSON or UBJ (by this package, Python's

@@ -20,7 +20,13 @@ import (
 // reg:squarederror, max_depth, eta, subsample, colsample_bytree,
 // min_child_weight, lambda, alpha, nthread, seed, eval_metric mae.
 // XGBoost 1.7 defaults base_score to 0.5 (2.x estimates it from the labels):
-// set base_score 0 for targets near zero such as log returns.
+// set it from the training labels with WithBaseScore (or 0 for targets near
+// zero such as log returns). Objectives known to work here, on 1.7 and
+// later: reg:squarederror, binary:logistic (Predict returns probabilities;
+// eval_metric logloss), reg:absoluteerror (eval_metric mae) and
+// reg:pseudohubererror (set huber_slope to the labels' scale: the default 1
+// makes it squared error on returns); custom losses through
+// TrainOptions.Objective (Pinball for quantiles).
 type Params map[string]string
 
 // TrainOptions control the boosting loop.
@@ -44,6 +50,14 @@ type TrainOptions struct {
 	// process keeps the CPU while training runs. It costs nothing when the
 	// machine is otherwise idle. Train only; Continue keeps the booster's.
 	Nice int
+	// Objective, when set, boosts from its gradients (custom loss, e.g.
+	// Pinball) instead of the params' objective: Params must then name no
+	// objective other than reg:squarederror (the identity link, so that
+	// predictions are raw margins) and no eval_metric; Valid is scored and
+	// early-stopped by Objective.Loss; base_score, when absent from Params,
+	// is Objective.BaseScore of the training labels (and stored with the
+	// params). Continue and Refresh of such a model need the same objective.
+	Objective Objective
 }
 
 // TrainResult describes a boosting run. Iterations count from the first tree
@@ -78,6 +92,12 @@ func TrainContext(ctx context.Context, params Params, train *Matrix, opt TrainOp
 
 // start applies params, records them in the model and boosts.
 func (b *Booster) start(ctx context.Context, params Params, train *Matrix, opt TrainOptions) (TrainResult, error) {
+	if opt.Objective != nil {
+		var err error
+		if params, err = customParams(params, train, opt.Objective); err != nil {
+			return TrainResult{}, err
+		}
+	}
 	js, err := json.Marshal(params)
 	if err != nil {
 		return TrainResult{}, err
@@ -90,8 +110,34 @@ func (b *Booster) start(ctx context.Context, params Params, train *Matrix, opt T
 		if err := setParams(h, p); err != nil {
 			return err
 		}
+		if opt.Objective != nil {
+			if err := setAttr(h, AttrObjective, opt.Objective.Name()); err != nil {
+				return err
+			}
+		}
 		return setAttr(h, AttrParams, string(js))
 	})
+}
+
+// customParams are params for boosting with obj: the identity-link
+// objective, and base_score from the labels unless given.
+func customParams(params Params, train *Matrix, obj Objective) (Params, error) {
+	p := maps.Clone(params)
+	if p == nil {
+		p = Params{}
+	}
+	p["objective"] = "reg:squarederror"
+	if _, ok := p["base_score"]; !ok {
+		y, err := train.Labels()
+		if err != nil {
+			return nil, err
+		}
+		if len(y) != train.rows {
+			return nil, fmt.Errorf("custom objective %s: %d labels for %d rows: %w", obj.Name(), len(y), train.rows, ErrInvalid)
+		}
+		p["base_score"] = strconv.FormatFloat(obj.BaseScore(y), 'g', -1, 64)
+	}
+	return p, nil
 }
 
 // Continue adds up to rounds more rounds to the model, e.g. one loaded from
@@ -111,11 +157,18 @@ func (b *Booster) ContinueContext(ctx context.Context, train *Matrix, rounds int
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var params Params
+	var custom string
 	err := b.doLocked(func(h C.BoosterHandle) (err error) {
-		params, err = storedParams(h)
+		if params, err = storedParams(h); err != nil {
+			return err
+		}
+		custom, _, err = getAttr(h, AttrObjective)
 		return err
 	})
 	if err != nil {
+		return TrainResult{}, fmt.Errorf("continue: %w", err)
+	}
+	if err := checkObjective(custom, opt.Objective); err != nil {
 		return TrainResult{}, fmt.Errorf("continue: %w", err)
 	}
 	metric := params["eval_metric"]
@@ -142,7 +195,11 @@ func checkOptions(params Params, train *Matrix, opt TrainOptions) error {
 		return fmt.Errorf("early stopping rounds %d: %w", opt.EarlyStoppingRounds, ErrInvalid)
 	case opt.EarlyStoppingRounds > 0 && opt.Valid == nil:
 		return fmt.Errorf("early stopping needs a validation matrix: %w", ErrInvalid)
-	case opt.Valid != nil && params["eval_metric"] == "":
+	case opt.Objective != nil && params["objective"] != "" && params["objective"] != "reg:squarederror":
+		return fmt.Errorf("objective %q with a custom objective (want none or reg:squarederror): %w", params["objective"], ErrInvalid)
+	case opt.Objective != nil && params["eval_metric"] != "":
+		return fmt.Errorf("eval_metric %q with a custom objective (its Loss is the metric): %w", params["eval_metric"], ErrInvalid)
+	case opt.Valid != nil && opt.Objective == nil && params["eval_metric"] == "":
 		return fmt.Errorf("a validation matrix needs params eval_metric: %w", ErrInvalid)
 	case strings.Contains(params["eval_metric"], ","):
 		return fmt.Errorf("eval_metric %q: one metric only: %w", params["eval_metric"], ErrInvalid)
@@ -190,24 +247,39 @@ func boost(ctx context.Context, h C.BoosterHandle, metric string, train *Matrix,
 	}
 	name := C.CString("valid")
 	defer C.free(unsafe.Pointer(name))
-	stop := newStopper(opt.EarlyStoppingRounds, maximizes(metric))
+	step := func(it int) error { return updateOne(h, it, train) }
+	evalValid := func(it int) (float64, error) {
+		msg, err := evalOne(h, it, opt.Valid, name)
+		if err != nil {
+			return 0, err
+		}
+		return parseEval(msg, "valid")
+	}
+	if opt.Objective != nil {
+		cr, err := newCustomRounds(opt.Objective, train, opt.Valid)
+		if err != nil {
+			return TrainResult{}, err
+		}
+		defer cr.free()
+		metric = opt.Objective.Name()
+		step = func(it int) error { return cr.step(ctx, h, it) }
+		evalValid = func(int) (float64, error) { return cr.score(h) }
+	}
+	stop := newStopper(opt.EarlyStoppingRounds, opt.Objective == nil && maximizes(metric))
 	res := TrainResult{BestScore: math.NaN()}
 	it := first
 	for ; it < first+opt.Rounds; it++ {
 		if err := ctx.Err(); err != nil {
 			return TrainResult{}, fmt.Errorf("round %d: %w", it, err)
 		}
-		if err := updateOne(h, it, train); err != nil {
+		if err := step(it); err != nil {
 			return TrainResult{}, err
 		}
 		res.BestIteration = it
 		score := math.NaN()
 		if opt.Valid != nil {
-			msg, err := evalOne(h, it, opt.Valid, name)
-			if err != nil {
-				return TrainResult{}, err
-			}
-			if score, err = parseEval(msg, "valid"); err != nil {
+			var err error
+			if score, err = evalValid(it); err != nil {
 				return TrainResult{}, err
 			}
 			res.History = append(res.History, score)
