@@ -9,16 +9,19 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/kraken"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
 
@@ -73,11 +76,45 @@ func closeStore(ctx context.Context, st *parquet.Store, err error) error {
 
 // invalidf is an error no retry can fix: the workflow fails at once.
 func invalidf(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidInput, nil)
+	return TemporalError(market.Errorf(market.CodeInvalid, format, args...))
 }
 
+// invalid marks err as one no retry can fix.
 func invalid(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
+	return TemporalError(&market.Error{Code: market.CodeInvalid, Message: err.Error(), Err: err})
+}
+
+// nonRetryable are the codes no retry can change: the input, the state or
+// the caller decides them.
+var nonRetryable = []string{market.CodeInvalid, market.CodeNotFound, market.CodeConflict, market.CodeUnauthorized, market.CodeForbidden}
+
+// NonRetryableTypes are the application error types TemporalError makes
+// non-retryable, for retry policies' NonRetryableErrorTypes.
+func NonRetryableTypes() []string { return slices.Clone(nonRetryable) }
+
+// TemporalError maps an error's code (market.ErrorCode) to a Temporal
+// application error, the only place that does: its type is the code;
+// invalid, not_found, conflict, unauthorized and forbidden are
+// non-retryable (the workflow fails at once), unavailable is retried.
+// Internal and plain errors, and application errors already made, are
+// returned as they are (Temporal retries the former).
+func TemporalError(err error) error {
+	var appErr *temporal.ApplicationError
+	if err == nil || errors.As(err, &appErr) {
+		return err
+	}
+	code := market.ErrorCode(err)
+	var cause error
+	if e, ok := err.(*market.Error); ok {
+		cause = e.Err
+	}
+	switch {
+	case slices.Contains(nonRetryable, code):
+		return temporal.NewNonRetryableApplicationError(err.Error(), code, cause)
+	case code == market.CodeUnavailable:
+		return temporal.NewApplicationErrorWithCause(err.Error(), code, cause)
+	}
+	return err
 }
 
 // heartbeat records the latest details every few seconds from a goroutine,

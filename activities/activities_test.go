@@ -131,8 +131,8 @@ func TestBadInputIsNotRetryable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := env.ExecuteActivity(tc.fn, tc.in)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.ErrInvalidInput {
-				t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+			if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != market.CodeInvalid {
+				t.Fatalf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 		})
 	}

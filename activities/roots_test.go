@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 )
 
@@ -75,8 +76,8 @@ func TestRequestsStayInsideRoots(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := env.ExecuteActivity(tc.fn, tc.in)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.ErrInvalidInput {
-				t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+			if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != market.CodeInvalid {
+				t.Fatalf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 			if msg := err.Error(); !strings.Contains(msg, "outside this worker's directories") || !strings.Contains(msg, tc.path) || strings.Contains(msg, secret) {
 				t.Errorf("error should say outside, name %s and not hold the file: %s", tc.path, msg)
@@ -121,7 +122,7 @@ func TestRootsDefault(t *testing.T) {
 		env := newEnv(tc.a)
 		_, err := env.ExecuteActivity(tc.a.BuildChunk, activities.BuildInput{Chunk: withDir(chunk, tc.dir), Kind: activities.KindCandles, Interval: "1m"})
 		var appErr *temporal.ApplicationError
-		refused := errors.As(err, &appErr) && appErr.Type() == activities.ErrInvalidInput
+		refused := errors.As(err, &appErr) && appErr.Type() == market.CodeInvalid
 		if refused == tc.allowed {
 			t.Errorf("DataDir %q, Roots %v, data_dir %q: err %v, want allowed %v", tc.a.DataDir, tc.a.Roots, tc.dir, err, tc.allowed)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/history"
+	"github.com/tickcast/tickcast/market"
 )
 
 // ProgressQuery is the name of Backfill's query handler; it returns a Progress.
@@ -350,5 +351,5 @@ func invalid(err error) error {
 	if errors.As(err, &appErr) {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
+	return activities.TemporalError(market.Errorf(market.CodeInvalid, "%s", err))
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/market"
 )
 
 func date(s string) time.Time {
@@ -253,14 +254,14 @@ func TestBackfillNonRetryableFailsFast(t *testing.T) {
 	r := newRecorder()
 	r.failImport = func(c activities.Chunk, attempt int) error {
 		if c.Pair == "BTC/USD" && c.From.Day() == 2 {
-			return temporal.NewNonRetryableApplicationError("unknown pair", activities.ErrInvalidInput, nil)
+			return temporal.NewNonRetryableApplicationError("unknown pair", market.CodeInvalid, nil)
 		}
 		return nil
 	}
 	env := newEnv(t, r)
 	_, err := runBackfill(t, env, krakenReq())
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrInvalidInput {
+	if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid {
 		t.Fatalf("err = %v, want the activity's InvalidInput", err)
 	}
 	if n := r.count("import|BTC/USD|2025-05-02T00:00:00Z"); n != 1 {
@@ -295,8 +296,8 @@ func TestBackfillRejectsBadRequests(t *testing.T) {
 			env := newEnv(t, newRecorder())
 			_, err := runBackfill(t, env, req)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidRequest || !appErr.NonRetryable() {
-				t.Fatalf("err = %v, want a non-retryable %s", err, ErrInvalidRequest)
+			if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid || !appErr.NonRetryable() {
+				t.Fatalf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 		})
 	}

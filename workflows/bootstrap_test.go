@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/market"
 )
 
 func bootRequest() BootstrapRequest {
@@ -165,7 +166,7 @@ func TestBootstrapRejectsBadRequest(t *testing.T) {
 	env.RegisterWorkflow(Bootstrap)
 	env.ExecuteWorkflow(Bootstrap, BootstrapRequest{Pairs: []string{"BTC/USD"}, DataDir: "relative"})
 	var appErr *temporal.ApplicationError
-	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != ErrInvalidRequest ||
+	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid ||
 		!strings.Contains(err.Error(), "horizons") || !strings.Contains(err.Error(), "data_dir") {
 		t.Errorf("err = %v", err)
 	}

@@ -14,7 +14,11 @@ import (
 // with progress details per page), so a slow step never trips it.
 const heartbeatTimeout = 10 * time.Second
 
-var nonRetryable = []string{activities.ErrInvalidInput, ErrInvalidRequest}
+// nonRetryable are the application error types no retry can help
+// (activities.TemporalError makes them), and the two names older code gave
+// invalid input, "InvalidInput" (activities) and "InvalidRequest"
+// (workflows), which recorded histories and running workflows still hold.
+var nonRetryable = append(activities.NonRetryableTypes(), "InvalidInput", "InvalidRequest")
 
 // fetchOptions: a day of a busy pair is ~100 pages at 1 request/s shared by
 // every activity of the worker, and Kraken has outages: many patient retries,

@@ -36,10 +36,6 @@ const (
 	maxChunkDays         = 366
 )
 
-// ErrInvalidRequest is the application error type of a request the workflow
-// rejects before doing anything.
-const ErrInvalidRequest = "InvalidRequest"
-
 // BackfillRequest is the input of Backfill. From the Temporal UI it is JSON:
 // {"pairs":["ETH/USD"],"source":"kraken","from":"2025-05-01T00:00:00Z","to":"2025-05-08T00:00:00Z"}.
 type BackfillRequest struct {

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 )
 
@@ -237,8 +238,8 @@ func TestTrainRejectsBadRequests(t *testing.T) {
 			f := newFakeTrainer()
 			_, err := execute[TrainResult](t, newTrainEnv(t, f), Train, req)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidRequest || !appErr.NonRetryable() {
-				t.Fatalf("err = %v, want a non-retryable %s", err, ErrInvalidRequest)
+			if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid || !appErr.NonRetryable() {
+				t.Fatalf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 			if len(f.trialInputs()) > 0 {
 				t.Error("trials ran for a bad request")
@@ -250,11 +251,11 @@ func TestTrainRejectsBadRequests(t *testing.T) {
 // An activity's non-retryable error fails Train at once, with no retry.
 func TestTrainFailsFastOnInvalidInput(t *testing.T) {
 	f := newFakeTrainer()
-	f.datasetErr = temporal.NewNonRetryableApplicationError("no features for ETH/USDT", activities.ErrInvalidInput, nil)
+	f.datasetErr = temporal.NewNonRetryableApplicationError("no features for ETH/USDT", market.CodeInvalid, nil)
 	env := newTrainEnv(t, f)
 	_, err := execute[TrainResult](t, env, Train, TrainRequest{Pair: "ETH/USDT", DataDir: "/data"})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrInvalidInput || f.datasetCalls != 1 {
+	if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid || f.datasetCalls != 1 {
 		t.Fatalf("err = %v after %d calls, want InvalidInput after 1", err, f.datasetCalls)
 	}
 	var p TrainProgress
@@ -378,14 +379,14 @@ func TestTuneFailsWhenATrialFails(t *testing.T) {
 	f := newFakeTrainer()
 	f.trialErr = func(in activities.TrialInput) error {
 		if in.Trial == 2 {
-			return temporal.NewNonRetryableApplicationError("dataset gone", activities.ErrInvalidInput, nil)
+			return temporal.NewNonRetryableApplicationError("dataset gone", market.CodeInvalid, nil)
 		}
 		return nil
 	}
 	env := newTrainEnv(t, f)
 	_, err := execute[TuneResult](t, env, Tune, tuneReq(10, 2))
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrInvalidInput {
+	if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid {
 		t.Fatalf("err = %v", err)
 	}
 	for _, in := range f.trialInputs() {
@@ -425,8 +426,8 @@ func TestTuneRejectsBadRequests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := execute[TuneResult](t, newTrainEnv(t, newFakeTrainer()), Tune, req)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidRequest || !appErr.NonRetryable() {
-				t.Fatalf("err = %v, want a non-retryable %s", err, ErrInvalidRequest)
+			if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid || !appErr.NonRetryable() {
+				t.Fatalf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 		})
 	}
@@ -506,7 +507,7 @@ func TestPromoteRejectsBadRequests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := execute[PromoteResult](t, newTrainEnv(t, newFakeTrainer()), Promote, req)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidRequest {
+			if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid {
 				t.Fatalf("err = %v", err)
 			}
 		})
