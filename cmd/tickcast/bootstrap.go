@@ -199,14 +199,14 @@ func backfillRequests(e env, f *runFlags, plan *runPlan, now time.Time) []workfl
 	}
 	for _, s := range plan.sources {
 		switch {
-		case storeHolds(f.dataDir, parquet.DatasetCandles, s.pair):
-		case !s.candles:
-			e.logger.Info("bootstrap: a trade file replays whole: nothing to backfill", "pair", s.pair)
-		case !s.backfill:
-			e.logger.Info("bootstrap: the candle files hold nothing before the streamed part: nothing to backfill", "pair", s.pair)
+		case storeHolds(f.dataDir, parquet.DatasetCandles, s.Pair):
+		case !s.Candles:
+			e.logger.Info("bootstrap: a trade file replays whole: nothing to backfill", "pair", s.Pair)
+		case !s.Backfill:
+			e.logger.Info("bootstrap: the candle files hold nothing before the streamed part: nothing to backfill", "pair", s.Pair)
 		default:
-			reqs = append(reqs, workflows.BackfillRequest{Pairs: []string{s.pair}, Source: workflows.SourceArchive,
-				Files: s.files, To: s.split, DataDir: f.dataDir})
+			reqs = append(reqs, workflows.BackfillRequest{Pairs: []string{s.Pair}, Source: workflows.SourceArchive,
+				Files: s.Files, To: s.Split, DataDir: f.dataDir})
 		}
 	}
 	return reqs

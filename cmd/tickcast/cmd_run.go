@@ -2,26 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"log/slog"
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/replay"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -66,7 +60,7 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.Lookup("pair").Usage = "pair(s) of the --replay files named without PAIR=; when not given, the pair each file's name tells, else this default"
 	fs.Lookup("speed").Usage = "replay speed: a multiple of real time, or max (the offline demo without --replay: " + offlineSpeed + ")"
 	fs.StringVar(&f.replayFrom, "replay-from", "", "candle files: first candle streamed, RFC3339; the candles before it are backfilled (default: --replay-span before the file's end)")
-	fs.DurationVar(&f.replaySpan, "replay-span", defaultReplaySpan, "candle files without --replay-from: how much of the file's end streams")
+	fs.DurationVar(&f.replaySpan, "replay-span", replay.DefaultSpan, "candle files without --replay-from: how much of the file's end streams")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory (Parquet store, registry, late trades, dead letters)")
 	fs.StringVar(&f.pipeline, "pipeline", defaultPipeline, "pipeline YAML (the embedded copy when the file is absent)")
 	fs.StringVar(&f.pairs, "pairs", "BTC/USD,ETH/USD", "pairs to stream live")
@@ -122,8 +116,8 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 type runPlan struct {
 	live    bool
 	pairs   []string
-	groups  []*replayGroup
-	sources []*replaySource
+	groups  []*replay.Group
+	sources []*replay.Source
 	speed   float64 // market seconds per wall second; 1 live, 0 as fast as possible
 }
 
@@ -138,14 +132,14 @@ func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
 	}
 	list := f.fake.replay
 	if list == "" {
-		def, err := defaultOfflineReplay()
+		def, err := replay.DefaultOffline()
 		if err != nil {
 			return nil, err
 		}
 		list = def
 		e.logger.Info("Kraken unreachable or --offline: replaying real Binance candles through the fake Kraken", "speed", f.fake.speed)
 	}
-	items, err := parseReplayList(list, f.fake.pair, f.pairSet)
+	items, err := replay.ParseList(list, f.fake.pair, f.pairSet)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w: %w", err, errUsage)
 	}
@@ -153,20 +147,20 @@ func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
 	plan := &runPlan{}
 	plan.speed, _ = parseSpeed(f.fake.speed)
 	for _, it := range items {
-		src, err := loadReplaySource(it, from, f.replaySpan)
+		src, err := replay.Load(it, from, f.replaySpan)
 		if err != nil {
 			return nil, err
 		}
-		attrs := []any{"pair", src.pair, "files", strings.Join(src.files, ","), "trades", src.count,
-			"from", src.first().UTC().Format(time.RFC3339), "to", src.last().UTC().Format(time.RFC3339)}
-		if src.candles {
-			attrs = append(attrs, "reconstructed", true, "backfill_before", src.split.UTC().Format(time.RFC3339))
+		attrs := []any{"pair", src.Pair, "files", strings.Join(src.Files, ","), "trades", src.Count,
+			"from", src.First().UTC().Format(time.RFC3339), "to", src.Last().UTC().Format(time.RFC3339)}
+		if src.Candles {
+			attrs = append(attrs, "reconstructed", true, "backfill_before", src.Split.UTC().Format(time.RFC3339))
 		}
 		e.logger.Info("replay", attrs...)
 		plan.sources = append(plan.sources, src)
-		plan.pairs = append(plan.pairs, src.pair)
+		plan.pairs = append(plan.pairs, src.Pair)
 	}
-	plan.groups = groupReplays(plan.sources)
+	plan.groups = replay.GroupSources(plan.sources)
 	return plan, nil
 }
 
@@ -208,8 +202,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		defer stop()
 		workerUp = ok
 	}
-	latest, candles, gaps, pm := &online.Latest{}, &online.Candles{}, &online.Gaps{}, newPipelineMetrics()
-	stopServing, err := startServing(ctx, e, f, plan, latest, candles, gaps, pm.reg)
+	latest, candles, gaps, pm := &online.Latest{}, &online.Candles{}, &online.Gaps{}, connect.NewMetrics()
+	stopServing, err := startServing(ctx, e, f, plan, latest, candles, gaps, pm.Gatherer())
 	if err != nil {
 		return err
 	}
@@ -224,12 +218,15 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return runPipelines(ctx, e, f.pipeline, streams, connect.Deps{Logger: e.logger, Latest: latest, Candles: candles, Gaps: gaps}, pm)
+	stopReport := reportLatest(e, latest, statusEvery)
+	defer stopReport()
+	r := connect.Runner{Deps: connect.Deps{Logger: e.logger, Latest: latest, Candles: candles, Gaps: gaps}, Metrics: pm, Getenv: e.getenv}
+	return r.RunAll(ctx, f.pipeline, streams)
 }
 
 // pipelineVars starts a fake Kraken per replayed pair and returns the
 // variables of each pipeline to run: one for live Kraken, one per replayed
-// pair (see replayGroup.snapshotSizes).
+// pair (see replay.Group.SnapshotSizes).
 func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]map[string]string, func(), error) {
 	if plan.live {
 		vars := maps.Clone(base)
@@ -247,18 +244,18 @@ func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]
 		}
 	}
 	for _, g := range plan.groups {
-		sizes, start := g.snapshotSizes()
-		for i, src := range g.sources {
-			if sizes[i] == snapshotMax {
+		sizes, start := g.SnapshotSizes()
+		for i, src := range g.Sources {
+			if sizes[i] == replay.SnapshotMax {
 				e.logger.Warn("replay: too many trades before the common start for one snapshot: the first candles may be lost",
-					"pair", src.pair, "start", start.UTC().Format(time.RFC3339))
+					"pair", src.Pair, "start", start.UTC().Format(time.RFC3339))
 			}
-			stream, err := src.open()
+			stream, err := src.Open()
 			if err != nil {
 				stop()
 				return nil, nil, err
 			}
-			srv, err := f.fake.newServer(e, fakekraken.Config{Sources: map[string]fakekraken.TradeSource{src.pair: stream},
+			srv, err := f.fake.newServer(e, fakekraken.Config{Sources: map[string]fakekraken.TradeSource{src.Pair: stream},
 				Speed: plan.speed, SnapshotSize: sizes[i]})
 			if err != nil {
 				stop()
@@ -275,10 +272,10 @@ func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]
 			// Repairs go to the fake's REST endpoints, which know its trade ids.
 			vars["TICKCAST_KRAKEN_REST_URL"] = fakekraken.RESTURL(u)
 			vars["TICKCAST_REST_RATE"] = "-1"
-			vars["TICKCAST_PAIRS"] = src.pair
+			vars["TICKCAST_PAIRS"] = src.Pair
 			vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(plan.speed, 'f', -1, 64)
 			if f.exitAtEnd {
-				vars["TICKCAST_STOP_AT"] = src.last().UTC().Format(time.RFC3339Nano)
+				vars["TICKCAST_STOP_AT"] = src.Last().UTC().Format(time.RFC3339Nano)
 			}
 			out = append(out, vars)
 		}
@@ -314,7 +311,7 @@ func startRunWorker(ctx context.Context, e env, f *runFlags, restURL string, arc
 func (p *runPlan) files() []string {
 	var out []string
 	for _, s := range p.sources {
-		out = append(out, s.files...)
+		out = append(out, s.Files...)
 	}
 	return out
 }
@@ -351,79 +348,6 @@ func reachable(ctx context.Context, wsURL string, wait time.Duration) bool {
 	return true
 }
 
-// runPipelines runs the pipeline YAML once per vars, in-process and side
-// by side, until every one ends or ctx is done, their metrics on pm.
-func runPipelines(ctx context.Context, e env, path string, streams []map[string]string, deps connect.Deps, pm *pipelineMetrics) error {
-	stopReport := reportLatest(e, deps.Latest, statusEvery)
-	defer stopReport()
-	errs := make([]error, len(streams))
-	var wg sync.WaitGroup
-	for i, vars := range streams {
-		wg.Go(func() { errs[i] = runPipeline(ctx, e, path, vars, deps, pm) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// runPipeline runs a pipeline YAML in-process until it ends or ctx is done.
-func runPipeline(ctx context.Context, e env, path string, vars map[string]string, deps connect.Deps, pm *pipelineMetrics) error {
-	yaml, err := readPipeline(path)
-	if err != nil {
-		return err
-	}
-	benv, err := connect.NewEnvironment(deps)
-	if err != nil {
-		return err
-	}
-	if err := pm.register(benv); err != nil {
-		return err
-	}
-	b := benv.NewStreamBuilder()
-	// Benthos' own INFO lines (component started, ...) are noise next to ours.
-	b.SetLogger(slog.New(minLevel{e.logger.Handler(), slog.LevelWarn}))
-	b.SetEnvVarLookupFunc(func(name string) (string, bool) {
-		if v, ok := vars[name]; ok {
-			return v, true
-		}
-		v := e.getenv(name)
-		return v, v != ""
-	})
-	if err := b.SetYAML(yaml); err != nil {
-		return fmt.Errorf("pipeline %s: %w", path, err)
-	}
-	if err := b.SetMetricsYAML(pipelineMetricsYAML); err != nil { // after SetYAML, which resets it
-		return err
-	}
-	stream, err := b.Build()
-	if err != nil {
-		return fmt.Errorf("pipeline %s: %w", path, err)
-	}
-	e.logger.Info("pipeline running", "pipeline", path, "pairs", vars["TICKCAST_PAIRS"], "data_dir", vars["TICKCAST_DATA_DIR"])
-	return runStream(ctx, stream, path)
-}
-
-// runStream runs until the input ends; on cancellation it stops the stream
-// gracefully so that buffered rows reach the store.
-func runStream(ctx context.Context, stream *service.Stream, path string) error {
-	done := make(chan error, 1)
-	go func() { done <- stream.Run(context.Background()) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("pipeline %s: %w", path, err)
-		}
-		return nil
-	case <-ctx.Done():
-		if err := stream.StopWithin(shutdownTimeout); err != nil {
-			return fmt.Errorf("pipeline %s: stop: %w", path, err)
-		}
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("pipeline %s: %w", path, err)
-		}
-		return nil
-	}
-}
-
 // statusEvery is how often `run` logs the newest feature row of each pair.
 const statusEvery = 15 * time.Second
 
@@ -446,41 +370,4 @@ func reportLatest(e env, latest *online.Latest, every time.Duration) (stop func(
 		}
 	}()
 	return func() { close(done) }
-}
-
-// minLevel drops records below its level.
-type minLevel struct {
-	slog.Handler
-	level slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.level}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.level}
-}
-
-// shutdownTimeout bounds a graceful stop (flushing buffered rows).
-const shutdownTimeout = 20 * time.Second
-
-// readPipeline reads the file, or the embedded copy of the same name.
-func readPipeline(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return string(b), nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	b, embErr := fs.ReadFile(connect.Pipelines, filepath.ToSlash(filepath.Join("pipelines", filepath.Base(path))))
-	if embErr != nil {
-		return "", fmt.Errorf("pipeline %s: %w", path, err)
-	}
-	return string(b), nil
 }

@@ -1,4 +1,4 @@
-package main
+package connect
 
 import (
 	"context"
@@ -9,12 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redpanda-data/benthos/v4/public/service"
-
-	"github.com/tickcast/tickcast/connect"
 )
 
-func TestPipelineMetricsShared(t *testing.T) {
-	pm := newPipelineMetrics()
+func TestMetricsShared(t *testing.T) {
+	pm := NewMetrics()
 	a := pm.NewCounterCtor("tickcast_gaps", "kind", "state")
 	b := pm.NewCounterCtor("tickcast_gaps", "kind", "state") // a second pipeline
 	a("ids", "open").Incr(2)
@@ -32,9 +30,9 @@ func TestPipelineMetricsShared(t *testing.T) {
 }
 
 // The in-process pipeline's own metrics reach the registry.
-func TestPipelineMetricsFromStream(t *testing.T) {
-	pm := newPipelineMetrics()
-	env, err := connect.NewEnvironment(connect.Deps{})
+func TestMetricsFromStream(t *testing.T) {
+	pm := NewMetrics()
+	env, err := NewEnvironment(Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +48,7 @@ output:
 `); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetMetricsYAML(pipelineMetricsYAML); err != nil {
+	if err := b.SetMetricsYAML(metricsYAML); err != nil {
 		t.Fatal(err)
 	}
 	s, err := b.Build()
@@ -68,7 +66,7 @@ output:
 	var _ service.MetricsExporter = pm
 }
 
-func scrape(pm *pipelineMetrics) string {
+func scrape(pm *Metrics) string {
 	w := httptest.NewRecorder()
 	promhttp.HandlerFor(pm.reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	return w.Body.String()

@@ -1,4 +1,4 @@
-package main
+package connect
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
-// pipelineMetricsName is the Benthos metrics exporter that puts the
-// in-process pipelines' metrics (tickcast_gaps, tickcast_trades_late, ...,
+// metricsName is the Benthos metrics exporter that puts the in-process
+// pipelines' metrics (tickcast_gaps, tickcast_trades_late, ...,
 // and Benthos' own input_received, output_error, ...) on a Prometheus
 // registry, served by the API's /metrics beside its own.
-const pipelineMetricsName = "tickcast_prometheus"
+const metricsName = "tickcast_prometheus"
 
-// pipelineMetrics is shared by every pipeline of a process: a replay runs
-// one per pair, and their series with equal labels add up.
-type pipelineMetrics struct {
+// Metrics is a Prometheus registry shared by every pipeline of a process
+// (Runner.Metrics): a replay runs one per pair, and their series with
+// equal labels add up. It is the Benthos metrics exporter of each.
+type Metrics struct {
 	reg *prometheus.Registry
 
 	mu         sync.Mutex
@@ -26,19 +27,23 @@ type pipelineMetrics struct {
 	histograms map[string]*prometheus.HistogramVec
 }
 
-func newPipelineMetrics() *pipelineMetrics {
-	return &pipelineMetrics{reg: prometheus.NewRegistry(), counters: map[string]*prometheus.CounterVec{},
+// NewMetrics returns an empty registry.
+func NewMetrics() *Metrics {
+	return &Metrics{reg: prometheus.NewRegistry(), counters: map[string]*prometheus.CounterVec{},
 		gauges: map[string]*prometheus.GaugeVec{}, histograms: map[string]*prometheus.HistogramVec{}}
 }
 
-// register makes the exporter available to env; SetMetricsYAML(pipelineMetricsYAML), after SetYAML, selects it.
-func (p *pipelineMetrics) register(env *service.Environment) error {
-	return env.RegisterMetricsExporter(pipelineMetricsName, service.NewConfigSpec().
+// Gatherer is the registry, to serve on /metrics.
+func (p *Metrics) Gatherer() prometheus.Gatherer { return p.reg }
+
+// register makes the exporter available to env; SetMetricsYAML(metricsYAML), after SetYAML, selects it.
+func (p *Metrics) register(env *service.Environment) error {
+	return env.RegisterMetricsExporter(metricsName, service.NewConfigSpec().
 		Summary("Exports the pipeline's metrics to tickcast's Prometheus /metrics."),
 		func(*service.ParsedConfig, *service.Logger) (service.MetricsExporter, error) { return p, nil })
 }
 
-const pipelineMetricsYAML = pipelineMetricsName + ": {}"
+const metricsYAML = metricsName + ": {}"
 
 // metricName keeps tickcast's names and prefixes Benthos' own with benthos_.
 func metricName(name string) string {
@@ -49,7 +54,7 @@ func metricName(name string) string {
 	return "benthos_" + name
 }
 
-func (p *pipelineMetrics) NewCounterCtor(name string, labels ...string) service.MetricsExporterCounterCtor {
+func (p *Metrics) NewCounterCtor(name string, labels ...string) service.MetricsExporterCounterCtor {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	name = metricName(name)
@@ -70,7 +75,7 @@ func (p *pipelineMetrics) NewCounterCtor(name string, labels ...string) service.
 	}
 }
 
-func (p *pipelineMetrics) NewGaugeCtor(name string, labels ...string) service.MetricsExporterGaugeCtor {
+func (p *Metrics) NewGaugeCtor(name string, labels ...string) service.MetricsExporterGaugeCtor {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	name = metricName(name)
@@ -92,7 +97,7 @@ func (p *pipelineMetrics) NewGaugeCtor(name string, labels ...string) service.Me
 }
 
 // NewTimerCtor makes a histogram in seconds of a Benthos timer (nanoseconds).
-func (p *pipelineMetrics) NewTimerCtor(name string, labels ...string) service.MetricsExporterTimerCtor {
+func (p *Metrics) NewTimerCtor(name string, labels ...string) service.MetricsExporterTimerCtor {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	name = strings.TrimSuffix(metricName(name), "_ns") + "_seconds"
@@ -114,7 +119,7 @@ func (p *pipelineMetrics) NewTimerCtor(name string, labels ...string) service.Me
 }
 
 // Close keeps the series: the registry outlives each pipeline.
-func (p *pipelineMetrics) Close(context.Context) error { return nil }
+func (p *Metrics) Close(context.Context) error { return nil }
 
 type counter struct{ c prometheus.Counter }
 

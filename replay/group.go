@@ -1,0 +1,86 @@
+package replay
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tickcast/tickcast/market"
+)
+
+// SnapshotDefault is Kraken's snapshot size, and SnapshotMax a bound that
+// keeps a snapshot message far below the client's 4 MiB frame limit.
+const (
+	SnapshotDefault = 50
+	SnapshotMax     = 10000
+)
+
+// Group holds sources whose replays overlap in market time: they start
+// together, on one market clock. Each source still gets its own fake
+// Kraken and pipeline (see SnapshotSizes).
+type Group struct {
+	Sources []*Source
+}
+
+// Pairs are the group's pairs, in the order of its sources.
+func (g *Group) Pairs() []string {
+	var out []string
+	for _, s := range g.Sources {
+		out = append(out, s.Pair)
+	}
+	return out
+}
+
+// Last is the time of the group's last trade.
+func (g *Group) Last() time.Time {
+	var last time.Time
+	for _, s := range g.Sources {
+		if s.Last().After(last) {
+			last = s.Last()
+		}
+	}
+	return last
+}
+
+// SnapshotSizes aligns the group's replays. A fake Kraken publishes its
+// first SnapshotSize trades at once and replays the rest from the last of
+// them; a subscriber's snapshot holds only the last SnapshotSize published
+// trades. One fake serving several pairs would align them on the latest of
+// their snapshot ends and publish more than SnapshotSize trades of the
+// others, which the snapshot then drops: their first candles would go
+// missing (and warm start with them). So each source gets its own fake, with
+// a snapshot of exactly its trades up to the group's common start: they all
+// begin at that market time and nothing is lost. A size of SnapshotMax
+// says the source had more trades before the start than one snapshot holds.
+func (g *Group) SnapshotSizes() (sizes []int, start time.Time) {
+	for _, s := range g.Sources {
+		if ts := s.head[min(SnapshotDefault, len(s.head))-1].TS; ts.After(start) {
+			start = ts
+		}
+	}
+	for _, s := range g.Sources {
+		// head holds SnapshotMax+1 trades: n beyond it is capped below anyway.
+		n, _ := slices.BinarySearchFunc(s.head, start, func(t market.Trade, ts time.Time) int {
+			if t.TS.After(ts) {
+				return 1
+			}
+			return -1
+		})
+		sizes = append(sizes, min(max(n, 1), SnapshotMax))
+	}
+	return sizes, start
+}
+
+// GroupSources puts sources whose [first, last] trade spans overlap in one group.
+func GroupSources(srcs []*Source) []*Group {
+	sorted := slices.Clone(srcs)
+	slices.SortStableFunc(sorted, func(a, b *Source) int { return a.First().Compare(b.First()) })
+	var groups []*Group
+	for _, s := range sorted {
+		if n := len(groups); n > 0 && !s.First().After(groups[n-1].Last()) {
+			groups[n-1].Sources = append(groups[n-1].Sources, s)
+			continue
+		}
+		groups = append(groups, &Group{Sources: []*Source{s}})
+	}
+	return groups
+}
