@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/registry"
-	"github.com/tickcast/tickcast/stream"
 )
 
 func TestPredictionCached(t *testing.T) {
@@ -266,7 +264,10 @@ func TestCandlesScoresInfoMetrics(t *testing.T) {
 	}
 	// A served prediction, realized by the next row, is scored.
 	f.get("/v1/predictions/ETH-USDT", http.StatusOK, nil)
-	f.srv.follow(context.Background(), f.feed(1))
+	rows := make(chan market.FeatureRow, 1)
+	rows <- f.feed(1)
+	close(rows)
+	f.pred.Follow(context.Background(), rows, predict.Pushes{Scores: f.scorer, Hub: f.hub, Clock: f.clock})
 	var sc struct{ Scores []scoreJSON }
 	f.get("/v1/scores", http.StatusOK, &sc)
 	if len(sc.Scores) != 1 || sc.Scores[0].N != 1 {
@@ -293,51 +294,6 @@ func TestCandlesScoresInfoMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(body)
-	}
-}
-
-func TestFollowPublishes(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	hs := httptest.NewServer(f.srv.Handler())
-	defer hs.Close()
-	ws, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/v1/stream?pairs=ETH-USDT", nil)
-	if res != nil {
-		res.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("dial: %v (%v)", err, res)
-	}
-	defer ws.Close()
-	if err := ws.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	var fr stream.Frame
-	if err := ws.ReadJSON(&fr); err != nil || fr.Type != "subscribed" {
-		t.Fatalf("first frame %+v, %v", fr, err)
-	}
-
-	rows := make(chan market.FeatureRow, 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { f.srv.Follow(ctx, rows); close(done) }()
-	r1 := f.feedRow()
-	rows <- r1
-	if err := ws.ReadJSON(&fr); err != nil || fr.Type != "prediction" || fr.Prediction == nil {
-		t.Fatalf("frame %+v, %v", fr, err)
-	}
-	if p := fr.Prediction; !p.AsOf.Equal(r1.TS) || p.Pair != ethSlug || p.Horizon != 1 {
-		t.Fatalf("published %+v for row at %s", p, r1.TS)
-	}
-	r2 := f.feedRow() // realizes the h1 prediction made at r1
-	rows <- r2
-	if err := ws.ReadJSON(&fr); err != nil || !fr.Prediction.AsOf.Equal(r2.TS) {
-		t.Fatalf("second frame %+v, %v", fr, err)
-	}
-	cancel()
-	<-done
-	hist := f.scorer.Recent(ethPair, 1, 0)
-	if len(hist) != 2 || hist[0].RealizedPrice == nil || *hist[0].RealizedPrice != r2.Close || hist[1].RealizedPrice != nil {
-		t.Fatalf("scorer history %+v", hist)
 	}
 }
 
@@ -406,6 +362,3 @@ func waitHealthy(t *testing.T, base string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-// feedRow feeds one row and returns it (for Follow, which the pipeline drives).
-func (f *fixture) feedRow() market.FeatureRow { return f.feed(1) }

@@ -133,7 +133,7 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		}
 	}
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
-		Clock: d.market, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
+		AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
 		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger, Metrics: d.metrics})
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 			e.logger.Warn("scorer", "err", err)
 		}
 	})
-	wg.Go(func() { srv.Follow(sctx, rows) })
+	wg.Go(func() { svc.Follow(sctx, rows, predict.Pushes{Scores: scorer, Hub: hub, Clock: d.market}) })
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
