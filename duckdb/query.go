@@ -20,7 +20,8 @@ import (
 var ErrReadOnly = fmt.Errorf("only SELECT, DESCRIBE, SHOW, SUMMARIZE, PRAGMA and EXPLAIN statements run here: %w", market.ErrInvalid)
 
 // Query runs one read-only statement over the views of OpenDataDir and
-// streams its rows to fn with the column names. A failure DuckDB blames
+// streams its rows to fn with the column names; a result of no rows calls
+// fn once with a nil row, for its columns. A failure DuckDB blames
 // on no file (bad SQL, an unknown column) is returned as DuckDB words it.
 // When it fails on a corrupt store file, the file is named (a
 // *parquet.CorruptError); with SkipCorrupt the views leave it out and the
@@ -66,15 +67,22 @@ func (db *DB) query(ctx context.Context, text string, fn func([]string, []any) e
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	for rows.Next() {
+	n := 0
+	for ; rows.Next(); n++ {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
+		}
+		for i, v := range vals {
+			vals[i] = plain(v)
 		}
 		if err := fn(cols, vals); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil || n > 0 {
+		return err
+	}
+	return fn(cols, nil)
 }
 
 // readOnly refuses every statement but queries, by DuckDB's own parse,
@@ -222,4 +230,49 @@ func fileError(err error) bool {
 		return false
 	}
 	return true
+}
+
+// plain turns the driver's types into plain Go values: a MAP into a
+// map[string]any, a DECIMAL into a float64, an INTERVAL, a UUID or a BLOB
+// into a string; lists and structs hold plain values too.
+func plain(v any) any {
+	switch v := v.(type) {
+	case duckdbdriver.OrderedMap:
+		return plainMap(v.Keys(), v.Values())
+	case duckdbdriver.Map:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[fmt.Sprint(plain(k))] = plain(x)
+		}
+		return m
+	case duckdbdriver.Decimal:
+		return v.Float64()
+	case duckdbdriver.Interval:
+		return fmt.Sprintf("%d months %d days %dus", v.Months, v.Days, v.Micros)
+	case duckdbdriver.UUID:
+		return v.String()
+	case []byte:
+		return string(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = plain(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = plain(x)
+		}
+		return out
+	}
+	return v
+}
+
+func plainMap(keys, vals []any) map[string]any {
+	m := make(map[string]any, len(keys))
+	for i, k := range keys {
+		m[fmt.Sprint(plain(k))] = plain(vals[i])
+	}
+	return m
 }

@@ -68,13 +68,18 @@ func (s *viewSet) set(name string, files []string) {
 // the files found at open (a later write is not seen: open again); a
 // dataset the store lacks is an empty view with its columns. A corrupt
 // file whose footer DuckDB must read to create a view fails the open
-// (a *parquet.CorruptError naming it) unless opts.SkipCorrupt.
-func OpenDataDir(ctx context.Context, dataDir string, opts Options) (*DB, error) {
+// (a *parquet.CorruptError naming it) unless opts.SkipCorrupt. Naming
+// views creates only those: a corrupt file of another dataset then cannot
+// fail the open.
+func OpenDataDir(ctx context.Context, dataDir string, opts Options, views ...string) (*DB, error) {
 	db, err := OpenOptions(ctx, datadir.Parquet(dataDir), opts)
 	if err != nil {
 		return nil, err
 	}
-	db.views = &viewSet{defs: parquetViews(dataDir), files: make(map[string][]string)}
+	defs := slices.DeleteFunc(parquetViews(dataDir), func(v view) bool {
+		return len(views) > 0 && !slices.Contains(views, v.name)
+	})
+	db.views = &viewSet{defs: defs, files: make(map[string][]string)}
 	for _, v := range db.views.defs {
 		files, err := v.list(db)
 		if err == nil {
@@ -84,6 +89,9 @@ func OpenDataDir(ctx context.Context, dataDir string, opts Options) (*DB, error)
 			db.Close()
 			return nil, fmt.Errorf("view %s: %w", v.name, err)
 		}
+	}
+	if len(views) > 0 && !slices.Contains(views, ViewModels) {
+		return db, nil
 	}
 	if err := db.loadModels(ctx, dataDir); err != nil {
 		db.Close()

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/tickcast/tickcast/duckdb"
@@ -21,7 +21,8 @@ type exportFlags struct {
 	skipCorrupt                     bool
 }
 
-// cmdExport prints a dataset of the store to stdout, read through DuckDB.
+// cmdExport prints a dataset of the store to stdout: a query of its view
+// (duckdb.OpenDataDir, the views tickcast sql queries).
 func cmdExport(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("export: which dataset? trades, candles or features: %w", errUsage)
@@ -43,21 +44,28 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := duckdb.OpenOptions(ctx, datadir.Parquet(f.dataDir), duckdb.Options{SkipCorrupt: f.skipCorrupt, Logger: e.logger})
-	if err != nil {
-		return err
+	if !slices.Contains([]string{duckdb.ViewTrades, duckdb.ViewCandles, duckdb.ViewFeatures}, dataset) {
+		return fmt.Errorf("export: unknown dataset %q (trades, candles, features): %w", dataset, errUsage)
 	}
-	defer db.Close()
-	w := bufio.NewWriter(e.stdout)
-	if err := export(ctx, db, dataset, q, f.format, w); errors.Is(err, parquet.ErrCorrupt) {
+	// The view of the dataset alone: another dataset's corrupt file cannot fail it.
+	db, err := duckdb.OpenDataDir(ctx, f.dataDir, duckdb.Options{SkipCorrupt: f.skipCorrupt, Logger: e.logger}, dataset)
+	if err == nil {
+		defer db.Close()
+		w := bufio.NewWriter(e.stdout)
+		if err = export(ctx, db, dataset, q, f.format, w); err == nil {
+			err = w.Flush()
+		}
+	}
+	if errors.Is(err, parquet.ErrCorrupt) {
 		return fmt.Errorf("export %s %s: %w (tickcast store check lists every corrupt file; --skip-corrupt exports the other days)", dataset, q.Pair, err)
-	} else if err != nil {
+	}
+	if err != nil {
 		return err
 	}
 	if skipped := db.Skipped(); len(skipped) > 0 {
 		e.logger.Warn("export skipped corrupt store files: their rows are missing", "count", len(skipped), "files", skipped)
 	}
-	return w.Flush()
+	return nil
 }
 
 func (f exportFlags) query() (duckdb.Query, error) {

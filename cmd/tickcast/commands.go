@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
+		"sql":        {"read-only SQL over the store (DuckDB): views trades, candles, features, predictions, models: sql [--data-dir] [--skip-corrupt] [--format table|csv|json] [QUERY] (statements from stdin without QUERY)", cmdSQL},
 		"store":      {"the data directory's files: store check (every unreadable Parquet file; fails if any) | store compact [--keep-days 30] [--max-mb 64] (late, dead-letter, gap files)", cmdStore},
 		"worker":     {"run a Temporal worker of tickcast's workflows (Bootstrap, Backfill, Train) and activities (task queue tickcast)", cmdWorker},
 		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
