@@ -24,10 +24,10 @@ const exchangeEvery = 10 * time.Minute
 // corrected by kraken.ClockOffset; at another speed (a replay through a
 // fake exchange) it extrapolates the last sample at that speed.
 type exchangeClock struct {
-	mu     sync.Mutex
-	offset *kraken.ClockOffset // speed 1
-	speed  float64
-	ex, at time.Time // the last sample: exchange time at host time at
+	mu      sync.Mutex
+	offset  *kraken.ClockOffset // speed 1
+	sampled market.EventClock   // other speeds: the last sample, run at the speed
+	skew    time.Duration       // the last sample's exchange time minus host time
 }
 
 // prime takes the first sample before the stream starts (at most a few
@@ -92,9 +92,12 @@ func (c *exchangeClock) sample(ctx context.Context, rest *kraken.REST, speed flo
 		return
 	}
 	mid := sent.Add(time.Since(sent) / 2)
+	ex = ex.Add(500 * time.Millisecond) // unixtime is truncated to the second
 	c.mu.Lock()
-	c.speed, c.ex, c.at = speed, ex.Add(500*time.Millisecond), mid // unixtime is truncated to the second
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.sampled = market.EventClock{Speed: speed} // a new sample replaces the old, even an earlier one
+	c.sampled.Observe(ex, mid)
+	c.skew = ex.Sub(mid)
 }
 
 func (c *exchangeClock) offsetNow() (time.Duration, bool) {
@@ -103,10 +106,8 @@ func (c *exchangeClock) offsetNow() (time.Duration, bool) {
 	if c.offset != nil {
 		return c.offset.Offset()
 	}
-	if c.ex.IsZero() {
-		return 0, false
-	}
-	return c.ex.Sub(c.at), true
+	_, ok := c.sampled.Now(time.Time{})
+	return c.skew, ok
 }
 
 // now is the exchange clock at host time wall, false while unknown.
@@ -117,10 +118,7 @@ func (c *exchangeClock) now(wall time.Time) (time.Time, bool) {
 		d, _ := c.offset.Offset() // the host clock itself until sampled
 		return wall.Add(d), true
 	}
-	if c.ex.IsZero() {
-		return time.Time{}, false
-	}
-	return c.ex.Add(time.Duration(float64(wall.Sub(c.at)) * c.speed)), true
+	return c.sampled.Now(wall)
 }
 
 // resumeMarks returns, per pair, the newest trade of the store under

@@ -261,7 +261,7 @@ func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *kraken
 	if in.sanity, err = market.NewSanity(sanity); err != nil {
 		return cfg, nil, err
 	}
-	if in.clock.speed, err = conf.FieldFloat(kiFieldClockSpeed); err != nil {
+	if in.clock.Speed, err = conf.FieldFloat(kiFieldClockSpeed); err != nil {
 		return cfg, nil, err
 	}
 	if in.resumeFrom, err = conf.FieldString(kiFieldResumeFrom); err != nil {
@@ -293,7 +293,7 @@ type krakenInput struct {
 	headWindow time.Duration
 	horizon    time.Duration
 	resumeFrom string // data dir of the store a restart resumes from; "" for none
-	clock      eventClock
+	clock      market.EventClock
 	exchange   exchangeClock
 	stopAt     time.Time
 	pending    map[string]bool // pairs that have not reached stopAt yet
@@ -345,8 +345,8 @@ func (in *krakenInput) Connect(context.Context) error {
 		wg.Go(func() { in.repair.run(ctx, jobs, results) })
 	}
 	if in.rest != nil {
-		in.exchange.prime(ctx, in.rest, in.clock.speed, in.log)
-		wg.Go(func() { in.exchange.run(ctx, in.rest, in.clock.speed, in.log, in.mOffset) })
+		in.exchange.prime(ctx, in.rest, in.clock.Speed, in.log)
+		wg.Go(func() { in.exchange.run(ctx, in.rest, in.clock.Speed, in.log, in.mOffset) })
 	}
 	wg.Go(func() {
 		err := client.Run(ctx, events)
@@ -416,7 +416,7 @@ func (in *krakenInput) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 				in.log.Warn("kraken_trades: stop_at reached; repairs still in flight abandoned", "gaps", in.repairs)
 				return in.finish(), noAck, nil
 			}
-			if now, ok := in.clock.now(time.Now()); ok && !in.stopping {
+			if now, ok := in.clock.Now(time.Now()); ok && !in.stopping {
 				return service.MessageBatch{newTick(now, false)}, noAck, nil
 			}
 		}
@@ -448,7 +448,7 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 		in.mRejected.Incr(1, "malformed")
 		return service.MessageBatch{m}
 	case kraken.EventHeartbeat:
-		if now, ok := in.clock.now(time.Now()); ok {
+		if now, ok := in.clock.Now(time.Now()); ok {
 			return service.MessageBatch{newTick(now, false)}
 		}
 	}
@@ -572,7 +572,7 @@ func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 		if kindOf(m) == KindRejectedTrade {
 			continue // refused at the door: it never moves the clock
 		}
-		in.clock.observe(t.TS, wall)
+		in.clock.Observe(t.TS, wall)
 		if !in.stopAt.IsZero() && !t.TS.Before(in.stopAt) {
 			delete(in.pending, t.Pair)
 		}
@@ -589,7 +589,7 @@ func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 		in.stopped = true
 		return append(batch, newTick(in.stopAt, true))
 	}
-	if now, ok := in.clock.now(wall); ok {
+	if now, ok := in.clock.Now(wall); ok {
 		batch = append(batch, newTick(now, false))
 	}
 	return batch
@@ -622,7 +622,7 @@ func (in *krakenInput) streamNow(wall time.Time) time.Time {
 	if t, ok := in.exchange.now(wall); ok {
 		return t
 	}
-	if in.clock.speed == 1 {
+	if in.clock.Speed == 1 {
 		return wall
 	}
 	return time.Time{}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickcast/tickcast/market"
 )
 
 // Clock tells the service what time it is on the market's clock: feature
@@ -16,21 +18,21 @@ type WallClock struct{}
 // Now returns time.Now().
 func (WallClock) Now() time.Time { return time.Now() }
 
-// MarketClock follows a replayed feed: its time is the newest feature ts
-// observed, advanced by the wall time since it arrived times the replay
-// speed. A replay at 60× then ages rows by an hour per wall minute, as the
-// live feed would, so staleness rules mean the same in both. It is safe for
-// concurrent use.
+// MarketClock follows a replayed feed with market.EventClock: its time is
+// the newest feature ts observed, advanced by the wall time since it arrived
+// times the replay speed. A replay at 60× then ages rows by an hour per wall
+// minute, as the live feed would, so staleness rules mean the same in both.
+// It is safe for concurrent use.
 type MarketClock struct {
 	speed float64
-	last  atomic.Pointer[observation]
+	last  atomic.Pointer[market.EventClock]
 	now   func() time.Time // wall clock; a field so tests can step it
 
 	// Pairs replayed from different periods (one file from 2023, another
 	// from 2025) each need their own clock, or the older one always looks
 	// stale: ObservePair keeps one per pair.
 	mu    sync.RWMutex
-	pairs map[string]observation
+	pairs map[string]market.EventClock
 }
 
 // PairClock is a Clock that can tell each pair's time; the service prefers
@@ -38,11 +40,6 @@ type MarketClock struct {
 type PairClock interface {
 	Clock
 	NowFor(pair string) time.Time
-}
-
-type observation struct {
-	ts      time.Time // newest feature ts seen
-	arrival time.Time // wall time it was seen
 }
 
 // NewMarketClock returns a clock for a feed replayed at speed market seconds
@@ -56,10 +53,11 @@ func NewMarketClock(speed float64) *MarketClock {
 func (c *MarketClock) Observe(ts time.Time) {
 	for {
 		cur := c.last.Load()
-		if cur != nil && !ts.After(cur.ts) {
-			return
+		next := market.EventClock{Speed: c.speed}
+		if cur != nil {
+			next = *cur
 		}
-		if c.last.CompareAndSwap(cur, &observation{ts: ts, arrival: c.now()}) {
+		if !next.Observe(ts, c.now()) || c.last.CompareAndSwap(cur, &next) {
 			return
 		}
 	}
@@ -68,14 +66,13 @@ func (c *MarketClock) Observe(ts time.Time) {
 // Now is the newest ts observed plus the wall time since, times the speed;
 // before any Observe it is the wall clock.
 func (c *MarketClock) Now() time.Time {
-	o := c.last.Load()
-	if o == nil {
-		return c.now()
+	wall := c.now()
+	if o := c.last.Load(); o != nil {
+		if t, ok := o.Now(wall); ok {
+			return t
+		}
 	}
-	if c.speed == 0 {
-		return o.ts
-	}
-	return o.ts.Add(time.Duration(float64(c.now().Sub(o.arrival)) * c.speed))
+	return wall
 }
 
 // ObservePair records a feature row's ts for its pair (and for the clock as
@@ -84,26 +81,27 @@ func (c *MarketClock) ObservePair(pair string, ts time.Time) {
 	c.Observe(ts)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.pairs[pair]; ok && !ts.After(cur.ts) {
+	pc, ok := c.pairs[pair]
+	if !ok {
+		pc = market.EventClock{Speed: c.speed}
+	}
+	if !pc.Observe(ts, c.now()) {
 		return
 	}
 	if c.pairs == nil {
-		c.pairs = make(map[string]observation)
+		c.pairs = make(map[string]market.EventClock)
 	}
-	c.pairs[pair] = observation{ts: ts, arrival: c.now()}
+	c.pairs[pair] = pc
 }
 
 // NowFor is pair's clock: its newest ts observed plus the wall time since,
 // times the speed; Now for a pair never observed.
 func (c *MarketClock) NowFor(pair string) time.Time {
 	c.mu.RLock()
-	o, ok := c.pairs[pair]
+	pc := c.pairs[pair]
 	c.mu.RUnlock()
-	if !ok {
-		return c.Now()
+	if t, ok := pc.Now(c.now()); ok {
+		return t
 	}
-	if c.speed == 0 {
-		return o.ts
-	}
-	return o.ts.Add(time.Duration(float64(c.now().Sub(o.arrival)) * c.speed))
+	return c.Now()
 }
