@@ -15,9 +15,10 @@ import (
 // rows. Each resample draws ⌈n/Block⌉ blocks of consecutive rows (wrapping
 // around the end) and takes both models' losses from the same rows, so the
 // interval reflects their correlation and the blocks keep volatility
-// clusters and overlapping labels together. The zero value needs Block.
+// clusters and overlapping labels together. Set Block: the zero value
+// draws single rows, which ignores that dependence.
 type SkillBootstrap struct {
-	Block     int     // rows per block: one day of candles, raised to Horizon
+	Block     int     // rows per block, one day of candles; raised to Horizon, capped at n
 	Horizon   int     // h in candles: the shortest block allowed
 	Resamples int     // 0 means DefaultResamples
 	Level     float64 // two-sided interval level; 0 means 0.95

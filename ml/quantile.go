@@ -133,8 +133,8 @@ func Coverage(lo, hi, y []float64) float64 {
 	return float64(in) / float64(len(y))
 }
 
-// TercileCoverage is band coverage per tercile of by[t] (cut at its 1/3 and
-// 2/3 quantiles over these rows; rows at a cut go to the lower tercile).
+// TercileCoverage is band coverage per tercile of by[t] (finite; cut at its
+// 1/3 and 2/3 quantiles over these rows; rows at a cut go to the lower one).
 // Pass a predicted vol (the HAR's, the same for every model compared):
 // terciles of the realized vol condition on the outcome, and even a perfectly
 // calibrated band under-covers in the top realized tercile, where |y| is large

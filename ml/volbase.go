@@ -66,6 +66,9 @@ type HAR struct {
 // purges before validation/test rows, as WalkForward does.
 func FitHAR(c []float64, h int, windows []int, lo, hi int) (HAR, error) {
 	m := HAR{H: h, Windows: windows, Coef: make([]float64, len(windows)+1)}
+	if h < 1 || slices.ContainsFunc(windows, func(w int) bool { return w < 1 }) {
+		return m, fmt.Errorf("fit HAR h=%d windows %v: horizon and windows must be ≥ 1: %w", h, windows, market.ErrInvalid)
+	}
 	k := len(m.Coef)
 	xtx, xty, x := make([]float64, k*k), make([]float64, k), make([]float64, k)
 	n := 0
@@ -90,7 +93,13 @@ func FitHAR(c []float64, h int, windows []int, lo, hi int) (HAR, error) {
 }
 
 // warmup is the first row that has every window.
-func (m HAR) warmup() int { return slices.Max(append([]int{0}, m.Windows...)) }
+func (m HAR) warmup() int {
+	w := 0
+	for _, v := range m.Windows {
+		w = max(w, v)
+	}
+	return w
+}
 
 // regressors fills x with 1 and the scaled past vols at t.
 func (m HAR) regressors(c []float64, t int, x []float64) {
@@ -105,9 +114,10 @@ func (m HAR) regressors(c []float64, t int, x []float64) {
 func (m HAR) Predict(c []float64) []float64 {
 	out := make([]float64, len(c))
 	x := make([]float64, len(m.Coef))
+	warm := m.warmup()
 	for t := range out {
 		out[t] = math.NaN()
-		if t < m.warmup() {
+		if t < warm {
 			continue
 		}
 		m.regressors(c, t, x)

@@ -51,6 +51,11 @@ func TestFitHARHandWorked(t *testing.T) {
 	if _, err := FitHAR(c, 1, []int{1}, 0, 3); !errors.Is(err, market.ErrInvalid) {
 		t.Errorf("2 rows: err %v, want ErrInvalid", err)
 	}
+	for _, bad := range []struct{ h, w int }{{0, 1}, {1, 0}} {
+		if _, err := FitHAR(c, bad.h, []int{bad.w}, 0, len(c)); !errors.Is(err, market.ErrInvalid) {
+			t.Errorf("h=%d window %d: err %v, want ErrInvalid", bad.h, bad.w, err)
+		}
+	}
 }
 
 func TestFitHARScalesWindowsToHorizon(t *testing.T) {
