@@ -143,7 +143,7 @@ func modelBaseScore(t *testing.T, b *Booster) float64 {
 	if err := json.Unmarshal(js, &m); err != nil {
 		t.Fatal(err)
 	}
-	v, err := strconv.ParseFloat(m.Learner.Param.BaseScore, 64)
+	v, err := strconv.ParseFloat(strings.Trim(m.Learner.Param.BaseScore, "[]"), 64) // 3.x: "[0.5]", one per target
 	if err != nil {
 		t.Fatal(err)
 	}

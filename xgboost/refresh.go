@@ -7,7 +7,9 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
+	"unsafe"
 )
 
 // refreshParams make XGBoosterUpdateOneIter (or BoostOneIter) re-estimate an
@@ -120,12 +122,27 @@ func refreshModel(ctx context.Context, buf []byte, rounds int, train *Matrix, ob
 		return nil, err
 	}
 	defer t.Close()
-	if err := t.load(buf); err != nil { // applies the stored params
-		return nil, err
-	}
 	var out []byte
 	err = t.do(func(h C.BoosterHandle) error {
-		if err := setParams(h, refreshParams); err != nil {
+		if err := check("XGBoosterLoadModelFromBuffer",
+			C.XGBoosterLoadModelFromBuffer(h, unsafe.Pointer(&buf[0]), C.bst_ulong(len(buf)))); err != nil {
+			return err
+		}
+		// The stored params and the refresh ones in one go, before anything
+		// configures the learner: XGBoost 1.7 builds the refresh updater from
+		// the params set since the last configuration only, so a learner
+		// configured first (as Load does) refreshes with the default eta,
+		// lambda and min_child_weight, silently (TestRefreshPythonCrossCheck).
+		p, err := storedParams(h)
+		if err != nil {
+			return err
+		}
+		p = maps.Clone(p)
+		if p == nil {
+			p = Params{}
+		}
+		maps.Copy(p, refreshParams)
+		if err := setParams(h, p); err != nil {
 			return err
 		}
 		step := func(it int) error { return updateOne(h, it, train) }
