@@ -74,7 +74,7 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 		return 0, err
 	}
 	chunks := merge(b.c, append([][]T{old}, b.chunks...))
-	write := func(w io.Writer) error { return writeRows(w, b.c, chunks...) }
+	write := func(w io.Writer) error { return b.c.Write(w, chunks...) }
 	n := 0
 	for _, ch := range chunks {
 		n += len(ch)
@@ -87,7 +87,7 @@ func (b *buffer[T, K]) flush(ctx context.Context, dir string, env writeEnv) (int
 // block the day for good, and readers cannot see those rows anyway; the
 // repair or a backfill can fetch them again.
 func readOld[T any, K comparable](ctx context.Context, c *codec[T, K], path string, env writeEnv) ([]T, error) {
-	old, err := readFile(ctx, c, path)
+	old, err := c.Read(ctx, path)
 	var ce *CorruptError
 	if !errors.As(err, &ce) {
 		return old, err

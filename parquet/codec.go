@@ -6,19 +6,18 @@ import (
 	"math"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/tickcast/tickcast/market"
 )
 
-// codec describes one dataset: its columns, the key that decides which row
-// replaces which, the time that picks its day partition and orders it.
+// codec describes one dataset: its file format (columns), the key that
+// decides which row replaces which, the time that picks its day partition
+// and orders it.
 type codec[T any, K comparable] struct {
 	dataset Dataset
-	cols    []column[T]
-	schema  *arrow.Schema
-	pair    func(*T) *string
-	time    func(*T) *time.Time
-	key     func(*T) K
+	Format[T]
+	pair func(*T) *string
+	time func(*T) *time.Time
+	key  func(*T) K
 	// compare orders rows of one pair totally: by time, then the rest of the key.
 	compare func(a, b T) int
 	// follows reports that b comes after a in order and in key, so that a
@@ -30,7 +29,6 @@ type codec[T any, K comparable] struct {
 }
 
 func newCodec[T any, K comparable](c codec[T, K]) *codec[T, K] {
-	c.schema = schemaOf(c.cols)
 	if c.follows == nil {
 		time := c.time
 		c.follows = func(a, b *T) bool { return time(b).After(*time(a)) }
@@ -102,7 +100,7 @@ type timeKey struct {
 func tradeCodec() *codec[market.Trade, tradeKey] {
 	return newCodec(codec[market.Trade, tradeKey]{
 		dataset: DatasetTrades,
-		cols:    tradeColumns(),
+		Format:  NewFormat(string(DatasetTrades), tradeColumns()...),
 		pair:    func(t *market.Trade) *string { return &t.Pair },
 		time:    func(t *market.Trade) *time.Time { return &t.TS },
 		key: func(t *market.Trade) tradeKey {
@@ -122,17 +120,17 @@ func tradeCodec() *codec[market.Trade, tradeKey] {
 	})
 }
 
-func tradeColumns() []column[market.Trade] {
+func tradeColumns() []Column[market.Trade] {
 	type T = market.Trade
-	return []column[T]{
-		strCol("pair", func(t *T) string { return t.Pair }, func(t *T, v string) { t.Pair = v }),
-		i64Col("trade_id", func(t *T) int64 { return t.TradeID }, func(t *T, v int64) { t.TradeID = v }),
-		f64Col("price", func(t *T) float64 { return t.Price }, func(t *T, v float64) { t.Price = v }),
-		f64Col("qty", func(t *T) float64 { return t.Qty }, func(t *T, v float64) { t.Qty = v }),
-		strCol("side", func(t *T) string { return t.Side.String() }, func(t *T, v string) { t.Side = parseSide(v) }),
-		strCol("ord_type", func(t *T) string { return t.OrdType.String() }, func(t *T, v string) { t.OrdType = parseOrdType(v) }),
-		tsCol("ts", func(t *T) time.Time { return t.TS }, func(t *T, v time.Time) { t.TS = v }),
-		strCol("source", func(t *T) string { return t.Source }, func(t *T, v string) { t.Source = v }),
+	return []Column[T]{
+		StringColumn("pair", func(t *T) string { return t.Pair }, func(t *T, v string) { t.Pair = v }),
+		Int64Column("trade_id", func(t *T) int64 { return t.TradeID }, func(t *T, v int64) { t.TradeID = v }),
+		Float64Column("price", func(t *T) float64 { return t.Price }, func(t *T, v float64) { t.Price = v }),
+		Float64Column("qty", func(t *T) float64 { return t.Qty }, func(t *T, v float64) { t.Qty = v }),
+		StringColumn("side", func(t *T) string { return t.Side.String() }, func(t *T, v string) { t.Side = parseSide(v) }),
+		StringColumn("ord_type", func(t *T) string { return t.OrdType.String() }, func(t *T, v string) { t.OrdType = parseOrdType(v) }),
+		TimestampColumn("ts", func(t *T) time.Time { return t.TS }, func(t *T, v time.Time) { t.TS = v }),
+		StringColumn("source", func(t *T) string { return t.Source }, func(t *T, v string) { t.Source = v }),
 	}
 }
 
@@ -150,7 +148,7 @@ func parseOrdType(s string) market.OrdType {
 func candleCodec() *codec[market.Candle, timeKey] {
 	return newCodec(codec[market.Candle, timeKey]{
 		dataset:    DatasetCandles,
-		cols:       candleColumns(),
+		Format:     NewFormat(string(DatasetCandles), candleColumns()...),
 		pair:       func(c *market.Candle) *string { return &c.Pair },
 		time:       func(c *market.Candle) *time.Time { return &c.Start },
 		extraTimes: func(c *market.Candle) []*time.Time { return []*time.Time{&c.End} },
@@ -159,40 +157,33 @@ func candleCodec() *codec[market.Candle, timeKey] {
 	})
 }
 
-func candleColumns() []column[market.Candle] {
+func candleColumns() []Column[market.Candle] {
 	type C = market.Candle
-	return []column[C]{
-		strCol("pair", func(c *C) string { return c.Pair }, func(c *C, v string) { c.Pair = v }),
-		tsCol("start", func(c *C) time.Time { return c.Start }, func(c *C, v time.Time) { c.Start = v }),
-		tsCol("end", func(c *C) time.Time { return c.End }, func(c *C, v time.Time) { c.End = v }),
-		f64Col("open", func(c *C) float64 { return c.Open }, func(c *C, v float64) { c.Open = v }),
-		f64Col("high", func(c *C) float64 { return c.High }, func(c *C, v float64) { c.High = v }),
-		f64Col("low", func(c *C) float64 { return c.Low }, func(c *C, v float64) { c.Low = v }),
-		f64Col("close", func(c *C) float64 { return c.Close }, func(c *C, v float64) { c.Close = v }),
-		f64Col("volume", func(c *C) float64 { return c.Volume }, func(c *C, v float64) { c.Volume = v }),
-		f64Col("vwap", func(c *C) float64 { return c.VWAP }, func(c *C, v float64) { c.VWAP = v }),
-		i64Col("trades", func(c *C) int64 { return c.Trades }, func(c *C, v int64) { c.Trades = v }),
-		f64Col("buy_volume", func(c *C) float64 { return c.BuyVolume }, func(c *C, v float64) { c.BuyVolume = v }),
-		f64Col("sell_volume", func(c *C) float64 { return c.SellVolume }, func(c *C, v float64) { c.SellVolume = v }),
-		i64Col("first_trade_id", func(c *C) int64 { return c.FirstTradeID }, func(c *C, v int64) { c.FirstTradeID = v }),
-		i64Col("last_trade_id", func(c *C) int64 { return c.LastTradeID }, func(c *C, v int64) { c.LastTradeID = v }),
-		boolCol("complete", func(c *C) bool { return c.Complete }, func(c *C, v bool) { c.Complete = v }),
-		boolCol("repaired", func(c *C) bool { return c.Repaired }, func(c *C, v bool) { c.Repaired = v }),
-		optional(i64Col("revision", func(c *C) int64 { return int64(c.Revision) }, func(c *C, v int64) { c.Revision = int(v) })),
+	return []Column[C]{
+		StringColumn("pair", func(c *C) string { return c.Pair }, func(c *C, v string) { c.Pair = v }),
+		TimestampColumn("start", func(c *C) time.Time { return c.Start }, func(c *C, v time.Time) { c.Start = v }),
+		TimestampColumn("end", func(c *C) time.Time { return c.End }, func(c *C, v time.Time) { c.End = v }),
+		Float64Column("open", func(c *C) float64 { return c.Open }, func(c *C, v float64) { c.Open = v }),
+		Float64Column("high", func(c *C) float64 { return c.High }, func(c *C, v float64) { c.High = v }),
+		Float64Column("low", func(c *C) float64 { return c.Low }, func(c *C, v float64) { c.Low = v }),
+		Float64Column("close", func(c *C) float64 { return c.Close }, func(c *C, v float64) { c.Close = v }),
+		Float64Column("volume", func(c *C) float64 { return c.Volume }, func(c *C, v float64) { c.Volume = v }),
+		Float64Column("vwap", func(c *C) float64 { return c.VWAP }, func(c *C, v float64) { c.VWAP = v }),
+		Int64Column("trades", func(c *C) int64 { return c.Trades }, func(c *C, v int64) { c.Trades = v }),
+		Float64Column("buy_volume", func(c *C) float64 { return c.BuyVolume }, func(c *C, v float64) { c.BuyVolume = v }),
+		Float64Column("sell_volume", func(c *C) float64 { return c.SellVolume }, func(c *C, v float64) { c.SellVolume = v }),
+		Int64Column("first_trade_id", func(c *C) int64 { return c.FirstTradeID }, func(c *C, v int64) { c.FirstTradeID = v }),
+		Int64Column("last_trade_id", func(c *C) int64 { return c.LastTradeID }, func(c *C, v int64) { c.LastTradeID = v }),
+		BoolColumn("complete", func(c *C) bool { return c.Complete }, func(c *C, v bool) { c.Complete = v }),
+		BoolColumn("repaired", func(c *C) bool { return c.Repaired }, func(c *C, v bool) { c.Repaired = v }),
+		Optional(Int64Column("revision", func(c *C) int64 { return int64(c.Revision) }, func(c *C, v int64) { c.Revision = int(v) })),
 	}
-}
-
-// optional makes a column added after files were written readable from
-// them: rows of a file without it keep the zero value.
-func optional[T any](c column[T]) column[T] {
-	c.absent = func(*T) {}
-	return c
 }
 
 func featureCodec() *codec[market.FeatureRow, timeKey] {
 	return newCodec(codec[market.FeatureRow, timeKey]{
 		dataset: DatasetFeatures,
-		cols:    featureColumns(),
+		Format:  NewFormat(string(DatasetFeatures), featureColumns()...),
 		pair:    func(r *market.FeatureRow) *string { return &r.Pair },
 		time:    func(r *market.FeatureRow) *time.Time { return &r.TS },
 		key:     func(r *market.FeatureRow) timeKey { return timeKey{r.Pair, r.TS.UnixMicro()} },
@@ -202,19 +193,19 @@ func featureCodec() *codec[market.FeatureRow, timeKey] {
 
 // featureColumns has one float64 column per market.FeatureNames entry. A
 // file of an older schema may lack some: those values read as NaN.
-func featureColumns() []column[market.FeatureRow] {
+func featureColumns() []Column[market.FeatureRow] {
 	type R = market.FeatureRow
-	cols := []column[R]{
-		strCol("pair", func(r *R) string { return r.Pair }, func(r *R, v string) { r.Pair = v }),
-		tsCol("ts", func(r *R) time.Time { return r.TS }, func(r *R, v time.Time) { r.TS = v }),
-		i64Col("schema_version", func(r *R) int64 { return int64(r.SchemaVersion) }, func(r *R, v int64) { r.SchemaVersion = int(v) }),
-		boolCol("warm", func(r *R) bool { return r.Warm }, func(r *R, v bool) { r.Warm = v }),
-		f64Col("close", func(r *R) float64 { return r.Close }, func(r *R, v float64) { r.Close = v }),
-		optional(boolCol("complete", func(r *R) bool { return r.Complete }, func(r *R, v bool) { r.Complete = v })),
-		optional(i64Col("revision", func(r *R) int64 { return int64(r.Revision) }, func(r *R, v int64) { r.Revision = int(v) })),
+	cols := []Column[R]{
+		StringColumn("pair", func(r *R) string { return r.Pair }, func(r *R, v string) { r.Pair = v }),
+		TimestampColumn("ts", func(r *R) time.Time { return r.TS }, func(r *R, v time.Time) { r.TS = v }),
+		Int64Column("schema_version", func(r *R) int64 { return int64(r.SchemaVersion) }, func(r *R, v int64) { r.SchemaVersion = int(v) }),
+		BoolColumn("warm", func(r *R) bool { return r.Warm }, func(r *R, v bool) { r.Warm = v }),
+		Float64Column("close", func(r *R) float64 { return r.Close }, func(r *R, v float64) { r.Close = v }),
+		Optional(BoolColumn("complete", func(r *R) bool { return r.Complete }, func(r *R, v bool) { r.Complete = v })),
+		Optional(Int64Column("revision", func(r *R) int64 { return int64(r.Revision) }, func(r *R, v int64) { r.Revision = int(v) })),
 	}
 	for i, name := range market.FeatureNames {
-		c := f64Col(name, func(r *R) float64 { return r.Values[i] }, func(r *R, v float64) { r.Values[i] = v })
+		c := Float64Column(name, func(r *R) float64 { return r.Values[i] }, func(r *R, v float64) { r.Values[i] = v })
 		c.absent = func(r *R) { r.Values[i] = math.NaN() }
 		cols = append(cols, c)
 	}

@@ -71,11 +71,11 @@ func CheckFile(ctx context.Context, d Dataset, path string) error {
 	var err error
 	switch d {
 	case DatasetTrades:
-		_, err = readFile(ctx, tradeCodec(), path)
+		_, err = tradeCodec().Read(ctx, path)
 	case DatasetCandles:
-		_, err = readFile(ctx, candleCodec(), path)
+		_, err = candleCodec().Read(ctx, path)
 	case DatasetFeatures:
-		_, err = readFile(ctx, featureCodec(), path)
+		_, err = featureCodec().Read(ctx, path)
 	default:
 		err = d.Validate()
 	}

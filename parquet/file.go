@@ -52,31 +52,31 @@ func writerProps(sc *arrow.Schema) *parquet.WriterProperties {
 // than a whole row group of arrow arrays (tens of MB for a day of trades).
 const encodeRows = 16 * 1024
 
-// writeRows encodes the rows of the chunks, in order, as one Parquet
-// file, a row group per rowGroupRows.
-func writeRows[T any, K comparable](w io.Writer, c *codec[T, K], chunks ...[]T) error {
+// Write encodes the rows of the chunks, in order, as one Parquet file
+// (zstd, a row group per 128Ki rows), unbuffered.
+func (c *Format[T]) Write(w io.Writer, chunks ...[]T) error {
 	fw, err := pqarrow.NewFileWriter(c.schema, w, writerProps(c.schema), pqarrow.DefaultWriterProps())
 	if err != nil {
-		return fmt.Errorf("new %s writer: %w", c.dataset, err)
+		return fmt.Errorf("new %s writer: %w", c.name, err)
 	}
 	for _, rows := range chunks {
 		for start := 0; start < len(rows); start += encodeRows {
 			chunk := rows[start:min(start+encodeRows, len(rows))]
-			if err := writeChunk(fw, c, chunk); err != nil {
+			if err := c.writeChunk(fw, chunk); err != nil {
 				fw.Close()
 				return err
 			}
 		}
 	}
 	if err := fw.Close(); err != nil {
-		return fmt.Errorf("close %s writer: %w", c.dataset, err)
+		return fmt.Errorf("close %s writer: %w", c.name, err)
 	}
 	return nil
 }
 
 // writeChunk appends rows to the current row group, which the writer
 // closes at rowGroupRows (a multiple of encodeRows) and starts the next.
-func writeChunk[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], rows []T) error {
+func (c *Format[T]) writeChunk(fw *pqarrow.FileWriter, rows []T) error {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, c.schema)
 	defer b.Release()
 	for i, col := range c.cols {
@@ -85,14 +85,14 @@ func writeChunk[T any, K comparable](fw *pqarrow.FileWriter, c *codec[T, K], row
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	if err := fw.WriteBuffered(rec); err != nil {
-		return fmt.Errorf("write %s rows: %w", c.dataset, err)
+		return fmt.Errorf("write %s rows: %w", c.name, err)
 	}
 	return nil
 }
 
-// readFile decodes every row of a store file; a missing file has no rows,
-// a file that cannot be decoded is a *CorruptError.
-func readFile[T any, K comparable](ctx context.Context, c *codec[T, K], path string) ([]T, error) {
+// Read decodes every row of a file; a missing file has no rows, a file
+// that cannot be decoded is a *CorruptError.
+func (c *Format[T]) Read(ctx context.Context, path string) ([]T, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -101,7 +101,7 @@ func readFile[T any, K comparable](ctx context.Context, c *codec[T, K], path str
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	rows, err := decodeSafely(func() ([]T, error) { return decodeFile(ctx, c, f) })
+	rows, err := decodeSafely(func() ([]T, error) { return c.decodeFile(ctx, f) })
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("read %s: %w", path, ctx.Err())
@@ -111,7 +111,7 @@ func readFile[T any, K comparable](ctx context.Context, c *codec[T, K], path str
 	return rows, nil
 }
 
-func decodeFile[T any, K comparable](ctx context.Context, c *codec[T, K], f *os.File) ([]T, error) {
+func (c *Format[T]) decodeFile(ctx context.Context, f *os.File) ([]T, error) {
 	pf, err := file.NewParquetReader(f)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func decodeFile[T any, K comparable](ctx context.Context, c *codec[T, K], f *os.
 	defer rr.Release()
 	rows := make([]T, 0, pf.NumRows())
 	for rr.Next() {
-		batch, err := decodeBatch(c, rr.RecordBatch())
+		batch, err := c.decodeBatch(rr.RecordBatch())
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func decodeFile[T any, K comparable](ctx context.Context, c *codec[T, K], f *os.
 }
 
 // decodeBatch finds columns by name, so files may order them differently.
-func decodeBatch[T any, K comparable](c *codec[T, K], rec arrow.RecordBatch) ([]T, error) {
+func (c *Format[T]) decodeBatch(rec arrow.RecordBatch) ([]T, error) {
 	rows := make([]T, rec.NumRows())
 	for _, col := range c.cols {
 		idx := rec.Schema().FieldIndices(col.field.Name)

@@ -93,7 +93,7 @@ func read[T any, K comparable](c *codec[T, K], root, pair string, from, to time.
 	}
 	var out []T
 	for _, p := range parts {
-		rows, err := readFile(context.Background(), c, p.Path)
+		rows, err := c.Read(context.Background(), p.Path)
 		if r.skip(err) {
 			continue
 		}

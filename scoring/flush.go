@@ -80,7 +80,7 @@ func (s *Scorer) write(ctx context.Context, rows []Scored, now time.Time) error 
 
 func (s *Scorer) writeFile(dir string, rows []Scored, now time.Time) error {
 	var buf bytes.Buffer
-	if err := encode(&buf, rows); err != nil {
+	if err := format.Write(&buf, rows); err != nil {
 		return err
 	}
 	if err := atomicfile.MkdirAll(dir); err != nil {

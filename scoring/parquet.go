@@ -5,212 +5,77 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/tickcast/tickcast/parquet"
 )
 
-// column maps one field of Scored to one Parquet column, both ways, so that
-// the schema, the writer and the reader cannot drift apart.
-type column struct {
-	field  arrow.Field
-	encode func(b array.Builder, r *Scored)
-	decode func(a arrow.Array, i int, r *Scored) error
+// format is the file layout, declared with the store's column mapping; the
+// realized columns are null while unscored (an expired prediction).
+var format = parquet.NewFormat("predictions",
+	str("pair", func(r *Scored) *string { return &r.Pair }),
+	ts("as_of", func(r *Scored) *time.Time { return &r.AsOf }),
+	integer("horizon", func(r *Scored) *int { return &r.Horizon }),
+	ts("target_time", func(r *Scored) *time.Time { return &r.TargetTime }),
+	f64("predicted_return", func(r *Scored) *float64 { return &r.PredictedReturn }),
+	f64("predicted_price", func(r *Scored) *float64 { return &r.PredictedPrice }),
+	f64("last_price", func(r *Scored) *float64 { return &r.LastPrice }),
+	str("model_name", func(r *Scored) *string { return &r.Model.Name }),
+	integer("model_version", func(r *Scored) *int { return &r.Model.Version }),
+	parquet.Int64Column("feature_age_ms", func(r *Scored) int64 { return r.FeatureAgeMS }, func(r *Scored, v int64) { r.FeatureAgeMS = v }),
+	boolean("cached", func(r *Scored) *bool { return &r.Cached }),
+	boolean("stale", func(r *Scored) *bool { return &r.Stale }),
+	integer("served", func(r *Scored) *int { return &r.Served }),
+	optional("realized_price", func(r *Scored) **float64 { return &r.RealizedPrice }),
+	optional("realized_return", func(r *Scored) **float64 { return &r.RealizedReturn }),
+	optional("abs_error", func(r *Scored) **float64 { return &r.AbsError }),
+	optional("baseline_abs_error", func(r *Scored) **float64 { return &r.BaselineAbsError }),
+)
+
+// The column helpers below adapt parquet's getter/setter pairs to a field
+// address, so that each column above names its field once.
+type column = parquet.Column[Scored]
+
+func str(name string, at func(*Scored) *string) column {
+	return parquet.StringColumn(name, func(r *Scored) string { return *at(r) }, func(r *Scored, v string) { *at(r) = v })
 }
 
-// columns is the file layout; the realized columns are null while unscored
-// (an expired prediction).
-var columns = []column{
-	strCol("pair", func(r *Scored) *string { return &r.Pair }),
-	tsCol("as_of", func(r *Scored) *time.Time { return &r.AsOf }),
-	intCol("horizon", func(r *Scored) *int { return &r.Horizon }),
-	tsCol("target_time", func(r *Scored) *time.Time { return &r.TargetTime }),
-	f64Col("predicted_return", func(r *Scored) *float64 { return &r.PredictedReturn }),
-	f64Col("predicted_price", func(r *Scored) *float64 { return &r.PredictedPrice }),
-	f64Col("last_price", func(r *Scored) *float64 { return &r.LastPrice }),
-	strCol("model_name", func(r *Scored) *string { return &r.Model.Name }),
-	intCol("model_version", func(r *Scored) *int { return &r.Model.Version }),
-	i64Col("feature_age_ms", func(r *Scored) *int64 { return &r.FeatureAgeMS }),
-	boolCol("cached", func(r *Scored) *bool { return &r.Cached }),
-	boolCol("stale", func(r *Scored) *bool { return &r.Stale }),
-	intCol("served", func(r *Scored) *int { return &r.Served }),
-	optCol("realized_price", func(r *Scored) **float64 { return &r.RealizedPrice }),
-	optCol("realized_return", func(r *Scored) **float64 { return &r.RealizedReturn }),
-	optCol("abs_error", func(r *Scored) **float64 { return &r.AbsError }),
-	optCol("baseline_abs_error", func(r *Scored) **float64 { return &r.BaselineAbsError }),
+func ts(name string, at func(*Scored) *time.Time) column {
+	return parquet.TimestampColumn(name, func(r *Scored) time.Time { return *at(r) }, func(r *Scored, v time.Time) { *at(r) = v })
 }
 
-var schema = func() *arrow.Schema {
-	fields := make([]arrow.Field, len(columns))
-	for i, c := range columns {
-		fields[i] = c.field
-	}
-	return arrow.NewSchema(fields, nil)
-}()
-
-func strCol(name string, at func(*Scored) *string) column {
-	return column{
-		field:  arrow.Field{Name: name, Type: arrow.BinaryTypes.String},
-		encode: func(b array.Builder, r *Scored) { b.(*array.StringBuilder).Append(*at(r)) },
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			sa, ok := a.(*array.String)
-			if !ok {
-				return typeError(name, a)
-			}
-			*at(r) = strings.Clone(sa.Value(i)) // Value aliases a buffer that is released
-			return nil
-		},
-	}
+func integer(name string, at func(*Scored) *int) column {
+	return parquet.Int64Column(name, func(r *Scored) int64 { return int64(*at(r)) }, func(r *Scored, v int64) { *at(r) = int(v) })
 }
 
-func i64Col(name string, at func(*Scored) *int64) column {
-	return column{
-		field:  arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64},
-		encode: func(b array.Builder, r *Scored) { b.(*array.Int64Builder).Append(*at(r)) },
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			ia, ok := a.(*array.Int64)
-			if !ok {
-				return typeError(name, a)
-			}
-			*at(r) = ia.Value(i)
-			return nil
-		},
-	}
+func f64(name string, at func(*Scored) *float64) column {
+	return parquet.Float64Column(name, func(r *Scored) float64 { return *at(r) }, func(r *Scored, v float64) { *at(r) = v })
 }
 
-func intCol(name string, at func(*Scored) *int) column {
-	c := i64Col(name, nil)
-	c.encode = func(b array.Builder, r *Scored) { b.(*array.Int64Builder).Append(int64(*at(r))) }
-	c.decode = func(a arrow.Array, i int, r *Scored) error {
-		ia, ok := a.(*array.Int64)
-		if !ok {
-			return typeError(name, a)
-		}
-		*at(r) = int(ia.Value(i))
-		return nil
-	}
-	return c
+func boolean(name string, at func(*Scored) *bool) column {
+	return parquet.BoolColumn(name, func(r *Scored) bool { return *at(r) }, func(r *Scored, v bool) { *at(r) = v })
 }
 
-func f64Col(name string, at func(*Scored) *float64) column {
-	return column{
-		field:  arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64},
-		encode: func(b array.Builder, r *Scored) { b.(*array.Float64Builder).Append(*at(r)) },
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			fa, ok := a.(*array.Float64)
-			if !ok {
-				return typeError(name, a)
-			}
-			*at(r) = fa.Value(i)
-			return nil
-		},
-	}
-}
-
-func optCol(name string, at func(*Scored) **float64) column {
-	return column{
-		field: arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-		encode: func(b array.Builder, r *Scored) {
+// optional is a realized value: nil (unscored) is stored as null, by way of
+// parquet's NaN-as-null column (a realized value is never NaN).
+func optional(name string, at func(*Scored) **float64) column {
+	return parquet.NullFloat64Column(name,
+		func(r *Scored) float64 {
 			if v := *at(r); v != nil {
-				b.(*array.Float64Builder).Append(*v)
-			} else {
-				b.AppendNull()
+				return *v
 			}
+			return math.NaN()
 		},
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			fa, ok := a.(*array.Float64)
-			if !ok {
-				return typeError(name, a)
-			}
-			if fa.IsValid(i) {
-				v := fa.Value(i)
+		func(r *Scored, v float64) {
+			if !math.IsNaN(v) {
 				*at(r) = &v
 			}
-			return nil
-		},
-	}
-}
-
-func boolCol(name string, at func(*Scored) *bool) column {
-	return column{
-		field:  arrow.Field{Name: name, Type: arrow.FixedWidthTypes.Boolean},
-		encode: func(b array.Builder, r *Scored) { b.(*array.BooleanBuilder).Append(*at(r)) },
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			ba, ok := a.(*array.Boolean)
-			if !ok {
-				return typeError(name, a)
-			}
-			*at(r) = ba.Value(i)
-			return nil
-		},
-	}
-}
-
-// tsCol stores UTC microseconds; reading honours any unit a file declares.
-func tsCol(name string, at func(*Scored) *time.Time) column {
-	return column{
-		field: arrow.Field{Name: name, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
-		encode: func(b array.Builder, r *Scored) {
-			b.(*array.TimestampBuilder).Append(arrow.Timestamp(at(r).UnixMicro()))
-		},
-		decode: func(a arrow.Array, i int, r *Scored) error {
-			ta, ok := a.(*array.Timestamp)
-			if !ok {
-				return typeError(name, a)
-			}
-			*at(r) = ta.Value(i).ToTime(ta.DataType().(*arrow.TimestampType).Unit)
-			return nil
-		},
-	}
-}
-
-func typeError(name string, a arrow.Array) error {
-	return fmt.Errorf("column %s: unexpected type %s", name, a.DataType())
-}
-
-// encode writes rows as one Parquet file with a single row group: a flush
-// holds minutes of predictions, not millions.
-func encode(w io.Writer, rows []Scored) error {
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithDictionaryFor("pair", true),
-		parquet.WithDictionaryFor("model_name", true),
-		parquet.WithCreatedBy("tickcast"),
-	)
-	fw, err := pqarrow.NewFileWriter(schema, w, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		return fmt.Errorf("new predictions writer: %w", err)
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i := range rows {
-		for j, c := range columns {
-			c.encode(b.Field(j), &rows[i])
-		}
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	if err := fw.Write(rec); err != nil {
-		fw.Close()
-		return fmt.Errorf("write predictions: %w", err)
-	}
-	if err := fw.Close(); err != nil {
-		return fmt.Errorf("close predictions writer: %w", err)
-	}
-	return nil
+		})
 }
 
 // ReadScored reads back every row Flush wrote under dir, sorted by as_of,
@@ -224,7 +89,7 @@ func ReadScored(dir string) ([]Scored, error) {
 	}
 	latest := make(map[key]Scored)
 	for _, p := range paths {
-		rows, err := readFile(p)
+		rows, err := format.Read(context.Background(), p)
 		if err != nil {
 			return nil, fmt.Errorf("read predictions %s: %w", p, err)
 		}
@@ -261,55 +126,4 @@ func parquetFiles(dir string) ([]string, error) {
 	}
 	slices.Sort(paths)
 	return paths, err
-}
-
-func readFile(path string) ([]Scored, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		return nil, err
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, memory.DefaultAllocator)
-	if err != nil {
-		return nil, err
-	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rr.Release()
-	rows := make([]Scored, 0, pf.NumRows())
-	for rr.Next() {
-		if rows, err = decodeBatch(rows, rr.RecordBatch()); err != nil {
-			return nil, err
-		}
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return rows, nil
-}
-
-// decodeBatch finds columns by name, so files may order them differently.
-func decodeBatch(rows []Scored, rec arrow.RecordBatch) ([]Scored, error) {
-	start := len(rows)
-	rows = append(rows, make([]Scored, rec.NumRows())...)
-	for _, c := range columns {
-		idx := rec.Schema().FieldIndices(c.field.Name)
-		if len(idx) == 0 {
-			return nil, fmt.Errorf("missing column %s", c.field.Name)
-		}
-		a := rec.Column(idx[0])
-		for i := range a.Len() {
-			if err := c.decode(a, i, &rows[start+i]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return rows, nil
 }
