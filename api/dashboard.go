@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -13,7 +14,7 @@ func (s *Server) handleDashboard() echo.HandlerFunc {
 		w := &errorCatcher{ResponseWriter: c.Response()}
 		s.cfg.Dashboard.ServeHTTP(w, c.Request())
 		if w.status != 0 {
-			return httpError(w.status, "%s %.200s: %s", c.Request().Method, c.Request().URL.Path, http.StatusText(w.status))
+			return echo.NewHTTPError(w.status, fmt.Sprintf("%s %.200s: %s", c.Request().Method, c.Request().URL.Path, http.StatusText(w.status)))
 		}
 		return nil
 	}

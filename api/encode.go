@@ -38,7 +38,7 @@ func writeJSON(c echo.Context, status int, v any) error {
 func pairParam(c echo.Context) (string, error) {
 	raw, err := url.PathUnescape(c.Param("pair"))
 	if err != nil {
-		return "", httpError(http.StatusBadRequest, "pair: bad escape in %.40q", c.Param("pair"))
+		return "", market.Errorf(market.CodeInvalid, "pair: bad escape in %.40q", c.Param("pair"))
 	}
 	return normalizePair(raw)
 }
@@ -46,7 +46,7 @@ func pairParam(c echo.Context) (string, error) {
 func normalizePair(raw string) (string, error) {
 	p, err := market.NormalizePair(raw)
 	if err != nil {
-		return "", httpError(http.StatusBadRequest, "%v; want a pair such as ETH-USDT", trimErr(err))
+		return "", market.Errorf(market.CodeInvalid, "%v; want a pair such as ETH-USDT", trimErr(err))
 	}
 	return p, nil
 }
@@ -64,7 +64,7 @@ func intQuery(c echo.Context, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, httpError(http.StatusBadRequest, "%s=%.40q: want an integer from %d to %d", name, s, lo, hi)
+		return 0, market.Errorf(market.CodeInvalid, "%s=%.40q: want an integer from %d to %d", name, s, lo, hi)
 	}
 	return n, nil
 }
@@ -77,7 +77,7 @@ func boolQuery(c echo.Context, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, httpError(http.StatusBadRequest, "%s=%.40q: want true or false", name, s)
+		return false, market.Errorf(market.CodeInvalid, "%s=%.40q: want true or false", name, s)
 	}
 	return b, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,31 +21,56 @@ type errorBody struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Error codes of the API's own refusals (predict's codes pass through).
+// Reasons: the error field of a body when it says more than its status
+// (otherwise it is the status's, statusCode); predict's codes pass through.
 const (
-	codeInternal = "internal"
-	codeTimeout  = "timeout"
-	codeCanceled = "canceled"
+	reasonInternal     = "internal"
+	reasonTimeout      = "timeout"
+	reasonCanceled     = "canceled"
+	reasonReloadFailed = "reload_failed"
 )
 
-// apiError is a refusal the handlers decide themselves.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
+// httpStatus maps market's error codes to HTTP statuses: the only place
+// that does. Handlers return errors (market.Errorf(market.CodeInvalid, …),
+// or any error: its code is market.ErrorCode's) and handleError answers.
+var httpStatus = map[string]int{
+	market.CodeInvalid:      http.StatusBadRequest,
+	market.CodeNotFound:     http.StatusNotFound,
+	market.CodeConflict:     http.StatusConflict,
+	market.CodeUnauthorized: http.StatusUnauthorized,
+	market.CodeForbidden:    http.StatusForbidden,
+	market.CodeUnavailable:  http.StatusServiceUnavailable,
+	market.CodeInternal:     http.StatusInternalServerError,
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-// httpError builds an apiError whose code is the status text in snake case.
-func httpError(status int, format string, args ...any) error {
-	return &apiError{Status: status, Code: statusCode(status), Message: fmt.Sprintf(format, args...)}
+// predictCodes gives each of predict's reasons its code.
+var predictCodes = map[string]string{
+	predict.CodeBadRequest:  market.CodeInvalid,
+	predict.CodeUnknownPair: market.CodeNotFound,
+	predict.CodeNoModel:     market.CodeNotFound,
+	predict.CodeNoFeatures:  market.CodeUnavailable,
+	predict.CodeWarmingUp:   market.CodeUnavailable,
+	predict.CodeStale:       market.CodeUnavailable,
+	predict.CodeNotReady:    market.CodeUnavailable,
+	predict.CodeModel:       market.CodeUnavailable,
 }
 
-// statusCode spells a status as an error code: 404 → "not_found".
+// reasonError gives an error a reason of its own for the body (its code,
+// and so its status, stay err's).
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func withReason(reason string, err error) error { return &reasonError{reason, err} }
+
+func (e *reasonError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+// statusCode spells a status as a reason: 404 → "not_found".
 func statusCode(status int) string {
 	if status == http.StatusInternalServerError {
-		return codeInternal
+		return reasonInternal
 	}
 	t := http.StatusText(status)
 	if t == "" {
@@ -53,46 +79,45 @@ func statusCode(status int) string {
 	return strings.ToLower(strings.NewReplacer(" ", "_", "-", "_", "'", "").Replace(t))
 }
 
-// predictStatus maps predict's codes to HTTP statuses: the only place that does.
-var predictStatus = map[string]int{
-	predict.CodeBadRequest:  http.StatusBadRequest,
-	predict.CodeUnknownPair: http.StatusNotFound,
-	predict.CodeNoModel:     http.StatusNotFound,
-	predict.CodeNoFeatures:  http.StatusServiceUnavailable,
-	predict.CodeWarmingUp:   http.StatusServiceUnavailable,
-	predict.CodeStale:       http.StatusServiceUnavailable,
-	predict.CodeNotReady:    http.StatusServiceUnavailable,
-	predict.CodeModel:       http.StatusServiceUnavailable,
-}
-
 // classify turns any error a handler, the router or a panic produced into
 // a status and body. internal is true for the 500s, which are logged: they
 // are bugs, never the client's doing.
 func (s *Server) classify(err error, c echo.Context) (status int, body errorBody, internal bool) {
+	code, reason, msg := s.describe(err)
+	var he *echo.HTTPError
+	if code == market.CodeInternal && errors.As(err, &he) && he.Code != http.StatusInternalServerError {
+		return he.Code, errorBody{statusCode(he.Code), routerMessage(he, c)}, false // Echo's own: a status already
+	}
+	status, ok := httpStatus[code]
+	if !ok || status == http.StatusInternalServerError {
+		return http.StatusInternalServerError, errorBody{reasonInternal, "internal error"}, true
+	}
+	return status, errorBody{cmp.Or(reason, statusCode(status)), msg}, false
+}
+
+// describe reads an error's code, its reason when the status does not say
+// it all, and the message a client may read.
+func (s *Server) describe(err error) (code, reason, msg string) {
 	var (
-		ae *apiError
+		re *reasonError
+		me *market.Error
 		pe *predict.Error
-		he *echo.HTTPError
 	)
 	switch {
-	case errors.As(err, &ae):
-		return ae.Status, errorBody{ae.Code, ae.Message}, false
-	case errors.As(err, &pe):
-		if st, ok := predictStatus[pe.Code]; ok {
-			return st, errorBody{pe.Code, pe.Message}, false
-		}
+	case errors.As(err, &re):
+		code, _, msg = s.describe(re.err)
+		return code, re.reason, msg
+	case errors.As(err, &me):
+	case errors.As(err, &pe) && predictCodes[pe.Code] != "":
+		return predictCodes[pe.Code], pe.Code, pe.Message
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, errorBody{codeTimeout, fmt.Sprintf("request took longer than %s", s.cfg.RequestTimeout)}, false
+		return market.CodeUnavailable, reasonTimeout, fmt.Sprintf("request took longer than %s", s.cfg.RequestTimeout)
 	case errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, errorBody{codeCanceled, "request canceled"}, false
+		return market.CodeUnavailable, reasonCanceled, "request canceled"
 	case errors.Is(err, registry.ErrNotFound):
-		return http.StatusNotFound, errorBody{statusCode(http.StatusNotFound), err.Error()}, false
-	case errors.Is(err, market.ErrInvalid):
-		return http.StatusBadRequest, errorBody{statusCode(http.StatusBadRequest), err.Error()}, false
-	case errors.As(err, &he) && he.Code != http.StatusInternalServerError:
-		return he.Code, errorBody{statusCode(he.Code), routerMessage(he, c)}, false
+		return market.CodeNotFound, "", err.Error()
 	}
-	return http.StatusInternalServerError, errorBody{codeInternal, "internal error"}, true
+	return market.ErrorCode(err), "", market.ErrorMessage(err)
 }
 
 // routerMessage explains Echo's own errors (no route, wrong method).
@@ -101,6 +126,9 @@ func routerMessage(he *echo.HTTPError, c echo.Context) string {
 	path := r.URL.Path
 	if len(path) > 200 {
 		path = path[:200] + "…"
+	}
+	if m := fmt.Sprint(he.Message); m != http.StatusText(he.Code) {
+		return m // set by us (the dashboard's), not Echo's router
 	}
 	switch he.Code {
 	case http.StatusNotFound:
@@ -124,7 +152,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="tickcast"`)
 	}
-	if status == http.StatusServiceUnavailable && body.Error == codeTimeout {
+	if status == http.StatusServiceUnavailable && body.Error == reasonTimeout {
 		c.Response().Header().Set("Retry-After", "1")
 	}
 	// A wrapped handler (the dashboard's) may have set another type already.

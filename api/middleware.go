@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/tickcast/tickcast/market"
 )
 
 // observe is the outermost middleware: it renders any error right here
@@ -102,7 +104,7 @@ func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
 
 // timeoutError is a request that ran out of time. It unwraps to
 // context.DeadlineExceeded only, so handleError answers 503 timeout whatever
-// the handler returned meanwhile (an *apiError from a cancelled call must not
+// the handler returned meanwhile (a *market.Error from a cancelled call must not
 // win); that error is kept in the message, for the log.
 type timeoutError struct{ handler error }
 
@@ -118,16 +120,16 @@ func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	want := sha256.Sum256([]byte(s.cfg.AdminKey))
 	return func(c echo.Context) error {
 		if s.cfg.AdminKey == "" {
-			return httpError(http.StatusForbidden, "admin API disabled (no admin key configured)")
+			return market.Errorf(market.CodeForbidden, "admin API disabled (no admin key configured)")
 		}
 		key, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
 		if !ok {
-			return httpError(http.StatusUnauthorized, "missing admin key: send Authorization: Bearer <key>")
+			return market.Errorf(market.CodeUnauthorized, "missing admin key: send Authorization: Bearer <key>")
 		}
 		// Hashing first makes the comparison constant-time in the length too.
 		got := sha256.Sum256([]byte(key))
 		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			return httpError(http.StatusUnauthorized, "wrong admin key")
+			return market.Errorf(market.CodeUnauthorized, "wrong admin key")
 		}
 		return next(c)
 	}

@@ -92,7 +92,7 @@ func metaJSON(m registry.Meta) registry.Meta {
 func seriesQuery(c echo.Context) (string, int, error) {
 	raw := c.QueryParam("pair")
 	if raw == "" {
-		return "", 0, httpError(http.StatusBadRequest, "pair is required, e.g. ?pair=ETH-USDT")
+		return "", 0, market.Errorf(market.CodeInvalid, "pair is required, e.g. ?pair=ETH-USDT")
 	}
 	pair, err := normalizePair(raw)
 	if err != nil {
@@ -107,7 +107,7 @@ func seriesQuery(c echo.Context) (string, int, error) {
 func versionParam(c echo.Context) (string, error) {
 	v, err := url.PathUnescape(c.Param("version"))
 	if err != nil {
-		return "", httpError(http.StatusBadRequest, "version: bad escape in %.40q", c.Param("version"))
+		return "", market.Errorf(market.CodeInvalid, "version: bad escape in %.40q", c.Param("version"))
 	}
 	return v, nil
 }
@@ -188,10 +188,10 @@ func (s *Server) handleRollback() echo.HandlerFunc {
 		if ref != registry.Champion {
 			v, err := registry.ParseVersion(ref)
 			if err != nil {
-				return httpError(http.StatusBadRequest, "version %.40q: want champion or a version number such as v3", ref)
+				return market.Errorf(market.CodeInvalid, "version %.40q: want champion or a version number such as v3", ref)
 			}
 			if v != cur.Version {
-				return httpError(http.StatusConflict, "v%d is not the champion of %s h%d (v%d is): nothing rolled back",
+				return market.Errorf(market.CodeConflict, "v%d is not the champion of %s h%d (v%d is): nothing rolled back",
 					v, market.PairSlug(pair), h, cur.Version)
 			}
 		}
@@ -210,8 +210,8 @@ func (s *Server) changed(c echo.Context, action, pair string, h, prev int) error
 	ctx := c.Request().Context()
 	if err := s.cfg.Predictions.Refresh(ctx); err != nil {
 		s.log.Error("reload champions after "+action, "pair", pair, "horizon", h, "err", err)
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "reload_failed",
-			Message: fmt.Sprintf("the registry changed but the new champion could not be loaded yet: %v", err)}
+		return withReason(reasonReloadFailed, market.Errorf(market.CodeUnavailable,
+			"the registry changed but the new champion could not be loaded yet: %v", err))
 	}
 	m, err := s.cfg.Registry.Get(ctx, pair, h, registry.Champion)
 	if err != nil {

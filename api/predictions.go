@@ -42,7 +42,7 @@ func (s *Server) handlePrediction() echo.HandlerFunc {
 		}
 		pair, err := url.PathUnescape(c.Param("pair"))
 		if err != nil {
-			return httpError(http.StatusBadRequest, "pair: bad escape in %.40q", c.Param("pair"))
+			return market.Errorf(market.CodeInvalid, "pair: bad escape in %.40q", c.Param("pair"))
 		}
 		// predict parses the pair itself, to tell an unknown pair from a malformed one.
 		p, err := s.cfg.Predictions.Predict(c.Request().Context(), pair, h, o)
