@@ -24,6 +24,7 @@ import (
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/training"
 	"github.com/tickcast/tickcast/workflows"
 	"github.com/tickcast/tickcast/xgboost"
 )
@@ -86,26 +87,23 @@ func buildDataset(t *testing.T, a *activities.Activities, env *testsuite.TestAct
 	return run[activities.DatasetInfo](t, env, a.BuildDataset, activities.DatasetInput{Pair: "ETH/USDT", Horizon: 1, Folds: 3})
 }
 
-// The training activities on a real week: the dataset (warm rows only, one
-// file per content), a trial's CV score, the final fit, and the report with a
-// prediction for every test row.
+// The training activities on a real week return what package training
+// returns (TestTrainingOnRealWeek there checks the numbers), through
+// Temporal's JSON: the dataset, a trial's CV score, the final fit in the
+// run's report folder, and the evaluation with the report folder as the
+// request named it and a prediction for every test row.
 func TestTrainActivitiesOnRealWeek(t *testing.T) {
 	dir := weekStore(t)
 	a := &activities.Activities{DataDir: dir}
 	env := newEnv(a)
 	ds := buildDataset(t, a, env)
-	// 7 days of minutes = 10080 feature rows; the first 119 are not warm and
-	// the last has no next close.
-	if ds.Rows != 10080-119-1 || ds.Cols != 21 || len(ds.Folds) != 3 || !strings.HasPrefix(ds.Path, filepath.Join(dir, "datasets", "ETH-USDT", "h1")) {
-		t.Fatalf("dataset = %+v", ds)
+	direct, err := training.BuildDataset(t.Context(), dir, training.DatasetRequest{Pair: "ETH/USDT", Horizon: 1, Folds: 3})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Purge: a range starts 2 rows (h=1: the label's minute, then h more)
-	// after the last row of the one before.
-	if f := ds.Final; f.Valid.Lo-(f.Train.Hi-1) < 2 || f.Test.Lo-(f.Valid.Hi-1) < 2 || f.Test.Hi != ds.Rows || !ds.TestTo.Equal(ds.To) {
-		t.Errorf("final split %+v: want purge gaps and the test window at the end", f)
-	}
-	if again := buildDataset(t, a, env); again.Path != ds.Path || again.Hash != ds.Hash {
-		t.Errorf("same data, new path %s", again.Path)
+	if ds.Path != direct.Path || ds.Hash != direct.Hash || ds.Rows != direct.Rows || ds.Cols != direct.Cols || !slices.Equal(ds.Folds, direct.Folds) ||
+		ds.Final != direct.Final || !ds.From.Equal(direct.From) || !ds.TestTo.Equal(direct.TestTo) || !strings.HasPrefix(ds.Path, filepath.Join(dir, "datasets", "ETH-USDT", "h1")) {
+		t.Fatalf("dataset = %+v, training built %+v", ds, direct)
 	}
 	params := workflows.SampleTrials(1, 3)[0]
 	tr := run[ml.TrialResult](t, env, a.RunTrial, activities.TrialInput{Dataset: ds.Path, Folds: ds.Folds, Trial: 0,
@@ -115,18 +113,19 @@ func TestTrainActivitiesOnRealWeek(t *testing.T) {
 	}
 	fit := run[activities.FitOutput](t, env, a.FitFinal, activities.FitInput{Pair: "ETH/USDT", Horizon: 1, Dataset: ds.Path,
 		Final: ds.Final, Params: params, Rounds: 50, Threads: 2, RunKey: "test-run"})
-	if fit.ReportDir != activities.ReportDir(dir, "ETH/USDT", 1, "test-run") {
+	if fit.ReportDir != training.ReportDir(dir, "ETH/USDT", 1, "test-run") {
 		t.Errorf("report dir %s", fit.ReportDir)
 	}
+	named := filepath.Join(dir, "reports", "..", "reports", "ETH-USDT", "h1", "test-run") // another spelling of fit.ReportDir
 	ev := run[activities.Evaluation](t, env, a.Evaluate, activities.EvaluateInput{Pair: "ETH/USDT", Horizon: 1, Dataset: ds.Path,
-		Final: ds.Final, ModelPath: fit.ModelPath, ReportDir: fit.ReportDir, Params: params, Trials: []ml.TrialResult{tr}, Write: true, Version: 1})
+		Final: ds.Final, ModelPath: fit.ModelPath, ReportDir: named, Params: params, Trials: []ml.TrialResult{tr}, Write: true, Version: 1})
 	for _, k := range []string{"model_mae", "baseline_mae", "ema_drift_mae", "rmse", "skill", "skill_lo", "skill_hi", "pnl", "test_rows"} {
 		if _, ok := ev.Metrics[k]; !ok {
 			t.Errorf("metric %s missing from %v", k, ev.Metrics)
 		}
 	}
-	if ev.TestRows != ds.Final.Test.Len() || ev.Metrics["test_rows"] != float64(ev.TestRows) {
-		t.Errorf("%d test rows, want %d", ev.TestRows, ds.Final.Test.Len())
+	if ev.ReportDir != named || ev.TestRows != ds.Final.Test.Len() || ev.Metrics["test_rows"] != float64(ev.TestRows) {
+		t.Errorf("evaluation: report dir %s (want %s), %d test rows (want %d)", ev.ReportDir, named, ev.TestRows, ds.Final.Test.Len())
 	}
 	rows := readCSV(t, filepath.Join(fit.ReportDir, ml.FilePredictions))
 	if strings.Join(rows[0], ",") != "ts,pair,last_price,predicted_return,realized_return" || len(rows)-1 != ev.TestRows ||

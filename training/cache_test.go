@@ -1,16 +1,12 @@
-package activities
+package training
 
 import (
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/realdata"
@@ -21,7 +17,7 @@ import (
 // realDataset writes the 90 real days of Binance ETH/USDT minutes as a
 // horizon-1 dataset (~130k rows, ~22 MB) with 3 CV folds, as BuildDataset
 // would, and returns its path and splits.
-func realDataset(tb testing.TB) (string, splits) {
+func realDataset(tb testing.TB) (string, Splits) {
 	tb.Helper()
 	candles, _, err := archive.ReadCandles(realdata.Path(tb, realdata.BinanceETH90d), archive.BinanceKlines, "ETH/USDT")
 	if err != nil {
@@ -40,15 +36,11 @@ func realDataset(tb testing.TB) (string, splits) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cv, final, err := ds.WalkForward(3, testFrac, validFrac)
+	sp, err := Split(ds, 3)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sp := splits{Final: fold(final), TestFrom: ds.TS[final.Test[0]], TestTo: ds.TS[final.Test[1]-1]}
-	for _, s := range cv {
-		sp.Folds = append(sp.Folds, fold(s))
-	}
-	path, _, err := writeDataset(tb.TempDir(), ds, sp)
+	path, _, err := WriteDataset(tb.TempDir(), ds, sp)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,28 +48,26 @@ func realDataset(tb testing.TB) (string, splits) {
 }
 
 // BenchmarkTrials runs small tuning trials (3 folds of 2000 training rows,
-// 10 rounds) over the real 90-day dataset: one worker for all trials, as in
-// a tuning run, and a new worker per trial (every trial decodes the file).
+// 10 rounds) over the real 90-day dataset: one cache for all trials, as one
+// worker runs a tuning run, and a new cache per trial (every trial decodes
+// the file).
 func BenchmarkTrials(b *testing.B) {
 	path, sp := realDataset(b)
-	in := TrialInput{Dataset: path, Folds: sp.Folds, Params: ml.SampleParams(rand.New(rand.NewPCG(1, 2))),
-		MaxRows: 2000, Rounds: 10, Threads: 1}
-	trials := func(b *testing.B, worker func() *Activities) {
-		var s testsuite.WorkflowTestSuite
-		s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	in := TrialRequest{Folds: sp.Folds, Params: ml.SampleParams(rand.New(rand.NewPCG(1, 2))), MaxRows: 2000, Rounds: 10, Threads: 1}
+	trials := func(b *testing.B, worker func() *DatasetCache) {
 		for b.Loop() {
-			a := worker()
-			env := s.NewTestActivityEnvironment()
-			env.RegisterActivity(a)
-			if _, err := env.ExecuteActivity(a.RunTrial, in); err != nil {
+			ds, _, err := worker().ReadDataset(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := RunTrial(b.Context(), ds, in); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	dir := filepath.Dir(path) // the worker's data directory: the dataset lies in it
-	shared := &Activities{DataDir: dir}
-	b.Run("one-worker", func(b *testing.B) { trials(b, func() *Activities { return shared }) })
-	b.Run("worker-per-trial", func(b *testing.B) { trials(b, func() *Activities { return &Activities{DataDir: dir} }) })
+	shared := &DatasetCache{}
+	b.Run("one-worker", func(b *testing.B) { trials(b, func() *DatasetCache { return shared }) })
+	b.Run("worker-per-trial", func(b *testing.B) { trials(b, func() *DatasetCache { return &DatasetCache{} }) })
 }
 
 // smallDataset writes an n-row dataset whose labels are all y.
@@ -96,7 +86,7 @@ func smallDataset(t *testing.T, path string, n int, y float64) {
 	}
 }
 
-func readCached(t *testing.T, c *datasetCache, path string) ml.Dataset {
+func readCached(t *testing.T, c *DatasetCache, path string) ml.Dataset {
 	t.Helper()
 	ds, err := c.read(path)
 	if err != nil {
@@ -111,7 +101,7 @@ func sameArrays(a, b ml.Dataset) bool { return &a.X[0] == &b.X[0] && &a.Y[0] == 
 func TestDatasetCacheDecodesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), datasetFile)
 	smallDataset(t, path, 10, 0.5)
-	var c datasetCache
+	var c DatasetCache
 	got := make([]ml.Dataset, 8)
 	var wg sync.WaitGroup
 	for i := range got {
@@ -142,7 +132,7 @@ func TestDatasetCacheDecodesOnce(t *testing.T) {
 func TestDatasetCacheRereadsRewrittenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), datasetFile)
 	smallDataset(t, path, 10, 0.5)
-	var c datasetCache
+	var c DatasetCache
 	old := readCached(t, &c, path)
 	smallDataset(t, path, 10, 0.25) // same size
 	later := time.Now().Add(time.Hour)
@@ -160,7 +150,7 @@ func TestDatasetCacheKeepsTwo(t *testing.T) {
 	for _, p := range paths {
 		smallDataset(t, p, 5, 1)
 	}
-	var c datasetCache
+	var c DatasetCache
 	a := readCached(t, &c, paths[0])
 	readCached(t, &c, paths[1])
 	if !sameArrays(readCached(t, &c, paths[0]), a) { // a is now the most recent
@@ -181,7 +171,7 @@ func TestDatasetCacheForgetsFailures(t *testing.T) {
 	if err := os.WriteFile(path, []byte("not a dataset"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var c datasetCache
+	var c DatasetCache
 	if _, err := c.read(path); err == nil {
 		t.Fatal("corrupt file read")
 	}

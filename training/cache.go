@@ -1,0 +1,121 @@
+package training
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/tickcast/tickcast/ml"
+)
+
+// DatasetCache keeps the last few decoded dataset files of a worker: every
+// tuning trial is a separate activity over the same file, and decoding ~20 MB
+// per trial would cost as much as a small trial. Keyed by the file's size and
+// mtime too, so a rewritten file is decoded again. The datasets it returns
+// share their arrays: callers must not modify them. The zero value is ready;
+// it is safe for concurrent use.
+type DatasetCache struct {
+	mu      sync.Mutex
+	entries []*datasetEntry // most recently used last
+}
+
+const cacheDatasets = 2
+
+type datasetKey struct {
+	path  string
+	size  int64
+	mtime int64 // UnixNano
+}
+
+type datasetEntry struct {
+	key   datasetKey
+	ready chan struct{} // closed once decoded
+	ds    ml.Dataset
+	err   error
+}
+
+// ReadDataset returns the dataset file at path (through the cache: callers
+// must not modify it) and its splits. A missing or corrupt file is an
+// error of code invalid: retrying cannot bring it back.
+func (c *DatasetCache) ReadDataset(path string) (ml.Dataset, Splits, error) {
+	var sp Splits
+	ds, err := c.read(path)
+	if err != nil {
+		return ds, sp, invalidf("dataset %s: %v", path, err)
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), splitsFile))
+	if err == nil {
+		err = json.Unmarshal(b, &sp)
+	}
+	if err != nil {
+		return ds, sp, invalidf("dataset %s splits: %v", path, err)
+	}
+	return ds, sp, nil
+}
+
+// read returns the dataset file at path, decoding it once however many
+// callers ask at the same time. Errors read as ml.ReadDatasetFile's.
+func (c *DatasetCache) read(path string) (ml.Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ml.Dataset{}, fmt.Errorf("read dataset: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat() // of the file opened, whatever replaces it later
+	if err != nil {
+		return ml.Dataset{}, fmt.Errorf("read dataset %s: %w", path, err)
+	}
+	e, load := c.entry(datasetKey{path, fi.Size(), fi.ModTime().UnixNano()})
+	if load {
+		e.ds, e.err = ml.DecodeDataset(f)
+		if e.err != nil {
+			e.err = fmt.Errorf("read dataset %s: %w", path, e.err)
+		}
+		e.ds = clip(e.ds)
+		close(e.ready)
+		c.forgetFailed(e)
+	}
+	<-e.ready
+	return e.ds, e.err
+}
+
+func (c *DatasetCache) entry(key datasetKey) (*datasetEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.key == key {
+			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+			return e, false
+		}
+	}
+	e := &datasetEntry{key: key, ready: make(chan struct{})}
+	c.entries = append(c.entries, e)
+	if len(c.entries) > cacheDatasets {
+		c.entries = slices.Delete(c.entries, 0, len(c.entries)-cacheDatasets)
+	}
+	return e, true
+}
+
+// forgetFailed drops a failed entry once its waiters have the error, so the
+// next caller tries the file again.
+func (c *DatasetCache) forgetFailed(e *datasetEntry) {
+	if e.err == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.entries, e); i >= 0 {
+		c.entries = slices.Delete(c.entries, i, i+1)
+	}
+}
+
+// clip caps every slice of ds at its length, so that a caller's append
+// copies instead of writing into the shared arrays.
+func clip(ds ml.Dataset) ml.Dataset {
+	ds = ds.Slice(0, ds.Len())
+	ds.Names = slices.Clip(ds.Names)
+	return ds
+}

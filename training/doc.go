@@ -1,0 +1,22 @@
+// Package training holds model training as plain Go over the store and the
+// registry: the dataset store (a pair's supervised rows built from the stored
+// feature rows and candles, written once under a content hash, decoded once
+// per worker), the split policy (walk-forward CV folds and the final train |
+// valid | test split), tuning trials and the final fit (XGBoost), the
+// evaluation against the baselines and its report, registration, and the
+// gate's scores. It knows nothing of Temporal: the activities call it one
+// step at a time, resolve the paths a request names, heartbeat the progress
+// the callbacks here report, and map the errors' codes (market.Error; code
+// invalid for what no retry can fix) to Temporal's.
+//
+// # Forecast products
+//
+// There is one product so far: the log return h candles ahead (ml.Dataset.Y),
+// fitted with XGBoost's absolute error (ml.Objective), scored by MAE,
+// against ml.Baselines, with zero-return as the gate's reference. What is
+// specific to it lives in returns.go — the metric (returnsMAE), the gate's
+// reference (gateReference), the test window's metrics (scoreReturns) and
+// their registry keys (registryMetrics) — so that a product with its own
+// target, objective, metric and baselines adds its own versions of those,
+// not a second pipeline.
+package training
