@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tickcast/tickcast/internal/atomicfile"
+	"github.com/tickcast/tickcast/internal/backoff"
 	"io"
 	"io/fs"
 	"os"
@@ -143,7 +144,8 @@ func (b FS) Lock(ctx context.Context, key string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}
-	for wait := time.Millisecond; ; wait = min(2*wait, 10*time.Millisecond) {
+	poll := backoff.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}
+	for {
 		ok, err := tryLock(f)
 		if err != nil {
 			f.Close()
@@ -152,11 +154,9 @@ func (b FS) Lock(ctx context.Context, key string) (func(), error) {
 		if ok {
 			return func() { release(f) }, nil
 		}
-		select {
-		case <-ctx.Done():
+		if err := poll.Wait(ctx); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
-		case <-time.After(wait):
+			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 	}
 }
