@@ -31,6 +31,10 @@ var refreshParams = Params{"process_type": "update", "updater": "refresh", "refr
 // but whose refreshed ones would be eta·mean(sign) — up to eta in label
 // units: Refresh refuses it (and reg:quantileerror), as stored by Train.
 //
+// The refresh uses the params stored by Train (eta, lambda,
+// min_child_weight...): a model without them (AttrParams) is refreshed with
+// XGBoost's defaults, so SetAttr them first for a model made elsewhere.
+//
 // The refresh runs on a copy of the model; the booster takes the result
 // only when it succeeded, so after an error it is unchanged. Trees stay
 // after the best iteration, which is kept. Like Continue, it holds the

@@ -1,23 +1,3 @@
-// Package xgboost is a small cgo wrapper over XGBoost's official C API: dense
-// float32 matrices, training with early stopping, prediction, JSON/UBJ models
-// in bytes and files, and continued training.
-//
-// It links the system library (-lxgboost; Debian libxgboost-dev 1.7.4) and
-// calls only functions that exist with the same signature in XGBoost 1.7,
-// 2.x and 3.x.
-//
-// Handles are freed by Close (idempotent; later calls fail with ErrClosed);
-// a cleanup attached with runtime.AddCleanup frees forgotten ones as a safety
-// net only. Every failing C call returns XGBGetLastError's text wrapped
-// around ErrXGBoost; arguments rejected before C wrap ErrInvalid.
-//
-// Threads: each Booster runs its C calls on an OS thread of its own, which
-// exits on Close (see thread for the XGBoost 1.7 thread-local caches this
-// avoids). PredictDense calls of up to 64 rows — the serving hot path — run
-// on the caller's thread instead, in parallel from any number of goroutines
-// (TestPredictConcurrent). Predict on a Matrix, training, saving and
-// attribute calls run one at a time on the booster's thread. A Matrix serves
-// one C call at a time; boosters may share it (TestTrainConcurrent).
 package xgboost
 
 // #cgo LDFLAGS: -lxgboost
