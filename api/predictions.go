@@ -14,6 +14,7 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/scoring"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // predictOptions reads ?allow_stale and the Cache-Control request header.
@@ -164,7 +165,7 @@ func (s *Server) handleCandles() echo.HandlerFunc {
 				b = append(b, ',')
 			}
 			cd.Pair = slug
-			b = cd.AppendJSON(b)
+			b = wire.AppendJSON(b, cd)
 		}
 		return c.JSONBlob(http.StatusOK, append(b, "]}"...))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // The CSV inputs in this file are hand-written fixtures for formats, edge
@@ -227,7 +228,7 @@ func checkFuzzedCandle(t *testing.T, c market.Candle, iv time.Duration) {
 	if c.End.Sub(c.Start) != iv || c.Start.UnixNano()%int64(iv) != 0 || c.Pair != "BTC/USD" {
 		t.Fatalf("candle %+v: not an aligned %s window", c, iv)
 	}
-	got, err := market.DecodeCandle(c.AppendJSON(nil))
+	got, err := wire.DecodeCandle(wire.AppendJSON(nil, c))
 	if err != nil || got != c {
 		t.Fatalf("candle %+v does not round-trip through the codec: %+v, %v", c, got, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/temporalclient"
+	"github.com/tickcast/tickcast/wire"
 	"github.com/tickcast/tickcast/workflows"
 )
 
@@ -182,7 +183,7 @@ func emitLatencies(b *testing.B, trades []market.Trade) []time.Duration {
 			return nil
 		}
 		body, _ := m.AsBytes()
-		c, err := market.DecodeCandle(body)
+		c, err := wire.DecodeCandle(body)
 		if err != nil || !c.End.Before(lastEnd) || c.Revision > 0 {
 			return nil // corrections are not emit latency
 		}

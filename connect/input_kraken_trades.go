@@ -14,6 +14,7 @@ import (
 	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/wire"
 )
 
 const (
@@ -598,7 +599,7 @@ func (in *krakenInput) tradesBatch(ev kraken.Event) service.MessageBatch {
 // admit is the door: the message of a sane trade, or the trade flagged with
 // why it was refused (a dead letter, counted).
 func (in *krakenInput) admit(t market.Trade, streamNow time.Time) *service.Message {
-	m := newRecord(KindTrade, t.Pair, t.AppendJSON(nil), t)
+	m := newRecord(KindTrade, t.Pair, wire.AppendJSON(nil, t), t)
 	if err := in.sanity.Check(t, streamNow); err != nil {
 		m.MetaSetMut(MetaKind, KindRejectedTrade)
 		reason := "invalid"

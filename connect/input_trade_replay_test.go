@@ -15,6 +15,7 @@ import (
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // The old whole-file path of trade_replay, kept as the reference the
@@ -82,7 +83,7 @@ func batchTrades(t *testing.T, batch service.MessageBatch, final bool) []market.
 	t.Helper()
 	var trades []market.Trade
 	for _, m := range batch[:len(batch)-1] {
-		tr, err := decode(m, market.DecodeTrade)
+		tr, err := decode(m, wire.DecodeTrade)
 		if err != nil || kindOf(m) != KindTrade {
 			t.Fatalf("not a trade: %v", err)
 		}

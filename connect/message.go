@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/tickcast/tickcast/wire"
 )
 
 // Metadata keys and kinds of the messages that flow between our plugins.
@@ -119,20 +121,20 @@ func cachedRecord[T any](m *service.Message, body []byte) (T, bool) {
 // three allocations per batch instead of three per record: the JSON bodies
 // share one buffer (each capped, so no append reaches its neighbour), the
 // records and their cache entries one slice each. It holds at most n.
-type recordSlab[T interface{ AppendJSON([]byte) []byte }] struct {
+type recordSlab[T wire.Record] struct {
 	buf  []byte
 	recs []T
 	refs []decodedRecord
 }
 
-func newRecordSlab[T interface{ AppendJSON([]byte) []byte }](n, bodySize int) *recordSlab[T] {
+func newRecordSlab[T wire.Record](n, bodySize int) *recordSlab[T] {
 	return &recordSlab[T]{buf: make([]byte, 0, n*bodySize), recs: make([]T, 0, n), refs: make([]decodedRecord, 0, n)}
 }
 
 // message makes the message of rec; at most n per slab.
 func (s *recordSlab[T]) message(kind, pair string, rec T) *service.Message {
 	start := len(s.buf)
-	s.buf = rec.AppendJSON(s.buf)
+	s.buf = wire.AppendJSON(s.buf, rec)
 	body := s.buf[start:len(s.buf):len(s.buf)]
 	s.recs = append(s.recs, rec)
 	s.refs = append(s.refs, decodedRecord{body: body, rec: &s.recs[len(s.recs)-1]})

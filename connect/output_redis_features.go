@@ -8,8 +8,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/redis"
+	"github.com/tickcast/tickcast/wire"
 )
 
 const (
@@ -104,7 +104,7 @@ func (o *redisFeaturesOutput) WriteBatch(ctx context.Context, batch service.Mess
 		if kindOf(msg) != KindFeature {
 			continue
 		}
-		row, err := decode(msg, market.DecodeFeatureRow)
+		row, err := decode(msg, wire.DecodeFeatureRow)
 		if err != nil {
 			o.skip(err)
 			continue

@@ -17,6 +17,7 @@ import (
 	"github.com/tickcast/tickcast/internal/redistest"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/redis"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // binanceCandles returns the first n real 1-minute ETH/USDT candles of the
@@ -101,11 +102,11 @@ func TestRedisFeaturesOutputWrites(t *testing.T) {
 	last := rows[len(rows)-1]
 	c := candles[0]
 	batch := service.MessageBatch{
-		newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c),                         // ignored
-		newRecordMessage(KindFeature, "ETH/USDT", []byte(`{"pair":"ETH/USDT"}`)),    // malformed: skipped
-		newRecordMessage(KindFeature, last.Pair, rows[len(rows)-2].AppendJSON(nil)), // decoded from JSON
-		newRecord(KindFeature, last.Pair, last.AppendJSON(nil), last),               // carries its record
-		newRecordMessage(KindFeature, last.Pair, rows[0].AppendJSON(nil)),           // older: not kept
+		newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c),                         // ignored
+		newRecordMessage(KindFeature, "ETH/USDT", []byte(`{"pair":"ETH/USDT"}`)),          // malformed: skipped
+		newRecordMessage(KindFeature, last.Pair, wire.AppendJSON(nil, rows[len(rows)-2])), // decoded from JSON
+		newRecord(KindFeature, last.Pair, wire.AppendJSON(nil, last), last),               // carries its record
+		newRecordMessage(KindFeature, last.Pair, wire.AppendJSON(nil, rows[0])),           // older: not kept
 	}
 	if err := out.WriteBatch(ctx, batch); err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestRedisFeaturesOutputWrites(t *testing.T) {
 	for _, want := range rows[len(rows)-2:] {
 		select {
 		case got := <-sub:
-			if !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) {
+			if !bytes.Equal(wire.AppendJSON(nil, got), wire.AppendJSON(nil, want)) {
 				t.Errorf("published %v, want %v", got.TS, want.TS)
 			}
 		case <-time.After(5 * time.Second):
@@ -121,7 +122,7 @@ func TestRedisFeaturesOutputWrites(t *testing.T) {
 		}
 	}
 	got, ok := store.Get("ETH-USDT")
-	if !ok || !bytes.Equal(got.AppendJSON(nil), last.AppendJSON(nil)) || !got.Warm {
+	if !ok || !bytes.Equal(wire.AppendJSON(nil, got), wire.AppendJSON(nil, last)) || !got.Warm {
 		t.Errorf("stored %v %+v, want the last (warm) row at %v", ok, got, last.TS)
 	}
 	if err := out.Close(ctx); err != nil {
@@ -171,7 +172,7 @@ func TestRedisFeaturesOutputPipeline(t *testing.T) {
 	for i := 0; i < len(candles); i += 16 {
 		var batch service.MessageBatch
 		for _, c := range candles[i:min(i+16, len(candles))] {
-			batch = append(batch, newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c))
+			batch = append(batch, newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c))
 		}
 		if err := send(ctx, batch); err != nil {
 			t.Fatal(err)
@@ -186,8 +187,8 @@ func TestRedisFeaturesOutputPipeline(t *testing.T) {
 		}
 		select {
 		case got := <-sub:
-			if !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) {
-				t.Fatalf("row at %v: got %s\nwant %s", want.TS, got.AppendJSON(nil), want.AppendJSON(nil))
+			if !bytes.Equal(wire.AppendJSON(nil, got), wire.AppendJSON(nil, want)) {
+				t.Fatalf("row at %v: got %s\nwant %s", want.TS, wire.AppendJSON(nil, got), wire.AppendJSON(nil, want))
 			}
 		case <-ctx.Done():
 			t.Fatalf("row at %v not published", want.TS)

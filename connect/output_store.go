@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 const (
@@ -144,11 +145,11 @@ func (o *storeOutput) WriteBatch(_ context.Context, batch service.MessageBatch) 
 		}
 		switch kind {
 		case KindTrade:
-			trades, err = appendDecoded(trades, msg, market.DecodeTrade)
+			trades, err = appendDecoded(trades, msg, wire.DecodeTrade)
 		case KindCandle:
-			candles, err = appendDecoded(candles, msg, market.DecodeCandle)
+			candles, err = appendDecoded(candles, msg, wire.DecodeCandle)
 		case KindFeature:
-			features, err = appendDecoded(features, msg, market.DecodeFeatureRow)
+			features, err = appendDecoded(features, msg, wire.DecodeFeatureRow)
 		}
 		if err != nil {
 			o.skip(kind, err)

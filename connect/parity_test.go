@@ -13,6 +13,7 @@ import (
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // Train/serve parity: the same trades through the streaming path (fake
@@ -111,7 +112,7 @@ func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			out = append(out, string(c.AppendJSON(nil)))
+			out = append(out, string(wire.AppendJSON(nil, c)))
 		}
 	case "features":
 		rs, err := parquet.ReadFeatures(datadir.Parquet(dataDir), pair, time.Time{}, time.Time{})
@@ -119,7 +120,7 @@ func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
 			t.Fatal(err)
 		}
 		for _, r := range rs {
-			out = append(out, string(r.AppendJSON(nil)))
+			out = append(out, string(wire.AppendJSON(nil, r)))
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // BenchmarkPipelineReplay measures the whole pipeline — trade_replay input,
@@ -131,11 +132,11 @@ func BenchmarkCandleEmitLatency(b *testing.B) {
 		body, _ := m.AsBytes()
 		switch kindOf(m) {
 		case KindTrade:
-			if t, err := market.DecodeTrade(body); err == nil && firstWall.IsZero() {
+			if t, err := wire.DecodeTrade(body); err == nil && firstWall.IsZero() {
 				firstWall, firstTS = now, t.TS
 			}
 		case KindCandle:
-			c, err := market.DecodeCandle(body)
+			c, err := wire.DecodeCandle(body)
 			if err != nil || firstWall.IsZero() || c.End.Equal(trades[cut-1].TS.Truncate(time.Second).Add(time.Second)) {
 				return nil // the last window is closed by the final flush, not by time
 			}

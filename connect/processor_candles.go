@@ -10,6 +10,7 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/wire"
 )
 
 const (
@@ -144,7 +145,7 @@ func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.Message
 }
 
 func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch) service.MessageBatch {
-	t, err := decode(msg, market.DecodeTrade)
+	t, err := decode(msg, wire.DecodeTrade)
 	if err != nil {
 		return p.invalid(msg, err, out)
 	}
@@ -242,7 +243,7 @@ func (p *candlesProcessor) appendCandles(out service.MessageBatch) service.Messa
 		if lag := p.clock.Sub(c.End.Add(p.grace)); c.Revision == 0 && lag >= 0 {
 			p.mLag.Timing(lag.Nanoseconds(), market.PairSlug(c.Pair)) // BTC-USD, as the API labels pairs
 		}
-		msg := newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c)
+		msg := newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c)
 		key := candleKey{c.Pair, c.Start.UnixNano()}
 		if i, ok := p.emitted[key]; ok {
 			out[i] = msg

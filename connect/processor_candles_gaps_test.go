@@ -9,6 +9,7 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // TestCandlesPublishGaps: the processor publishes each pair's gap state
@@ -24,7 +25,7 @@ func TestCandlesPublishGaps(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	trade := func(id int64, at time.Duration) *service.Message {
 		tr := market.Trade{Pair: "ETH/USDT", TradeID: id, TS: t0.Add(at), Price: 100, Qty: 1, Side: market.SideBuy}
-		return newRecord(KindTrade, tr.Pair, tr.AppendJSON(nil), tr)
+		return newRecord(KindTrade, tr.Pair, wire.AppendJSON(nil, tr), tr)
 	}
 	steps := []struct {
 		name string

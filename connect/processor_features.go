@@ -11,6 +11,7 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 const fpFieldWarmStart = "warm_start"
@@ -91,7 +92,7 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		if kindOf(msg) != KindCandle {
 			continue
 		}
-		c, err := decode(msg, market.DecodeCandle)
+		c, err := decode(msg, wire.DecodeCandle)
 		if err != nil {
 			msg.SetError(fmt.Errorf("features: %w", err))
 			continue
@@ -151,7 +152,7 @@ func (p *featuresProcessor) appendRow(row market.FeatureRow, out service.Message
 	if p.latest != nil {
 		p.latest.Put(row)
 	}
-	return append(out, newRecord(KindFeature, row.Pair, row.AppendJSON(nil), row))
+	return append(out, newRecord(KindFeature, row.Pair, wire.AppendJSON(nil, row), row))
 }
 
 func (p *featuresProcessor) Close(context.Context) error { return nil }

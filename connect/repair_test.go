@@ -21,6 +21,7 @@ import (
 	"github.com/tickcast/tickcast/kraken"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // TestLiveRepairFromREST is the evidence for gap-free live ingest: the fake
@@ -353,7 +354,7 @@ func checkRepairTrades(t *testing.T, all service.MessageBatch, trades []market.T
 		t.Fatalf("%d repaired trades, want %d", len(msgs), want)
 	}
 	for i, m := range msgs {
-		tr, err := decode(m, market.DecodeTrade)
+		tr, err := decode(m, wire.DecodeTrade)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +406,7 @@ func TestProcessorsApplyRepairs(t *testing.T) {
 			c.FirstTradeID == w.FirstTradeID && c.LastTradeID == w.LastTradeID &&
 			closeTo(c.Volume, w.Volume) && closeTo(c.VWAP, w.VWAP) && closeTo(c.BuyVolume, w.BuyVolume) && closeTo(c.SellVolume, w.SellVolume)
 		if !same || !c.Complete || c.Repaired != repairedMinutes[start] {
-			t.Errorf("candle %s:\n got %s\nwant %s", start.Format("15:04"), c.AppendJSON(nil), w.AppendJSON(nil))
+			t.Errorf("candle %s:\n got %s\nwant %s", start.Format("15:04"), wire.AppendJSON(nil, c), wire.AppendJSON(nil, w))
 		}
 	}
 	for ts, w := range clean.features {
@@ -444,12 +445,12 @@ func tradeBatches(trades []market.Trade, plans []repairPlan) []service.MessageBa
 	var clock time.Time
 	for i, tr := range trades {
 		if !missed[i] {
-			cur = append(cur, newRecord(KindTrade, tr.Pair, tr.AppendJSON(nil), tr))
+			cur = append(cur, newRecord(KindTrade, tr.Pair, wire.AppendJSON(nil, tr), tr))
 			clock = tr.TS
 		}
 		for _, r := range due[i] {
 			r.Source = market.SourceKrakenREST
-			m := newRecord(KindTrade, r.Pair, r.AppendJSON(nil), r)
+			m := newRecord(KindTrade, r.Pair, wire.AppendJSON(nil, r), r)
 			m.MetaSetMut(MetaRepair, "true")
 			cur = append(cur, m)
 		}
@@ -511,7 +512,7 @@ func (p processed) add(t *testing.T, batch service.MessageBatch) {
 		p.emitted[kind]++
 		switch kind {
 		case KindCandle:
-			c, err := decode(m, market.DecodeCandle)
+			c, err := decode(m, wire.DecodeCandle)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -521,7 +522,7 @@ func (p processed) add(t *testing.T, batch service.MessageBatch) {
 			inBatch[c.Start] = true
 			p.candles[c.Start] = c
 		case KindFeature:
-			r, err := decode(m, market.DecodeFeatureRow)
+			r, err := decode(m, wire.DecodeFeatureRow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -547,11 +548,11 @@ func TestStoreKeepsCorrectedVersions(t *testing.T) {
 	candle := func(start time.Time, close float64, complete, repaired bool) *service.Message {
 		c := market.Candle{Pair: "BTC/USD", Start: start, End: start.Add(time.Minute), Open: 100, High: max(100, close), Low: min(100, close),
 			Close: close, VWAP: close, Volume: 1, Trades: 1, Complete: complete, Repaired: repaired}
-		return newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c)
+		return newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c)
 	}
 	row := func(ts time.Time, close float64) *service.Message {
 		r := market.FeatureRow{Pair: "BTC/USD", TS: ts, SchemaVersion: market.FeatureSchemaVersion, Close: close}
-		return newRecord(KindFeature, r.Pair, r.AppendJSON(nil), r)
+		return newRecord(KindFeature, r.Pair, wire.AppendJSON(nil, r), r)
 	}
 	next := start.Add(time.Minute)
 	writes := []service.MessageBatch{

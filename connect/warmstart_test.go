@@ -12,6 +12,7 @@ import (
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // Warm start parity on real data: a store backfilled up to T warms the live
@@ -67,14 +68,14 @@ func TestWarmStartParity(t *testing.T) {
 	}
 	refRows := map[time.Time]string{}
 	for _, r := range readFeatures(t, reference) {
-		refRows[r.TS] = string(r.AppendJSON(nil))
+		refRows[r.TS] = string(wire.AppendJSON(nil, r))
 	}
 	if first := liveRows[0]; !first.Warm || !first.TS.Equal(split.Add(time.Minute)) {
 		t.Fatalf("first live row at %s warm=%v; want warm at %s", first.TS, first.Warm, split.Add(time.Minute))
 	}
 	for _, r := range liveRows {
 		r.Revision = 0 // how often this stream corrected the row's candles, not part of its data
-		if got, want := string(r.AppendJSON(nil)), refRows[r.TS]; got != want {
+		if got, want := string(wire.AppendJSON(nil, r)), refRows[r.TS]; got != want {
 			t.Errorf("row at %s:\nlive:     %s\nbackfill: %s", r.TS, got, want)
 		}
 	}
@@ -141,7 +142,7 @@ func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
 	process := func(cs []market.Candle) []market.FeatureRow {
 		var batch service.MessageBatch
 		for _, c := range cs {
-			batch = append(batch, newRecord(KindCandle, c.Pair, c.AppendJSON(nil), c))
+			batch = append(batch, newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c))
 		}
 		out, err := p.ProcessBatch(t.Context(), batch)
 		if err != nil {
@@ -150,7 +151,7 @@ func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
 		var rows []market.FeatureRow
 		for _, m := range out[0] {
 			if kindOf(m) == KindFeature {
-				r, _ := decode(m, market.DecodeFeatureRow)
+				r, _ := decode(m, wire.DecodeFeatureRow)
 				rows = append(rows, r)
 			}
 		}
@@ -183,8 +184,8 @@ func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
 			continue
 		}
 		want := market.Compute(candles[k+1-market.FeatureWindow : k+1])
-		if string(r.AppendJSON(nil)) != string(want.AppendJSON(nil)) {
-			t.Fatalf("row %d after the re-warm:\n got %s\nwant %s", k, r.AppendJSON(nil), want.AppendJSON(nil))
+		if string(wire.AppendJSON(nil, r)) != string(wire.AppendJSON(nil, want)) {
+			t.Fatalf("row %d after the re-warm:\n got %s\nwant %s", k, wire.AppendJSON(nil, r), wire.AppendJSON(nil, want))
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickcast/tickcast/internal/backoff"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/wire"
 )
 
 // DefaultFeaturesPrefix is the key prefix Features uses for an empty prefix.
@@ -105,7 +106,7 @@ return seq
 // publishes it to subscribers.
 func (f *Features) Put(ctx context.Context, row market.FeatureRow) error {
 	row.Pair = canonical(row.Pair)
-	body := row.AppendJSON(nil)
+	body := wire.AppendJSON(nil, row)
 	seq, err := putScript.Run(ctx, f.c.rdb, []string{f.rowsKey, f.metaKey, f.seqKey},
 		row.Pair, body, tsKey(row.TS), f.channel).Uint64()
 	if err != nil {
@@ -235,7 +236,7 @@ func (f *Features) load(ctx context.Context) error {
 			f.c.log.Warn("redis features: skipping row", "pair", pair, "err", err)
 			continue
 		}
-		row, err := market.DecodeFeatureRow([]byte(body))
+		row, err := wire.DecodeFeatureRow([]byte(body))
 		if err != nil {
 			f.c.log.Warn("redis features: skipping malformed row", "pair", pair, "err", err)
 			continue
@@ -361,7 +362,7 @@ func decodeUpdate(payload string) (uint64, market.FeatureRow, error) {
 	if err != nil {
 		return 0, market.FeatureRow{}, fmt.Errorf("update seq: %w", err)
 	}
-	row, err := market.DecodeFeatureRow([]byte(body))
+	row, err := wire.DecodeFeatureRow([]byte(body))
 	return seq, row, err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/redis"
+	"github.com/tickcast/tickcast/wire"
 )
 
 var (
@@ -85,7 +86,7 @@ func ctxT(tb testing.TB) context.Context {
 }
 
 func sameRow(a, b market.FeatureRow) bool {
-	return bytes.Equal(a.AppendJSON(nil), b.AppendJSON(nil))
+	return bytes.Equal(wire.AppendJSON(nil, a), wire.AppendJSON(nil, b))
 }
 
 // eventually polls cond every 5ms for up to 5s.

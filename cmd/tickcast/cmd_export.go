@@ -14,6 +14,7 @@ import (
 	"github.com/tickcast/tickcast/duckdb"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/wire"
 )
 
 type exportFlags struct {
@@ -117,14 +118,9 @@ func newRecordWriter(w io.Writer, format string, header []string) *recordWriter 
 	return rw
 }
 
-type record interface {
-	AppendJSON([]byte) []byte
-	AppendCSV([]string) []string
-}
-
-func (rw *recordWriter) write(r record) error {
+func writeRecord[R wire.Record](rw *recordWriter, r R) error {
 	if rw.csv == nil {
-		rw.buf = append(r.AppendJSON(rw.buf[:0]), '\n')
+		rw.buf = append(wire.AppendJSON(rw.buf[:0], r), '\n')
 		_, err := rw.w.Write(rw.buf)
 		return err
 	}
@@ -134,7 +130,7 @@ func (rw *recordWriter) write(r record) error {
 			return err
 		}
 	}
-	rw.rec = r.AppendCSV(rw.rec[:0])
+	rw.rec = wire.AppendCSV(rw.rec[:0], r)
 	return rw.csv.Write(rw.rec)
 }
 
@@ -156,16 +152,16 @@ func export(ctx context.Context, db *duckdb.DB, dataset string, q duckdb.Query, 
 	var err error
 	switch dataset {
 	case "trades":
-		rw := newRecordWriter(w, format, market.TradeCSVHeader)
-		err = db.EachTrade(ctx, q, func(t market.Trade) error { return rw.write(t) })
+		rw := newRecordWriter(w, format, wire.TradeCSVHeader)
+		err = db.EachTrade(ctx, q, func(t market.Trade) error { return writeRecord(rw, t) })
 		return firstErr(err, rw.close())
 	case "candles":
-		rw := newRecordWriter(w, format, market.CandleCSVHeader)
-		err = db.EachCandle(ctx, q, func(c market.Candle) error { return rw.write(c) })
+		rw := newRecordWriter(w, format, wire.CandleCSVHeader)
+		err = db.EachCandle(ctx, q, func(c market.Candle) error { return writeRecord(rw, c) })
 		return firstErr(err, rw.close())
 	case "features":
-		rw := newRecordWriter(w, format, market.FeatureCSVHeader())
-		err = db.EachFeature(ctx, q, func(r market.FeatureRow) error { return rw.write(r) })
+		rw := newRecordWriter(w, format, wire.FeatureCSVHeader())
+		err = db.EachFeature(ctx, q, func(r market.FeatureRow) error { return writeRecord(rw, r) })
 		return firstErr(err, rw.close())
 	}
 	return fmt.Errorf("export: unknown dataset %q (trades, candles, features): %w", dataset, errUsage)

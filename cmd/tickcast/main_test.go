@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/internal/realdata"
-	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/wire"
 )
 
 func runCmd(t *testing.T, args ...string) (string, error) {
@@ -44,7 +44,7 @@ func TestRunReplayExitAtEndThenExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], ",") != strings.Join(market.CandleCSVHeader, ",") {
+	if strings.Join(rows[0], ",") != strings.Join(wire.CandleCSVHeader, ",") {
 		t.Errorf("header = %v", rows[0])
 	}
 	if len(rows) != 61 {
@@ -62,7 +62,7 @@ func TestRunReplayExitAtEndThenExport(t *testing.T) {
 	if len(lines) != 10 {
 		t.Fatalf("%d feature rows in [00:30, 00:40), want 10", len(lines))
 	}
-	if _, err := market.DecodeFeatureRow([]byte(lines[0])); err != nil {
+	if _, err := wire.DecodeFeatureRow([]byte(lines[0])); err != nil {
 		t.Errorf("feature line does not decode: %v", err)
 	}
 	out, err = runCmd(t, "export", "trades", "--data-dir", dir, "--pair", "BTC/USD", "--format", "csv")
@@ -104,7 +104,7 @@ func TestExportEmptyStorePrintsHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.TrimSpace(out) != strings.Join(market.CandleCSVHeader, ",") {
+	if strings.TrimSpace(out) != strings.Join(wire.CandleCSVHeader, ",") {
 		t.Errorf("empty export = %q", out)
 	}
 }

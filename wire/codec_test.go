@@ -1,4 +1,4 @@
-package market
+package wire
 
 import (
 	"bytes"
@@ -12,22 +12,26 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
 )
 
 // Hand-written fixtures: one record of each kind and its exact encodings.
 
-func fixtureTrade() Trade {
-	return Trade{
-		Pair: "BTC/USD", TradeID: 42, Price: 10749.4, Qty: 0.004, Side: SideSell, OrdType: OrdLimit,
-		TS: time.Date(2019, 7, 1, 0, 0, 3, 172e6, time.UTC), Source: SourceKrakenWS,
+func fixtureTrade() market.Trade {
+	return market.Trade{
+		Pair: "BTC/USD", TradeID: 42, Price: 10749.4, Qty: 0.004, Side: market.SideSell, OrdType: market.OrdLimit,
+		TS: time.Date(2019, 7, 1, 0, 0, 3, 172e6, time.UTC), Source: market.SourceKrakenWS,
 	}
 }
 
 const fixtureTradeJSON = `{"pair":"BTC/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"sell",` +
 	`"ord_type":"limit","ts":"2019-07-01T00:00:03.172000Z","source":"kraken-ws"}`
 
-func fixtureCandle() Candle {
-	return Candle{
+func fixtureCandle() market.Candle {
+	return market.Candle{
 		Pair: "ETH/USD", Start: time.Date(2019, 7, 1, 0, 1, 0, 0, time.UTC), End: time.Date(2019, 7, 1, 0, 2, 0, 0, time.UTC),
 		Open: 290.5, High: 291, Low: 290.25, Close: 290.75, Volume: 12.5, VWAP: 290.6, Trades: 7,
 		BuyVolume: 10, SellVolume: 2.5, FirstTradeID: 100, LastTradeID: 107, Complete: true,
@@ -38,13 +42,13 @@ const fixtureCandleJSON = `{"pair":"ETH/USD","start":"2019-07-01T00:01:00Z","end
 	`"open":290.5,"high":291,"low":290.25,"close":290.75,"volume":12.5,"vwap":290.6,"trades":7,` +
 	`"buy_volume":10,"sell_volume":2.5,"first_trade_id":100,"last_trade_id":107,"complete":true,"repaired":false,"revision":0}`
 
-func fixtureFeatureRow() FeatureRow {
-	r := FeatureRow{Pair: "BTC/USD", TS: time.Date(2019, 7, 1, 0, 2, 0, 0, time.UTC), SchemaVersion: FeatureSchemaVersion, Close: 10800.5}
+func fixtureFeatureRow() market.FeatureRow {
+	r := market.FeatureRow{Pair: "BTC/USD", TS: time.Date(2019, 7, 1, 0, 2, 0, 0, time.UTC), SchemaVersion: market.FeatureSchemaVersion, Close: 10800.5}
 	for i := range r.Values {
 		r.Values[i] = float64(i) / 4
 	}
-	r.Values[FRet60] = math.NaN() // not warm yet
-	r.Values[FRSI14] = 1e-7
+	r.Values[market.FRet60] = math.NaN() // not warm yet
+	r.Values[market.FRSI14] = 1e-7
 	return r
 }
 
@@ -56,7 +60,7 @@ const fixtureFeatureRowJSON = `{"pair":"BTC/USD","ts":"2019-07-01T00:02:00Z","sc
 func ftoa(v float64) string { return string(appendNumber(nil, v)) }
 
 func TestTradeJSON(t *testing.T) {
-	got := string(fixtureTrade().AppendJSON(nil))
+	got := string(AppendJSON(nil, fixtureTrade()))
 	if got != fixtureTradeJSON {
 		t.Fatalf("AppendJSON\n got %s\nwant %s", got, fixtureTradeJSON)
 	}
@@ -67,7 +71,7 @@ func TestTradeJSON(t *testing.T) {
 }
 
 func TestCandleJSON(t *testing.T) {
-	got := string(fixtureCandle().AppendJSON(nil))
+	got := string(AppendJSON(nil, fixtureCandle()))
 	if got != fixtureCandleJSON {
 		t.Fatalf("AppendJSON\n got %s\nwant %s", got, fixtureCandleJSON)
 	}
@@ -78,7 +82,7 @@ func TestCandleJSON(t *testing.T) {
 }
 
 func TestFeatureRowJSON(t *testing.T) {
-	got, want := string(fixtureFeatureRow().AppendJSON(nil)), fixtureFeatureRowJSON
+	got, want := string(AppendJSON(nil, fixtureFeatureRow())), fixtureFeatureRowJSON
 	if got != want {
 		t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)
 	}
@@ -95,9 +99,9 @@ func TestJSONKeysMatchHeaders(t *testing.T) {
 		json   []byte
 		header []string
 	}{
-		{fixtureTrade().AppendJSON(nil), TradeCSVHeader},
-		{fixtureCandle().AppendJSON(nil), CandleCSVHeader},
-		{fixtureFeatureRow().AppendJSON(nil), FeatureCSVHeader()},
+		{AppendJSON(nil, fixtureTrade()), TradeCSVHeader},
+		{AppendJSON(nil, fixtureCandle()), CandleCSVHeader},
+		{AppendJSON(nil, fixtureFeatureRow()), FeatureCSVHeader()},
 	}
 	for _, tt := range tests {
 		if got := jsonKeys(t, tt.json); !slices.Equal(got, tt.header) {
@@ -219,7 +223,7 @@ func TestDecodeTradeAccepts(t *testing.T) {
 	want := fixtureTrade()
 	tests := []struct {
 		name, in string
-		edit     func(*Trade)
+		edit     func(*market.Trade)
 	}{
 		{"canonical", fixtureTradeJSON, nil},
 		{"spaces, other key order, unknown scalar keys", ` { "ts" : "2019-07-01T00:00:03.172Z" , "source":"kraken-ws",
@@ -232,12 +236,12 @@ func TestDecodeTradeAccepts(t *testing.T) {
 			`"ord_type":"limit","ts":"2019-07-01T02:00:03.172000999+02:00","source":"kraken-ws"}`, nil},
 		{"escapes in strings", `{"pair":"BTC\/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"s\u0065ll",` +
 			`"ord_type":"limit","ts":"2019-07-01T00:00:03.172Z","source":"kraken-ws \ud83d\ude00\n"}`,
-			func(t *Trade) { t.Source = "kraken-ws 😀\n" }},
+			func(t *market.Trade) { t.Source = "kraken-ws 😀\n" }},
 		{"unknown side and ord_type", `{"pair":"BTC/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"",` +
 			`"ord_type":"","ts":"2019-07-01T00:00:03.172Z","source":"kraken-ws"}`,
-			func(t *Trade) { t.Side, t.OrdType = SideUnknown, OrdUnknown }},
+			func(t *market.Trade) { t.Side, t.OrdType = market.SideUnknown, market.OrdUnknown }},
 		{"optional keys omitted", `{"pair":"BTC/USD","price":10749.4,"qty":0.004,"side":"sell","ts":"2019-07-01T00:00:03.172Z"}`,
-			func(t *Trade) { t.TradeID, t.OrdType, t.Source = 0, OrdUnknown, "" }},
+			func(t *market.Trade) { t.TradeID, t.OrdType, t.Source = 0, market.OrdUnknown, "" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +299,7 @@ func TestDecodeTradeRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, err := DecodeTrade([]byte(tt.in)); !errors.Is(err, ErrInvalid) {
+			if got, err := DecodeTrade([]byte(tt.in)); !errors.Is(err, market.ErrInvalid) {
 				t.Fatalf("DecodeTrade(%s) = %+v, %v; want ErrInvalid", tt.in, got, err)
 			}
 		})
@@ -305,21 +309,21 @@ func TestDecodeTradeRejects(t *testing.T) {
 func TestDecodeCandleRejects(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*Candle)
+		edit func(*market.Candle)
 		json func(string) string
 	}{
 		{name: "missing repaired", json: func(s string) string { return strings.Replace(s, `,"repaired":false`, "", 1) }},
 		{name: "complete as number", json: func(s string) string { return strings.Replace(s, `"complete":true`, `"complete":1`, 1) }},
 		{name: "null close", json: func(s string) string { return strings.Replace(s, `"close":290.75`, `"close":null`, 1) }},
-		{name: "end before start", edit: func(c *Candle) { c.End = c.Start.Add(-time.Minute) }},
-		{name: "empty window", edit: func(c *Candle) { c.End = c.Start }},
-		{name: "zero price", edit: func(c *Candle) { c.Low = 0 }},
-		{name: "high below close", edit: func(c *Candle) { c.High = 290.7 }},
-		{name: "low above open", edit: func(c *Candle) { c.Low = 290.6 }},
-		{name: "negative volume", edit: func(c *Candle) { c.BuyVolume = -1 }},
-		{name: "negative trades", edit: func(c *Candle) { c.Trades = -1 }},
-		{name: "ids reversed", edit: func(c *Candle) { c.FirstTradeID = 108 }},
-		{name: "bad pair", edit: func(c *Candle) { c.Pair = "E" }},
+		{name: "end before start", edit: func(c *market.Candle) { c.End = c.Start.Add(-time.Minute) }},
+		{name: "empty window", edit: func(c *market.Candle) { c.End = c.Start }},
+		{name: "zero price", edit: func(c *market.Candle) { c.Low = 0 }},
+		{name: "high below close", edit: func(c *market.Candle) { c.High = 290.7 }},
+		{name: "low above open", edit: func(c *market.Candle) { c.Low = 290.6 }},
+		{name: "negative volume", edit: func(c *market.Candle) { c.BuyVolume = -1 }},
+		{name: "negative trades", edit: func(c *market.Candle) { c.Trades = -1 }},
+		{name: "ids reversed", edit: func(c *market.Candle) { c.FirstTradeID = 108 }},
+		{name: "bad pair", edit: func(c *market.Candle) { c.Pair = "E" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,11 +331,11 @@ func TestDecodeCandleRejects(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&c)
 			}
-			in := string(c.AppendJSON(nil))
+			in := string(AppendJSON(nil, c))
 			if tt.json != nil {
 				in = tt.json(in)
 			}
-			if got, err := DecodeCandle([]byte(in)); !errors.Is(err, ErrInvalid) {
+			if got, err := DecodeCandle([]byte(in)); !errors.Is(err, market.ErrInvalid) {
 				t.Fatalf("DecodeCandle(%s) = %+v, %v; want ErrInvalid", in, got, err)
 			}
 		})
@@ -353,7 +357,7 @@ func TestDecodeFeatureRowRejects(t *testing.T) {
 			if tt.in == good {
 				t.Fatal("the edit did not apply")
 			}
-			if got, err := DecodeFeatureRow([]byte(tt.in)); !errors.Is(err, ErrInvalid) {
+			if got, err := DecodeFeatureRow([]byte(tt.in)); !errors.Is(err, market.ErrInvalid) {
 				t.Fatalf("DecodeFeatureRow = %+v, %v; want ErrInvalid", got, err)
 			}
 		})
@@ -369,21 +373,21 @@ func TestCSV(t *testing.T) {
 		decode func([]string) (string, error)
 	}{
 		{
-			"trade", TradeCSVHeader, fixtureTrade().AppendCSV(nil),
+			"trade", TradeCSVHeader, AppendCSV(nil, fixtureTrade()),
 			"BTC/USD,42,10749.4,0.004,sell,limit,2019-07-01T00:00:03.172000Z,kraken-ws",
-			func(r []string) (string, error) { v, err := DecodeTradeCSV(r); return string(v.AppendJSON(nil)), err },
+			func(r []string) (string, error) { v, err := DecodeTradeCSV(r); return string(AppendJSON(nil, v)), err },
 		},
 		{
-			"candle", CandleCSVHeader, fixtureCandle().AppendCSV(nil),
+			"candle", CandleCSVHeader, AppendCSV(nil, fixtureCandle()),
 			"ETH/USD,2019-07-01T00:01:00Z,2019-07-01T00:02:00Z,290.5,291,290.25,290.75,12.5,290.6,7,10,2.5,100,107,true,false,0",
-			func(r []string) (string, error) { v, err := DecodeCandleCSV(r); return string(v.AppendJSON(nil)), err },
+			func(r []string) (string, error) { v, err := DecodeCandleCSV(r); return string(AppendJSON(nil, v)), err },
 		},
 		{
-			"feature row", FeatureCSVHeader(), fixtureFeatureRow().AppendCSV(nil),
+			"feature row", FeatureCSVHeader(), AppendCSV(nil, fixtureFeatureRow()),
 			"BTC/USD,2019-07-01T00:02:00Z,1,false,10800.5,false,0,0,0.25,0.5,,1,1.25,1.5,1e-7,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.25,4.5,4.75,5",
 			func(r []string) (string, error) {
 				v, err := DecodeFeatureRowCSV(r)
-				return string(v.AppendJSON(nil)), err
+				return string(AppendJSON(nil, v)), err
 			},
 		},
 	}
@@ -397,7 +401,7 @@ func TestCSV(t *testing.T) {
 			if err != nil || back != jsons[tt.name] {
 				t.Fatalf("decoded back to %s, %v", back, err)
 			}
-			if _, err := tt.decode(tt.rec[1:]); !errors.Is(err, ErrInvalid) {
+			if _, err := tt.decode(tt.rec[1:]); !errors.Is(err, market.ErrInvalid) {
 				t.Errorf("short record: %v, want ErrInvalid", err)
 			}
 		})
@@ -407,7 +411,7 @@ func TestCSV(t *testing.T) {
 func TestFeatureCSVHeaderIsACopy(t *testing.T) {
 	h := FeatureCSVHeader()
 	h[0] = "changed"
-	if FeatureCSVHeader()[0] != "pair" || len(h) != 7+NumFeatures {
+	if FeatureCSVHeader()[0] != "pair" || len(h) != 7+market.NumFeatures {
 		t.Fatal("FeatureCSVHeader shares its backing array")
 	}
 }
@@ -416,11 +420,11 @@ func TestFeatureCSVHeaderIsACopy(t *testing.T) {
 // through JSON and CSV (written and read by encoding/csv).
 func TestCodecRealData(t *testing.T) {
 	trades := loadKrakenTrades(t)
-	candles := aggregateAll(t, trades, AggregatorConfig{Interval: time.Minute})
+	candles := aggregateAll(t, trades, market.AggregatorConfig{Interval: time.Minute})
 	var buf []byte
 	var rec []string
 	for _, tr := range trades {
-		buf, rec = tr.AppendJSON(buf[:0]), tr.AppendCSV(rec[:0])
+		buf, rec = AppendJSON(buf[:0], tr), AppendCSV(rec[:0], tr)
 		fromJSON, err := DecodeTrade(buf)
 		if err != nil || !sameTrade(fromJSON, tr) {
 			t.Fatalf("JSON %s → %+v, %v", buf, fromJSON, err)
@@ -431,7 +435,7 @@ func TestCodecRealData(t *testing.T) {
 		}
 	}
 	for _, c := range candles {
-		buf, rec = c.AppendJSON(buf[:0]), c.AppendCSV(rec[:0])
+		buf, rec = AppendJSON(buf[:0], c), AppendCSV(rec[:0], c)
 		fromJSON, err := DecodeCandle(buf)
 		if err != nil || !sameCandle(fromJSON, c) {
 			t.Fatalf("JSON %s → %+v, %v", buf, fromJSON, err)
@@ -441,6 +445,34 @@ func TestCodecRealData(t *testing.T) {
 			t.Fatalf("CSV %q → %+v, %v", rec, fromCSV, err)
 		}
 	}
+}
+
+// loadKrakenTrades reads the real Kraken BTC/USD trades of 2019-07-01
+// 00:00–01:00 UTC (skipping tb when the file is absent).
+func loadKrakenTrades(tb testing.TB) []market.Trade {
+	tb.Helper()
+	trades, err := archive.ReadTrades(realdata.Path(tb, realdata.KrakenTrades1h), archive.KrakenTrades, "", 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return trades
+}
+
+// aggregateAll returns every candle the aggregator emits for trades,
+// corrections included.
+func aggregateAll(t *testing.T, trades []market.Trade, cfg market.AggregatorConfig) []market.Candle {
+	t.Helper()
+	a, err := market.NewAggregator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []market.Candle
+	for _, tr := range trades {
+		if out, _, err = a.Add(tr, out); err != nil {
+			t.Fatalf("trade %d: %v", tr.TradeID, err)
+		}
+	}
+	return a.Flush(out)
 }
 
 func csvRoundTrip(t *testing.T, rec []string) []string {
@@ -462,9 +494,9 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 	tr, c, r := fixtureTrade(), fixtureCandle(), fixtureFeatureRow()
 	buf := make([]byte, 0, 2048)
 	for name, fn := range map[string]func(){
-		"trade":       func() { buf = tr.AppendJSON(buf[:0]) },
-		"candle":      func() { buf = c.AppendJSON(buf[:0]) },
-		"feature row": func() { buf = r.AppendJSON(buf[:0]) },
+		"trade":       func() { buf = AppendJSON(buf[:0], tr) },
+		"candle":      func() { buf = AppendJSON(buf[:0], c) },
+		"feature row": func() { buf = AppendJSON(buf[:0], r) },
 	} {
 		if n := testing.AllocsPerRun(100, fn); n != 0 {
 			t.Errorf("%s AppendJSON: %v allocs, want 0", name, n)
@@ -472,20 +504,20 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func sameTrade(a, b Trade) bool {
+func sameTrade(a, b market.Trade) bool {
 	same := a.TS.Equal(b.TS)
 	a.TS, b.TS = time.Time{}, time.Time{}
 	return same && a == b
 }
 
-func sameCandle(a, b Candle) bool {
+func sameCandle(a, b market.Candle) bool {
 	same := a.Start.Equal(b.Start) && a.End.Equal(b.End)
 	a.Start, a.End, b.Start, b.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return same && a == b
 }
 
 // sameFeatureRow compares floats bit for bit, so that NaN equals NaN.
-func sameFeatureRow(a, b FeatureRow) bool {
+func sameFeatureRow(a, b market.FeatureRow) bool {
 	same := a.TS.Equal(b.TS) && math.Float64bits(a.Close) == math.Float64bits(b.Close)
 	for i := range a.Values {
 		same = same && math.Float64bits(a.Values[i]) == math.Float64bits(b.Values[i])
@@ -505,7 +537,7 @@ func FuzzDecodeTrade(f *testing.F) {
 		if err != nil {
 			return
 		}
-		checkRoundTrip(t, v, v.AppendJSON(nil), v.AppendCSV(nil), DecodeTrade, DecodeTradeCSV, sameTrade)
+		checkRoundTrip(t, v, AppendJSON(nil, v), AppendCSV(nil, v), DecodeTrade, DecodeTradeCSV, sameTrade)
 	})
 }
 
@@ -517,7 +549,7 @@ func FuzzDecodeCandle(f *testing.F) {
 		if err != nil {
 			return
 		}
-		checkRoundTrip(t, v, v.AppendJSON(nil), v.AppendCSV(nil), DecodeCandle, DecodeCandleCSV, sameCandle)
+		checkRoundTrip(t, v, AppendJSON(nil, v), AppendCSV(nil, v), DecodeCandle, DecodeCandleCSV, sameCandle)
 	})
 }
 
@@ -529,7 +561,7 @@ func FuzzDecodeFeatureRow(f *testing.F) {
 		if err != nil {
 			return
 		}
-		checkRoundTrip(t, v, v.AppendJSON(nil), v.AppendCSV(nil), DecodeFeatureRow, DecodeFeatureRowCSV, sameFeatureRow)
+		checkRoundTrip(t, v, AppendJSON(nil, v), AppendCSV(nil, v), DecodeFeatureRow, DecodeFeatureRowCSV, sameFeatureRow)
 	})
 }
 
@@ -552,7 +584,7 @@ func BenchmarkTradeAppendJSON(b *testing.B) {
 	tr, buf := fixtureTrade(), make([]byte, 0, 256)
 	b.ReportAllocs()
 	for range b.N {
-		buf = tr.AppendJSON(buf[:0])
+		buf = AppendJSON(buf[:0], tr)
 	}
 }
 
@@ -570,7 +602,7 @@ func BenchmarkCandleAppendJSON(b *testing.B) {
 	c, buf := fixtureCandle(), make([]byte, 0, 512)
 	b.ReportAllocs()
 	for range b.N {
-		buf = c.AppendJSON(buf[:0])
+		buf = AppendJSON(buf[:0], c)
 	}
 }
 
