@@ -219,16 +219,16 @@ func TestCustomErrors(t *testing.T) {
 		train  *Matrix
 		text   string
 	}{
-		{"other objective", Params{"objective": "reg:absoluteerror"}, dtrain, "objective"},
-		{"eval metric", Params{"eval_metric": "mae"}, dtrain, "eval_metric"},
-		{"no labels", nil, unlabelled(t, tr), "labels"},
+		{"other objective", Params{"objective": "reg:absoluteerror", "nthread": "1"}, dtrain, "objective"},
+		{"eval metric", Params{"eval_metric": "mae", "nthread": "1"}, dtrain, "eval_metric"},
+		{"no labels", Params{"nthread": "1"}, unlabelled(t, tr), "labels"},
 	} {
 		b, _, err := Train(tc.params, tc.train, TrainOptions{Rounds: 2, Objective: obj})
 		if !errors.Is(err, ErrInvalid) || b != nil || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v, want ErrInvalid mentioning %q", tc.name, err, tc.text)
 		}
 	}
-	b, _, err := Train(nil, dtrain, TrainOptions{Rounds: 3, Objective: obj})
+	b, _, err := Train(Params{"nthread": "1"}, dtrain, TrainOptions{Rounds: 3, Objective: obj})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,5 +269,67 @@ func TestCustomErrors(t *testing.T) {
 	_ = b.Close()
 	if err := b.BoostOneIter(dtrain, 6, g, h); !errors.Is(err, ErrClosed) {
 		t.Errorf("closed booster: %v", err)
+	}
+}
+
+// TestPinballReal fits the 10% and 90% quantiles of the next 5-minute real
+// ETH/USDT log return from the absolute 1-minute returns of the last 10
+// minutes (volatility clusters, so the band should widen with them), with
+// early stopping on the validation rows.
+func TestPinballReal(t *testing.T) {
+	closes := loadCloses(t, 20000)
+	r := make([]float64, len(closes))
+	for i := 1; i < len(closes); i++ {
+		r[i] = math.Log(closes[i] / closes[i-1])
+	}
+	const lags, h = 10, 5
+	d := dataset{Cols: lags}
+	for t0 := lags; t0+h < len(r); t0++ {
+		for k := range lags {
+			d.X = append(d.X, float32(math.Abs(r[t0-k])))
+		}
+		d.Y = append(d.Y, float32(math.Log(closes[t0+h]/closes[t0])))
+		d.Rows++
+	}
+	a, c := d.Rows*70/100, d.Rows*85/100
+	tr, va, te := d.slice(0, a), d.slice(a+h, c), d.slice(c+h, d.Rows)
+	dtrain, dvalid := tr.matrix(t), va.matrix(t)
+	p := testParams("hist")
+	delete(p, "eval_metric")
+	delete(p, "base_score")
+	band := map[float64][]float32{}
+	for _, alpha := range []float64{0.1, 0.9} {
+		obj, err := NewPinball(alpha, tr.Y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, res, err := Train(p, dtrain, TrainOptions{Rounds: 1000, EarlyStoppingRounds: 20, Valid: dvalid, Objective: obj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, err := b.PredictDense(te.X, te.Rows, te.Cols)
+		b.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		constant := slices.Repeat([]float32{float32(Quantile(tr.Y, alpha))}, te.Rows)
+		model, uncond := PinballLoss(alpha, pt, te.Y), PinballLoss(alpha, constant, te.Y)
+		t.Logf("q%.0f: best iteration %d; test pinball %.4g vs unconditional %.4g (skill %+.1f%%)",
+			100*alpha, res.BestIteration, model, uncond, 100*(1-model/uncond))
+		if model >= uncond {
+			t.Errorf("q%.0f does not beat the unconditional quantile", 100*alpha)
+		}
+		band[alpha] = pt
+	}
+	inside := 0
+	for i, y := range te.Y {
+		if y >= band[0.1][i] && y <= band[0.9][i] {
+			inside++
+		}
+	}
+	cov := float64(inside) / float64(te.Rows)
+	t.Logf("real test rows: %.1f%% inside the 10–90%% band (%d rows)", 100*cov, te.Rows)
+	if math.Abs(cov-0.8) > 0.08 {
+		t.Errorf("coverage %.3f, want 0.80 ± 0.08 on real data", cov)
 	}
 }
