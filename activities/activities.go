@@ -105,8 +105,8 @@ func TemporalError(err error) error {
 	}
 	code := market.ErrorCode(err)
 	var cause error
-	if e, ok := err.(*market.Error); ok {
-		cause = e.Err
+	if me := (*market.Error)(nil); errors.As(err, &me) {
+		cause = me.Err
 	}
 	switch {
 	case slices.Contains(nonRetryable, code):

@@ -32,7 +32,7 @@ func TestTemporalError(t *testing.T) {
 		got := activities.TemporalError(tc.err)
 		var appErr *temporal.ApplicationError
 		switch {
-		case tc.typ == "" && got != tc.err:
+		case tc.typ == "" && !errors.Is(got, tc.err):
 			t.Errorf("%s: %v, want it returned as it is", tc.name, got)
 		case tc.typ == "":
 		case !errors.As(got, &appErr) || appErr.Type() != tc.typ || appErr.NonRetryable() == tc.retryable:
@@ -42,7 +42,7 @@ func TestTemporalError(t *testing.T) {
 		}
 	}
 	app := temporal.NewApplicationError("x", "Custom")
-	if activities.TemporalError(app) != app || activities.TemporalError(nil) != nil {
+	if got := activities.TemporalError(app); !errors.Is(got, app) || activities.TemporalError(nil) != nil {
 		t.Error("application errors and nil must pass through")
 	}
 	types := activities.NonRetryableTypes()
