@@ -35,6 +35,10 @@ var refreshParams = Params{"process_type": "update", "updater": "refresh", "refr
 // min_child_weight...): a model without them (AttrParams) is refreshed with
 // XGBoost's defaults, so SetAttr them first for a model made elsewhere.
 //
+// XGBoost logs one warning per refresh on stderr ("You have manually
+// specified the updater parameter ... tree_method will be ignored"): that
+// is the refresh updater replacing the tree method's, as intended.
+//
 // The refresh runs on a copy of the model; the booster takes the result
 // only when it succeeded, so after an error it is unchanged. Trees stay
 // after the best iteration, which is kept. Like Continue, it holds the

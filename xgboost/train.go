@@ -19,7 +19,8 @@ import (
 // Params are XGBoost learning parameters by name, e.g. objective
 // reg:squarederror, max_depth, eta, subsample, colsample_bytree,
 // min_child_weight, lambda, alpha, nthread, seed, eval_metric mae.
-// XGBoost 1.7 defaults base_score to 0.5 (2.x estimates it from the labels):
+// XGBoost 1.7 defaults base_score to 0.5 (for reg:absoluteerror it already
+// takes the labels' median; 2.x estimates it from the labels for more):
 // set it from the training labels with WithBaseScore (or 0 for targets near
 // zero such as log returns). Objectives known to work here, on 1.7 and
 // later: reg:squarederror, binary:logistic (Predict returns probabilities;
