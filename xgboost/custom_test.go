@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -331,5 +332,44 @@ func TestPinballReal(t *testing.T) {
 	t.Logf("real test rows: %.1f%% inside the 10–90%% band (%d rows)", 100*cov, te.Rows)
 	if math.Abs(cov-0.8) > 0.08 {
 		t.Errorf("coverage %.3f, want 0.80 ± 0.08 on real data", cov)
+	}
+}
+
+// TestCustomConcurrent: custom-objective training runs beside another on
+// shared matrices (each booster on its own thread, the matrices one call at
+// a time) and gives exactly the serial model. Run it with -race.
+func TestCustomConcurrent(t *testing.T) {
+	tr, va := fixture(1000, 3, 41, heteroscedastic), fixture(500, 3, 42, heteroscedastic)
+	dtrain, dvalid := tr.matrix(t), va.matrix(t)
+	p := Params{"nthread": "1", "max_depth": "3", "seed": "1"}
+	fit := func(alpha float64) []float32 {
+		obj, err := NewPinball(alpha, tr.Y)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		b, _, err := Train(p, dtrain, TrainOptions{Rounds: 30, EarlyStoppingRounds: 5, Valid: dvalid, Objective: obj})
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		defer b.Close()
+		out, err := b.PredictDense(va.X, va.Rows, va.Cols)
+		if err != nil {
+			t.Error(err)
+		}
+		return out
+	}
+	want := [2][]float32{fit(0.1), fit(0.9)}
+	var got [2][]float32
+	var wg sync.WaitGroup
+	for i, alpha := range []float64{0.1, 0.9} {
+		wg.Go(func() { got[i] = fit(alpha) })
+	}
+	wg.Wait()
+	for i := range got {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("model %d trained concurrently differs from the serial one", i)
+		}
 	}
 }
