@@ -30,7 +30,7 @@ var realStore = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	root, err := os.MkdirTemp("", "duckdb-real-store-")
+	root, err := tempDir("duckdb-real-store-")
 	if err != nil {
 		return "", err
 	}

@@ -16,7 +16,7 @@ import (
 type table[T any] struct {
 	dataset  parquet.Dataset
 	columns  []string // selected in this order, then scanned by scan
-	optional []string // DOUBLE columns older files may lack (NULL there)
+	optional []col    // columns older files may lack (NULL there)
 	timeCol  string
 	orderBy  []string // total order: time, pair, then the rest of the key
 	scan     func(*sql.Rows) (T, error)
@@ -156,13 +156,13 @@ func quoteAll(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// withColumns makes the optional DOUBLE columns exist even when no file of
+// withColumns makes the optional columns exist even when no file of
 // src has them (an older schema), reading as NULL: union_by_name only
 // covers columns that some file of the list holds.
-func withColumns(src string, optional []string) string {
+func withColumns(src string, optional []col) string {
 	cols := make([]string, len(optional))
 	for i, c := range optional {
-		cols[i] = "NULL::DOUBLE AS " + quote(c)
+		cols[i] = "NULL::" + c.typ + " AS " + quote(c.name)
 	}
 	return "(SELECT * FROM " + src + " UNION ALL BY NAME SELECT " + strings.Join(cols, ", ") + " WHERE false)"
 }

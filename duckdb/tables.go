@@ -62,14 +62,16 @@ func candleTable() table[market.Candle] {
 	return table[market.Candle]{
 		dataset: parquet.DatasetCandles,
 		columns: []string{"pair", "start", "end", "open", "high", "low", "close", "volume", "vwap",
-			"trades", "buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired"},
-		timeCol: "start",
-		orderBy: []string{"start", "pair"},
+			"trades", "buy_volume", "sell_volume", "first_trade_id", "last_trade_id", "complete", "repaired", "revision"},
+		optional: []col{{"revision", tBigint}},
+		timeCol:  "start",
+		orderBy:  []string{"start", "pair"},
 		scan: func(r *sql.Rows) (market.Candle, error) {
 			var c market.Candle
+			var rev sql.NullInt64 // 0 in files before revisions
 			err := r.Scan(&c.Pair, &c.Start, &c.End, &c.Open, &c.High, &c.Low, &c.Close, &c.Volume, &c.VWAP,
-				&c.Trades, &c.BuyVolume, &c.SellVolume, &c.FirstTradeID, &c.LastTradeID, &c.Complete, &c.Repaired)
-			c.Start, c.End = c.Start.UTC(), c.End.UTC()
+				&c.Trades, &c.BuyVolume, &c.SellVolume, &c.FirstTradeID, &c.LastTradeID, &c.Complete, &c.Repaired, &rev)
+			c.Start, c.End, c.Revision = c.Start.UTC(), c.End.UTC(), int(rev.Int64)
 			return c, err
 		},
 	}
@@ -78,27 +80,40 @@ func candleTable() table[market.Candle] {
 func featureTable() table[market.FeatureRow] {
 	return table[market.FeatureRow]{
 		dataset:  parquet.DatasetFeatures,
-		columns:  append([]string{"pair", "ts", "schema_version", "warm", "close"}, market.FeatureNames[:]...),
-		optional: market.FeatureNames[:],
+		columns:  append([]string{"pair", "ts", "schema_version", "warm", "close", "complete", "revision"}, market.FeatureNames[:]...),
+		optional: featureOptional(),
 		timeCol:  "ts",
 		orderBy:  []string{"ts", "pair"},
 		scan:     scanFeatureRow,
 	}
 }
 
+// featureOptional are the feature columns older files may lack: complete,
+// revision and each feature value.
+func featureOptional() []col {
+	cols := []col{{"complete", tBool}, {"revision", tBigint}}
+	for _, name := range market.FeatureNames {
+		cols = append(cols, col{name, tDouble})
+	}
+	return cols
+}
+
 // scanFeatureRow reads NULL values (columns missing under union_by_name)
-// as NaN, the store's "unknown" for a feature.
+// as NaN, the store's "unknown" for a feature, and as false and 0 for
+// complete and revision, as package parquet does.
 func scanFeatureRow(r *sql.Rows) (market.FeatureRow, error) {
 	var f market.FeatureRow
 	var vals [market.NumFeatures]sql.NullFloat64
-	dest := []any{&f.Pair, &f.TS, &f.SchemaVersion, &f.Warm, &f.Close}
+	var complete sql.NullBool
+	var rev sql.NullInt64
+	dest := []any{&f.Pair, &f.TS, &f.SchemaVersion, &f.Warm, &f.Close, &complete, &rev}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
 	if err := r.Scan(dest...); err != nil {
 		return f, err
 	}
-	f.TS = f.TS.UTC()
+	f.TS, f.Complete, f.Revision = f.TS.UTC(), complete.Bool, int(rev.Int64)
 	for i, v := range vals {
 		f.Values[i] = math.NaN()
 		if v.Valid {

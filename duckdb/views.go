@@ -103,7 +103,7 @@ func OpenDataDir(ctx context.Context, dataDir string, opts Options, views ...str
 func parquetViews(dataDir string) []view {
 	return []view{
 		storeView(ViewTrades, parquet.DatasetTrades, tradeSchema(), nil),
-		storeView(ViewCandles, parquet.DatasetCandles, candleSchema(), nil),
+		storeView(ViewCandles, parquet.DatasetCandles, candleSchema(), candleTable().optional),
 		storeView(ViewFeatures, parquet.DatasetFeatures, featureSchema(), featureTable().optional),
 		predictionsView(datadir.Predictions(dataDir)),
 	}
@@ -112,7 +112,7 @@ func parquetViews(dataDir string) []view {
 // storeView reads one dataset of the store: every column of its files
 // (optional ones NULL where a file lacks them) and the partition's date,
 // on which a filter skips whole files.
-func storeView(name string, d parquet.Dataset, schema []col, optional []string) view {
+func storeView(name string, d parquet.Dataset, schema []col, optional []col) view {
 	return view{
 		name: name,
 		list: func(db *DB) ([]string, error) {

@@ -20,6 +20,30 @@ import (
 	"github.com/tickcast/tickcast/registry"
 )
 
+// tempDirs are the stores built once per test binary, removed by TestMain.
+var tempDirs struct {
+	sync.Mutex
+	paths []string
+}
+
+func tempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err == nil {
+		tempDirs.Lock()
+		tempDirs.paths = append(tempDirs.paths, dir)
+		tempDirs.Unlock()
+	}
+	return dir, err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range tempDirs.paths {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 // realDataDir is a data directory holding the real 90 days of Binance
 // ETH/USDT minute candles and their feature rows (market.Features over
 // them), built once per test binary; no trades, no predictions.
@@ -41,7 +65,7 @@ var realDataDir = sync.OnceValues(func() (string, error) {
 		}
 		rows = append(rows, r)
 	}
-	root, err := os.MkdirTemp("", "duckdb-real-datadir-")
+	root, err := tempDir("duckdb-real-datadir-")
 	if err != nil {
 		return "", err
 	}
@@ -124,8 +148,8 @@ func TestViewsOfRealStore(t *testing.T) {
 	mustNil(t, err)
 	got, err := db.Features(t.Context(), Query{Pair: "ETH-USDT"})
 	mustNil(t, err)
-	if len(got) != len(want) || !got[len(got)-1].TS.Equal(want[len(want)-1].TS) || got[500].Values != want[500].Values {
-		t.Fatalf("features through the view differ: %d rows, want %d", len(got), len(want))
+	if len(got) != len(want) || !got[len(got)-1].TS.Equal(want[len(want)-1].TS) || fmt.Sprint(got[500]) != fmt.Sprint(want[500]) {
+		t.Fatalf("features through the view differ: %d rows, want %d; row 500 %v, want %v", len(got), len(want), got[500], want[500])
 	}
 	day := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	wantC, err := parquet.ReadCandles(datadir.Parquet(dir), "ETH/USDT", day, day.Add(time.Hour))
