@@ -16,8 +16,10 @@
 //     missing VWAP, so the feature rows are the same as with no VWAP at all.
 //   - Trades = 0 when the file has no count. Such a candle still has its
 //     volume: an empty window is one with Volume 0, not Trades 0. Its
-//     trade_count feature is log1p(0) = 0.
-//   - BuyVolume = SellVolume = 0 without a taker side (imbalance features 0).
+//     trade_count feature is missing (NaN), not log1p(0) = 0.
+//   - BuyVolume = SellVolume = 0 without a taker side: with Volume > 0, the
+//     imbalance features over it are missing (NaN), not 0 (see
+//     market.FeatureMayBeMissing).
 //   - FirstTradeID = LastTradeID = 0, Complete = true, Repaired = false.
 //
 // Bars a file lacks (Kraken omits minutes without trades) are not filled

@@ -4,7 +4,10 @@ import "time"
 
 // FeatureSchemaVersion changes whenever a feature's name, order or definition
 // changes; models record it and refuse rows of another version.
-const FeatureSchemaVersion = 1
+// Version 2 appended rvol_5 … garman_klass_30, rvol_240, rvol_1440 and
+// dow_sin/cos, and made order flow and trade counts missing (NaN) where the
+// source lacks them; the columns of version 1 keep their order.
+const FeatureSchemaVersion = 2
 
 // Feature indexes into FeatureRow.Values.
 const (
@@ -24,11 +27,23 @@ const (
 	FRVol30            // realized volatility: sqrt(Σ r²) of the last 30 one-candle log returns
 	FVolumeZ20         // (volume − mean) / σ of the last 20 volumes (population σ); 0 when σ = 0
 	FVWAPDev20         // close / VWAP of the last 20 candles − 1; 0 when they have no volume
-	FImbalance         // (buy − sell) / (buy + sell) volume of the candle, 0 when empty
-	FImbalance5        // the same over the summed volumes of the last 5 candles
-	FTradeCount        // log(1 + trades in the candle)
+	FImbalance         // (buy − sell) / (buy + sell) volume of the candle, 0 when empty; missing without a taker side
+	FImbalance5        // the same over the summed volumes of the last 5 candles; missing if one lacks a taker side
+	FTradeCount        // log(1 + trades in the candle); missing when the source has no trade count
 	FTODSin            // time of day of the candle end, sin(2π·s/86400), s = seconds since UTC midnight
 	FTODCos            // time of day of the candle end, cos(2π·s/86400)
+	// Schema 2.
+	FRVol5         // realized volatility: sqrt(Σ r²) of the last 5 one-candle log returns
+	FRVol15        // the same over 15 returns
+	FRVol60        // the same over 60 returns
+	FRVol120       // the same over 120 returns (121 candles: one more than the window, so long history)
+	FParkinson30   // Parkinson range volatility: sqrt(Σ ln(H/L)² / (4 ln 2)) over the last 30 candles (a sum, like rvol)
+	FParkinson120  // the same over the last 120 candles
+	FGarmanKlass30 // Garman–Klass: sqrt(Σ [0.5 ln(H/L)² − (2 ln 2 − 1) ln(C/O)²]) over 30 candles, a negative sum taken as 0
+	FRVol240       // long memory (HAR): sqrt(Σ r²) of the last 240 one-candle returns (4 h of 1-minute candles)
+	FRVol1440      // long memory (HAR): the same over LongWindow = 1440 returns (1 day of 1-minute candles)
+	FDOWSin        // time of week of the candle end, sin(2π·s/604800), s = seconds since Monday 00:00 UTC
+	FDOWCos        // time of week of the candle end, cos(2π·s/604800)
 	NumFeatures
 )
 
@@ -39,6 +54,30 @@ var FeatureNames = [NumFeatures]string{
 	"rsi_14", "macd", "macd_signal", "macd_hist",
 	"bb_pctb_20", "atr_14", "rvol_30", "volume_z_20", "vwap_dev_20",
 	"imbalance", "imbalance_5", "trade_count", "tod_sin", "tod_cos",
+	"rvol_5", "rvol_15", "rvol_60", "rvol_120", "parkinson_30", "parkinson_120", "garman_klass_30",
+	"rvol_240", "rvol_1440", "dow_sin", "dow_cos",
+}
+
+// Missing values: NaN in FeatureRow.Values means "not known", by design, and
+// XGBoost takes NaN as missing natively. Only the features marked in
+// FeatureMayBeMissing may be NaN in a warm row; NaN in any other feature of a
+// warm row, and ±Inf anywhere, is an error (never the case for rows of
+// Features). A feature is missing when:
+//   - its window needs more candles than the stream has given: rvol_120 (121
+//     candles), rvol_240 and rvol_1440 (up to LongWindow+1 candles) are NaN
+//     until their window is full, never computed over a shorter one, so every
+//     value that is set depends only on the candles ending at or before ts
+//     and never on where the stream started;
+//   - the source lacks the field: a candle with volume but no taker side
+//     (BuyVolume + SellVolume = 0 while Volume > 0: Binance klines without
+//     the taker column, Kraken OHLCVT) makes imbalance, and every imbalance_5
+//     that covers it, missing; a candle with volume but no trade count
+//     (Trades = 0 while Volume > 0: 6-column Binance klines) makes its
+//     trade_count missing. A zero a model could learn from is never made up.
+//     An empty candle (Volume 0) is known to be empty: imbalance 0, trade_count 0.
+var FeatureMayBeMissing = [NumFeatures]bool{
+	FImbalance: true, FImbalance5: true, FTradeCount: true,
+	FRVol120: true, FRVol240: true, FRVol1440: true,
 }
 
 // FeatureRow is the feature vector of one pair at TS (= the end of the
@@ -48,17 +87,21 @@ type FeatureRow struct {
 	TS            time.Time
 	SchemaVersion int
 	// Warm is true once the window holds FeatureWindow candles: every value
-	// is set and no longer depends on where the stream started.
+	// not marked in FeatureMayBeMissing is set, and no value depends on where
+	// the stream started (the long ones are NaN until their window is full).
 	Warm bool
 	// Close is the close of the candle at TS: the price a predicted return
 	// applies to. It is a reference value, not a model input.
 	Close float64
-	// Complete is true when every candle the row was computed from is
-	// complete: no trade of its inputs is known to be missing.
+	// Complete is true when every candle of the row's window (its last
+	// FeatureWindow candles, the correction horizon) is complete: no trade
+	// of those inputs is known to be missing. The long features' older
+	// candles are past the horizon: they can no longer change and do not count.
 	Complete bool
-	// Revision is the sum of the revisions of the candles the row was
-	// computed from: it grows with every correction of one of its inputs,
-	// so consumers keyed by (pair, ts) keep the highest.
+	// Revision is the sum of the revisions of the candles of the row's
+	// window: it grows with every correction of one of its inputs (a
+	// correction is always within the window), so consumers keyed by
+	// (pair, ts) keep the highest.
 	Revision int
 	Values   [NumFeatures]float64
 }

@@ -10,11 +10,19 @@ import (
 // Feature design: the window rule.
 //
 // Every feature at ts is a pure function of the last FeatureWindow candles
-// ending at or before ts (fewer while the stream is younger). Nothing else is
-// carried from one candle to the next. Two properties follow and are tested:
+// ending at or before ts (fewer while the stream is younger), except the
+// long-memory volatilities rvol_120, rvol_240 and rvol_1440: they sum the
+// squared one-candle returns of the last 121, 241 and LongWindow+1 candles
+// and are missing (NaN) until the stream has given that many, never computed
+// over fewer. Nothing else is carried from one candle to the next: the
+// candles and their squared returns are kept and every value is recomputed
+// from them with sums in a fixed order (no running sum, whose rounding would
+// depend on where the stream started). Two properties follow and are tested:
 //   - no look-ahead: data after ts cannot change the row at ts;
 //   - start independence: once warm, a row does not depend on where the stream
-//     started, so a backfill and the live pipeline give bit-identical rows.
+//     started, so a backfill and the live pipeline give bit-identical rows
+//     (every value that is not missing; the long ones are missing alike in
+//     both until their window is full).
 //
 // Recursive indicators are therefore truncated at the window. An EMA(p) over a
 // window is seeded with the simple average of the window's oldest p closes and
@@ -28,13 +36,25 @@ import (
 // candles (no trades, volume 0) give imbalance 0, a VWAP deviation of 0 when
 // the whole VWAP window is empty, a volume z-score of 0 when the volumes do
 // not vary, a Bollinger %B of 0.5 when the closes do not vary and an RSI of 50
-// when they do not move. Only a feature that needs more candles than the
-// window holds is NaN.
+// when they do not move. A feature is NaN (missing) only when it needs more
+// candles than the stream has given, or a field the source lacks (see
+// FeatureMayBeMissing: no taker side, no trade count).
 
 // FeatureWindow is how many candles a feature row depends on: every feature
 // at ts is a pure function of the last FeatureWindow candles ending at or
 // before ts. A row is Warm when its window holds FeatureWindow candles.
 const FeatureWindow = 120
+
+// LongWindow is the longest feature window, in one-candle returns: rvol_1440
+// sums the squared returns of the last LongWindow candles (a day of 1-minute
+// candles), so it needs LongWindow+1 candles. The warm start and each
+// backfill chunk are seeded with up to LongWindow stored candles: with their
+// first own candle, that is every long feature's window.
+const LongWindow = 1440
+
+// FeatureHistory is the most candles a row depends on (the long features'):
+// Compute reads the last FeatureHistory candles of its window.
+const FeatureHistory = LongWindow + 1
 
 // Indicator periods, in candles.
 const (
@@ -44,24 +64,42 @@ const (
 	smaPeriod  = 20 // SMA deviation, Bollinger bands, volume z-score, VWAP
 	rsiPeriod  = 14
 	atrPeriod  = 14
-	rvolPeriod = 30
 	imbPeriod  = 5
-	bandWidth  = 2 // Bollinger bands at ±2σ
+	bandWidth  = 2   // Bollinger bands at ±2σ
+	rangeShort = 30  // Parkinson and Garman–Klass
+	rangeLong  = 120 // Parkinson
 )
 
+// rvolPeriods are the realized-volatility features and their windows, in
+// one-candle returns.
+var rvolPeriods = [...]struct{ feature, returns int }{
+	{FRVol5, 5}, {FRVol15, 15}, {FRVol30, 30}, {FRVol60, 60}, {FRVol120, 120}, {FRVol240, 240}, {FRVol1440, LongWindow},
+}
+
 // Features turns each pair's candle stream into feature rows. It keeps, per
-// pair, a fixed ring of the last 2×FeatureWindow candles (~77 kB), so memory
-// is bounded by the number of pairs: the rows of the last FeatureWindow
-// candles can then be recomputed exactly when one of them is corrected. The
-// zero value is ready to use; a Features is not safe for concurrent use.
+// pair, fixed rings of the last 2×FeatureWindow candles and of the squared
+// returns of the last LongWindow+FeatureWindow candles (pairFeatures, ~113 kB),
+// so memory is bounded by the number of pairs, whatever the streams' length:
+// the rows of the last FeatureWindow candles can then be recomputed exactly
+// when one of them is corrected. The zero value is ready to use; a Features
+// is not safe for concurrent use.
 type Features struct {
-	pairs map[string]*candleRing
+	pairs map[string]*pairFeatures
 	rows  []FeatureRow // Correct's result, reused
+}
+
+// pairFeatures is what Features keeps of one pair, ~113 kB whatever the
+// stream's length: 2 × 240 candles of 168 B (81 kB) with their range terms
+// (8 kB) and 2 × 1560 squared returns (25 kB); each ring writes every value
+// twice so that what it holds is one contiguous slice.
+type pairFeatures struct {
+	candles candleRing
+	sq      returnRing // sq.held()'s last value is the newest candle's squared return
 }
 
 // NewFeatures returns an empty feature calculator.
 func NewFeatures() *Features {
-	return &Features{pairs: make(map[string]*candleRing)}
+	return &Features{pairs: make(map[string]*pairFeatures)}
 }
 
 // Update adds the next candle of c.Pair and returns the feature row at c.End.
@@ -75,18 +113,21 @@ func (f *Features) Update(c Candle) (FeatureRow, error) {
 	if err := validateFeatureCandle(c); err != nil {
 		return FeatureRow{}, err
 	}
-	r := f.pairs[c.Pair]
-	if r == nil {
-		r = &candleRing{}
+	p := f.pairs[c.Pair]
+	if p == nil {
+		p = &pairFeatures{}
 		if f.pairs == nil {
-			f.pairs = make(map[string]*candleRing)
+			f.pairs = make(map[string]*pairFeatures)
 		}
-		f.pairs[c.Pair] = r
-	} else if err := r.follows(c); err != nil {
+		f.pairs[c.Pair] = p
+	} else if err := p.candles.follows(c); err != nil {
 		return FeatureRow{}, err
+	} else {
+		p.sq.push(sqReturn(c, p.candles.buf[p.candles.last]))
 	}
-	r.push(c)
-	return Compute(r.window()), nil
+	p.candles.push(c)
+	w, terms := p.candles.window()
+	return compute(w, terms, p.sq.held()), nil
 }
 
 // Correct replaces the candle of c.Pair with c.Start, one of the pair's last
@@ -102,42 +143,64 @@ func (f *Features) Correct(c Candle) ([]FeatureRow, error) {
 	if err := validateFeatureCandle(c); err != nil {
 		return nil, err
 	}
-	r := f.pairs[c.Pair]
-	if r == nil {
+	p := f.pairs[c.Pair]
+	if p == nil {
 		return nil, featureCandleErr(c, "correction of an unknown pair")
 	}
-	i, err := r.find(c)
+	i, err := p.candles.find(c)
 	if err != nil {
 		return nil, err
 	}
-	r.set(i, c)
-	held := r.held()
+	p.candles.set(i, c)
+	p.setReturn(i) // the returns into and out of candle i change with it
+	held, terms := p.candles.held()
+	if i+1 < len(held) {
+		p.setReturn(i + 1)
+	}
+	sq := p.sq.held()
 	f.rows = f.rows[:0]
 	for j := i; j < len(held); j++ {
-		f.rows = append(f.rows, Compute(held[max(0, j+1-FeatureWindow):j+1]))
+		lo := max(0, j+1-FeatureWindow)
+		f.rows = append(f.rows, compute(held[lo:j+1], terms[lo:j+1], sq[:p.returnIndex(j)+1]))
 	}
 	return f.rows, nil
+}
+
+// returnIndex is the index in sq.held() of the squared return of the candle
+// at index j of candles.held(), −1 for the pair's first candle (none).
+func (p *pairFeatures) returnIndex(j int) int {
+	return p.sq.n - p.candles.n + j
+}
+
+// setReturn recomputes the squared return of the candle at index j of
+// candles.held() from it and the candle before.
+func (p *pairFeatures) setReturn(j int) {
+	if k := p.returnIndex(j); k >= 0 {
+		held, _ := p.candles.held()
+		p.sq.set(k, sqReturn(held[j], held[j-1]))
+	}
 }
 
 // Newest returns the pair's newest candle, false when there is none: a
 // candle starting after it is the next one (Update), one starting at or
 // before it a correction (Correct).
 func (f *Features) Newest(pair string) (Candle, bool) {
-	r := f.pairs[pair]
-	if r == nil || r.n == 0 {
+	p := f.pairs[pair]
+	if p == nil || p.candles.n == 0 {
 		return Candle{}, false
 	}
-	return r.buf[r.last], true
+	return p.candles.buf[p.candles.last], true
 }
 
 // Held returns a copy of the candles held for pair, oldest first (at most
 // 2 × FeatureWindow): what a late warm start puts back after the store's.
 func (f *Features) Held(pair string) []Candle {
-	r := f.pairs[pair]
-	if r == nil || r.n == 0 {
+	p := f.pairs[pair]
+	if p == nil || p.candles.n == 0 {
 		return nil
 	}
-	return slices.Clone(r.held())
+	held, _ := p.candles.held()
+	return slices.Clone(held)
 }
 
 // Reset forgets the candles of pair, so that its stream may start again
@@ -147,12 +210,50 @@ func (f *Features) Reset(pair string) { delete(f.pairs, pair) }
 
 // Compute is the pure function behind Update: the feature row at the last
 // candle of window, which holds one pair's contiguous candles, oldest first.
-// Only the last FeatureWindow candles are used. An empty window gives a row
-// whose values are all NaN.
+// The long-memory volatilities use its last FeatureHistory candles (and are
+// NaN when it holds fewer than they need), every other feature its last
+// FeatureWindow. An empty window gives a row whose values are all NaN.
 func Compute(window []Candle) FeatureRow {
-	if len(window) > FeatureWindow {
-		window = window[len(window)-FeatureWindow:]
+	if len(window) > FeatureHistory {
+		window = window[len(window)-FeatureHistory:]
 	}
+	var small [FeatureWindow]float64 // a window's returns without allocating
+	sq := small[:0]
+	if len(window)-1 > len(small) {
+		sq = make([]float64, 0, len(window)-1)
+	}
+	for i := 1; i < len(window); i++ {
+		sq = append(sq, sqReturn(window[i], window[i-1]))
+	}
+	w := window[max(0, len(window)-FeatureWindow):]
+	var terms [FeatureWindow]rangeTerms
+	for i := range w {
+		terms[i] = rangeTermsOf(w[i])
+	}
+	return compute(w, terms[:len(w)], sq)
+}
+
+// sqReturn is the squared one-candle log return of c after prev.
+func sqReturn(c, prev Candle) float64 {
+	r := math.Log(c.Close / prev.Close)
+	return r * r
+}
+
+// rangeTerms are a candle's terms of the range estimators, ln(H/L)² and
+// ln(C/O)²: computed once per candle and kept beside it, so that a row
+// takes no logarithm of older candles.
+type rangeTerms struct{ hl2, co2 float64 }
+
+func rangeTermsOf(c Candle) rangeTerms {
+	hl, co := logRatio(c.High, c.Low), logRatio(c.Close, c.Open)
+	return rangeTerms{hl * hl, co * co}
+}
+
+// compute is the row at the last candle of window (at most FeatureWindow
+// candles, terms theirs); sq holds the squared one-candle returns up to
+// that candle, oldest first, at least those of window (the long ones read
+// further back).
+func compute(window []Candle, terms []rangeTerms, sq []float64) FeatureRow {
 	row := FeatureRow{SchemaVersion: FeatureSchemaVersion}
 	v := &row.Values
 	for i := range v {
@@ -172,9 +273,11 @@ func Compute(window []Candle) FeatureRow {
 	returnFeatures(v, window)
 	trendFeatures(v, window)
 	bandFeatures(v, window)
-	volatilityFeatures(v, window)
+	volatilityFeatures(v, window, sq)
+	rangeFeatures(v, terms)
 	flowFeatures(v, window)
 	v[FTODSin], v[FTODCos] = timeOfDay(last.End)
+	v[FDOWSin], v[FDOWCos] = timeOfWeek(last.End)
 	return row
 }
 
@@ -182,47 +285,85 @@ func Compute(window []Candle) FeatureRow {
 // FeatureWindow candles depend on FeatureWindow−1 more.
 const featureHistory = 2 * FeatureWindow
 
-// candleRing holds the last featureHistory candles of a pair. Each candle is
-// written twice, at i and i+featureHistory, so that the candles held are
-// always one contiguous slice of buf and Compute runs on it without copying.
+// returnHistory is how many squared returns a pair keeps: the rows of the
+// last FeatureWindow candles read up to LongWindow returns each.
+const returnHistory = LongWindow + FeatureWindow
+
+// returnRing holds the squared returns of a pair's last returnHistory
+// candles (its first candle has none), written twice like candleRing's.
+type returnRing struct {
+	buf  [2 * returnHistory]float64
+	last int // slot in [0, returnHistory) of the newest return
+	n    int // returns held, ≤ returnHistory
+}
+
+func (r *returnRing) push(x float64) {
+	if r.n > 0 {
+		r.last = (r.last + 1) % returnHistory
+	}
+	r.buf[r.last] = x
+	r.buf[r.last+returnHistory] = x
+	r.n = min(r.n+1, returnHistory)
+}
+
+// held returns the squared returns held, oldest first.
+func (r *returnRing) held() []float64 {
+	end := r.last + 1 + returnHistory
+	return r.buf[end-r.n : end]
+}
+
+// set replaces the return at index i of held.
+func (r *returnRing) set(i int, x float64) {
+	slot := (r.last - (r.n - 1 - i) + returnHistory) % returnHistory
+	r.buf[slot] = x
+	r.buf[slot+returnHistory] = x
+}
+
+// candleRing holds the last featureHistory candles of a pair and their range
+// terms. Each is written twice, at i and i+featureHistory, so that the
+// candles held are always one contiguous slice of buf and compute runs on
+// it without copying.
 type candleRing struct {
-	buf  [2 * featureHistory]Candle
-	last int // slot in [0, featureHistory) of the newest candle
-	n    int // candles held, ≤ featureHistory
+	buf   [2 * featureHistory]Candle
+	terms [2 * featureHistory]rangeTerms // terms[i] are buf[i]'s
+	last  int                            // slot in [0, featureHistory) of the newest candle
+	n     int                            // candles held, ≤ featureHistory
 }
 
 func (r *candleRing) push(c Candle) {
 	if r.n > 0 {
 		r.last = (r.last + 1) % featureHistory
 	}
-	r.buf[r.last] = c
-	r.buf[r.last+featureHistory] = c
 	r.n = min(r.n+1, featureHistory)
+	r.set(r.n-1, c)
 }
 
-// held returns the candles held, oldest first.
-func (r *candleRing) held() []Candle {
+// held returns the candles held and their range terms, oldest first.
+func (r *candleRing) held() ([]Candle, []rangeTerms) {
 	end := r.last + 1 + featureHistory
-	return r.buf[end-r.n : end]
+	return r.buf[end-r.n : end], r.terms[end-r.n : end]
 }
 
-// window returns the last FeatureWindow candles held, oldest first.
-func (r *candleRing) window() []Candle {
-	h := r.held()
-	return h[max(0, len(h)-FeatureWindow):]
+// window returns the last FeatureWindow candles held and their range
+// terms, oldest first.
+func (r *candleRing) window() ([]Candle, []rangeTerms) {
+	h, t := r.held()
+	lo := max(0, len(h)-FeatureWindow)
+	return h[lo:], t[lo:]
 }
 
 // set replaces the candle at index i of held.
 func (r *candleRing) set(i int, c Candle) {
 	slot := (r.last - (r.n - 1 - i) + featureHistory) % featureHistory
-	r.buf[slot] = c
-	r.buf[slot+featureHistory] = c
+	t := rangeTermsOf(c)
+	r.buf[slot], r.buf[slot+featureHistory] = c, c
+	r.terms[slot], r.terms[slot+featureHistory] = t, t
 }
 
 // find returns the index in held of the candle that c corrects: same start
 // and end, among the last FeatureWindow.
 func (r *candleRing) find(c Candle) (int, error) {
-	w := r.window()
+	w, _ := r.window()
 	first, last := w[0], w[len(w)-1]
 	d := last.End.Sub(last.Start)
 	switch {
@@ -379,8 +520,8 @@ func rsi(w []Candle, p int) float64 {
 	return 100 * gain / (gain + loss)
 }
 
-// volatilityFeatures sets ATR(14)/close and the 30-candle realized volatility.
-func volatilityFeatures(v *[NumFeatures]float64, w []Candle) {
+// volatilityFeatures sets ATR(14)/close and the realized volatilities.
+func volatilityFeatures(v *[NumFeatures]float64, w []Candle, sq []float64) {
 	n := len(w)
 	if n > atrPeriod {
 		var sum float64
@@ -389,14 +530,56 @@ func volatilityFeatures(v *[NumFeatures]float64, w []Candle) {
 		}
 		v[FATR14] = sum / atrPeriod / w[n-1].Close
 	}
-	if n > rvolPeriod {
-		var sum float64
-		for i := n - rvolPeriod; i < n; i++ {
-			r := math.Log(w[i].Close / w[i-1].Close)
-			sum += r * r
-		}
-		v[FRVol30] = math.Sqrt(sum)
+	for _, p := range rvolPeriods {
+		v[p.feature] = realizedVol(sq, p.returns)
 	}
+}
+
+// realizedVol is sqrt(Σ r²) of the last k squared returns of sq, summed
+// oldest first; NaN when sq holds fewer than k.
+func realizedVol(sq []float64, k int) float64 {
+	if len(sq) < k {
+		return math.NaN()
+	}
+	var sum float64
+	for _, x := range sq[len(sq)-k:] {
+		sum += x
+	}
+	return math.Sqrt(sum)
+}
+
+// gkCloseWeight is Garman–Klass's weight of ln(C/O)², 2 ln 2 − 1.
+const gkCloseWeight = 2*math.Ln2 - 1
+
+// rangeFeatures sets the Parkinson volatilities over 30 and 120 candles and
+// Garman–Klass over 30, as sums over the candles (comparable to rvol), from
+// the window's range terms.
+func rangeFeatures(v *[NumFeatures]float64, terms []rangeTerms) {
+	n := len(terms)
+	var park30, park120, gk30 float64
+	for i := max(0, n-rangeLong); i < n; i++ {
+		t := terms[i]
+		park120 += t.hl2
+		if i >= n-rangeShort {
+			park30 += t.hl2
+			gk30 += 0.5*t.hl2 - gkCloseWeight*t.co2
+		}
+	}
+	if n >= rangeShort {
+		v[FParkinson30] = math.Sqrt(park30 / (4 * math.Ln2))
+		v[FGarmanKlass30] = math.Sqrt(max(gk30, 0))
+	}
+	if n >= rangeLong {
+		v[FParkinson120] = math.Sqrt(park120 / (4 * math.Ln2))
+	}
+}
+
+// logRatio is ln(a/b): 0 for an empty candle's equal prices without a Log.
+func logRatio(a, b float64) float64 {
+	if a == b {
+		return 0
+	}
+	return math.Log(a / b)
 }
 
 func trueRange(c Candle, prevClose float64) float64 {
@@ -408,7 +591,9 @@ func flowFeatures(v *[NumFeatures]float64, w []Candle) {
 	n := len(w)
 	last := w[n-1]
 	v[FImbalance] = imbalance(w[n-1:])
-	v[FTradeCount] = math.Log1p(float64(last.Trades))
+	if last.Trades > 0 || last.Volume == 0 { // volume without a count: the source has none
+		v[FTradeCount] = math.Log1p(float64(last.Trades))
+	}
 	if n >= imbPeriod {
 		v[FImbalance5] = imbalance(w[n-imbPeriod:])
 	}
@@ -426,10 +611,14 @@ func flowFeatures(v *[NumFeatures]float64, w []Candle) {
 	}
 }
 
-// imbalance is (buy − sell) / (buy + sell) over w's volumes, 0 without volume.
+// imbalance is (buy − sell) / (buy + sell) over w's volumes, 0 without
+// volume, NaN (missing) when a candle of w has volume but no taker side.
 func imbalance(w []Candle) float64 {
 	var buy, sell float64
 	for i := range w {
+		if w[i].Volume > 0 && w[i].BuyVolume+w[i].SellVolume == 0 {
+			return math.NaN()
+		}
 		buy += w[i].BuyVolume
 		sell += w[i].SellVolume
 	}
@@ -485,4 +674,13 @@ func timeOfDay(t time.Time) (sin, cos float64) {
 	t = t.UTC()
 	s := float64(t.Hour()*3600+t.Minute()*60+t.Second()) + float64(t.Nanosecond())/1e9
 	return math.Sincos(2 * math.Pi * s / 86400)
+}
+
+// timeOfWeek encodes the time of t within the UTC week, from Monday 00:00,
+// on the unit circle.
+func timeOfWeek(t time.Time) (sin, cos float64) {
+	const week = 7 * 86400
+	// 1970-01-01 was a Thursday: the Monday before began 3 days earlier.
+	s := ((t.Unix()+3*86400)%week + week) % week
+	return math.Sincos(2 * math.Pi * (float64(s) + float64(t.Nanosecond())/1e9) / week)
 }

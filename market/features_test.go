@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,6 +245,140 @@ func TestComputeRealizedVol(t *testing.T) {
 	featWant(t, featLast(t, featSeries(closes[1:]...)), FRVol30, math.NaN())
 }
 
+func TestComputeRealizedVolWindows(t *testing.T) {
+	// 1441 closes of 100, except three jumps, placed by how many returns back
+	// they are: ×2 at 1000 back, ÷2 at 100 back, ×3 at 3 back. Each return is
+	// ln 2, −ln 2 or ln 3, every other return 0, so rvol_k = sqrt of the sum
+	// of the squared jumps within the last k returns.
+	const n = LongWindow + 1
+	closes := make([]float64, n)
+	for i := range closes {
+		back := n - 1 - i // returns between close i and the last close
+		switch {
+		case back < 3:
+			closes[i] = 300
+		case back < 100:
+			closes[i] = 100
+		case back < 1000:
+			closes[i] = 200
+		default:
+			closes[i] = 100
+		}
+	}
+	l2, l3 := math.Ln2, math.Log(3)
+	row := featLast(t, featSeries(closes...))
+	featWant(t, row, FRVol5, l3)
+	featWant(t, row, FRVol15, l3)
+	featWant(t, row, FRVol30, l3)
+	featWant(t, row, FRVol60, l3)
+	featWant(t, row, FRVol120, math.Sqrt(l3*l3+l2*l2))
+	featWant(t, row, FRVol240, math.Sqrt(l3*l3+l2*l2))
+	featWant(t, row, FRVol1440, math.Sqrt(l3*l3+2*l2*l2))
+
+	// Without the oldest close, 1439 returns: rvol_1440 is missing, not
+	// computed over fewer; the others are unchanged.
+	row = featLast(t, featSeries(closes[1:]...))
+	featWant(t, row, FRVol1440, math.NaN())
+	featWant(t, row, FRVol240, math.Sqrt(l3*l3+l2*l2))
+	// 121 closes: 120 returns; 120 closes: rvol_120 missing although warm.
+	featWant(t, featLast(t, featSeries(closes[n-121:]...)), FRVol120, math.Sqrt(l3*l3+l2*l2))
+	row = featLast(t, featSeries(closes[n-120:]...))
+	featWant(t, row, FRVol120, math.NaN())
+	featWant(t, row, FRVol60, l3)
+	if !row.Warm {
+		t.Error("120 candles: not warm")
+	}
+	featWant(t, featLast(t, featSeries(closes[n-240:]...)), FRVol240, math.NaN())
+}
+
+func TestComputeRangeEstimators(t *testing.T) {
+	// 90 dojis with H/L = e (ln(H/L)² = 1, C = O), then 30 candles with
+	// O = L = 100, C = H = 200 (ln(H/L)² = ln(C/O)² = ln²2):
+	// parkinson_30  = sqrt(30 ln²2 / (4 ln 2)) = sqrt(7.5 ln 2);
+	// parkinson_120 = sqrt((90 + 30 ln²2) / (4 ln 2));
+	// garman_klass_30 = sqrt(30 (0.5 ln²2 − (2 ln 2 − 1) ln²2)) = ln 2 · sqrt(30 (1.5 − 2 ln 2)).
+	cs := featSeries(append(featRepeat(100, 90), featRepeat(200, 30)...)...)
+	for i := range cs {
+		if i < 90 {
+			cs[i].High, cs[i].Low = 100*math.Exp(0.5), 100*math.Exp(-0.5)
+		} else {
+			cs[i].Open, cs[i].Low = 100, 100
+		}
+	}
+	l2 := math.Ln2
+	row := featLast(t, cs)
+	featWant(t, row, FParkinson30, math.Sqrt(7.5*l2))
+	featWant(t, row, FParkinson120, math.Sqrt((90+30*l2*l2)/(4*l2)))
+	featWant(t, row, FGarmanKlass30, l2*math.Sqrt(30*(1.5-2*l2)))
+
+	// Flat candles have no range: all 0. Too few candles: missing.
+	flat := featLast(t, featSeries(featRepeat(50, 120)...))
+	for _, f := range []int{FParkinson30, FParkinson120, FGarmanKlass30} {
+		featWant(t, flat, f, 0)
+	}
+	row = featLast(t, cs[1:]) // 119 candles: 89 dojis, the 30 ranged ones
+	featWant(t, row, FParkinson120, math.NaN())
+	featWant(t, row, FParkinson30, math.Sqrt(7.5*l2))
+	row = featLast(t, cs[:29])
+	featWant(t, row, FParkinson30, math.NaN())
+	featWant(t, row, FGarmanKlass30, math.NaN())
+	// 30 dojis: the close term is 0, garman_klass_30 = sqrt(30 · 0.5 · 1) = sqrt(15).
+	featWant(t, featLast(t, cs[:30]), FGarmanKlass30, math.Sqrt(15))
+}
+
+// TestComputeMissingOrderFlow: a candle with volume but no taker side (the
+// source has none) makes the imbalance features missing, not 0; a candle
+// with volume but no trade count makes trade_count missing. An empty
+// candle is known to be empty: 0.
+func TestComputeMissingOrderFlow(t *testing.T) {
+	// Buy/sell/volume: (1,1,2) (0,0,3: no side) (2,0,2) (0,0,0: empty) (1,0,1) (1,3,4) (0,2,2).
+	sides := [][3]float64{{1, 1, 2}, {0, 0, 3}, {2, 0, 2}, {0, 0, 0}, {1, 0, 1}, {1, 3, 4}, {0, 2, 2}}
+	cs := featSeries(featRepeat(100, len(sides))...)
+	for i, x := range sides {
+		cs[i].BuyVolume, cs[i].SellVolume, cs[i].Volume = x[0], x[1], x[2]
+		cs[i].Trades = int64(x[2]) // one trade per unit of volume, 0 for the empty one
+	}
+	row := featLast(t, cs[:2])
+	featWant(t, row, FImbalance, math.NaN())
+	row = featLast(t, cs[:6]) // the sideless candle is among the last 5
+	featWant(t, row, FImbalance, -0.5)
+	featWant(t, row, FImbalance5, math.NaN())
+	row = featLast(t, cs) // candles 2..6: buy 2+1+1 = 4, sell 3+2 = 5: −1/9
+	featWant(t, row, FImbalance, -1)
+	featWant(t, row, FImbalance5, -1.0/9)
+
+	row = featLast(t, cs[:4]) // the empty candle
+	featWant(t, row, FImbalance, 0)
+	featWant(t, row, FTradeCount, 0)
+	cs[6].Trades = 0 // volume 2 without a count
+	featWant(t, featLast(t, cs), FTradeCount, math.NaN())
+}
+
+func TestComputeTimeOfWeek(t *testing.T) {
+	h := math.Sqrt(0.5)
+	cases := []struct {
+		end      time.Time
+		sin, cos float64
+	}{
+		{time.Date(2023, 3, 6, 0, 0, 0, 0, time.UTC), 0, 1},                                                                 // Monday 00:00
+		{time.Date(2023, 3, 7, 18, 0, 0, 0, time.UTC), 1, 0},                                                                // Tuesday 18:00: 1/4 week
+		{time.Date(2023, 3, 9, 12, 0, 0, 0, time.UTC), 0, -1},                                                               // Thursday 12:00: 1/2
+		{time.Date(2023, 3, 11, 6, 0, 0, 0, time.UTC), -1, 0},                                                               // Saturday 06:00: 3/4
+		{time.Date(2023, 3, 12, 3, 0, 0, 0, time.UTC), -h, h},                                                               // Sunday 03:00: 7/8
+		{time.Date(2023, 3, 6, 1, 0, 0, 0, time.FixedZone("CET", 3600)), 0, 1},                                              // Monday 00:00 UTC
+		{time.Date(1969, 12, 29, 0, 0, 0, 0, time.UTC), 0, 1},                                                               // a Monday before the epoch
+		{time.Date(2023, 3, 8, 9, 0, 0, 0, time.UTC), math.Sin(2.375 * 2 * math.Pi / 7), math.Cos(2.375 * 2 * math.Pi / 7)}, // Wednesday 09:00: 2.375 days
+	}
+	for _, tc := range cases {
+		c := featSeries(100)[0]
+		c.Start, c.End = tc.end.Add(-time.Minute), tc.end
+		row := featLast(t, []Candle{c})
+		if math.Abs(row.Values[FDOWSin]-tc.sin) > 1e-12 || math.Abs(row.Values[FDOWCos]-tc.cos) > 1e-12 {
+			t.Errorf("end %s: dow = (%v, %v), want (%v, %v)", tc.end, row.Values[FDOWSin], row.Values[FDOWCos], tc.sin, tc.cos)
+		}
+	}
+}
+
 func featWithVolumes(vols ...float64) []Candle {
 	cs := featSeries(featRepeat(100, len(vols))...)
 	for i, v := range vols {
@@ -374,7 +509,7 @@ func featSynthetic(n int) []Candle {
 		start := featT0.Add(time.Duration(i) * time.Minute)
 		cs[i] = Candle{Pair: featPair, Start: start, End: start.Add(time.Minute),
 			Open: prev, High: max(prev, c) + 0.5, Low: min(prev, c) - 0.25, Close: c,
-			Volume: 1 + float64(i%7), VWAP: (prev + c) / 2, Trades: int64(i % 11),
+			Volume: 1 + float64(i%7), VWAP: (prev + c) / 2, Trades: 1 + int64(i%11),
 			BuyVolume: (1 + float64(i%7)) * float64(i%3) / 2, SellVolume: (1 + float64(i%7)) * float64(2-i%3) / 2}
 		prev = c
 	}
@@ -388,33 +523,55 @@ var featNeeds = [NumFeatures]int{
 	FEMA12Dev: 12, FEMA26Dev: 26, FSMA20Dev: 20, FRSI14: 15,
 	FMACD: 26, FMACDSignal: 34, FMACDHist: 34, FBBPctB20: 20, FATR14: 15, FRVol30: 31,
 	FVolumeZ20: 20, FVWAPDev20: 20, FImbalance: 1, FImbalance5: 5, FTradeCount: 1, FTODSin: 1, FTODCos: 1,
+	FRVol5: 6, FRVol15: 16, FRVol60: 61, FRVol120: 121, FParkinson30: 30, FParkinson120: 120, FGarmanKlass30: 30,
+	FRVol240: 241, FRVol1440: 1441, FDOWSin: 1, FDOWCos: 1,
 }
 
+// TestComputeWarmUp: each feature is NaN exactly until the stream has given
+// the candles it needs; warm means FeatureWindow candles, whatever the long
+// features need; a feature that may need more than the window is declared
+// as possibly missing.
 func TestComputeWarmUp(t *testing.T) {
-	cs := featSynthetic(FeatureWindow + 5)
+	cs := featSynthetic(FeatureHistory + 5)
 	rows := featRun(t, cs)
 	for i, row := range rows {
-		n := min(i+1, FeatureWindow)
-		if row.Warm != (n == FeatureWindow) {
-			t.Errorf("candle %d: warm = %v with %d candles", i, row.Warm, n)
+		seen := i + 1
+		if row.Warm != (seen >= FeatureWindow) {
+			t.Errorf("candle %d: warm = %v with %d candles", i, row.Warm, seen)
 		}
 		for f, v := range row.Values {
-			if math.IsNaN(v) != (n < featNeeds[f]) || math.IsInf(v, 0) {
-				t.Errorf("%d candles: %s = %v, defined from %d candles", n, FeatureNames[f], v, featNeeds[f])
+			if math.IsNaN(v) != (seen < featNeeds[f]) || math.IsInf(v, 0) {
+				t.Errorf("%d candles: %s = %v, defined from %d candles", seen, FeatureNames[f], v, featNeeds[f])
 			}
 		}
+	}
+	for f, need := range featNeeds {
+		if need > FeatureWindow && !FeatureMayBeMissing[f] {
+			t.Errorf("%s needs %d candles, more than the window, but is not declared FeatureMayBeMissing", FeatureNames[f], need)
+		}
+	}
+	if longest := slices.Max(featNeeds[:]); longest != FeatureHistory {
+		t.Errorf("the longest feature needs %d candles, FeatureHistory is %d", longest, FeatureHistory)
 	}
 }
 
 func TestComputeRowFields(t *testing.T) {
-	cs := featSynthetic(FeatureWindow + 30)
+	cs := featSynthetic(30)
 	row := Compute(cs[:7])
 	if row.Pair != featPair || !row.TS.Equal(cs[6].End) || row.Close != cs[6].Close ||
 		row.SchemaVersion != FeatureSchemaVersion || row.Warm {
 		t.Errorf("row = %+v, want pair %s ts %s close %v schema %d cold", row, featPair, cs[6].End, cs[6].Close, FeatureSchemaVersion)
 	}
-	if a, b := Compute(cs), Compute(cs[len(cs)-FeatureWindow:]); !featSameRow(a, b) || !a.Warm {
-		t.Errorf("a longer window must use only its last FeatureWindow candles:\n%s", featRowDiff(a, b))
+	long := featSynthetic(FeatureHistory + 30)
+	a, b := Compute(long), Compute(long[len(long)-FeatureHistory:])
+	if !featSameRow(a, b) || !a.Warm || math.IsNaN(a.Values[FRVol1440]) {
+		t.Errorf("a longer window must use only its last FeatureHistory candles:\n%s", featRowDiff(a, b))
+	}
+	short := Compute(long[len(long)-FeatureWindow:]) // the long features miss candles
+	for f := range a.Values {
+		if long := featNeeds[f] > FeatureWindow; long != math.IsNaN(short.Values[f]) || (!long && !featSameFloat(a.Values[f], short.Values[f])) {
+			t.Errorf("%s = %v over the last FeatureWindow candles, %v over FeatureHistory", FeatureNames[f], short.Values[f], a.Values[f])
+		}
 	}
 	empty := Compute(nil)
 	for f, v := range empty.Values {
@@ -642,11 +799,12 @@ func featRealSets(t *testing.T) map[string][]Candle {
 	}
 }
 
-// featCuts are the cut points 1..limit, then every step-th, then n.
+// featCuts are the cut points 1..limit, then every step-th, those around
+// FeatureHistory (where the longest feature appears), then n.
 func featCuts(n, limit, step int) []int {
 	var ks []int
 	for k := 1; k <= n; k++ {
-		if k <= limit || k%step == 0 || k == n {
+		if k <= limit || k%step == 0 || k == n || (k >= FeatureHistory-1 && k <= FeatureHistory+1) {
 			ks = append(ks, k)
 		}
 	}
@@ -655,7 +813,8 @@ func featCuts(n, limit, step int) []int {
 
 // TestFeaturesNoLookAhead: the rows of any prefix of a real stream are the
 // first rows of the whole stream, bit for bit, and each row is Compute of
-// the last FeatureWindow candles up to it.
+// the last FeatureHistory candles up to it (the last FeatureWindow for all
+// but the long features).
 func TestFeaturesNoLookAhead(t *testing.T) {
 	for name, cs := range featRealSets(t) {
 		t.Run(name, func(t *testing.T) {
@@ -664,9 +823,12 @@ func TestFeaturesNoLookAhead(t *testing.T) {
 				t.Fatalf("%d candles and the last row is not warm", len(cs))
 			}
 			for i := range cs {
-				if want := Compute(cs[max(0, i+1-FeatureWindow) : i+1]); !featSameRow(full[i], want) {
+				if want := Compute(cs[max(0, i+1-FeatureHistory) : i+1]); !featSameRow(full[i], want) {
 					t.Fatalf("row %d is not Compute of its window:\n%s", i, featRowDiff(full[i], want))
 				}
+			}
+			if len(cs) > FeatureHistory && math.IsNaN(full[len(cs)-1].Values[FRVol1440]) {
+				t.Fatalf("%d candles and rvol_1440 is missing", len(cs))
 			}
 			for _, k := range featCuts(len(cs), 2*FeatureWindow+5, 173) {
 				for i, row := range featRun(t, cs[:k]) {
@@ -681,16 +843,22 @@ func TestFeaturesNoLookAhead(t *testing.T) {
 
 // TestFeaturesStartInvariance: a stream started at any candle (a backfill
 // from some date, a live restart) gives, once warm, the rows of the full
-// stream at the same ts, bit for bit.
+// stream at the same ts, bit for bit, except that a long feature is missing
+// until the restarted stream has given the candles it needs: every value
+// that is not missing equals the full stream's, whatever the start.
 func TestFeaturesStartInvariance(t *testing.T) {
 	for name, cs := range featRealSets(t) {
 		t.Run(name, func(t *testing.T) {
 			full := featRun(t, cs)
+			longRuns := 0
 			for _, s := range featCuts(len(cs)-1, FeatureWindow+2, 53) {
 				end := min(len(cs), s+2*FeatureWindow+40)
+				if s%10 == 1 { // some run to the end, so that the long features fill
+					end, longRuns = len(cs), longRuns+1
+				}
 				for j, row := range featRun(t, cs[s:end]) {
 					i := s + j
-					want := full[i]
+					want := featRestarted(full[i], j+1)
 					if j+1 < FeatureWindow {
 						want = Compute(cs[s : i+1])
 					}
@@ -699,8 +867,23 @@ func TestFeaturesStartInvariance(t *testing.T) {
 					}
 				}
 			}
+			if longRuns == 0 {
+				t.Fatal("no run from a later start to the end")
+			}
 		})
 	}
+}
+
+// featRestarted is the row at full's ts of a stream that started seen
+// candles before: full's, with each long feature missing while seen is
+// fewer than the candles it needs.
+func featRestarted(full FeatureRow, seen int) FeatureRow {
+	for f, need := range featNeeds {
+		if need > FeatureWindow && seen < need {
+			full.Values[f] = math.NaN()
+		}
+	}
+	return full
 }
 
 // TestFeaturesInterleavedPairs: pairs fed interleaved to one Features give
@@ -760,10 +943,15 @@ func TestFeaturesCorrectMatchesRecompute(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := featRun(t, cs)
 			// (stream length when corrected, corrected indexes)
+			// Around the wraps of the candle ring (2×FeatureWindow) and of
+			// the return ring (returnHistory), and where rvol_1440 appears.
 			cases := []struct{ n, k int }{
 				{1, 0}, {30, 0}, {30, 29}, {FeatureWindow, 0}, {FeatureWindow + 1, 1},
 				{2*FeatureWindow - 1, FeatureWindow - 1}, {2 * FeatureWindow, FeatureWindow},
 				{2*FeatureWindow + 77, FeatureWindow + 77}, {len(cs), len(cs) - FeatureWindow}, {len(cs), len(cs) - 1},
+				{FeatureHistory, FeatureHistory - FeatureWindow}, {FeatureHistory + 1, FeatureHistory - 2},
+				{returnHistory, returnHistory - FeatureWindow}, {returnHistory + 1, returnHistory + 1 - FeatureWindow},
+				{returnHistory + 60, returnHistory - 30},
 			}
 			ran, changed := 0, 0
 			for _, tc := range cases {
