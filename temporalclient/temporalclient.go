@@ -6,7 +6,10 @@
 package temporalclient
 
 import (
+	"reflect"
+
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -21,7 +24,33 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Tune)
 	w.RegisterWorkflow(workflows.Promote)
 	w.RegisterWorkflow(workflows.Bootstrap)
-	w.RegisterActivity(a)
+	registerActivities(w, a)
+}
+
+// registerActivities registers every exported method of acts as an activity
+// of the same name (as RegisterActivity does) whose error goes through
+// activities.TemporalError: the Temporal edge maps every activity's error
+// code, whatever step returned it.
+var errorType = reflect.TypeFor[error]()
+
+func registerActivities(r worker.ActivityRegistry, acts any) {
+	v := reflect.ValueOf(acts)
+	for i := range v.NumMethod() {
+		method, opts := v.Method(i), activity.RegisterOptions{Name: v.Type().Method(i).Name}
+		if t := method.Type(); t.NumOut() == 0 || t.Out(t.NumOut()-1) != errorType {
+			r.RegisterActivityWithOptions(method.Interface(), opts) // not an activity: the SDK says why
+			continue
+		}
+		fn := reflect.MakeFunc(method.Type(), func(args []reflect.Value) []reflect.Value {
+			out := method.Call(args)
+			if last := out[len(out)-1]; !last.IsNil() {
+				err := activities.TemporalError(last.Interface().(error))
+				out[len(out)-1] = reflect.ValueOf(&err).Elem()
+			}
+			return out
+		})
+		r.RegisterActivityWithOptions(fn.Interface(), opts)
+	}
 }
 
 // attachOptions start a workflow under id on workflows.TaskQueue:
