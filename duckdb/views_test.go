@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +19,9 @@ import (
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/scoring"
 )
 
 // tempDirs are the stores built once per test binary, removed by TestMain.
@@ -250,4 +254,56 @@ func TestViewsCorruptDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPredictionsView: the scorer's files read back as scoring.ReadScored
+// reads them, a re-scored prediction as last written.
+func TestPredictionsView(t *testing.T) {
+	path := realdata.Path(t, realdata.BinanceETH90d)
+	cs, _, err := archive.ReadCandles(path, archive.BinanceKlines, "ETH/USDT")
+	mustNil(t, err)
+	dir := t.TempDir()
+	s, err := scoring.New(scoring.Config{Dir: datadir.Predictions(dir)})
+	mustNil(t, err)
+	f := market.NewFeatures()
+	var rows []market.FeatureRow
+	for _, c := range cs[:300] {
+		r, err := f.Update(c)
+		mustNil(t, err)
+		rows = append(rows, r)
+		s.Record(predict.Prediction{Pair: market.PairSlug(r.Pair), AsOf: r.TS, Horizon: 1, TargetTime: r.TS.Add(time.Minute),
+			PredictedReturn: 0.0001, PredictedPrice: r.Close * math.Exp(0.0001), LastPrice: r.Close, Model: predict.ModelRef{Name: "fixture", Version: 3}})
+		s.Observe(r)
+	}
+	mustNil(t, s.Flush(t.Context()))
+	fixed := rows[280]
+	fixed.Close += 1 // a corrected row re-scores the prediction made one candle before
+	s.Observe(fixed)
+	mustNil(t, s.Flush(t.Context()))
+	want, err := scoring.ReadScored(datadir.Predictions(dir))
+	mustNil(t, err)
+
+	db := openDataDir(t, dir, Options{})
+	got := rowsOf(t, db, `SELECT count(*), sum(abs_error), count(realized_price) FROM predictions`)
+	var sum float64
+	scored := 0
+	for _, w := range want {
+		if w.AbsError != nil {
+			sum += *w.AbsError
+			scored++
+		}
+	}
+	if len(want) < 290 || got[0][0] != fmt.Sprint(len(want)) || got[0][2] != fmt.Sprint(scored) || !near(got[0][1], sum) {
+		t.Fatalf("view: %v; want %d rows, %d scored, sum of errors %v", got[0], len(want), scored, sum)
+	}
+	refixed := rowsOf(t, db, `SELECT realized_price FROM predictions WHERE target_time = '`+fixed.TS.Format(time.RFC3339)+`'`)
+	i := slices.IndexFunc(want, func(w scoring.Scored) bool { return w.TargetTime.Equal(fixed.TS) })
+	if len(refixed) != 1 || i < 0 || refixed[0][0] != fmt.Sprint(*want[i].RealizedPrice) || *want[i].RealizedPrice != fixed.Close {
+		t.Fatalf("re-scored prediction: %v, want realized %v (the corrected close %v)", refixed, *want[i].RealizedPrice, fixed.Close)
+	}
+}
+
+func near(s string, want float64) bool {
+	got, err := strconv.ParseFloat(s, 64)
+	return err == nil && math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want))
 }
