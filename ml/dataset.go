@@ -1,9 +1,11 @@
 package ml
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tickcast/tickcast/market"
@@ -15,9 +17,57 @@ type BuildStats struct {
 	Rows      int `json:"rows"`       // feature rows given
 	Kept      int `json:"kept"`       // rows in the dataset
 	NotWarm   int `json:"not_warm"`   // dropped: the feature window was not full
-	NonFinite int `json:"non_finite"` // dropped: a feature was NaN or ±Inf
+	NonFinite int `json:"non_finite"` // dropped: a feature was ±Inf, or NaN where it may not be missing
 	NoCandle  int `json:"no_candle"`  // dropped: no candle ends at ts (the close cannot be checked)
 	NoFuture  int `json:"no_future"`  // dropped: no candle ends at ts + h·interval (no label)
+	// Missing counts, per feature, the kept rows where it is missing (NaN,
+	// which XGBoost takes as missing): only features market.FeatureMayBeMissing
+	// allows — a source without taker side or trade count, history shorter
+	// than a long feature's window.
+	Missing MissingCounts `json:"missing"`
+}
+
+// MissingCounts are per-feature counts in market.FeatureNames order. In JSON
+// and text they are the features with a count, by name.
+type MissingCounts [market.NumFeatures]int
+
+// MarshalJSON writes {"name": count, …} for the counts above 0.
+func (m MissingCounts) MarshalJSON() ([]byte, error) {
+	named := map[string]int{}
+	for i, n := range m {
+		if n > 0 {
+			named[market.FeatureNames[i]] = n
+		}
+	}
+	return json.Marshal(named)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; unknown names are an error.
+func (m *MissingCounts) UnmarshalJSON(b []byte) error {
+	var named map[string]int
+	if err := json.Unmarshal(b, &named); err != nil {
+		return err
+	}
+	*m = MissingCounts{}
+	for name, n := range named {
+		i := slices.Index(market.FeatureNames[:], name)
+		if i < 0 {
+			return fmt.Errorf("missing counts: unknown feature %q: %w", name, market.ErrInvalid)
+		}
+		m[i] = n
+	}
+	return nil
+}
+
+// String lists the counts above 0 as name=count, in feature order.
+func (m MissingCounts) String() string {
+	var parts []string
+	for i, n := range m {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", market.FeatureNames[i], n))
+		}
+	}
+	return "{" + strings.Join(parts, " ") + "}"
 }
 
 // Dataset is one pair's supervised rows in time order: row i has the features
@@ -76,7 +126,7 @@ func (d *Dataset) add(r market.FeatureRow, closes map[int64]float64, ahead time.
 		d.Stats.NotWarm++
 		return nil
 	}
-	if !allFinite(r.Values[:]) {
+	if !usable(r.Values[:]) {
 		d.Stats.NonFinite++
 		return nil
 	}
@@ -93,6 +143,11 @@ func (d *Dataset) add(r market.FeatureRow, closes map[int64]float64, ahead time.
 	if !ok {
 		d.Stats.NoFuture++
 		return nil
+	}
+	for i, x := range r.Values {
+		if math.IsNaN(x) {
+			d.Stats.Missing[i]++
+		}
 	}
 	d.TS = append(d.TS, r.TS.UTC())
 	d.X = append(d.X, r.Values[:]...)
@@ -148,9 +203,11 @@ func candleCloses(pair string, candles []market.Candle) (map[int64]float64, time
 	return closes, iv, nil
 }
 
-func allFinite(v []float64) bool {
-	for _, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+// usable reports whether a row's values may train a model: no ±Inf, and NaN
+// (missing) only in the features market.FeatureMayBeMissing allows.
+func usable(v []float64) bool {
+	for i, x := range v {
+		if math.IsInf(x, 0) || (math.IsNaN(x) && !market.FeatureMayBeMissing[i]) {
 			return false
 		}
 	}

@@ -158,8 +158,17 @@ func TestBuildRealData(t *testing.T) {
 			t.Fatalf("h=%d: %v", h, err)
 		}
 		// The file has no gaps: only the unwarm head and the last h rows go.
+		// Its klines have no taker side and no trade count: those features
+		// are missing in every kept row; a long feature is missing until its
+		// window is full (the first kept row has FeatureWindow candles).
 		want := BuildStats{Rows: len(rows), Kept: len(rows) - (market.FeatureWindow - 1) - h,
 			NotWarm: market.FeatureWindow - 1, NoFuture: h}
+		for _, f := range []int{market.FImbalance, market.FImbalance5, market.FTradeCount} {
+			want.Missing[f] = want.Kept
+		}
+		want.Missing[market.FRVol120] = 121 - market.FeatureWindow
+		want.Missing[market.FRVol240] = 241 - market.FeatureWindow
+		want.Missing[market.FRVol1440] = market.FeatureHistory - market.FeatureWindow
 		if d.Stats != want {
 			t.Errorf("h=%d: stats %+v, want %+v", h, d.Stats, want)
 		}
@@ -167,7 +176,7 @@ func TestBuildRealData(t *testing.T) {
 		for i := range d.Len() {
 			k := i + market.FeatureWindow - 1
 			y := math.Log(candles[k+h].Close / candles[k].Close)
-			if d.Y[i] != y || !d.TS[i].Equal(candles[k].End) || !slices.Equal(d.Row(i), rows[k].Values[:]) {
+			if d.Y[i] != y || !d.TS[i].Equal(candles[k].End) || !sameFloats(d.Row(i), rows[k].Values[:]) {
 				t.Fatalf("h=%d row %d: y %v want %v, ts %s want %s", h, i, d.Y[i], y, d.TS[i], candles[k].End)
 			}
 		}
@@ -190,12 +199,24 @@ func labelsUpTo(d Dataset, T time.Time) Dataset {
 	return d.Slice(0, n)
 }
 
+// sameFloats is bit-for-bit equality: a missing feature (NaN) equals NaN.
+func sameFloats(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
+}
+
+// sameDataset is reflect.DeepEqual with X compared by sameFloats.
+func sameDataset(a, b Dataset) bool {
+	ax, bx := a.X, b.X
+	a.X, b.X = nil, nil
+	return sameFloats(ax, bx) && reflect.DeepEqual(a, b)
+}
+
 func equalRows(t *testing.T, name string, got, want Dataset) {
 	t.Helper()
 	if got.Len() != want.Len() {
 		t.Fatalf("%s: %d rows, want %d", name, got.Len(), want.Len())
 	}
-	if !slices.EqualFunc(got.TS, want.TS, time.Time.Equal) || !slices.Equal(got.X, want.X) ||
+	if !slices.EqualFunc(got.TS, want.TS, time.Time.Equal) || !sameFloats(got.X, want.X) ||
 		!slices.Equal(got.Y, want.Y) || !slices.Equal(got.Close, want.Close) {
 		t.Fatalf("%s: rows differ", name)
 	}
@@ -241,7 +262,7 @@ func TestNoLeakageShuffledInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
+	if !sameDataset(got, want) {
 		t.Error("shuffling the input changed the dataset")
 	}
 }
@@ -280,11 +301,11 @@ func TestNoLeakageAlteredFuture(t *testing.T) {
 	if m != n+leakHorizon {
 		t.Fatalf("%d rows up to T, %d with labels up to T: want %d more", m, n, leakHorizon)
 	}
-	if !slices.Equal(got.X[:m*got.Cols], full.X[:m*full.Cols]) || !slices.Equal(got.Close[:m], full.Close[:m]) {
+	if !sameFloats(got.X[:m*got.Cols], full.X[:m*full.Cols]) || !slices.Equal(got.Close[:m], full.Close[:m]) {
 		t.Error("altering the candles after T changed features at or before T")
 	}
 	// The alteration has teeth: the labels that end after T change, and so do the rows after T.
-	if slices.Equal(got.Y[n:m], full.Y[n:m]) || slices.Equal(got.X[m*got.Cols:], full.X[m*full.Cols:]) {
+	if slices.Equal(got.Y[n:m], full.Y[n:m]) || sameFloats(got.X[m*got.Cols:], full.X[m*full.Cols:]) {
 		t.Error("altering the candles after T changed nothing after T: the test proves nothing")
 	}
 }
@@ -303,7 +324,7 @@ func TestDatasetFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, d) {
+	if !sameDataset(got, d) {
 		t.Error("dataset changed through its file")
 	}
 	var stale bytes.Buffer

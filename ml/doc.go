@@ -21,7 +21,9 @@
 // and the close at ts is the row's Close, which must equal the close of the
 // candle ending at ts (a mismatch is an error: the features were computed from
 // other candles). A row is dropped, and counted in Dataset.Stats, when it is
-// not Warm, when a feature is NaN or ±Inf, when no candle ends at ts (its close
+// not Warm, when a feature is ±Inf or NaN where market.FeatureMayBeMissing
+// does not allow it (a missing optional feature stays NaN, which XGBoost
+// takes as missing, and is counted in Stats.Missing), when no candle ends at ts (its close
 // cannot be checked) or when no candle ends at ts + h·interval (no label:
 // the end of the data, or a gap). The horizon is a time, h intervals, not
 // "h rows later", so a gap never silently stretches a label. When every row is
