@@ -226,7 +226,9 @@ func fileError(err error) bool {
 	case duckdbdriver.ErrorTypeParser, duckdbdriver.ErrorTypeSyntax, duckdbdriver.ErrorTypeBinder,
 		duckdbdriver.ErrorTypeCatalog, duckdbdriver.ErrorTypeParameterNotResolved,
 		duckdbdriver.ErrorTypeParameterNotAllowed, duckdbdriver.ErrorTypeDivideByZero,
-		duckdbdriver.ErrorTypeOutOfRange, duckdbdriver.ErrorTypeInterrupt:
+		duckdbdriver.ErrorTypeOutOfRange, duckdbdriver.ErrorTypeInterrupt, duckdbdriver.ErrorTypeConversion,
+		duckdbdriver.ErrorTypeMismatchType, duckdbdriver.ErrorTypeInvalidType, duckdbdriver.ErrorTypeNotImplemented,
+		duckdbdriver.ErrorTypePermission, duckdbdriver.ErrorTypeSettings:
 		return false
 	}
 	return true

@@ -213,6 +213,10 @@ func TestQueryRefusesWritesAndBadSQL(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("unknown column: %v", err)
 	}
+	err = db.Query(t.Context(), "SELECT CAST('abc' AS INTEGER)", func([]string, []any) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "abc") || fileError(err) {
+		t.Fatalf("a value DuckDB cannot convert: %v (blamed on files: %v)", err, fileError(err))
+	}
 }
 
 // TestViewsCorruptDay: a truncated day fails the open (its footer is read
