@@ -72,6 +72,9 @@ func sqlError(err error) error {
 
 // sqlStatements is the QUERY argument, or the statements read from stdin.
 func sqlStatements(args []string) ([]string, error) {
+	if len(args) > 1 {
+		return nil, fmt.Errorf("sql: %d arguments after the flags: give QUERY as one quoted argument, after the flags: %w", len(args), errUsage)
+	}
 	text := strings.Join(args, " ")
 	if len(args) == 0 {
 		b, err := io.ReadAll(sqlStdin)

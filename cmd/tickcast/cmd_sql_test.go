@@ -84,6 +84,7 @@ func TestSQLErrors(t *testing.T) {
 		{[]string{"CREATE TABLE t AS SELECT 1"}, "only SELECT"},
 		{[]string{"--format", "xml", "SELECT 1"}, "--format"},
 		{[]string{" ; "}, "no statement"},
+		{[]string{"SELECT 1", "--format", "csv"}, "one quoted argument"},
 	} {
 		_, _, err := runCapture(t, append([]string{"sql", "--data-dir", dataDir}, tt.args...)...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || errors.Is(err, parquet.ErrCorrupt) {
