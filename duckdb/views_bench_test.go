@@ -58,7 +58,7 @@ func benchDir(b *testing.B) string {
 	return dir
 }
 
-// trainingRead is what activities' loadSupervised reads: every feature row
+// trainingRead is what training's loadSupervised reads: every feature row
 // of the pair, then the candles around them (h = 5).
 func trainingRead(b *testing.B, features func() ([]market.FeatureRow, error), candles func(from, to time.Time) ([]market.Candle, error)) {
 	rows, err := features()
