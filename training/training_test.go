@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 )
 
@@ -22,7 +23,7 @@ func TestTrainingOnRealWeek(t *testing.T) {
 	}
 	// 7 days of minutes = 10080 feature rows; the first 119 are not warm and
 	// the last has no next close.
-	if ds.Rows != 10080-119-1 || ds.Cols != 21 || len(ds.Folds) != 3 || !strings.HasPrefix(ds.Path, filepath.Join(dir, "datasets", "ETH-USDT", "h1")) {
+	if ds.Rows != 10080-119-1 || ds.Cols != market.NumFeatures || len(ds.Folds) != 3 || !strings.HasPrefix(ds.Path, filepath.Join(dir, "datasets", "ETH-USDT", "h1")) {
 		t.Fatalf("dataset = %+v", ds)
 	}
 	if strings.Join(stages, ",") != "reading features,writing dataset" {
