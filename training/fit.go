@@ -65,13 +65,7 @@ func RunTrial(ctx context.Context, ds ml.Dataset, in TrialRequest) (ml.TrialResu
 		if err := f.check(ds.Len()); err != nil {
 			return ml.TrialResult{}, err
 		}
-		train := Span{max(f.Train.Lo, f.Train.Hi-in.MaxRows), f.Train.Hi}
-		progress := func(round int) {
-			if in.Progress != nil {
-				in.Progress(k, round)
-			}
-		}
-		b, tr, err := fit(ctx, ds, params, train, f.Valid, in.Rounds, progress)
+		score, best, err := scoreFold(ctx, ds, params, in, k)
 		if ctx.Err() != nil {
 			return ml.TrialResult{}, ctx.Err()
 		}
@@ -79,16 +73,8 @@ func RunTrial(ctx context.Context, ds ml.Dataset, in TrialRequest) (ml.TrialResu
 			res.Err = err.Error()
 			break
 		}
-		// Score on the fold's test block, not on the rows early stopping
-		// chose the round with: that score would be optimistic.
-		score, err := foldMAE(ds, b, f.Test)
-		b.Close()
-		if err != nil {
-			res.Err = err.Error()
-			break
-		}
 		res.Scores = append(res.Scores, score)
-		rounds += tr.BestIteration + 1
+		rounds += best + 1
 	}
 	res.Score = math.NaN()
 	if res.Err == "" {
@@ -97,6 +83,27 @@ func RunTrial(ctx context.Context, ds ml.Dataset, in TrialRequest) (ml.TrialResu
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// scoreFold trains on fold k's newest MaxRows training rows, early stopping
+// on its validation rows, and scores the best round on its test rows — not
+// on the rows early stopping chose the round with: that score would be
+// optimistic.
+func scoreFold(ctx context.Context, ds ml.Dataset, params xgboost.Params, in TrialRequest, k int) (score float64, best int, err error) {
+	f := in.Folds[k]
+	train := Span{max(f.Train.Lo, f.Train.Hi-in.MaxRows), f.Train.Hi}
+	progress := func(round int) {
+		if in.Progress != nil {
+			in.Progress(k, round)
+		}
+	}
+	b, tr, err := fit(ctx, ds, params, train, f.Valid, in.Rounds, progress)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	score, err = foldMAE(ds, b, f.Test)
+	return score, tr.BestIteration, err
 }
 
 // foldMAE is the booster's MAE (at its best iteration) on rows s, of the
