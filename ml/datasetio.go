@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tickcast/tickcast/internal/atomicfile"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -50,24 +51,14 @@ func DecodeDataset(r io.Reader) (Dataset, error) {
 	return d, nil
 }
 
-// WriteDatasetFile writes d to path atomically (temporary file, then rename).
+// WriteDatasetFile writes d to path atomically (temporary file, fsync,
+// rename), making its directory first.
 func WriteDatasetFile(path string, d Dataset) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write dataset: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	err := atomicfile.WriteFunc(path, atomicfile.Options{}, func(w io.Writer) error { return EncodeDataset(w, d) })
 	if err != nil {
-		return fmt.Errorf("write dataset: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if err := EncodeDataset(tmp, d); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write dataset %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write dataset %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write dataset: %w", err)
 	}
 	return nil
