@@ -128,7 +128,7 @@ func TestTrainActivitiesOnRealWeek(t *testing.T) {
 		t.Errorf("evaluation: report dir %s (want %s), %d test rows (want %d)", ev.ReportDir, named, ev.TestRows, ds.Final.Test.Len())
 	}
 	rows := readCSV(t, filepath.Join(fit.ReportDir, ml.FilePredictions))
-	if strings.Join(rows[0], ",") != "ts,pair,last_price,predicted_return,realized_return" || len(rows)-1 != ev.TestRows ||
+	if strings.Join(rows[0], ",") != strings.Join(ml.PredictionsHeader(), ",") || len(rows)-1 != ev.TestRows ||
 		rows[1][0] != ds.TestFrom.Format(time.RFC3339) {
 		t.Errorf("predictions: header %v, %d rows, first %v", rows[0], len(rows)-1, rows[1])
 	}

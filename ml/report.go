@@ -29,18 +29,39 @@ const (
 	FileTuning         = "tuning_history.svg"
 )
 
-// PredictionsHeader returns the header of test_predictions.csv.
+// PredictionsHeader returns the header of test_predictions.csv, the output
+// contract other tools read (issue #12): one row per test row, ts the as-of
+// candle's close time (RFC 3339), the quantiles as log returns h candles
+// ahead, a product's columns empty where it was not trained or its target is
+// undefined.
 func PredictionsHeader() []string {
-	return []string{"ts", "pair", "last_price", "predicted_return", "realized_return"}
+	return []string{"ts", "pair", "horizon", "last_price", "realized_return", "predicted_return",
+		"realized_vol", "predicted_vol", "q10", "q50", "q90", "p_up"}
 }
 
 // PredictionRow is one test-window row: at TS (end of the candle the features
-// describe) the last close, the predicted and the realized log return h ahead.
+// describe) the last close, the predicted and the realized log return h ahead,
+// and the other products (NaN: none, written empty).
 type PredictionRow struct {
 	TS        time.Time
 	LastPrice float64
 	Pred      float64
 	Realized  float64
+	Products  ProductValues
+}
+
+// ProductValues are one row's realized vol and the vol, quantile and
+// direction forecasts; NaN where there is none.
+type ProductValues struct {
+	RealizedVol, PredVol float64
+	Q10, Q50, Q90        float64
+	PUp                  float64
+}
+
+// NoProducts is a row without product forecasts.
+func NoProducts() ProductValues {
+	n := math.NaN()
+	return ProductValues{n, n, n, n, n, n}
 }
 
 // Report is everything a training run leaves for one pair and horizon. Metrics
@@ -64,13 +85,17 @@ type Report struct {
 	Params     map[string]string
 	Notes      []string
 	Fee        float64 // the backtest's fee per side
+	// Products is the other forecast products' metrics (vol, quantiles,
+	// p_up: models, baselines, skills, gate decisions) as JSON, written
+	// under "products" in metrics.json; nil: none trained.
+	Products json.RawMessage
 }
 
 // PredictionRows pairs rows [lo, hi) of d with their predictions pred (hi−lo values).
 func PredictionRows(d Dataset, lo, hi int, pred []float64) []PredictionRow {
 	out := make([]PredictionRow, 0, hi-lo)
 	for i := lo; i < hi; i++ {
-		out = append(out, PredictionRow{TS: d.TS[i], LastPrice: d.Close[i], Pred: pred[i-lo], Realized: d.Y[i]})
+		out = append(out, PredictionRow{TS: d.TS[i], LastPrice: d.Close[i], Pred: pred[i-lo], Realized: d.Y[i], Products: NoProducts()})
 	}
 	return out
 }
@@ -134,6 +159,7 @@ type reportJSON struct {
 	Importance    map[string]num    `json:"importance"`
 	Trials        []TrialResult     `json:"trials"`
 	Notes         []string          `json:"notes"`
+	Products      json.RawMessage   `json:"products,omitempty"`
 }
 
 func (r Report) metricsJSON() ([]byte, error) {
@@ -144,7 +170,7 @@ func (r Report) metricsJSON() ([]byte, error) {
 	j := reportJSON{Pair: r.Pair, Horizon: r.Horizon, Model: r.Model, Version: r.Version, Fee: num(r.Fee),
 		SkillBaseline: BaselineZero, DataFrom: r.DataFrom.UTC(), DataTo: r.DataTo.UTC(), TestFrom: r.TestFrom.UTC(),
 		TestTo: r.TestTo.UTC(), TestRows: len(r.Test), Metrics: reportMetricsJSON{r.Metrics, r.Baselines},
-		Params: r.Params, Importance: imp, Trials: r.Trials, Notes: r.Notes}
+		Params: r.Params, Importance: imp, Trials: r.Trials, Notes: r.Notes, Products: r.Products}
 	b, err := json.MarshalIndent(j, "", "  ")
 	return append(b, '\n'), err
 }
@@ -155,14 +181,25 @@ func (r Report) predictionsCSV() ([]byte, error) {
 	if err := w.Write(PredictionsHeader()); err != nil {
 		return nil, err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	h := strconv.Itoa(r.Horizon)
 	for _, p := range r.Test {
-		if err := w.Write([]string{p.TS.UTC().Format(time.RFC3339), r.Pair, f(p.LastPrice), f(p.Pred), f(p.Realized)}); err != nil {
+		v := p.Products
+		rec := []string{p.TS.UTC().Format(time.RFC3339), r.Pair, h, csvNum(p.LastPrice), csvNum(p.Realized), csvNum(p.Pred),
+			csvNum(v.RealizedVol), csvNum(v.PredVol), csvNum(v.Q10), csvNum(v.Q50), csvNum(v.Q90), csvNum(v.PUp)}
+		if err := w.Write(rec); err != nil {
 			return nil, err
 		}
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
+}
+
+// csvNum is v in the shortest exact form, empty when v is NaN or ±Inf.
+func csvNum(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // Verdict says in one sentence how the model compares with the zero-return

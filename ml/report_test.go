@@ -120,7 +120,7 @@ func checkPredictionsCSV(t *testing.T, path string, r Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "ts,pair,last_price,predicted_return,realized_return" {
+	if strings.Join(recs[0], ",") != "ts,pair,horizon,last_price,realized_return,predicted_return,realized_vol,predicted_vol,q10,q50,q90,p_up" {
 		t.Fatalf("header %v", recs[0])
 	}
 	if len(recs)-1 != len(r.Test) {
@@ -132,10 +132,10 @@ func checkPredictionsCSV(t *testing.T, path string, r Report) {
 		if err != nil || !strings.HasSuffix(rec[0], "Z") || !ts.Equal(r.Test[i].TS) || rec[1] != r.Pair {
 			t.Fatalf("row %d: %v (%v)", i, rec, err)
 		}
-		pred, err1 := strconv.ParseFloat(rec[3], 64)
+		pred, err1 := strconv.ParseFloat(rec[5], 64)
 		real, err2 := strconv.ParseFloat(rec[4], 64)
-		last, err3 := strconv.ParseFloat(rec[2], 64)
-		if err := errors.Join(err1, err2, err3); err != nil || last != r.Test[i].LastPrice {
+		last, err3 := strconv.ParseFloat(rec[3], 64)
+		if err := errors.Join(err1, err2, err3); err != nil || last != r.Test[i].LastPrice || rec[2] != strconv.Itoa(r.Horizon) {
 			t.Fatalf("row %d: %v (%v)", i, rec, err)
 		}
 		abs += math.Abs(pred - real)
@@ -228,11 +228,42 @@ func TestWriteReportEmpty(t *testing.T) {
 		checkSVG(t, filepath.Join(dir, f), 2)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, FilePredictions))
-	if err != nil || string(b) != "ts,pair,last_price,predicted_return,realized_return\n" {
+	if err != nil || string(b) != "ts,pair,horizon,last_price,realized_return,predicted_return,realized_vol,predicted_vol,q10,q50,q90,p_up\n" {
 		t.Errorf("empty predictions file %q (%v)", b, err)
 	}
 	if err := WriteReport("", r); err == nil {
 		t.Error("empty directory accepted")
+	}
+}
+
+// The products' columns: empty where a row has none, the values otherwise;
+// the products' JSON under "products" in metrics.json.
+func TestWriteReportProducts(t *testing.T) {
+	ts := time.Date(2025, 8, 1, 12, 0, 0, 0, time.UTC)
+	with := ProductValues{RealizedVol: 0.002, PredVol: 0.0015, Q10: -0.002, Q50: 0, Q90: 0.0021, PUp: 0.51}
+	r := Report{Pair: "ETH/USDT", Horizon: 5, Model: "xgboost", Products: json.RawMessage(`{"vol":{"gate":{"pass":true}}}`),
+		Test: []PredictionRow{{TS: ts, LastPrice: 2500, Pred: 1e-4, Realized: -2e-4, Products: with},
+			{TS: ts.Add(time.Minute), LastPrice: 2501, Pred: 0, Realized: 0, Products: NoProducts()}}}
+	dir := t.TempDir()
+	if err := WriteReport(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, FilePredictions))
+	want := strings.Join(PredictionsHeader(), ",") + "\n" +
+		"2025-08-01T12:00:00Z,ETH/USDT,5,2500,-0.0002,0.0001,0.002,0.0015,-0.002,0,0.0021,0.51\n" +
+		"2025-08-01T12:01:00Z,ETH/USDT,5,2501,0,0,,,,,,\n"
+	if err != nil || string(b) != want {
+		t.Errorf("predictions\n%s(%v), want\n%s", b, err, want)
+	}
+	var got struct {
+		Products map[string]any `json:"products"`
+	}
+	b, err = os.ReadFile(filepath.Join(dir, FileMetrics))
+	if err == nil {
+		err = json.Unmarshal(b, &got)
+	}
+	if err != nil || got.Products["vol"] == nil {
+		t.Errorf("metrics.json products: %v (%v)", got.Products, err)
 	}
 }
 

@@ -102,7 +102,7 @@ func checkReport(t *testing.T, res workflows.TrainResult) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], ",") != "ts,pair,last_price,predicted_return,realized_return" || len(rows)-1 != res.TestRows {
+	if strings.Join(rows[0], ",") != strings.Join(ml.PredictionsHeader(), ",") || len(rows)-1 != res.TestRows {
 		t.Errorf("header %v, %d rows; want %d test rows", rows[0], len(rows)-1, res.TestRows)
 	}
 	summary, err := os.ReadFile(filepath.Join(res.ReportDir, ml.FileSummary))
