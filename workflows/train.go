@@ -18,7 +18,7 @@ const (
 	DefaultTrials           = 20
 	DefaultFolds            = 3
 	DefaultTrainConcurrency = 2 // trials at once, one thread each
-	maxHorizon              = 1440
+	maxHorizon              = market.MaxHorizon
 	maxFolds                = 10
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tickcast/tickcast/internal/datadir"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/temporalclient"
@@ -47,8 +48,8 @@ func (b *bootFlags) parseHorizons() ([]int, error) {
 			continue
 		}
 		h, err := strconv.Atoi(s)
-		if err != nil || h < 1 || h > 1440 {
-			return nil, fmt.Errorf("horizon %q: want 1…1440", s)
+		if err != nil || h < 1 || h > market.MaxHorizon {
+			return nil, fmt.Errorf("horizon %q: want 1…%d", s, market.MaxHorizon)
 		}
 		hs = append(hs, h)
 	}
