@@ -62,7 +62,7 @@ func registryMetas(ctx context.Context, dataDir string) ([]registry.Meta, error)
 	}
 	var out []registry.Meta
 	for _, s := range series {
-		ms, err := reg.List(ctx, s.Pair, s.Horizon)
+		ms, err := reg.ListIn(ctx, s)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", s, err)
 		}

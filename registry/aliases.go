@@ -95,7 +95,7 @@ func (a *Aliases) rollback(name string, at time.Time) (int, error) {
 	stack := a.stack(name)
 	prev, ok := previous(stack)
 	if !ok {
-		return 0, fmt.Errorf("%s has no previous version to roll back to: %w", name, ErrNotFound)
+		return 0, notFound("%s has no previous version to roll back to", name)
 	}
 	v := prev[len(prev)-1]
 	if name == Challenger && a.version(Champion) == v {

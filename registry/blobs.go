@@ -3,10 +3,20 @@ package registry
 import (
 	"context"
 	"errors"
+
+	"github.com/tickcast/tickcast/market"
 )
 
-// ErrNotFound is wrapped by errors about missing versions, aliases and series.
+// ErrNotFound is wrapped by errors about missing versions, aliases and
+// series; those errors are *market.Error of code not_found (notFound), so
+// every edge maps them without knowing the registry.
 var ErrNotFound = errors.New("not found")
+
+// notFound is the registry's not-found error: a market.Error of code
+// not_found whose message is the formatted text, wrapping ErrNotFound.
+func notFound(format string, args ...any) error {
+	return market.Errorf(market.CodeNotFound, format+": %w", append(args, ErrNotFound)...)
+}
 
 // Blobs is the storage seam of the registry: a flat namespace of
 // slash-separated keys, as in object storage. FS is the local implementation;

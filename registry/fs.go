@@ -52,7 +52,7 @@ func (b FS) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(b.path(key))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+		return nil, notFound("%s", key)
 	}
 	return data, err
 }
@@ -100,16 +100,21 @@ func (b FS) Delete(ctx context.Context, key string) error {
 
 // Sweep deletes the temporary files that crashed writes left under prefix,
 // and version directories left empty. Callers hold the lock of prefix, so no
-// live write owns them.
+// live write owns them. It keeps out of the directories under prefix that
+// are not versions (v<NNNNNN>): those are other series (the products nested
+// in a return series' directory), under locks of their own.
 func (b FS) Sweep(ctx context.Context, prefix string) error {
 	var stale, empty []string
-	err := filepath.WalkDir(b.path(prefix), func(p string, d fs.DirEntry, err error) error {
+	root := b.path(prefix)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
 		case err != nil:
 			return err
-		case d.IsDir() && p != b.path(prefix):
+		case d.IsDir() && filepath.Dir(p) == root && !isVersionDir(d.Name()):
+			return filepath.SkipDir
+		case d.IsDir() && p != root:
 			if ents, err := os.ReadDir(p); err == nil && len(ents) == 0 {
 				empty = append(empty, p)
 			}

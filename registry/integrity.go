@@ -45,13 +45,18 @@ func (r *Registry) Check(ctx context.Context, m Meta) (state string, err error) 
 	return IntegrityOK, nil
 }
 
-// RecordChecksum records the SHA-256 of data as the checksum of version v
-// when it has none: versions registered before checksums get theirs on the
-// first load that proved the bytes good (trust on first use). This is the
-// one rewrite of a meta.json, and it only adds the field. A recorded
-// checksum that differs is an error wrapping ErrCorrupt.
+// RecordChecksum is RecordChecksumIn of the return product of (pair, horizon).
 func (r *Registry) RecordChecksum(ctx context.Context, pair string, horizon, v int, data []byte) error {
-	s, err := series(pair, horizon)
+	return r.RecordChecksumIn(ctx, series(pair, horizon), v, data)
+}
+
+// RecordChecksumIn records the SHA-256 of data as the checksum of version v
+// of s when it has none: versions registered before checksums get theirs on
+// the first load that proved the bytes good (trust on first use). This is
+// the one rewrite of a meta.json, and it only adds the field. A recorded
+// checksum that differs is an error wrapping ErrCorrupt.
+func (r *Registry) RecordChecksumIn(ctx context.Context, s Series, v int, data []byte) error {
+	s, err := s.valid()
 	if err != nil {
 		return fmt.Errorf("record checksum: %w", err)
 	}

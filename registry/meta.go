@@ -15,8 +15,13 @@ import (
 type Meta struct {
 	Pair    string `json:"pair"`
 	Horizon int    `json:"horizon"`
+	// Product is what the version forecasts: "" (the return product, as
+	// every version registered before products), vol, quantiles or p_up.
+	Product string `json:"product,omitempty"`
 	Version int    `json:"version"`
-	// Name is the kind of model: "zero-return" (the baseline, version 0) or "xgboost".
+	// Name is the kind of model: the product's baseline (version 0:
+	// BaselineOf), a fitted baseline ("har-rv", "har-gaussian",
+	// "climatology"), "xgboost" or "xgboost-vol-z".
 	Name string `json:"name"`
 	// Artifact is the file name of the model bytes in the version
 	// ("model.ubj", "model.json"), empty when there are none.
@@ -49,9 +54,6 @@ const (
 	Retired    = "retired"
 	Candidate  = "candidate"
 )
-
-// BaselineName is the Name of version 0, the zero-return baseline.
-const BaselineName = "zero-return"
 
 // maxVersion bounds versions to the six digits of the directory names.
 const maxVersion = 999_999

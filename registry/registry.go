@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -43,38 +44,88 @@ func New(b Blobs) *Registry {
 	return &Registry{blobs: b, now: time.Now, code: codeVersion()}
 }
 
-// Series is one (pair, horizon) of the registry.
+// Series is one (pair, horizon, product) of the registry. Product "" is
+// the return product: Series{Pair, Horizon} names the series every
+// (pair, horizon) method works on.
 type Series struct {
 	Pair    string `json:"pair"`
 	Horizon int    `json:"horizon"`
+	Product string `json:"product,omitempty"`
 }
 
-func (s Series) String() string { return fmt.Sprintf("%s h%d", s.Pair, s.Horizon) }
+// Series is the series m belongs to.
+func (m Meta) Series() Series { return Series{Pair: m.Pair, Horizon: m.Horizon, Product: m.Product} }
 
+func (s Series) String() string {
+	if s.Product == "" {
+		return fmt.Sprintf("%s h%d", s.Pair, s.Horizon)
+	}
+	return fmt.Sprintf("%s h%d %s", s.Pair, s.Horizon, s.Product)
+}
+
+// prefix is the directory of the series: the return product's is the
+// (pair, horizon) directory, which holds the other products' directories.
 func (s Series) prefix() string {
-	return fmt.Sprintf("%s%s/h%d/", rootPrefix, market.PairSlug(s.Pair), s.Horizon)
+	p := fmt.Sprintf("%s%s/h%d/", rootPrefix, market.PairSlug(s.Pair), s.Horizon)
+	if s.Product != "" {
+		p += s.Product + "/"
+	}
+	return p
 }
 
 func (s Series) key(v int, file string) string { return fmt.Sprintf("%sv%06d/%s", s.prefix(), v, file) }
 
-func series(pair string, horizon int) (Series, error) {
-	p, err := market.NormalizePair(pair)
+// own reports whether key is a file of s itself: directly under its prefix
+// or in one of its version directories, not in a product series nested in
+// the return series' directory.
+func (s Series) own(key string) bool {
+	rest, ok := strings.CutPrefix(key, s.prefix())
+	if !ok {
+		return false
+	}
+	dir, _, nested := strings.Cut(rest, "/")
+	return !nested || isVersionDir(dir)
+}
+
+// isVersionDir reports a version directory name, v<NNNNNN>.
+func isVersionDir(name string) bool {
+	if len(name) != 7 || name[0] != 'v' {
+		return false
+	}
+	for _, c := range name[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// valid normalizes the pair and the product and checks the horizon.
+func (s Series) valid() (Series, error) {
+	p, err := market.NormalizePair(s.Pair)
 	if err != nil {
 		return Series{}, err
 	}
-	if horizon < 1 {
-		return Series{}, fmt.Errorf("horizon %d: want at least 1 candle: %w", horizon, market.ErrInvalid)
+	if s.Horizon < 1 {
+		return Series{}, fmt.Errorf("horizon %d: want at least 1 candle: %w", s.Horizon, market.ErrInvalid)
 	}
-	return Series{Pair: p, Horizon: horizon}, nil
+	prod, err := NormalizeProduct(s.Product)
+	if err != nil {
+		return Series{}, err
+	}
+	return Series{Pair: p, Horizon: s.Horizon, Product: prod}, nil
 }
 
-// Register stores m as the next version of its series, with artifact as
-// its model bytes (none for a model without an artifact), and returns the
-// stored Meta. It sets Version, CreatedAt (UTC), CodeVersion when empty,
-// FeatureSchemaVersion when 0 (to the current one) and Artifact when empty
-// ("model.ubj"); Status starts as candidate — aliases are set by SetAlias.
+func series(pair string, horizon int) Series { return Series{Pair: pair, Horizon: horizon} }
+
+// Register stores m as the next version of its series (m.Pair, m.Horizon,
+// m.Product), with artifact as its model bytes (none for a model without an
+// artifact), and returns the stored Meta. It sets Version, CreatedAt (UTC),
+// CodeVersion when empty, FeatureSchemaVersion when 0 (to the current one),
+// Artifact when empty ("model.ubj") and Product to its stored spelling ("" for
+// return); Status starts as candidate — aliases are set by SetAlias(In).
 func (r *Registry) Register(ctx context.Context, m Meta, artifact []byte) (Meta, error) {
-	s, err := series(m.Pair, m.Horizon)
+	s, err := m.Series().valid()
 	if err != nil {
 		return Meta{}, fmt.Errorf("register: %w", err)
 	}
@@ -103,7 +154,7 @@ func (r *Registry) Register(ctx context.Context, m Meta, artifact []byte) (Meta,
 }
 
 func (r *Registry) prepare(m *Meta, s Series, artifact []byte) error {
-	m.Pair = s.Pair
+	m.Pair, m.Product = s.Pair, s.Product
 	if m.Name == "" {
 		return fmt.Errorf("empty model name: %w", market.ErrInvalid)
 	}
@@ -150,19 +201,26 @@ func (r *Registry) writeMeta(ctx context.Context, s Series, m Meta) error {
 	return r.blobs.Put(ctx, s.key(m.Version, metaFile), append(data, '\n'))
 }
 
-// EnsureBaseline registers version 0, the zero-return baseline, if it is
-// missing, and makes it champion if the series has no champion. Calling it
-// again changes nothing.
+// EnsureBaseline is EnsureBaselineIn of the return product of (pair, horizon).
 func (r *Registry) EnsureBaseline(ctx context.Context, pair string, horizon int) (Meta, error) {
-	s, err := series(pair, horizon)
+	return r.EnsureBaselineIn(ctx, series(pair, horizon))
+}
+
+// EnsureBaselineIn registers version 0 of s, its product's baseline (the
+// Baseline*Name constants: zero-return, last-rv, last-rv-gaussian,
+// climatology at 0.5), if it is missing, and makes it champion if the series
+// has no champion. Calling it again changes nothing.
+func (r *Registry) EnsureBaselineIn(ctx context.Context, s Series) (Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return Meta{}, fmt.Errorf("ensure baseline: %w", err)
 	}
 	err = r.locked(ctx, s, func() error {
 		if _, err := r.readMeta(ctx, s, 0); errors.Is(err, ErrNotFound) {
-			m := Meta{Pair: s.Pair, Horizon: s.Horizon, Name: BaselineName, FeatureSchemaVersion: market.FeatureSchemaVersion,
-				CodeVersion: r.code, CreatedAt: r.now().UTC(), Status: Champion,
-				Reason: "baseline: predicts a zero log return (the last price persists)"}
+			b := baselines[s.Product]
+			m := Meta{Pair: s.Pair, Horizon: s.Horizon, Product: s.Product, Name: b.name, Params: maps.Clone(b.params),
+				FeatureSchemaVersion: market.FeatureSchemaVersion,
+				CodeVersion:          r.code, CreatedAt: r.now().UTC(), Status: Champion, Reason: b.reason}
 			if err := r.write(ctx, s, m, nil); err != nil {
 				return err
 			}
@@ -179,13 +237,18 @@ func (r *Registry) EnsureBaseline(ctx context.Context, pair string, horizon int)
 	if err != nil {
 		return Meta{}, fmt.Errorf("ensure baseline %s: %w", s, err)
 	}
-	return r.Get(ctx, s.Pair, s.Horizon, "0")
+	return r.GetIn(ctx, s, "0")
 }
 
-// Get returns a version by reference: "champion", "challenger", "latest"
-// (the highest version), or a number ("42", "v42").
+// Get is GetIn of the return product of (pair, horizon).
 func (r *Registry) Get(ctx context.Context, pair string, horizon int, ref string) (Meta, error) {
-	s, err := series(pair, horizon)
+	return r.GetIn(ctx, series(pair, horizon), ref)
+}
+
+// GetIn returns a version of s by reference: "champion", "challenger",
+// "latest" (the highest version), or a number ("42", "v42").
+func (r *Registry) GetIn(ctx context.Context, s Series, ref string) (Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return Meta{}, err
 	}
@@ -208,11 +271,16 @@ func (r *Registry) Get(ctx context.Context, pair string, horizon int, ref string
 	return m, nil
 }
 
-// Version returns version v as registered, without reading the aliases
-// (Status and Reason are left as stored): what a loader needs when the
-// aliases were read already, or cannot be.
+// Version is VersionIn of the return product of (pair, horizon).
 func (r *Registry) Version(ctx context.Context, pair string, horizon, v int) (Meta, error) {
-	s, err := series(pair, horizon)
+	return r.VersionIn(ctx, series(pair, horizon), v)
+}
+
+// VersionIn returns version v of s as registered, without reading the
+// aliases (Status and Reason are left as stored): what a loader needs when
+// the aliases were read already, or cannot be.
+func (r *Registry) VersionIn(ctx context.Context, s Series, v int) (Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return Meta{}, err
 	}
@@ -232,7 +300,7 @@ func (r *Registry) resolve(ctx context.Context, s Series, a Aliases, ref string)
 		if err := r.exists(ctx, s); err != nil {
 			return 0, err
 		}
-		return 0, fmt.Errorf("%s has no %s: %w", s, ref, ErrNotFound)
+		return 0, notFound("%s has no %s", s, ref)
 	case "latest":
 		vs, err := r.versions(ctx, s)
 		if err != nil {
@@ -266,9 +334,9 @@ func (r *Registry) missing(ctx context.Context, s Series, v int) error {
 	case err != nil:
 		return err
 	case len(vs) == 0:
-		return fmt.Errorf("no models registered for %s: %w", s, ErrNotFound)
+		return notFound("no models registered for %s", s)
 	default:
-		return fmt.Errorf("%s has no version %d (versions: %s): %w", s, v, versionList(vs), ErrNotFound)
+		return notFound("%s has no version %d (versions: %s)", s, v, versionList(vs))
 	}
 }
 
@@ -288,10 +356,15 @@ func derive(a Aliases, m Meta) (status, reason string) {
 	return status, reason
 }
 
-// List returns every version of a series in version order (none: an empty
-// list and no error).
+// List is ListIn of the return product of (pair, horizon).
 func (r *Registry) List(ctx context.Context, pair string, horizon int) ([]Meta, error) {
-	s, err := series(pair, horizon)
+	return r.ListIn(ctx, series(pair, horizon))
+}
+
+// ListIn returns every version of s in version order (none: an empty list
+// and no error).
+func (r *Registry) ListIn(ctx context.Context, s Series) ([]Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +388,8 @@ func (r *Registry) List(ctx context.Context, pair string, horizon int) ([]Meta, 
 	return out, nil
 }
 
-// Series lists the (pair, horizon) series that hold at least one version,
-// ordered by pair then horizon.
+// Series lists the series, of every product, that hold at least one
+// version, ordered by pair, horizon, then product (as Products lists them).
 func (r *Registry) Series(ctx context.Context) ([]Series, error) {
 	keys, err := r.blobs.List(ctx, rootPrefix)
 	if err != nil {
@@ -333,22 +406,34 @@ func (r *Registry) Series(ctx context.Context) ([]Series, error) {
 		if c := strings.Compare(a.Pair, b.Pair); c != 0 {
 			return c
 		}
-		return a.Horizon - b.Horizon
+		if a.Horizon != b.Horizon {
+			return a.Horizon - b.Horizon
+		}
+		return productOrder(a.Product) - productOrder(b.Product)
 	})
 	return out, nil
 }
 
-// parseMetaKey reads registry/<slug>/h<h>/v<NNNNNN>/meta.json.
+// parseMetaKey reads registry/<slug>/h<h>/v<NNNNNN>/meta.json (a return
+// version) and registry/<slug>/h<h>/<product>/v<NNNNNN>/meta.json.
 func parseMetaKey(key string) (Series, int, bool) {
 	parts := strings.Split(strings.TrimPrefix(key, rootPrefix), "/")
-	if len(parts) != 4 || parts[3] != metaFile || !strings.HasPrefix(parts[1], "h") || !strings.HasPrefix(parts[2], "v") {
+	var product string
+	if len(parts) == 5 {
+		product = parts[2]
+		if p, err := NormalizeProduct(product); err != nil || p != product || p == "" {
+			return Series{}, 0, false
+		}
+		parts = append(parts[:2:2], parts[3:]...)
+	}
+	if len(parts) != 4 || parts[3] != metaFile || !strings.HasPrefix(parts[1], "h") || !isVersionDir(parts[2]) {
 		return Series{}, 0, false
 	}
 	h, err := strconv.Atoi(parts[1][1:])
 	if err != nil {
 		return Series{}, 0, false
 	}
-	s, err := series(parts[0], h)
+	s, err := Series{Pair: parts[0], Horizon: h, Product: product}.valid()
 	if err != nil {
 		return Series{}, 0, false
 	}
@@ -356,12 +441,17 @@ func parseMetaKey(key string) (Series, int, bool) {
 	return s, v, err == nil
 }
 
-// SetAlias points alias (champion or challenger) at version and records
-// the change with its reason in the history; setting the version the alias
-// already holds changes nothing. Promoting the challenger to champion
-// clears the challenger alias.
+// SetAlias is SetAliasIn of the return product of (pair, horizon).
 func (r *Registry) SetAlias(ctx context.Context, pair string, horizon int, alias string, version int, reason string) error {
-	s, err := series(pair, horizon)
+	return r.SetAliasIn(ctx, series(pair, horizon), alias, version, reason)
+}
+
+// SetAliasIn points alias (champion or challenger) of s at version and
+// records the change with its reason in the history; setting the version
+// the alias already holds changes nothing. Promoting the challenger to
+// champion clears the challenger alias.
+func (r *Registry) SetAliasIn(ctx context.Context, s Series, alias string, version int, reason string) error {
+	s, err := s.valid()
 	if err != nil {
 		return fmt.Errorf("set alias: %w", err)
 	}
@@ -384,11 +474,16 @@ func (r *Registry) SetAlias(ctx context.Context, pair string, horizon int, alias
 	return nil
 }
 
-// Rollback moves alias back to the version it held before its latest
-// change (again and again, through the history) and returns that version;
-// it fails with ErrNotFound when there is none.
+// Rollback is RollbackIn of the return product of (pair, horizon).
 func (r *Registry) Rollback(ctx context.Context, pair string, horizon int, alias string) (Meta, error) {
-	s, err := series(pair, horizon)
+	return r.RollbackIn(ctx, series(pair, horizon), alias)
+}
+
+// RollbackIn moves alias of s back to the version it held before its
+// latest change (again and again, through the history) and returns that
+// version; it fails with ErrNotFound when there is none.
+func (r *Registry) RollbackIn(ctx context.Context, s Series, alias string) (Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return Meta{}, fmt.Errorf("rollback: %w", err)
 	}
@@ -409,12 +504,17 @@ func (r *Registry) Rollback(ctx context.Context, pair string, horizon int, alias
 	if err != nil {
 		return Meta{}, fmt.Errorf("rollback %s of %s: %w", alias, s, err)
 	}
-	return r.Get(ctx, s.Pair, s.Horizon, strconv.Itoa(v))
+	return r.GetIn(ctx, s, strconv.Itoa(v))
 }
 
-// Aliases returns aliases.json of a series (empty when nothing was set).
+// Aliases is AliasesIn of the return product of (pair, horizon).
 func (r *Registry) Aliases(ctx context.Context, pair string, horizon int) (Aliases, error) {
-	s, err := series(pair, horizon)
+	return r.AliasesIn(ctx, series(pair, horizon))
+}
+
+// AliasesIn returns aliases.json of s (empty when nothing was set).
+func (r *Registry) AliasesIn(ctx context.Context, s Series) (Aliases, error) {
+	s, err := s.valid()
 	if err != nil {
 		return Aliases{}, err
 	}
@@ -430,19 +530,19 @@ func (r *Registry) Artifact(ctx context.Context, m Meta) ([]byte, error) {
 		return nil, err
 	}
 	if m.SHA256 != "" && checksum(data) != m.SHA256 {
-		return nil, fmt.Errorf("artifact of %s h%d v%d: sha256 %s, registered %s: %w",
-			m.Pair, m.Horizon, m.Version, checksum(data), m.SHA256, ErrCorrupt)
+		return nil, fmt.Errorf("artifact of %s v%d: sha256 %s, registered %s: %w",
+			m.Series(), m.Version, checksum(data), m.SHA256, ErrCorrupt)
 	}
 	return data, nil
 }
 
 func (r *Registry) rawArtifact(ctx context.Context, m Meta) ([]byte, error) {
-	s, err := series(m.Pair, m.Horizon)
+	s, err := m.Series().valid()
 	if err != nil {
 		return nil, err
 	}
 	if m.Artifact == "" {
-		return nil, fmt.Errorf("%s v%d (%s) has no artifact: %w", s, m.Version, m.Name, ErrNotFound)
+		return nil, notFound("%s v%d (%s) has no artifact", s, m.Version, m.Name)
 	}
 	data, err := r.blobs.Get(ctx, s.key(m.Version, m.Artifact))
 	if err != nil {
@@ -475,6 +575,7 @@ func (r *Registry) cleanIncomplete(ctx context.Context, s Series) error {
 	if err != nil {
 		return err
 	}
+	keys = slices.DeleteFunc(keys, func(k string) bool { return !s.own(k) })
 	complete := map[string]bool{}
 	for _, k := range keys {
 		if dir, ok := strings.CutSuffix(k, "/"+metaFile); ok {
@@ -500,7 +601,7 @@ func (r *Registry) versions(ctx context.Context, s Series) ([]int, error) {
 	}
 	var vs []int
 	for _, k := range keys {
-		if _, v, ok := parseMetaKey(k); ok {
+		if ks, v, ok := parseMetaKey(k); ok && ks == s {
 			vs = append(vs, v)
 		}
 	}

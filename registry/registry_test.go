@@ -503,7 +503,7 @@ func TestRegistryErrors(t *testing.T) {
 func TestRegistrySeries(t *testing.T) {
 	ctx := context.Background()
 	r, _ := openTest(t)
-	for _, s := range []Series{{"ETH/USDT", 5}, {"BTC/USDT", 1}, {"ETH/USDT", 1}} {
+	for _, s := range []Series{{"ETH/USDT", 5, ""}, {"BTC/USDT", 1, ""}, {"ETH/USDT", 1, ""}} {
 		if _, err := r.EnsureBaseline(ctx, s.Pair, s.Horizon); err != nil {
 			t.Fatal(err)
 		}
@@ -512,7 +512,7 @@ func TestRegistrySeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Series{{"BTC/USDT", 1}, {"ETH/USDT", 1}, {"ETH/USDT", 5}}
+	want := []Series{{"BTC/USDT", 1, ""}, {"ETH/USDT", 1, ""}, {"ETH/USDT", 5, ""}}
 	if !slices.Equal(got, want) {
 		t.Errorf("series = %v, want %v", got, want)
 	}

@@ -31,10 +31,15 @@ func (p Retention) withDefaults() Retention {
 	return p
 }
 
-// Prune deletes the versions of a series that p does not keep and returns
-// them (in version order); with dryRun it only returns them.
+// Prune is PruneIn of the return product of (pair, horizon).
 func (r *Registry) Prune(ctx context.Context, pair string, horizon int, p Retention, dryRun bool) ([]Meta, error) {
-	s, err := series(pair, horizon)
+	return r.PruneIn(ctx, series(pair, horizon), p, dryRun)
+}
+
+// PruneIn deletes the versions of s that p does not keep and returns them
+// (in version order); with dryRun it only returns them.
+func (r *Registry) PruneIn(ctx context.Context, s Series, p Retention, dryRun bool) ([]Meta, error) {
+	s, err := s.valid()
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -44,7 +49,7 @@ func (r *Registry) Prune(ctx context.Context, pair string, horizon int, p Retent
 		if err != nil {
 			return err // without the aliases nothing is known to be safe to delete
 		}
-		ms, err := r.List(ctx, s.Pair, s.Horizon)
+		ms, err := r.ListIn(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -119,7 +124,7 @@ func (r *Registry) PruneAll(ctx context.Context, p Retention, dryRun bool) ([]Me
 	}
 	var out []Meta
 	for _, s := range all {
-		ms, err := r.Prune(ctx, s.Pair, s.Horizon, p, dryRun)
+		ms, err := r.PruneIn(ctx, s, p, dryRun)
 		if err != nil {
 			return out, err
 		}
