@@ -7,6 +7,7 @@
 # trades, labelled "reconstructed"; archive.ReconstructedTrades). Each run starts on an empty
 # data directory. RUNS runs (default 3) after one warm-up; prints each run and the medians.
 # For another FILE set TRADES to its trade count.
+# BIN (default bin/tickcast, built first) runs another build, e.g. for an A/B of two commits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -17,14 +18,15 @@ TRADES=${TRADES:-1122869}
 if [ "$FILE" != "$DEFAULT_FILE" ] && [ "$TRADES" = 1122869 ]; then
   echo "set TRADES to the trade count of $FILE" >&2; exit 1
 fi
-make -s build >/dev/null
+BIN=${BIN:-}
+[ -n "$BIN" ] || { make -s build >/dev/null; BIN=bin/tickcast; }
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for ((i = 0; i <= RUNS; i++)); do
   dir=$(mktemp -d)
   TICKCAST_REPLAY_FILE="$FILE" TICKCAST_PAIR=BTC/USD TICKCAST_DATA_DIR="$dir" \
     /usr/bin/time -f '%e %U %S %M' -o "$dir/time" \
-    bin/tickcast connect run connect/pipelines/replay.yaml >"$dir/log" 2>&1 ||
+    "$BIN" connect run connect/pipelines/replay.yaml >"$dir/log" 2>&1 ||
     { echo "run failed:" >&2; tail -20 "$dir/log" >&2; rm -rf "$dir"; exit 1; }
   read -r wall user sys rss <"$dir/time"
   rm -rf "$dir"

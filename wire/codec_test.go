@@ -239,6 +239,9 @@ func TestDecodeTradeAccepts(t *testing.T) {
 		{"escapes in strings", `{"pair":"BTC\/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"s\u0065ll",` +
 			`"ord_type":"limit","ts":"2019-07-01T00:00:03.172Z","source":"kraken-ws \ud83d\ude00\n"}`,
 			func(t *market.Trade) { t.Source = "kraken-ws 😀\n" }},
+		{"an escaped backslash before u", `{"pair":"BTC/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"sell",` +
+			`"ord_type":"limit","ts":"2019-07-01T00:00:03.172Z","source":"\\ud83d"}`,
+			func(t *market.Trade) { t.Source = `\ud83d` }},
 		{"unknown side and ord_type", `{"pair":"BTC/USD","trade_id":42,"price":10749.4,"qty":0.004,"side":"",` +
 			`"ord_type":"","ts":"2019-07-01T00:00:03.172Z","source":"kraken-ws"}`,
 			func(t *market.Trade) { t.Side, t.OrdType = market.SideUnknown, market.OrdUnknown }},
@@ -295,6 +298,8 @@ func TestDecodeTradeRejects(t *testing.T) {
 		{"control char in string", "{\"pair\":\"BTC/USD\",\"price\":1,\"qty\":1,\"side\":\"buy\",\"ts\":\"2019-07-01T00:00:03Z\",\"source\":\"a\nb\"}"},
 		{"invalid UTF-8", "{\"pair\":\"BTC/USD\",\"price\":1,\"qty\":1,\"side\":\"buy\",\"ts\":\"2019-07-01T00:00:03Z\",\"source\":\"\xff\"}"},
 		{"lone surrogate", `{"pair":"BTC/USD","price":1,"qty":1,"side":"buy","ts":"2019-07-01T00:00:03Z","source":"\ud83d"}`},
+		{"lone low surrogate", `{"pair":"BTC/USD","price":1,"qty":1,"side":"buy","ts":"2019-07-01T00:00:03Z","source":"\ude00"}`},
+		{"high surrogate before a letter", `{"pair":"BTC/USD","price":1,"qty":1,"side":"buy","ts":"2019-07-01T00:00:03Z","source":"\ud83d\u0041"}`},
 		{"bad escape", `{"pair":"BTC/USD","price":1,"qty":1,"side":"buy","ts":"2019-07-01T00:00:03Z","source":"\x"}`},
 		{"unquoted key", `{pair:"BTC/USD"}`},
 		{"misspelt literal", `{"pair":"BTC/USD","price":1,"qty":1,"side":"buy","ts":"2019-07-01T00:00:03Z","x":nul}`},
