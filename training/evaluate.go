@@ -57,10 +57,27 @@ func Evaluate(_ context.Context, ds ml.Dataset, sp Splits, in EvaluateRequest) (
 		return out, nil
 	}
 	r.Test = ml.PredictionRows(ds, test.Lo, test.Hi, pred)
+	if err := mergeProducts(in.ReportDir, &r); err != nil {
+		return Evaluation{}, err
+	}
 	if err := ml.WriteReport(in.ReportDir, r); err != nil {
 		return Evaluation{}, err
 	}
 	return out, nil
+}
+
+// mergeProducts adds what TrainProducts left in dir, if anything, to the
+// report: its rows to the test predictions, its figures to metrics.json.
+func mergeProducts(dir string, r *ml.Report) error {
+	js, rows, err := readProducts(dir, len(r.Test))
+	if err != nil || js == nil {
+		return err
+	}
+	r.Products = js
+	for i := range r.Test {
+		r.Test[i].Products = rows[i]
+	}
+	return nil
 }
 
 // predictModel predicts rows s of ds with the model file at path, and
