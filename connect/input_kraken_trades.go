@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,31 +119,6 @@ or after that time, after a final flush tick: that is how a replay ends by itsel
 		Field(service.NewFloatField(kiFieldPriceBand).Description("Prices above this many times, or below its inverse, the pair's recent median are refused.").Default(market.DefaultPriceBand).Advanced())
 }
 
-// splitPairs normalizes a pairs list whose elements may hold comma-separated pairs.
-func splitPairs(raw []string) ([]string, error) {
-	var pairs []string
-	seen := map[string]bool{}
-	for _, r := range raw {
-		for _, s := range strings.Split(r, ",") {
-			if strings.TrimSpace(s) == "" {
-				continue
-			}
-			p, err := market.NormalizePair(s)
-			if err != nil {
-				return nil, err
-			}
-			if !seen[p] {
-				seen[p] = true
-				pairs = append(pairs, p)
-			}
-		}
-	}
-	if len(pairs) == 0 {
-		return nil, errors.New("no pairs configured")
-	}
-	return pairs, nil
-}
-
 func parseStopAt(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -227,7 +201,7 @@ func krakenInputConfig(conf *service.ParsedConfig) (kraken.ClientConfig, *kraken
 	if err != nil {
 		return cfg, nil, err
 	}
-	if cfg.Pairs, err = splitPairs(raw); err != nil {
+	if cfg.Pairs, err = market.SplitPairs(raw...); err != nil {
 		return cfg, nil, err
 	}
 	if cfg.Snapshot, err = conf.FieldBool(kiFieldSnapshot); err != nil {

@@ -7,18 +7,6 @@ import (
 	"github.com/tickcast/tickcast/market"
 )
 
-func TestSplitPairs(t *testing.T) {
-	got, err := splitPairs([]string{"XBT/USD, eth-usd", "BTC-USD", ""})
-	if err != nil || len(got) != 2 || got[0] != "BTC/USD" || got[1] != "ETH/USD" {
-		t.Errorf("splitPairs = %v, %v", got, err)
-	}
-	for _, bad := range [][]string{{}, {""}, {"BTC/USD,NOPE"}} {
-		if _, err := splitPairs(bad); err == nil {
-			t.Errorf("splitPairs(%q): no error", bad)
-		}
-	}
-}
-
 func TestParseStopAt(t *testing.T) {
 	if ts, err := parseStopAt(""); err != nil || !ts.IsZero() {
 		t.Errorf("empty stop_at = %v, %v", ts, err)

@@ -210,9 +210,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	pairs, err := normalizePairs(cfg.Pairs)
+	pairs, err := market.SplitPairs(cfg.Pairs...) // v2 names (XBT→BTC), each once
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kraken: %w", err)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, pairs: pairs, dialer: cfg.Dialer, jitter: backoff.Full,
 		last: map[string]Mark{}, outages: map[string]Outage{}}
@@ -247,24 +247,6 @@ func (cfg ClientConfig) validate() error {
 		return errors.New("kraken: durations must be positive and BackoffMin <= BackoffMax")
 	}
 	return nil
-}
-
-// normalizePairs converts to v2 names (XBT→BTC), dropping repeats.
-func normalizePairs(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, errors.New("kraken: no pairs")
-	}
-	var out []string
-	for _, p := range in {
-		n, err := market.NormalizePair(p)
-		if err != nil {
-			return nil, fmt.Errorf("kraken: %w", err)
-		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
 }
 
 // Pairs returns the v2 names the client subscribes to.

@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +41,31 @@ func MustPair(s string) string {
 		panic(err)
 	}
 	return p
+}
+
+// SplitPairs normalizes lists of comma-separated pairs (flags, config
+// fields) into one list, each pair once, in the order first given; blank
+// entries are skipped. An invalid pair, or no pair at all, is ErrInvalid.
+func SplitPairs(lists ...string) ([]string, error) {
+	var pairs []string
+	for _, list := range lists {
+		for raw := range strings.SplitSeq(list, ",") {
+			if strings.TrimSpace(raw) == "" {
+				continue
+			}
+			p, err := NormalizePair(raw)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(pairs, p) {
+				pairs = append(pairs, p)
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return nil, fmt.Errorf("no pairs: %w", ErrInvalid)
+	}
+	return pairs, nil
 }
 
 // PairSlug is the pair as used in paths and URLs: "BTC/USD" → "BTC-USD".

@@ -2,6 +2,7 @@ package market
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,28 @@ func TestNormalizePair(t *testing.T) {
 	for _, bad := range []string{"", "BTC", "BTC/", "/USD", "BTC/BTC", "B$C/USD", "BTC/USD/EUR", "ÄÖ/USD"} {
 		if _, err := NormalizePair(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("NormalizePair(%q) err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestSplitPairs(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"XBT/USD, eth-usd", "BTC-USD", ""}, "BTC/USD ETH/USD"},
+		{[]string{"ETH/USDT,BTC/USDT,ethusdt,"}, "ETH/USDT BTC/USDT"},
+		{[]string{"xdg/usd"}, "DOGE/USD"},
+	}
+	for _, tt := range tests {
+		got, err := SplitPairs(tt.in...)
+		if err != nil || strings.Join(got, " ") != tt.want {
+			t.Errorf("SplitPairs(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range [][]string{nil, {}, {""}, {" , "}, {"BTC/USD,NOPE"}, {"BTC/USD", "ETH"}} {
+		if _, err := SplitPairs(bad...); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SplitPairs(%q) err = %v, want ErrInvalid", bad, err)
 		}
 	}
 }

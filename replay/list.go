@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/tickcast/tickcast/archive"
@@ -59,7 +58,7 @@ func ParseList(list, pairFlag string, pairSet bool) ([]Item, error) {
 		return items, nil
 	}
 	if pairSet {
-		pairs, err := splitPairs(pairFlag)
+		pairs, err := market.SplitPairs(pairFlag)
 		if err != nil {
 			return nil, err
 		}
@@ -78,21 +77,6 @@ func ParseList(list, pairFlag string, pairSet bool) ([]Item, error) {
 		add(p, f)
 	}
 	return items, nil
-}
-
-// splitPairs normalizes a comma list of pairs, each once.
-func splitPairs(s string) ([]string, error) {
-	var pairs []string
-	for raw := range strings.SplitSeq(s, ",") {
-		p, err := market.NormalizePair(raw)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(pairs, p) {
-			pairs = append(pairs, p)
-		}
-	}
-	return pairs, nil
 }
 
 // DefaultOffline is the offline demo's list: the two real 90-day Binance

@@ -5,14 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/replay"
 )
 
 // fakeFlags are the fake Kraken's settings, shared by fakekraken and run.
@@ -66,7 +65,7 @@ func parseSpeed(s string) (float64, error) {
 // pairs it serves and the time of the last trade it replays.
 func (f *fakeFlags) server(e env) (*fakekraken.Server, []string, time.Time, error) {
 	var last time.Time
-	pairs, err := splitPairList(f.pair)
+	pairs, err := market.SplitPairs(f.pair)
 	if err != nil {
 		return nil, nil, last, err
 	}
@@ -106,20 +105,6 @@ func (f *fakeFlags) newServer(e env, cfg fakekraken.Config) (*fakekraken.Server,
 	return fakekraken.New(cfg)
 }
 
-func splitPairList(s string) ([]string, error) {
-	var pairs []string
-	for _, raw := range strings.Split(s, ",") {
-		p, err := market.NormalizePair(raw)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(pairs, p) {
-			pairs = append(pairs, p)
-		}
-	}
-	return pairs, nil
-}
-
 // trades returns the history of pair: reconstructed from --history-candles
 // when given (it wins over a --replay that run picked by default), else
 // the real trades of --replay.
@@ -134,7 +119,7 @@ func (f *fakeFlags) trades(e env, pair string) ([]market.Trade, error) {
 // loadHistoryCandles reads real candle files (package archive detects the
 // format) and rebuilds trades from them (fakekraken.ReconstructTrades).
 func loadHistoryCandles(files, pair string) ([]market.Trade, error) {
-	candles, err := readCandleFiles(strings.Split(files, ","), pair)
+	candles, err := replay.ReadCandleFiles(strings.Split(files, ","), pair)
 	if err != nil {
 		return nil, err
 	}
@@ -143,33 +128,6 @@ func loadHistoryCandles(files, pair string) ([]market.Trade, error) {
 		return nil, fmt.Errorf("history candles %s: no candle with volume", files)
 	}
 	return trades, nil
-}
-
-// readCandleFiles reads real candle files as pair, in time order; files
-// that overlap are refused.
-func readCandleFiles(files []string, pair string) ([]market.Candle, error) {
-	var candles []market.Candle
-	for _, p := range files {
-		format, err := archive.Detect(p)
-		if err != nil {
-			return nil, fmt.Errorf("history candles: %w", err)
-		}
-		if !format.HasCandles() {
-			return nil, fmt.Errorf("history candles %s: %s holds trades, not candles: use --replay", p, format)
-		}
-		cs, _, err := archive.ReadCandles(p, format, pair)
-		if err != nil {
-			return nil, fmt.Errorf("history candles: %w", err)
-		}
-		candles = append(candles, cs...)
-	}
-	slices.SortStableFunc(candles, func(a, b market.Candle) int { return a.Start.Compare(b.Start) })
-	for i := 1; i < len(candles); i++ {
-		if !candles[i].Start.After(candles[i-1].Start) {
-			return nil, fmt.Errorf("history candles %s: two candles at %s (overlapping files?)", strings.Join(files, ","), candles[i].Start)
-		}
-	}
-	return candles, nil
 }
 
 func loadReplay(files, pair string) ([]market.Trade, error) {

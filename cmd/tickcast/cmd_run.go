@@ -14,6 +14,7 @@ import (
 
 	"github.com/tickcast/tickcast/connect"
 	"github.com/tickcast/tickcast/fakekraken"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/replay"
 	"github.com/tickcast/tickcast/workflows"
@@ -124,7 +125,7 @@ type runPlan struct {
 // planRun decides between live Kraken and a replay and loads the replay.
 func planRun(ctx context.Context, e env, f *runFlags) (*runPlan, error) {
 	if f.fake.replay == "" && !f.offline && reachable(ctx, f.kraken.ws, f.probeWait) {
-		pairs, err := splitPairList(f.pairs)
+		pairs, err := market.SplitPairs(f.pairs)
 		if err != nil {
 			return nil, err
 		}
