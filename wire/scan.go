@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -43,7 +44,7 @@ func parseFlatObject(b []byte, fs []wireField) ([]wireField, error) {
 	if err := want(dec, json.Delim('}')); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, jsonErrorf("data after the object")
 	}
 	return fs, nil
