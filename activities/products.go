@@ -1,0 +1,66 @@
+package activities
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/tickcast/tickcast/ml"
+	"github.com/tickcast/tickcast/training"
+)
+
+// ProductsResult is the products' models and the gate's decisions, without
+// rows (training.ProductsResult).
+type ProductsResult = training.ProductsResult
+
+// ProductsInput trains the vol, quantile and p_up products of a dataset
+// beside its return model, into the run's report folder.
+type ProductsInput struct {
+	DataDir     string         `json:"data_dir,omitempty"`
+	Pair        string         `json:"pair"`
+	Horizon     int            `json:"horizon"`
+	Dataset     string         `json:"dataset"`      // DatasetInfo.Path
+	ReportDir   string         `json:"report_dir"`   // FitOutput.ReportDir
+	ReturnModel string         `json:"return_model"` // FitOutput.ModelPath, for the return fee curve
+	Params      ml.TrialParams `json:"params"`       // the return model's tuned parameters
+	Rounds      int            `json:"rounds"`
+	Threads     int            `json:"threads"`
+	Seed        int64          `json:"seed"`
+}
+
+// TrainProducts reads the dataset and the pair's candles and trains, scores
+// and saves the products (training.TrainProducts), heartbeating the stage.
+func (a *Activities) TrainProducts(ctx context.Context, in ProductsInput) (ProductsResult, error) {
+	dir, err := a.dataDir(in.DataDir)
+	if err != nil {
+		return ProductsResult{}, err
+	}
+	ds, sp, err := a.readDataset(in.Dataset)
+	if err != nil {
+		return ProductsResult{}, err
+	}
+	report, err := a.dataPath("report_dir", in.ReportDir)
+	if err != nil {
+		return ProductsResult{}, err
+	}
+	model, err := a.dataPath("model", in.ReturnModel)
+	if err != nil {
+		return ProductsResult{}, err
+	}
+	hb := startHeartbeat(ctx, "reading candles")
+	defer hb.close()
+	candles, err := training.ReadCandles(dir, ds)
+	if err != nil {
+		return ProductsResult{}, TemporalError(err)
+	}
+	res, err := training.TrainProducts(ctx, ds, sp, candles, training.ProductsRequest{ReportDir: report, ReturnModel: model,
+		Params: in.Params, Rounds: in.Rounds, Threads: in.Threads, Seed: in.Seed,
+		Progress: func(stage string) { hb.set(ctx, stage) }})
+	if err != nil {
+		return ProductsResult{}, TemporalError(err)
+	}
+	res.ReportDir = in.ReportDir // as the request names it
+	for i := range res.Products {
+		res.Products[i].ModelPath = filepath.Join(in.ReportDir, filepath.Base(res.Products[i].ModelPath))
+	}
+	return res, nil
+}
