@@ -479,9 +479,6 @@ func (g *gate) allow(now time.Time) (ok bool, skipped int) {
 	return true, skipped
 }
 
-// sleep waits d unless ctx ends first (then it returns ctx.Err()).
-var sleep = backoff.Sleep
-
 // emit delivers ev unless ctx ends first, so that a full channel cannot
 // hold Run after cancellation.
 func emit(ctx context.Context, events chan<- Event, ev Event) error {

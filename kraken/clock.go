@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tickcast/tickcast/internal/backoff"
 )
 
 // DefaultClockEvery is how often ClockOffset.Run re-samples Kraken's clock:
@@ -78,7 +80,7 @@ func (c *ClockOffset) Run(ctx context.Context) error {
 		}
 		// Up to a second of jitter moves the next sample to another phase
 		// of Kraken's second, which is what narrows the intersection.
-		if err := sleep(ctx, c.every+rand.N(min(c.every, time.Second))); err != nil {
+		if err := backoff.Sleep(ctx, c.every+rand.N(min(c.every, time.Second))); err != nil {
 			return err
 		}
 	}

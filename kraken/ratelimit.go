@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/tickcast/tickcast/internal/backoff"
 )
 
 // RateLimiter is a token bucket shared by every goroutine that holds it:
@@ -64,7 +66,7 @@ func (l *RateLimiter) Wait(ctx context.Context) error {
 		l.cancel(slot) // fail now rather than sleep into a certain timeout
 		return fmt.Errorf("kraken: rate limit: next slot in %s, after the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
 	}
-	if err := sleep(ctx, d); err != nil {
+	if err := backoff.Sleep(ctx, d); err != nil {
 		l.cancel(slot)
 		return err
 	}

@@ -367,7 +367,7 @@ func (c *REST) get(ctx context.Context, method string, q url.Values) ([]byte, er
 		d := b.Next()
 		c.stats.retries.Add(1)
 		c.log.Warn("kraken rest: retrying", "method", method, "attempt", attempt+1, "wait", d, "err", err)
-		if serr := sleep(ctx, d); serr != nil {
+		if serr := backoff.Sleep(ctx, d); serr != nil {
 			return nil, fmt.Errorf("%w (last error: %w)", serr, err)
 		}
 	}
