@@ -8,6 +8,13 @@ import (
 	"github.com/tickcast/tickcast/training"
 )
 
+// ProductOutcome is one product's model, its gate decision and the
+// baseline that serves otherwise (training.ProductOutcome).
+type ProductOutcome = training.ProductOutcome
+
+// GateDecision is what the gate decides for a product (training.GateDecision).
+type GateDecision = training.GateDecision
+
 // ProductsResult is the products' models and the gate's decisions, without
 // rows (training.ProductsResult).
 type ProductsResult = training.ProductsResult

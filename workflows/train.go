@@ -28,6 +28,7 @@ const (
 	PhaseDataset    = "dataset"
 	PhaseTuning     = "tuning"
 	PhaseFitting    = "fitting"
+	PhaseProducts   = "products"
 	PhaseEvaluating = "evaluating"
 	PhaseRegister   = "registering"
 	PhasePromoting  = "promoting"
@@ -125,6 +126,11 @@ type TrainResult struct {
 	ModelMAE    float64            `json:"model_mae"`
 	BaselineMAE float64            `json:"baseline_mae"`
 	Metrics     map[string]float64 `json:"metrics"`
+	// Products are the vol, quantile and p_up models trained beside the
+	// return model, each with the gate's decision (metrics.json records
+	// them); ProductsError says why there are none when their step failed.
+	Products      []activities.ProductOutcome `json:"products,omitempty"`
+	ProductsError string                      `json:"products_error,omitempty"`
 }
 
 // Train builds the dataset, tunes (child workflow Tune), fits the final
@@ -170,6 +176,7 @@ func (tr *trainer) run(ctx workflow.Context) (TrainResult, error) {
 	if err != nil {
 		return TrainResult{}, err
 	}
+	products := tr.products(ctx, ds, fit, tune.Best)
 	ev, err := tr.evaluate(ctx, ds, fit, tune, nil)
 	if err != nil {
 		return TrainResult{}, err
@@ -185,7 +192,7 @@ func (tr *trainer) run(ctx workflow.Context) (TrainResult, error) {
 	// The report is written last, so that it names the version and the
 	// gate's decision; its metrics are the ones just registered.
 	tr.progress.Phase = PhaseReport
-	w := &report{version: reg.Version, notes: reportNotes(tune, fit, pr)}
+	w := &report{version: reg.Version, notes: append(reportNotes(tune, fit, pr), products.notes()...)}
 	if ev, err = tr.evaluate(ctx, ds, fit, tune, w); err != nil {
 		return TrainResult{}, err
 	}
@@ -194,7 +201,48 @@ func (tr *trainer) run(ctx workflow.Context) (TrainResult, error) {
 	return TrainResult{Pair: r.Pair, Horizon: r.Horizon, Version: reg.Version, ReportDir: ev.ReportDir, ModelPath: fit.ModelPath,
 		DatasetPath: ds.Path, Rows: ds.Rows, TestRows: ev.TestRows, Trials: r.Trials, Best: tune.Best,
 		Champion: pr.Champion, Reason: pr.Reason, ModelMAE: ev.Metrics["model_mae"], BaselineMAE: ev.Metrics["baseline_mae"],
-		Metrics: ev.Metrics}, nil
+		Metrics: ev.Metrics, Products: products.res.Products, ProductsError: products.err}, nil
+}
+
+// productsVersion marks histories whose Train runs the products step
+// (workflow.GetVersion): runs recorded before it replay without it.
+const productsVersion = "products"
+
+// productsRun is the products step's result, or why it failed.
+type productsRun struct {
+	res activities.ProductsResult
+	err string
+}
+
+// products trains the vol, quantile and p_up products into the run's report
+// folder (one activity for all, paths only). They come beside the return
+// model: their failure is recorded, not the run's.
+func (tr *trainer) products(ctx workflow.Context, ds activities.DatasetInfo, fit activities.FitOutput, best ml.TrialResult) productsRun {
+	if workflow.GetVersion(ctx, productsVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return productsRun{}
+	}
+	r := tr.req
+	tr.progress.Phase = PhaseProducts
+	in := activities.ProductsInput{DataDir: r.DataDir, Pair: r.Pair, Horizon: r.Horizon, Dataset: ds.Path, ReportDir: fit.ReportDir,
+		ReturnModel: fit.ModelPath, Params: best.Params, Rounds: defaultInt(r.Rounds, DefaultRounds), Threads: r.Concurrency, Seed: r.Seed}
+	var run productsRun
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, fitOptions), acts.TrainProducts, in).Get(ctx, &run.res); err != nil {
+		workflow.GetLogger(ctx).Warn("products failed; the return model goes on", "pair", r.Pair, "horizon", r.Horizon, "error", err)
+		run.err = err.Error()
+	}
+	return run
+}
+
+// notes are the report's lines on the products: each gate decision.
+func (p productsRun) notes() []string {
+	if p.err != "" {
+		return []string{"Products (vol, quantiles, p_up) failed: " + p.err + "."}
+	}
+	var out []string
+	for _, o := range p.res.Products {
+		out = append(out, fmt.Sprintf("Product %s gate: %s.", o.Product, o.Gate.Reason))
+	}
+	return out
 }
 
 func (tr *trainer) dataset(ctx workflow.Context) (activities.DatasetInfo, error) {
