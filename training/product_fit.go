@@ -32,6 +32,7 @@ type candidateScore struct {
 	Name      string  `json:"name"` // "tuned" (the return model's) or "fixed"
 	Rounds    int     `json:"rounds"`
 	ValidLoss jnum    `json:"valid_loss"` // the product's gate metric on the validation rows
+	TestLoss  jnum    `json:"test_loss,omitempty"`
 	Seconds   float64 `json:"seconds"`
 }
 

@@ -140,3 +140,46 @@ func TestCloseGridGap(t *testing.T) {
 		t.Error("an off-grid time has an index")
 	}
 }
+
+// With Pinball, the quantiles' two methods are both scored (validation and
+// test pinball loss), the one with the lower validation loss serves, and
+// the rows carry its quantiles, never crossing.
+func TestTrainProductsPinball(t *testing.T) {
+	dir, _, ds, sp := weekDataset(t)
+	candles, err := ReadCandles(dir, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := ReportDir(dir, ds.Pair, ds.Horizon, "pinball")
+	if _, err := TrainProducts(t.Context(), ds, sp, candles, ProductsRequest{ReportDir: report, Params: sampleParams(), Rounds: 40, Threads: 1, Pinball: true}); err != nil {
+		t.Fatal(err)
+	}
+	var rep ProductsReport
+	b, err := os.ReadFile(filepath.Join(report, ProductsFile))
+	if err == nil {
+		err = json.Unmarshal(b, &rep)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Quantiles.Methods
+	if len(m) != 2 || m[0].Name != methodVolZ || m[1].Name != methodPinball || !(m[1].ValidLoss > 0) || !(m[1].TestLoss > 0) {
+		t.Fatalf("methods %+v", m)
+	}
+	want := methodVolZ
+	if m[1].ValidLoss < m[0].ValidLoss {
+		want = methodPinball
+	}
+	if rep.Quantiles.Method != want {
+		t.Errorf("method %s, want %s (%+v)", rep.Quantiles.Method, want, m)
+	}
+	_, rows, err := readProducts(report, sp.Final.Test.Len())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if !(r.Q10 <= r.Q50 && r.Q50 <= r.Q90) {
+			t.Fatalf("crossing quantiles %+v", r)
+		}
+	}
+}
