@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"github.com/tickcast/tickcast/internal/datadir"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -50,11 +51,19 @@ func TestBackfillStreamingParity(t *testing.T) {
 		}
 		trades := fakekraken.ReconstructTrades(candles[:n], 1)
 		t.Logf("%d real candles → %d reconstructed trades", n, len(trades))
-		checkParity(t, trades, 24*time.Hour, 3*24*60)
+		// Daily chunks: each later chunk's features start from the whole
+		// previous day (market.LongWindow), so rvol_1440 is set from the
+		// 1,441st minute on both paths.
+		if long := checkParity(t, trades, 24*time.Hour, 3*24*60); long != 3*24*60-market.LongWindow {
+			t.Errorf("%d streamed rows with rvol_1440, want %d", long, 3*24*60-market.LongWindow)
+		}
 	})
 }
 
-func checkParity(t *testing.T, trades []market.Trade, chunk time.Duration, wantCandles int) {
+// checkParity compares the candles and feature rows (JSON: a missing value,
+// NaN, is null on both sides) and returns how many streamed rows have the
+// longest feature, rvol_1440.
+func checkParity(t *testing.T, trades []market.Trade, chunk time.Duration, wantCandles int) (long int) {
 	t.Helper()
 	live := runLiveTrades(t, trades, liveRun{})
 	backfill := backfillTrades(t, trades, chunk)
@@ -75,6 +84,16 @@ func checkParity(t *testing.T, trades []market.Trade, chunk time.Duration, wantC
 			t.Errorf("%s: %d of %d rows differ", ds, diff, len(a))
 		}
 	}
+	rows, err := parquet.ReadFeatures(datadir.Parquet(live.dataDir), trades[0].Pair, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if !math.IsNaN(r.Values[market.FRVol1440]) {
+			long++
+		}
+	}
+	return long
 }
 
 // backfillTrades runs the backfill's steps over trades in chunks and returns the data dir.

@@ -25,17 +25,20 @@ func featuresProcessorSpec() *service.ConfigSpec {
 Adds one message (tickcast_kind=feature) after every candle; other messages pass unchanged.
 The same market code computes features in the backfill, so there is no train/serve skew.
 Every feature at ts depends only on the last market.FeatureWindow candles ending at or before
-ts; rows carry warm=false until that window is full. Candles of a pair must arrive in order
+ts (the long-memory volatilities on up to market.LongWindow+1, missing until the stream has
+given them); rows carry warm=false until the FeatureWindow is full. Candles of a pair must arrive in order
 and contiguous (the candles processor guarantees it); others are flagged with an error.
 A candle whose start is not after the pair's last one is a correction (re-emitted after a
 gap repair): it replaces the candle held and the rows at it and at every later candle of
 the window are recomputed and emitted again (same ts: a store keeps the latest). A
 correction older than the window cannot change the rows: it passes on, counted and logged.
 With warm_start set to a data directory, a pair's first candle is preceded by the
-store's candles ending exactly at its start (the last market.FeatureWindow of them, as a
-backfill wrote them): they fill the window without emitting rows, so the first row is
-already warm and equals the backfill's row at the same ts. When the store does not reach
-that candle contiguously, the pair starts cold (logged).
+store's candles ending exactly at its start (the last market.LongWindow of them, as a
+backfill wrote them): they fill the windows without emitting rows, so the first row is
+already warm and equals the backfill's row at the same ts, long features included. With
+fewer stored candles the long features stay missing until the stream fills their window,
+as in a backfill at the start of its data. When the store does not reach that candle
+contiguously, the pair starts cold (logged).
 Run with pipeline.threads: 1.`).
 		Field(service.NewStringField(fpFieldWarmStart).
 			Description("Data directory whose Parquet candles warm each pair up on its first candle; empty: start cold.").
@@ -157,9 +160,10 @@ func (p *featuresProcessor) appendRow(row market.FeatureRow, out service.Message
 
 func (p *featuresProcessor) Close(context.Context) error { return nil }
 
-// warmUp feeds the store's candles that end at first.Start to the feature
-// calculator, so that the first live row needs no FeatureWindow live
-// candles. Anything short of a contiguous run up to first leaves the pair
+// warmUp feeds the store's candles that end at first.Start (up to
+// LongWindow) to the feature calculator, so that the first live row needs
+// no FeatureWindow live candles and has the long features when the store
+// holds a LongWindow. Anything short of a contiguous run up to first leaves the pair
 // cold: a row computed over a hole would differ from the backfill's.
 func (p *featuresProcessor) warmUp(first market.Candle) {
 	if p.warmDir == "" {
@@ -213,21 +217,22 @@ func (p *featuresProcessor) rewarm(next market.Candle) {
 	p.log.Infof("features: %s warmed up from %d stored candles ending %s", next.Pair, len(stored), held[0].Start.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
-// WarmCandles returns the last market.FeatureWindow candles of first.Pair in
+// WarmCandles returns the last market.LongWindow candles of first.Pair in
 // the store under dataDir that end exactly at first.Start, contiguous and of
-// first's duration, oldest first; an error says why there are none.
+// first's duration, oldest first (fewer when the store's contiguous run is
+// shorter); an error says why there are none.
 func WarmCandles(dataDir string, first market.Candle) ([]market.Candle, error) {
 	iv := first.End.Sub(first.Start)
 	if iv <= 0 {
 		return nil, fmt.Errorf("candle at %s has no duration", first.Start)
 	}
-	from := first.Start.Add(-market.FeatureWindow * iv)
+	from := first.Start.Add(-market.LongWindow * iv)
 	cs, err := (&parquet.Reader{Root: datadir.Parquet(dataDir), SkipCorrupt: true}).Candles(first.Pair, from, first.Start)
 	if err != nil {
 		return nil, fmt.Errorf("read the store: %w", err)
 	}
 	if len(cs) == 0 {
-		return nil, fmt.Errorf("the store holds no candle in the %d before %s", market.FeatureWindow, first.Start.UTC())
+		return nil, fmt.Errorf("the store holds no candle in the %d before %s", market.LongWindow, first.Start.UTC())
 	}
 	if last := cs[len(cs)-1]; !last.End.Equal(first.Start) {
 		return nil, fmt.Errorf("the store ends at %s, not at the first live candle %s", last.End.UTC(), first.Start.UTC())

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"github.com/tickcast/tickcast/internal/datadir"
+	"math"
 	"testing"
 	"time"
 
@@ -17,7 +18,10 @@ import (
 
 // Warm start parity on real data: a store backfilled up to T warms the live
 // pipeline up, so its first row (at T+1m) is warm and every live row equals
-// the row a backfill through the same minutes computes at the same ts.
+// the row a backfill through the same minutes computes at the same ts, the
+// long features included: present from the first row when the store holds
+// market.LongWindow candles before T, missing alike on both paths when it
+// holds fewer (the backfill started there too).
 // Trades are reconstructed from real Kraken 1-minute candles (labelled so),
 // the same trades on both paths.
 func TestWarmStartParity(t *testing.T) {
@@ -29,7 +33,25 @@ func TestWarmStartParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	split := time.Date(2023, 3, 1, 6, 0, 0, 0, time.UTC)
+	t.Run("store shorter than LongWindow", func(t *testing.T) {
+		first := checkWarmStart(t, candles, time.Date(2023, 3, 1, 6, 0, 0, 0, time.UTC)) // 360 stored minutes
+		if v := first.Values; !math.IsNaN(v[market.FRVol1440]) || math.IsNaN(v[market.FRVol240]) {
+			t.Errorf("first row after 360 stored candles: rvol_1440 %v (want missing), rvol_240 %v (want set)", v[market.FRVol1440], v[market.FRVol240])
+		}
+	})
+	t.Run("store holds LongWindow", func(t *testing.T) {
+		first := checkWarmStart(t, candles, time.Date(2023, 3, 2, 6, 0, 0, 0, time.UTC)) // 1,800 stored minutes
+		if v := first.Values[market.FRVol1440]; math.IsNaN(v) {
+			t.Error("first row after 1,800 stored candles: rvol_1440 missing")
+		}
+	})
+}
+
+// checkWarmStart backfills candles' trades up to split, streams the next 30
+// minutes with warm_start, and checks the live rows against a backfill of
+// all of them; it returns the first live row.
+func checkWarmStart(t *testing.T, candles []market.Candle, split time.Time) market.FeatureRow {
+	t.Helper()
 	end := split.Add(30 * time.Minute)
 	var before, all []market.Candle
 	for _, c := range candles {
@@ -79,6 +101,7 @@ func TestWarmStartParity(t *testing.T) {
 			t.Errorf("row at %s:\nlive:     %s\nbackfill: %s", r.TS, got, want)
 		}
 	}
+	return liveRows[0]
 }
 
 func TestWarmCandlesRefusesHoles(t *testing.T) {
@@ -100,7 +123,7 @@ func TestWarmCandlesRefusesHoles(t *testing.T) {
 	dir := backfillTrades(t, fakekraken.ReconstructTrades(before, 1), 24*time.Hour)
 	first := market.Candle{Pair: "BTC/USD", Start: split, End: split.Add(time.Minute)}
 	got, err := WarmCandles(dir, first)
-	if err != nil || len(got) != market.FeatureWindow || !got[len(got)-1].End.Equal(split) {
+	if err != nil || len(got) != 240 || !got[len(got)-1].End.Equal(split) { // all 4 h: fewer than LongWindow
 		t.Fatalf("WarmCandles at the store's end: %d candles, %v", len(got), err)
 	}
 	later := market.Candle{Pair: "BTC/USD", Start: split.Add(time.Hour), End: split.Add(time.Hour + time.Minute)}
@@ -183,7 +206,7 @@ func TestFeaturesRewarmWhenTheStoreFills(t *testing.T) {
 		if !r.Warm {
 			continue
 		}
-		want := market.Compute(candles[k+1-market.FeatureWindow : k+1])
+		want := market.Compute(candles[:k+1]) // the store's candles from 0, then the stream's
 		if string(wire.AppendJSON(nil, r)) != string(wire.AppendJSON(nil, want)) {
 			t.Fatalf("row %d after the re-warm:\n got %s\nwant %s", k, wire.AppendJSON(nil, r), wire.AppendJSON(nil, want))
 		}

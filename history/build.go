@@ -319,13 +319,14 @@ func (b *builder) checkBars(cs []market.Candle) error {
 }
 
 // features computes the rows of cs, the features seeded with the stored
-// candles that lead contiguously up to cs[0] (at most FeatureWindow).
+// candles that lead contiguously up to cs[0] (at most LongWindow, what the
+// long features need: each chunk's rows equal one run over all the days).
 func (b *builder) features(ctx context.Context, cs []market.Candle) ([]market.FeatureRow, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
 	first := cs[0].Start
-	seed, err := parquet.ReadCandles(b.root, b.pair, first.Add(-market.FeatureWindow*b.iv), first)
+	seed, err := parquet.ReadCandles(b.root, b.pair, first.Add(-market.LongWindow*b.iv), first)
 	if err != nil {
 		return nil, err
 	}
