@@ -71,7 +71,7 @@ const (
 )
 
 // rvolPeriods are the realized-volatility features and their windows, in
-// one-candle returns.
+// one-candle returns, shortest first.
 var rvolPeriods = [...]struct{ feature, returns int }{
 	{FRVol5, 5}, {FRVol15, 15}, {FRVol30, 30}, {FRVol60, 60}, {FRVol120, 120}, {FRVol240, 240}, {FRVol1440, LongWindow},
 }
@@ -530,22 +530,31 @@ func volatilityFeatures(v *[NumFeatures]float64, w []Candle, sq []float64) {
 		}
 		v[FATR14] = sum / atrPeriod / w[n-1].Close
 	}
-	for _, p := range rvolPeriods {
-		v[p.feature] = realizedVol(sq, p.returns)
-	}
+	realizedVols(v, sq)
 }
 
-// realizedVol is sqrt(Σ r²) of the last k squared returns of sq, summed
-// oldest first; NaN when sq holds fewer than k.
-func realizedVol(sq []float64, k int) float64 {
-	if len(sq) < k {
-		return math.NaN()
+// realizedVols sets each rvol_k to sqrt(Σ r²) of the last k squared returns
+// of sq, leaving it NaN when sq holds fewer. One pass from the newest return
+// back, the j-th newest added to partial sum j mod 4: a fixed order, so each
+// value depends only on its window's returns (not on where sq starts), and
+// four independent chains of additions instead of one.
+func realizedVols(v *[NumFeatures]float64, sq []float64) {
+	var s0, s1, s2, s3 float64 // the partial sums, in registers
+	n, j := len(sq), 0         // j: returns summed, a multiple of 4
+	for _, p := range rvolPeriods {
+		if p.returns > n {
+			return
+		}
+		for ; j+4 <= p.returns; j += 4 {
+			x := sq[n-4-j : n-j : n-j] // x[3] is the j-th newest
+			s0, s1, s2, s3 = s0+x[3], s1+x[2], s2+x[1], s3+x[0]
+		}
+		t := [4]float64{s0, s1, s2, s3} // and the k-th newest for k in [j, p.returns)
+		for k := j; k < p.returns; k++ {
+			t[k&3] += sq[n-1-k]
+		}
+		v[p.feature] = math.Sqrt((t[0] + t[1]) + (t[2] + t[3]))
 	}
-	var sum float64
-	for _, x := range sq[len(sq)-k:] {
-		sum += x
-	}
-	return math.Sqrt(sum)
 }
 
 // gkCloseWeight is Garman–Klass's weight of ln(C/O)², 2 ln 2 − 1.
