@@ -76,7 +76,7 @@ func BenchmarkPredictUncached(b *testing.B) {
 // booster call alone on the same row.
 func BenchmarkPredictDense(b *testing.B) {
 	s := benchService(b, nil)
-	m := s.champs.Load().models[seriesKey{ethPair, 1}]
+	m := s.champs.Load().models[modelKey{seriesKey{ethPair, 1}, ""}]
 	row := warmRow(b, 0)
 	x := make([]float32, market.NumFeatures)
 	for i, v := range row.Values {

@@ -12,14 +12,17 @@ import (
 
 // cacheKeyPrefix versions the key layout and the encoding of the values: a
 // change to either must change it, so that old entries are never decoded.
-const cacheKeyPrefix = "tickcast:pred:v2:"
+// v3: predictions carry the products, and keys their versions.
+const cacheKeyPrefix = "tickcast:pred:v3:"
 
 // CacheKey is the cache key of the prediction of pair (any spelling with a
 // separator; written as its slug) at horizon from the row at asOf with
-// feature values digest (FeatureDigest) by model version:
-// "tickcast:pred:v2:ETH-USDT:h1:1747699260:9c8e2f01:v3". The digest keeps
+// feature values digest (FeatureDigest) by return model version:
+// "tickcast:pred:v3:ETH-USDT:h1:1747699260:9c8e2f01:v3". The digest keeps
 // a corrected row (same candle, repaired trades) from being answered with
-// the prediction of the row it replaced.
+// the prediction of the row it replaced. A pair × horizon that also serves
+// other products appends each one's version (":vol2:quantiles2:p_up0"), so
+// a new champion of any product is a new key.
 func CacheKey(pair string, horizon int, asOf time.Time, digest uint32, version int) string {
 	return string(appendCacheKey(make([]byte, 0, 64), slugOf(pair), horizon, asOf, digest, version))
 }
@@ -38,6 +41,47 @@ func appendCacheKey(b []byte, slug string, horizon int, asOf time.Time, digest u
 	}
 	b = append(b, ":v"...)
 	return strconv.AppendInt(b, int64(version), 10)
+}
+
+// appendProductVersions appends ":<product><version>" for each product
+// model of set beyond the return one.
+func appendProductVersions(b []byte, set *modelSet) []byte {
+	for _, m := range set[slotReturn+1:] {
+		if m != nil {
+			b = append(b, ':')
+			b = append(b, m.meta.Product...)
+			b = strconv.AppendInt(b, int64(m.meta.Version), 10)
+		}
+	}
+	return b
+}
+
+// made reports whether the products of p (a cached value) are those of
+// set's versions: a value whose key collided is never served.
+func (set *modelSet) made(p Prediction) bool {
+	for _, f := range []struct {
+		ref *ModelRef
+		s   int
+	}{{refOf(p.Vol), 1}, {quantRef(p.Quantiles), 2}, {refOf(p.PUp), 3}} {
+		if f.ref != nil && (set[f.s] == nil || set[f.s].meta.Version != f.ref.Version) {
+			return false
+		}
+	}
+	return true
+}
+
+func refOf(f *Forecast) *ModelRef {
+	if f == nil {
+		return nil
+	}
+	return &f.Model
+}
+
+func quantRef(q *Quantiles) *ModelRef {
+	if q == nil {
+		return nil
+	}
+	return &q.Model
 }
 
 // FeatureDigest is the FNV-1a hash of a row's close and feature values.

@@ -22,8 +22,15 @@ type Prediction struct {
 	PredictedReturn float64  `json:"predicted_return"`
 	PredictedPrice  float64  `json:"predicted_price"` // LastPrice · exp(PredictedReturn)
 	LastPrice       float64  `json:"last_price"`      // close of the candle ending at AsOf
-	Model           ModelRef `json:"model"`
-	FeatureAgeMS    int64    `json:"feature_age_ms"` // now − AsOf on the market clock, at serve time
+	Model           ModelRef `json:"model"`           // the return product's model
+	// Vol, Quantiles and PUp are the other products' forecasts for the same
+	// horizon, each by its own champion (registry products vol, quantiles,
+	// p_up); nil when the pair × horizon has no champion of the product, or
+	// its model could not forecast this row (a feature it needs missing).
+	Vol          *Forecast  `json:"vol,omitempty"`
+	Quantiles    *Quantiles `json:"quantiles,omitempty"`
+	PUp          *Forecast  `json:"p_up,omitempty"`
+	FeatureAgeMS int64      `json:"feature_age_ms"` // now − AsOf on the market clock, at serve time
 	// Complete and Revision are those of the feature row the prediction
 	// was made from: complete when no trade of its candles is known to be
 	// missing; the revision grows with every correction of its candles.
@@ -34,8 +41,10 @@ type Prediction struct {
 	// repaired, so newer rows may still change. False where the state is
 	// unknown (Config.Gaps nil: API replicas over Redis).
 	GapOpen bool `json:"gap_open"`
-	// Degraded is set when a fallback model answered in place of the
-	// champion, which could not be loaded; DegradedReason says why.
+	// Degraded is set when a fallback model answered in place of a
+	// champion (of any product) that could not be loaded or whose feature
+	// schema is older than this build's; DegradedReason says why ("vol: …"
+	// for a product other than return).
 	Degraded       bool   `json:"degraded"`
 	DegradedReason string `json:"degraded_reason,omitempty"`
 	Cached         bool   `json:"cached"`
@@ -46,6 +55,25 @@ type Prediction struct {
 type ModelRef struct {
 	Name    string `json:"name"`
 	Version int    `json:"version"`
+}
+
+// Forecast is one figure of a product with the version that made it: the
+// realized volatility of the h-candle log returns (vol: √Σr² over (AsOf,
+// TargetTime]), or the probability that the close at TargetTime is above
+// LastPrice (p_up).
+type Forecast struct {
+	Value float64  `json:"value"`
+	Model ModelRef `json:"model"`
+}
+
+// Quantiles are the 10%, 50% and 90% quantiles of the close at TargetTime,
+// as prices (LastPrice · exp(q) of the log-return quantiles q): the price
+// should stay in [P10, P90] 80% of the time.
+type Quantiles struct {
+	P10   float64  `json:"p10"`
+	P50   float64  `json:"p50"`
+	P90   float64  `json:"p90"`
+	Model ModelRef `json:"model"`
 }
 
 // Features is the online feature store: the newest row per pair.
@@ -79,6 +107,8 @@ const (
 	CodeStale       = "stale_features" // 503: the newest row is older than the budget
 	CodeNotReady    = "not_ready"      // 503: no champion loaded yet
 	CodeModel       = "model_error"    // 503: the model failed (it is logged)
+	CodeBadFeatures = "bad_features"   // 503: the row has ±Inf, or NaN in a required feature: not served (counted)
+	CodeNoProduct   = "no_product"     // 404: the pair × horizon has no champion of the product asked for
 )
 
 // Error is a refusal with a code the API maps to a status and a message

@@ -56,6 +56,11 @@ type Config struct {
 type Options struct {
 	AllowStale bool // serve a row older than the budget, marked Stale
 	NoCache    bool // skip the cache read (the result is still cached)
+	// Product, when set (registry spelling: vol, quantiles, p_up; "" is
+	// return, always there), must be in the answer: a pair × horizon without
+	// a champion of it is CodeNoProduct, a model that could not forecast the
+	// row CodeModel.
+	Product string
 }
 
 // Service serves predictions of the registry's champions over the online
@@ -79,6 +84,10 @@ type Service struct {
 
 	cacheErrs    atomic.Uint64
 	lastCacheLog atomic.Int64 // unix nanos
+
+	rejected atomic.Uint64        // feature rows refused for ±Inf or a NaN where none may be
+	rejectMu sync.Mutex           // guards lastBad
+	lastBad  map[string]time.Time // pair → TS of the last refused row: each row counts once
 }
 
 // New returns a service and loads the current champions once; load errors
@@ -120,6 +129,7 @@ func New(cfg Config) (*Service, error) {
 	s.inputs.New = func() any { return new([market.NumFeatures]float32) }
 	s.champs.Store(newChampions(nil, nil))
 	s.failed, s.failRetry = map[failKey]failure{}, failRetry
+	s.lastBad = map[string]time.Time{}
 	if err := s.Refresh(context.Background()); err != nil {
 		s.log.Warn("load champions", "err", err)
 	}
@@ -163,15 +173,15 @@ func (s *Service) Predict(ctx context.Context, pair string, horizon int, o Optio
 		return Prediction{}, err
 	}
 	k := seriesKey{p, horizon}
-	m := c.models[k]
-	if m == nil {
+	set := c.sets[k]
+	if set == nil {
 		return Prediction{}, s.noModel(c, p, horizon)
 	}
 	row, ok := s.cfg.Features.Get(p)
 	if !ok {
-		return Prediction{}, Errorf(CodeNoFeatures, "no feature row for %s yet", m.slug)
+		return Prediction{}, Errorf(CodeNoFeatures, "no feature row for %s yet", set[slotReturn].slug)
 	}
-	return s.serve(ctx, k, m, row, o)
+	return s.serve(ctx, k, set, row, o)
 }
 
 // PredictRow forecasts from row (a candle that just closed) instead of the
@@ -186,11 +196,11 @@ func (s *Service) PredictRow(ctx context.Context, row market.FeatureRow, horizon
 		return Prediction{}, err
 	}
 	k := seriesKey{p, horizon}
-	m := c.models[k]
-	if m == nil {
+	set := c.sets[k]
+	if set == nil {
 		return Prediction{}, s.noModel(c, p, horizon)
 	}
-	return s.serve(ctx, k, m, row, Options{NoCache: true})
+	return s.serve(ctx, k, set, row, Options{NoCache: true})
 }
 
 // PredictAll predicts every pair with a champion at horizon (0: every
@@ -205,7 +215,7 @@ func (s *Service) PredictAll(ctx context.Context, horizon int, o Options) ([]Pre
 	out := make([]Prediction, 0, len(c.list))
 	var errs []error
 	for _, ch := range c.list {
-		if horizon != 0 && ch.Horizon != horizon {
+		if ch.Product != "" || (horizon != 0 && ch.Horizon != horizon) {
 			continue
 		}
 		p, err := s.Predict(ctx, ch.Pair, ch.Horizon, o)
@@ -257,8 +267,53 @@ func (s *Service) noModel(c *champions, pair string, horizon int) error {
 	return Errorf(CodeUnknownPair, "unknown pair %s: no model and no features", slug)
 }
 
-// serve applies the row rules, then answers from the cache or the model.
-func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.FeatureRow, o Options) (Prediction, error) {
+// noProduct explains that the pair × horizon k serves no model of product,
+// naming the products it has and the horizons that have the product.
+func (s *Service) noProduct(c *champions, k seriesKey, set *modelSet, product string) error {
+	var have, hs []string
+	for _, p := range registry.Products {
+		if set[slot(productSpelling(p))] != nil {
+			have = append(have, p)
+		}
+	}
+	for _, h := range c.horizons[k.pair] {
+		if set := c.sets[seriesKey{k.pair, h}]; set != nil && set[slot(product)] != nil {
+			hs = append(hs, strconv.Itoa(h))
+		}
+	}
+	with := "none"
+	if len(hs) > 0 {
+		with = strings.Join(hs, ", ")
+	}
+	return Errorf(CodeNoProduct, "no %s champion for %s at horizon %d; products at horizon %d: %s; horizons with %s: %s",
+		product, set[slotReturn].slug, k.horizon, k.horizon, strings.Join(have, ", "), product, with)
+}
+
+// checkRow refuses a row with a value no model may see (badFeature),
+// counting each such row once.
+func (s *Service) checkRow(row *market.FeatureRow, slug string) error {
+	i, bad := badFeature(row)
+	if !bad {
+		return nil
+	}
+	s.rejectMu.Lock()
+	if !s.lastBad[row.Pair].Equal(row.TS) {
+		s.lastBad[row.Pair] = row.TS
+		s.rejected.Add(1)
+		s.log.Warn("feature row refused", "pair", row.Pair, "ts", row.TS, "feature", market.FeatureNames[i], "value", row.Values[i])
+	}
+	s.rejectMu.Unlock()
+	return Errorf(CodeBadFeatures, "feature row of %s at %s has %s = %g, which no model may see: not served",
+		slug, row.TS.UTC().Format(time.RFC3339), market.FeatureNames[i], row.Values[i])
+}
+
+// RejectedRows counts the feature rows refused since New (each once): ±Inf
+// anywhere, or NaN in a feature that may not be missing.
+func (s *Service) RejectedRows() uint64 { return s.rejected.Load() }
+
+// serve applies the row rules, then answers from the cache or the models.
+func (s *Service) serve(ctx context.Context, k seriesKey, set *modelSet, row market.FeatureRow, o Options) (Prediction, error) {
+	m := set[slotReturn]
 	if !row.Warm {
 		return Prediction{}, Errorf(CodeWarmingUp, "features of %s are warming up: fewer than %d candles seen", m.slug, market.FeatureWindow)
 	}
@@ -269,93 +324,177 @@ func (s *Service) serve(ctx context.Context, k seriesKey, m *model, row market.F
 		return Prediction{}, Errorf(CodeStale, "newest feature row of %s is %s old, over the budget of %d candles (%s)",
 			m.slug, age.Round(time.Millisecond), s.cfg.StaleAfter, s.budget)
 	}
+	if err := s.checkRow(&row, m.slug); err != nil {
+		return Prediction{}, err
+	}
 	for {
+		if o.Product != "" && set[slot(o.Product)] == nil {
+			return Prediction{}, s.noProduct(s.champs.Load(), k, set, o.Product)
+		}
 		if m.booster != nil && row.SchemaVersion != m.meta.FeatureSchemaVersion {
 			s.log.Error("feature schema mismatch", "pair", k.pair, "horizon", k.horizon, "row_schema", row.SchemaVersion,
 				"model_schema", m.meta.FeatureSchemaVersion, "version", m.meta.Version)
 			return Prediction{}, Errorf(CodeModel, "feature row of %s has schema %d, model v%d expects %d",
 				m.slug, row.SchemaVersion, m.meta.Version, m.meta.FeatureSchemaVersion)
 		}
-		var kb [96]byte
+		var kb [160]byte
 		key := appendCacheKey(kb[:0], m.slug, k.horizon, row.TS, FeatureDigest(row.Close, row.Values[:]), m.meta.Version)
+		key = appendProductVersions(key, set)
 		if !o.NoCache {
-			if p, ok := s.cacheGet(ctx, key, k.horizon, m.meta.Version, row.TS, now); ok {
+			if p, ok := s.cacheGet(ctx, key, k.horizon, set, row.TS, now); ok {
 				p.Cached, p.FeatureAgeMS, p.Stale = true, age.Milliseconds(), stale
-				s.annotate(&p, k, m, row)
-				return p, nil
+				s.annotate(&p, k, set, row)
+				return p, s.require(p, o.Product)
 			}
 		}
-		p, ok, err := s.compute(m, row, k.horizon)
+		p, ok, err := s.compute(set, row, k.horizon)
 		if err != nil {
 			return Prediction{}, err
 		}
-		if !ok { // swapped out between the lookup and the call: ask the new champion
-			if m = s.champs.Load().models[k]; m == nil {
+		if !ok { // swapped out between the lookup and the call: ask the new champions
+			if set = s.champs.Load().sets[k]; set == nil {
 				return Prediction{}, s.noModel(s.champs.Load(), k.pair, k.horizon)
 			}
+			m = set[slotReturn]
 			continue
 		}
 		p.FeatureAgeMS = age.Milliseconds()
-		s.annotate(&p, k, m, row)
+		s.annotate(&p, k, set, row)
 		s.cacheSet(ctx, key, p, row.TS, now)
 		p.Stale = stale
-		return p, nil
+		return p, s.require(p, o.Product)
 	}
+}
+
+// require is the CodeModel error of a prediction without the product the
+// request asked for, although its model serves (it could not forecast the row).
+func (s *Service) require(p Prediction, product string) error {
+	if product == "" || (product == registry.ProductVol && p.Vol != nil) ||
+		(product == registry.ProductQuantiles && p.Quantiles != nil) || (product == registry.ProductPUp && p.PUp != nil) {
+		return nil
+	}
+	return Errorf(CodeModel, "the %s model of %s at horizon %d could not forecast the row at %s (a feature it needs is missing)",
+		product, p.Pair, p.Horizon, p.AsOf.Format(time.RFC3339))
 }
 
 // annotate sets the data-quality fields, which describe the moment of
 // serving rather than the cached computation: the row's completeness, the
 // pipeline's gap state and whether a fallback model answered.
-func (s *Service) annotate(p *Prediction, k seriesKey, m *model, row market.FeatureRow) {
+func (s *Service) annotate(p *Prediction, k seriesKey, set *modelSet, row market.FeatureRow) {
 	p.Complete, p.Revision = row.Complete, row.Revision
 	p.GapOpen = s.cfg.Gaps != nil && s.cfg.Gaps.Open(k.pair)
-	p.DegradedReason = s.champs.Load().degradation(k, m)
+	p.DegradedReason = s.champs.Load().degradation(k, set)
 	p.Degraded = p.DegradedReason != ""
 }
 
-// compute runs the model on row; ok is false when the model was closed
-// before it could be used.
-func (s *Service) compute(m *model, row market.FeatureRow, horizon int) (p Prediction, ok bool, err error) {
-	ret := 0.0 // the zero-return baseline: the last price persists
+// compute runs the models of set on row; ok is false when one was closed
+// before it could be used. The return model's failure fails the
+// prediction; another product's leaves it out (logged).
+func (s *Service) compute(set *modelSet, row market.FeatureRow, horizon int) (p Prediction, ok bool, err error) {
+	m := set[slotReturn]
+	out, live, err := s.run(m, &row)
+	if !live {
+		return Prediction{}, false, nil
+	}
+	if err != nil {
+		s.log.Error("model prediction failed", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "err", err)
+		return Prediction{}, false, Errorf(CodeModel, "model v%d of %s failed", m.meta.Version, m.slug)
+	}
+	ret := out[0]
+	price := row.Close * math.Exp(ret)
+	if math.IsInf(price, 0) || math.IsNaN(price) {
+		s.log.Error("model prediction not finite", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "return", ret, "close", row.Close)
+		return Prediction{}, false, Errorf(CodeModel, "model v%d of %s gave no finite prediction", m.meta.Version, m.slug)
+	}
+	asOf := row.TS.UTC()
+	p = Prediction{
+		Pair: m.slug, AsOf: asOf, Horizon: horizon, TargetTime: asOf.Add(time.Duration(horizon) * s.cfg.Interval),
+		PredictedReturn: ret, PredictedPrice: price, LastPrice: row.Close,
+		Model: ModelRef{Name: m.meta.Name, Version: m.meta.Version},
+	}
+	for _, pm := range set[slotReturn+1:] {
+		if pm != nil && !s.addProduct(&p, pm, &row) {
+			return Prediction{}, false, nil
+		}
+	}
+	return p, true, nil
+}
+
+// addProduct adds pm's forecast of row to p; false when pm was closed
+// meanwhile. A forecast pm cannot make leaves p without it.
+func (s *Service) addProduct(p *Prediction, pm *model, row *market.FeatureRow) bool {
+	product := pm.meta.Product
+	if pm.booster != nil && row.SchemaVersion != pm.meta.FeatureSchemaVersion {
+		s.log.Warn("feature schema mismatch: product left out", "pair", pm.meta.Pair, "horizon", p.Horizon, "product", product,
+			"row_schema", row.SchemaVersion, "model_schema", pm.meta.FeatureSchemaVersion)
+		return true
+	}
+	out, live, err := s.run(pm, row)
+	if !live {
+		return false
+	}
+	if err != nil {
+		s.log.Debug("product left out", "pair", pm.meta.Pair, "horizon", p.Horizon, "product", product, "version", pm.meta.Version, "err", err)
+		return true
+	}
+	ref := ModelRef{Name: pm.meta.Name, Version: pm.meta.Version}
+	switch product {
+	case registry.ProductVol:
+		p.Vol = &Forecast{Value: out[0], Model: ref}
+	case registry.ProductPUp:
+		p.PUp = &Forecast{Value: out[0], Model: ref}
+	case registry.ProductQuantiles:
+		q := Quantiles{P10: row.Close * math.Exp(out[0]), P50: row.Close * math.Exp(out[1]), P90: row.Close * math.Exp(out[2]), Model: ref}
+		if finite(q.P10) && finite(q.P50) && finite(q.P90) {
+			p.Quantiles = &q
+		}
+	}
+	return true
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// errNotFinite is a model's output that is not a finite figure (or a
+// probability outside [0, 1]), or a baseline missing a feature it reads.
+var errNotFinite = errors.New("no finite forecast (a feature it reads missing, or the model's output)")
+
+// run is m's forecast of row (spec.eval over the booster's output); live
+// is false when m was closed before it could be used.
+func (s *Service) run(m *model, row *market.FeatureRow) (out [numQuantiles]float64, live bool, err error) {
+	raw := 0.0
 	if m.booster != nil {
 		// The model input is the row's values as float32, in FeatureRow
-		// order, as training laid them out (ml.Dataset.Float32).
+		// order, as training laid them out (ml.Dataset.Float32); NaN is
+		// XGBoost's missing value (the features allowed to be missing).
 		x := s.inputs.Get().(*[market.NumFeatures]float32)
 		for i, v := range row.Values {
 			x[i] = float32(v)
 		}
 		if !m.acquire() {
 			s.inputs.Put(x)
-			return Prediction{}, false, nil
+			return out, false, nil
 		}
-		out, err := m.booster.PredictDense(x[:], 1, market.NumFeatures)
+		res, err := m.booster.PredictDense(x[:], 1, market.NumFeatures)
 		m.release()
 		s.inputs.Put(x)
-		if err == nil && len(out) != 1 {
-			err = fmt.Errorf("%d outputs for one row", len(out))
+		if err == nil && len(res) != 1 {
+			err = fmt.Errorf("%d outputs for one row", len(res))
 		}
 		if err != nil {
-			s.log.Error("model prediction failed", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "err", err)
-			return Prediction{}, false, Errorf(CodeModel, "model v%d of %s failed", m.meta.Version, m.slug)
+			return out, true, err
 		}
-		ret = float64(out[0])
+		raw = float64(res[0])
 	}
-	price := row.Close * math.Exp(ret)
-	if math.IsNaN(ret) || math.IsInf(price, 0) || math.IsNaN(price) {
-		s.log.Error("model prediction not finite", "pair", m.meta.Pair, "horizon", horizon, "version", m.meta.Version, "return", ret, "close", row.Close)
-		return Prediction{}, false, Errorf(CodeModel, "model v%d of %s gave no finite prediction", m.meta.Version, m.slug)
+	out, ok := m.spec.eval(row.Values[:], raw)
+	if !ok {
+		return out, true, errNotFinite
 	}
-	asOf := row.TS.UTC()
-	return Prediction{
-		Pair: m.slug, AsOf: asOf, Horizon: horizon, TargetTime: asOf.Add(time.Duration(horizon) * s.cfg.Interval),
-		PredictedReturn: ret, PredictedPrice: price, LastPrice: row.Close,
-		Model: ModelRef{Name: m.meta.Name, Version: m.meta.Version},
-	}, true, nil
+	return out, true, nil
 }
 
 // cacheGet looks key up in the near cache, then the shared one (filling
 // the near cache on a hit); a cache error or an undecodable value is a miss.
-func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int, ts, now time.Time) (Prediction, bool) {
+func (s *Service) cacheGet(ctx context.Context, key []byte, horizon int, set *modelSet, ts, now time.Time) (Prediction, bool) {
 	if s.mem != nil {
 		if p, ok := s.mem.getPrediction(key); ok || s.shared == nil {
 			return p, ok
@@ -374,8 +513,8 @@ func (s *Service) cacheGet(ctx context.Context, key []byte, horizon, version int
 		s.cacheError("decode", fmt.Errorf("value of %s: %w", string(key), err))
 		return Prediction{}, false
 	}
-	if p.Horizon != horizon || p.Model.Version != version {
-		s.cacheError("decode", fmt.Errorf("value of %s: horizon %d version %d, want %d %d",
+	if version := set[slotReturn].meta.Version; p.Horizon != horizon || p.Model.Version != version || !set.made(p) {
+		s.cacheError("decode", fmt.Errorf("value of %s: horizon %d version %d, want %d %d (and the products' versions)",
 			string(key), p.Horizon, p.Model.Version, horizon, version))
 		return Prediction{}, false
 	}
@@ -457,7 +596,7 @@ func (s *Service) Ready() (ok bool, reason string) {
 	}
 	var ages []string
 	for _, ch := range c.list {
-		if ch.Horizon != c.horizons[ch.Pair][0] {
+		if ch.Product != "" || ch.Horizon != c.horizons[ch.Pair][0] {
 			continue // one look per pair
 		}
 		row, ok := s.cfg.Features.Get(ch.Pair)

@@ -79,7 +79,7 @@ func TestHotSwapUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		refreshing += time.Since(start)
-		m := s.champs.Load().models[seriesKey{ethPair, 1}]
+		m := s.champs.Load().models[modelKey{seriesKey{ethPair, 1}, ""}]
 		if m.meta.Version != v {
 			t.Fatalf("after refresh the champion is v%d, want v%d", m.meta.Version, v)
 		}
