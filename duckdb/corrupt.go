@@ -2,63 +2,140 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
+	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 	"github.com/tickcast/tickcast/parquet"
 )
 
-// A glob query fails as a whole when one of its files is corrupt. Checking
-// every file before every query would double the cost of the healthy case,
-// so the store is queried by glob as before, and only a failed query is
-// diagnosed file by file.
+// A query over a view fails as a whole when one of its files is corrupt.
+// Checking every file before every query would double the cost of the
+// healthy case, so only a failed query is diagnosed, file by file.
 
-// diagnose diagnoses a failed query (qerr) over parts: it queries each file
-// alone and returns the readable ones when the query may go on without the
-// others (SkipCorrupt, no row delivered yet), or when a file only vanished
-// (a write moved it to the quarantine). Otherwise it returns an error naming
-// every corrupt file, or qerr when no file is to blame.
-func diagnose[T any](ctx context.Context, db *DB, t table[T], parts []parquet.Partition, pair string, q Query, qerr error, delivered bool) ([]parquet.Partition, error) {
-	var bad []error
-	vanished := false
-	good := slices.DeleteFunc(slices.Clone(parts), func(p parquet.Partition) bool {
-		if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
-			vanished = true // moved to the quarantine since the listing
-			return true
+// repair finds the corrupt files behind qerr among the named views' files
+// (every view when names is nil): it returns an error naming them, or,
+// with SkipCorrupt, recreates the views without them and returns nil so
+// that the caller runs its query again. qerr itself comes back when no
+// file is to blame.
+func (db *DB) repair(ctx context.Context, qerr error, names []string) error {
+	if !fileError(qerr) {
+		return qerr
+	}
+	for _, v := range db.views.defs {
+		if names != nil && !slices.Contains(names, v.name) {
+			continue
 		}
-		err := run(ctx, db, t, filesSource([]parquet.Partition{p}), pair, q, func(T) error { return nil })
-		if err != nil && ctx.Err() == nil {
-			bad = append(bad, &parquet.CorruptError{Path: p.Path, Err: firstLine(err)})
-			return true
+		files := db.views.get(v.name)
+		good, err := db.dropCorrupt(ctx, files, qerr)
+		if errors.Is(err, qerr) {
+			continue // none of this view's files
 		}
-		return false
-	})
+		if err != nil {
+			return err
+		}
+		if err := db.createView(ctx, v, good); err != nil {
+			return err
+		}
+		return nil
+	}
+	return qerr
+}
+
+// blame names the corrupt files behind qerr, for a query that cannot run
+// again (rows already went out): qerr joined with them.
+func (db *DB) blame(ctx context.Context, qerr error) error {
+	var all []string
+	for _, v := range db.views.defs {
+		all = append(all, db.views.get(v.name)...)
+	}
+	bad, _ := db.findCorrupt(ctx, all, qerr)
+	return errors.Join(append(bad, qerr)...)
+}
+
+// dropCorrupt returns files without the corrupt ones behind qerr and any
+// that vanished (a write moved them to the quarantine). Corrupt files are
+// an error naming them unless SkipCorrupt, which logs and lists them; it
+// returns qerr when no file is to blame.
+func (db *DB) dropCorrupt(ctx context.Context, files []string, qerr error) ([]string, error) {
+	if !fileError(qerr) {
+		return nil, qerr
+	}
+	bad, gone := db.findCorrupt(ctx, files, qerr)
 	switch {
 	case ctx.Err() != nil:
 		return nil, errors.Join(qerr, ctx.Err())
-	case delivered:
-		return nil, errors.Join(append(bad, qerr)...)
-	case len(bad) == 0 && vanished:
-		return good, nil
-	case len(bad) == 0:
+	case len(bad) == 0 && len(gone) == 0:
 		return nil, qerr
-	case !db.opts.SkipCorrupt:
+	case len(bad) > 0 && !db.opts.SkipCorrupt:
 		return nil, errors.Join(bad...)
 	}
 	for _, err := range bad {
-		var ce *parquet.CorruptError
-		if !errors.As(err, &ce) {
-			return nil, err
-		}
+		ce := err.(*parquet.CorruptError)
+		gone = append(gone, ce.Path)
 		db.skipped.add(ce.Path)
 		db.opts.Logger.Warn("skipped a corrupt store file; its rows are missing from this query", "path", ce.Path, "err", ce.Err)
 	}
-	return good, nil
+	return slices.DeleteFunc(slices.Clone(files), func(f string) bool { return slices.Contains(gone, f) }), nil
+}
+
+// findCorrupt reads files one by one, those qerr names first (the others
+// only when none of those is corrupt): each corrupt one is a
+// *parquet.CorruptError; gone lists the files that no longer exist.
+func (db *DB) findCorrupt(ctx context.Context, files []string, qerr error) (bad []error, gone []string) {
+	named := slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !strings.Contains(qerr.Error(), f) })
+	for _, set := range [][]string{named, files} {
+		for _, f := range set {
+			if ctx.Err() != nil {
+				return bad, gone
+			}
+			if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+				gone = append(gone, f)
+			} else if err := db.readAll(ctx, f); err != nil && ctx.Err() == nil {
+				bad = append(bad, &parquet.CorruptError{Path: f, Err: firstLine(err)})
+			}
+		}
+		if len(bad) > 0 {
+			return bad, gone
+		}
+	}
+	return bad, gone
+}
+
+// readAll decodes every value of one file.
+func (db *DB) readAll(ctx context.Context, file string) error {
+	rows, err := db.sql.QueryContext(ctx, "SELECT * FROM read_parquet("+fileList([]string{file})+")")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
+// fileError reports whether err may come from a file: not a statement
+// DuckDB could not parse or bind, nor a value it could not compute.
+func fileError(err error) bool {
+	var de *duckdbdriver.Error
+	if !errors.As(err, &de) {
+		return !errors.Is(err, sql.ErrConnDone)
+	}
+	switch de.Type {
+	case duckdbdriver.ErrorTypeParser, duckdbdriver.ErrorTypeSyntax, duckdbdriver.ErrorTypeBinder,
+		duckdbdriver.ErrorTypeCatalog, duckdbdriver.ErrorTypeParameterNotResolved,
+		duckdbdriver.ErrorTypeParameterNotAllowed, duckdbdriver.ErrorTypeDivideByZero,
+		duckdbdriver.ErrorTypeOutOfRange, duckdbdriver.ErrorTypeInterrupt, duckdbdriver.ErrorTypeConversion,
+		duckdbdriver.ErrorTypeMismatchType, duckdbdriver.ErrorTypeInvalidType, duckdbdriver.ErrorTypeNotImplemented,
+		duckdbdriver.ErrorTypePermission, duckdbdriver.ErrorTypeSettings:
+		return false
+	}
+	return true
 }
 
 // firstLine keeps what is wrong: DuckDB's message goes on to quote the SQL.
@@ -70,68 +147,18 @@ func firstLine(err error) error {
 // Skipped returns the corrupt files that queries skipped, once each, in order.
 func (db *DB) Skipped() []string { return db.skipped.list() }
 
-// skipped remembers the corrupt files found, with their size and mtime, so
-// that later queries leave them out at once (no failed query, no diagnosis)
-// until the file changes, say when a write moved it to the quarantine.
+// skipped lists the corrupt files that the views left out.
 type skipped struct {
 	mu    sync.Mutex
 	paths []string
-	stamp map[string]stamp
-}
-
-type stamp struct {
-	size  int64
-	mtime time.Time
-}
-
-func stampOf(path string) (stamp, bool) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return stamp{}, false
-	}
-	return stamp{fi.Size(), fi.ModTime()}, true
 }
 
 func (s *skipped) add(path string) {
-	st, ok := stampOf(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !slices.Contains(s.paths, path) {
 		s.paths = append(s.paths, path)
 	}
-	if s.stamp == nil {
-		s.stamp = make(map[string]stamp)
-	}
-	if ok {
-		s.stamp[path] = st
-	}
-}
-
-// known drops the parts that are known corrupt and unchanged since.
-func (s *skipped) known(parts []parquet.Partition) []parquet.Partition {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.stamp) == 0 {
-		return parts
-	}
-	return slices.DeleteFunc(slices.Clone(parts), func(p parquet.Partition) bool {
-		old, bad := s.stamp[p.Path]
-		now, ok := stampOf(p.Path)
-		return bad && ok && now == old
-	})
-}
-
-// knownPaths is known for bare paths.
-func (s *skipped) knownPaths(paths []string) []string {
-	parts := make([]parquet.Partition, len(paths))
-	for i, p := range paths {
-		parts[i].Path = p
-	}
-	out := make([]string, 0, len(paths))
-	for _, p := range s.known(parts) {
-		out = append(out, p.Path)
-	}
-	return out
 }
 
 func (s *skipped) list() []string {

@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
 
-// realStore is the real 90 days of Binance ETH/USDT minute candles
-// (130,708 from 2025-05-20), stored once per test binary and copied.
+// realStore is a data directory whose store holds the real 90 days of
+// Binance ETH/USDT minute candles (130,708 from 2025-05-20), stored once
+// per test binary and copied.
 var realStore = sync.OnceValues(func() (string, error) {
 	path, ok := realdata.Dir()
 	if !ok {
@@ -34,7 +36,7 @@ var realStore = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s, err := parquet.Open(root, parquet.Options{FlushRows: 1 << 20})
+	s, err := parquet.Open(datadir.Parquet(root), parquet.Options{FlushRows: 1 << 20})
 	if err != nil {
 		return "", err
 	}
@@ -80,7 +82,8 @@ func TestCorruptDayOfRealStore(t *testing.T) {
 	for _, c := range corruptions {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			root := copyRealStore(t)
+			dir := copyRealStore(t)
+			root := datadir.Parquet(dir)
 			bad := filepath.Join(parquet.PartitionDir(root, parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
 			// Ten days around the corrupt one keep the test short under -race.
 			win := Query{Pair: "ETH-USDT", From: day.AddDate(0, 0, -5), To: day.AddDate(0, 0, 5)}
@@ -91,17 +94,23 @@ func TestCorruptDayOfRealStore(t *testing.T) {
 			mustNil(t, err)
 			mustNil(t, os.WriteFile(bad, c.damage(b), 0o644))
 
-			strict := openDB(t, root)
-			_, err = strict.Candles(t.Context(), Query{Pair: "ETH/USDT"})
+			// Strict: the open (a broken footer) or the query (broken pages) names the file.
+			strict, err := OpenDataDir(t.Context(), dir, Options{}, ViewCandles)
+			if err == nil {
+				defer strict.Close()
+				_, err = strict.Candles(t.Context(), Query{Pair: "ETH/USDT"})
+			}
 			if !errors.Is(err, parquet.ErrCorrupt) || !strings.Contains(err.Error(), bad) {
 				t.Fatalf("strict query: %v, want ErrCorrupt naming %s", err, bad)
 			}
-			before, err := strict.Candles(t.Context(), Query{Pair: "ETH/USDT", From: win.From, To: day})
-			mustNil(t, err)
-			sameCandles(t, before, want[:slices.IndexFunc(want, func(c market.Candle) bool { return !c.Start.Before(day) })])
+			if strict != nil { // the footer is whole: a range beside the day reads none of its pages
+				before, err := strict.Candles(t.Context(), Query{Pair: "ETH/USDT", From: win.From, To: day})
+				mustNil(t, err)
+				sameCandles(t, before, want[:slices.IndexFunc(want, func(c market.Candle) bool { return !c.Start.Before(day) })])
+			}
 
 			var logs bytes.Buffer
-			skip, err := OpenOptions(t.Context(), root, Options{SkipCorrupt: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			skip, err := OpenDataDir(t.Context(), dir, Options{SkipCorrupt: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, ViewCandles)
 			mustNil(t, err)
 			defer skip.Close()
 			got, err := skip.Candles(t.Context(), win)
@@ -110,57 +119,85 @@ func TestCorruptDayOfRealStore(t *testing.T) {
 			if !slices.Equal(skip.Skipped(), []string{bad}) || !strings.Contains(logs.String(), bad) {
 				t.Fatalf("skipped %q, log %q: want %s reported", skip.Skipped(), logs.String(), bad)
 			}
-			// Known corrupt: the next query leaves it out at once; repaired, it is read again.
+			// Left out of the view: the next query reads around it at once.
 			again, err := skip.Candles(t.Context(), win)
 			mustNil(t, err)
 			sameCandles(t, again, want)
+			if !slices.Equal(skip.Skipped(), []string{bad}) {
+				t.Fatalf("skipped %q after the second query, want %s once", skip.Skipped(), bad)
+			}
+			// Repaired, it is read by the views opened next.
 			mustNil(t, os.WriteFile(bad, b, 0o644))
-			mustNil(t, os.Chtimes(bad, time.Time{}, time.Now().Add(time.Minute)))
-			all, err := skip.Candles(t.Context(), win)
+			reopened, err := OpenDataDir(t.Context(), dir, Options{SkipCorrupt: true}, ViewCandles)
 			mustNil(t, err)
-			if len(all) != len(want)+1440 {
-				t.Fatalf("after the repair: %d candles, want %d", len(all), len(want)+1440)
+			defer reopened.Close()
+			all, err := reopened.Candles(t.Context(), win)
+			mustNil(t, err)
+			if len(all) != len(want)+1440 || len(reopened.Skipped()) != 0 {
+				t.Fatalf("after the repair: %d candles, skipped %q; want %d, none", len(all), reopened.Skipped(), len(want)+1440)
 			}
 		})
 	}
 }
 
-// BenchmarkCorrupt measures queries of the real store: healthy, and with
-// one corrupt day (strict: named; skipping: diagnosed file by file, then
-// queried again without it).
+// BenchmarkCorrupt measures queries of the real store through the views:
+// healthy, and with one corrupt day (open and query: the failed query
+// diagnosed file by file, the view made again without it, the query run
+// again).
 func BenchmarkCorrupt(b *testing.B) {
 	day := time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
-	root := b.TempDir()
+	dir := b.TempDir()
 	src, err := realStore()
 	if err != nil {
 		b.Skip(err)
 	}
-	if err := os.CopyFS(root, os.DirFS(src)); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		b.Fatal(err)
 	}
-	db, err := OpenOptions(b.Context(), root, Options{SkipCorrupt: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	query := func(b *testing.B, q Query, want int) {
-		for b.Loop() {
-			got, err := db.Candles(b.Context(), q)
-			if err != nil || len(got) != want {
-				b.Fatalf("%d candles, %v", len(got), err)
-			}
+	query := func(b *testing.B, db *DB, q Query, want int) {
+		got, err := db.Candles(b.Context(), q)
+		if err != nil || len(got) != want {
+			b.Fatalf("%d candles, %v", len(got), err)
 		}
+	}
+	open := func(b *testing.B) *DB {
+		db, err := OpenDataDir(b.Context(), dir, Options{SkipCorrupt: true}, ViewCandles)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
 	}
 	all := Query{Pair: "ETH/USDT"}
 	oneDay := Query{Pair: "ETH/USDT", From: day.Add(24 * time.Hour), To: day.Add(48 * time.Hour)}
-	b.Run("healthy/90d", func(b *testing.B) { query(b, all, 130_708) })
-	b.Run("healthy/1d", func(b *testing.B) { query(b, oneDay, 1440) })
-	bad := filepath.Join(parquet.PartitionDir(root, parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
+	db := open(b)
+	defer db.Close()
+	b.Run("healthy/90d", func(b *testing.B) {
+		for b.Loop() {
+			query(b, db, all, 130_708)
+		}
+	})
+	b.Run("healthy/1d", func(b *testing.B) {
+		for b.Loop() {
+			query(b, db, oneDay, 1440)
+		}
+	})
+	bad := filepath.Join(parquet.PartitionDir(datadir.Parquet(dir), parquet.DatasetCandles, "ETH/USDT", day), parquet.FileName)
 	if err := os.Truncate(bad, 1000); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("one-corrupt-skipped/90d", func(b *testing.B) { query(b, all, 130_708-1440) })
-	b.Run("one-corrupt-skipped/1d-beside", func(b *testing.B) { query(b, oneDay, 1440) })
+	for _, bc := range []struct {
+		name string
+		q    Query
+		want int
+	}{{"one-corrupt-skipped/open+90d", all, 130_708 - 1440}, {"one-corrupt-skipped/open+1d-beside", oneDay, 1440}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				db := open(b)
+				query(b, db, bc.q, bc.want)
+				db.Close()
+			}
+		})
+	}
 }
 
 // sameCandles is same without formatting 130k rows: real candles hold no NaN.
@@ -171,9 +208,11 @@ func sameCandles(t *testing.T, got, want []market.Candle) {
 	}
 }
 
-// TestDiagnose covers the outcomes of a failed query on the hand-written
-// fixture store: which files it blames, and when the query goes on.
-func TestDiagnose(t *testing.T) {
+// TestDropCorrupt covers the outcomes of a failed query on the
+// hand-written fixture store: which files it blames, and when the query
+// goes on without them (dropCorrupt) or only names them (blame, once rows
+// went out).
+func TestDropCorrupt(t *testing.T) {
 	qerr := errors.New("query failed")
 	tests := []struct {
 		name      string
@@ -196,15 +235,27 @@ func TestDiagnose(t *testing.T) {
 			db.opts.SkipCorrupt = tt.skip
 			parts, err := parquet.Partitions(db.root, parquet.DatasetCandles, "BTC/USD", time.Time{}, time.Time{})
 			mustNil(t, err)
+			files := make([]string, len(parts))
+			for i, p := range parts {
+				files[i] = p.Path
+			}
 			if tt.corrupt {
-				mustNil(t, os.WriteFile(parts[1].Path, []byte("PAR1"), 0o644))
+				mustNil(t, os.WriteFile(files[1], []byte("PAR1"), 0o644))
 			}
 			if tt.vanished {
-				parts = append(parts, parquet.Partition{Path: filepath.Join(db.root, "candles", "pair_slug=BTC-USD", "date=2024-03-11", parquet.FileName)})
+				files = append(files, filepath.Join(db.root, "candles", "pair_slug=BTC-USD", "date=2024-03-11", parquet.FileName))
 			}
-			good, err := diagnose(t.Context(), db, candleTable(), parts, "BTC/USD", Query{}, qerr, tt.delivered)
+			var good []string
+			if tt.delivered {
+				err = db.blame(t.Context(), qerr)
+			} else {
+				good, err = db.dropCorrupt(t.Context(), files, qerr)
+			}
 			if len(good) != tt.wantGood || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("good %d, err %v; want %d, %v", len(good), err, tt.wantGood, tt.wantErr)
+			}
+			if tt.delivered && !errors.Is(err, qerr) {
+				t.Fatalf("blame: %v, want qerr kept", err)
 			}
 		})
 	}

@@ -14,13 +14,14 @@ import (
 	"github.com/tickcast/tickcast/parquet"
 )
 
-// DB queries a Parquet store root. It is safe for concurrent use.
+// DB queries the views of a data directory's Parquet store (OpenDataDir).
+// It is safe for concurrent use.
 type DB struct {
-	root    string
+	root    string // the store root, datadir.Parquet
 	sql     *sql.DB
 	opts    Options
 	skipped skipped
-	views   *viewSet // nil unless opened by OpenDataDir
+	views   *viewSet
 }
 
 // Options tune a DB; the zero value is strict.
@@ -40,14 +41,9 @@ type Query struct {
 	From, To time.Time
 }
 
-// Open starts an in-memory DuckDB over root. The root need not exist yet:
-// queries of a missing store return nothing.
-func Open(ctx context.Context, root string) (*DB, error) {
-	return OpenOptions(ctx, root, Options{})
-}
-
-// OpenOptions is Open with options.
-func OpenOptions(ctx context.Context, root string, opts Options) (*DB, error) {
+// open starts an in-memory DuckDB over the store root, without views
+// (OpenDataDir adds them). The root need not exist yet.
+func open(ctx context.Context, root string, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
@@ -77,25 +78,18 @@ func same[T any](t *testing.T, got, want []T) {
 	}
 }
 
-// fixtureStore writes every fixture with package parquet and opens a DB on it.
+// fixtureStore writes every fixture with package parquet into a data
+// directory's store and opens its views.
 func fixtureStore(t *testing.T) *DB {
 	t.Helper()
-	root := t.TempDir()
-	s, err := parquet.Open(root, parquet.Options{})
+	dir := t.TempDir()
+	s, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	mustNil(t, err)
 	mustNil(t, s.AddTrades(fixtureTrades()))
 	mustNil(t, s.AddCandles(fixtureCandles()))
 	mustNil(t, s.AddFeatures(fixtureFeatures()))
 	mustNil(t, s.Close(t.Context()))
-	return openDB(t, root)
-}
-
-func openDB(t *testing.T, root string) *DB {
-	t.Helper()
-	db, err := Open(t.Context(), root)
-	mustNil(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openDataDir(t, dir, Options{})
 }
 
 func TestRoundTripAllColumns(t *testing.T) {
@@ -193,22 +187,22 @@ func TestAgreesWithArrowReader(t *testing.T) {
 func TestEmptyStore(t *testing.T) {
 	tests := []struct {
 		name string
-		root func(t *testing.T) string
+		dir  func(t *testing.T) string
 	}{
 		{"empty directory", func(t *testing.T) string { return t.TempDir() }},
 		{"missing directory", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }},
 		{"other dataset only", func(t *testing.T) string {
-			root := t.TempDir()
-			s, err := parquet.Open(root, parquet.Options{})
+			dir := t.TempDir()
+			s, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 			mustNil(t, err)
 			mustNil(t, s.AddCandles(fixtureCandles()))
 			mustNil(t, s.Close(t.Context()))
-			return root
+			return dir
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openDB(t, tt.root(t))
+			db := openDataDir(t, tt.dir(t), Options{})
 			ctx := t.Context()
 			trades, err := db.Trades(ctx, Query{})
 			mustNil(t, err)
@@ -264,12 +258,13 @@ func TestCancelledContext(t *testing.T) {
 // (without ret_1) beside a current one: union_by_name gives NULL there,
 // which must read as NaN.
 func TestMissingFeatureColumnIsNaN(t *testing.T) {
-	db := fixtureStore(t)
-	old := filepath.Join(db.root, "features", "pair_slug=BTC-USD", "date=2024-03-08", "data.parquet")
+	fixture := fixtureStore(t)
+	old := filepath.Join(fixture.root, "features", "pair_slug=BTC-USD", "date=2024-03-08", "data.parquet")
 	mustNil(t, mkdirAll(filepath.Dir(old)))
-	_, err := db.sql.ExecContext(t.Context(), fmt.Sprintf(`COPY (SELECT 'BTC/USD' AS pair, TIMESTAMPTZ '2024-03-08 12:00:00+00' AS ts,
+	_, err := fixture.sql.ExecContext(t.Context(), fmt.Sprintf(`COPY (SELECT 'BTC/USD' AS pair, TIMESTAMPTZ '2024-03-08 12:00:00+00' AS ts,
 		0 AS schema_version, true AS warm, 2.0 AS close, 0.5 AS ret_5) TO '%s' (FORMAT parquet)`, old))
 	mustNil(t, err)
+	db := openDataDir(t, filepath.Dir(fixture.root), Options{}) // the views list the files at open
 	got, err := db.Features(t.Context(), Query{Pair: "BTC/USD", To: at("2024-03-09T00:00:00Z")})
 	mustNil(t, err)
 	if len(got) != 1 || !math.IsNaN(got[0].Values[market.FRet1]) || got[0].Values[market.FRet5] != 0.5 {
@@ -278,9 +273,9 @@ func TestMissingFeatureColumnIsNaN(t *testing.T) {
 }
 
 func TestOpenRejectsUnsafeRoot(t *testing.T) {
-	for _, root := range []string{"/tmp/it's", "/tmp/a*b", "/tmp/a?b", "/tmp/[ab]"} {
-		if _, err := Open(t.Context(), root); !errors.Is(err, market.ErrInvalid) {
-			t.Errorf("Open(%q): %v, want ErrInvalid", root, err)
+	for _, dir := range []string{"/tmp/it's", "/tmp/a*b", "/tmp/a?b", "/tmp/[ab]"} {
+		if _, err := OpenDataDir(t.Context(), dir, Options{}); !errors.Is(err, market.ErrInvalid) {
+			t.Errorf("OpenDataDir(%q): %v, want ErrInvalid", dir, err)
 		}
 	}
 }
@@ -294,21 +289,36 @@ func mustNil(t *testing.T, err error) {
 
 func mkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
 
-// TestSeesNewWrites checks that a DB open during a write reads the new
-// file: DuckDB caches no Parquet data between queries.
+// TestSeesNewWrites checks that a DB open during a write reads each
+// rewrite of a day file it lists: DuckDB caches no Parquet data between
+// queries. A new day's file is read once the views are opened again (they
+// list the files at open).
 func TestSeesNewWrites(t *testing.T) {
-	root := t.TempDir()
-	s, err := parquet.Open(root, parquet.Options{})
+	dir := t.TempDir()
+	s, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
 	mustNil(t, err)
-	db := openDB(t, root)
-	tr := fixtureTrades()
-	for i := range tr {
-		mustNil(t, s.AddTrades(tr[i:i+1]))
+	first := fixtureTrades()[2] // BTC/USD, 2024-03-10
+	var db *DB
+	const n = 5
+	for i := range n {
+		tr := first
+		tr.TradeID, tr.TS = first.TradeID+int64(i), first.TS.Add(time.Duration(i)*time.Second)
+		mustNil(t, s.AddTrades([]market.Trade{tr}))
 		mustNil(t, s.Flush(t.Context()))
+		if db == nil {
+			db = openDataDir(t, dir, Options{})
+		}
 		got, err := db.Trades(t.Context(), Query{})
 		mustNil(t, err)
 		if len(got) != i+1 {
 			t.Fatalf("after %d writes DuckDB reads %d trades", i+1, len(got))
 		}
+	}
+	mustNil(t, s.AddTrades(fixtureTrades()[:1])) // 2024-03-09: a new file
+	mustNil(t, s.Flush(t.Context()))
+	got, err := openDataDir(t, dir, Options{}).Trades(t.Context(), Query{})
+	mustNil(t, err)
+	if len(got) != n+1 {
+		t.Fatalf("opened after a new day's file: %d trades, want %d", len(got), n+1)
 	}
 }

@@ -3,8 +3,9 @@
 // It holds no .duckdb file, so any number of processes may each open their
 // own DB over the same root while one process writes it.
 //
-// Open queries the store by dataset, listing the files of each query's
-// range. OpenDataDir adds the views a user queries (tickcast sql) and
-// export reads: trades, candles, features, predictions and the table
-// models, the registry's versions; Query runs read-only SQL over them.
+// OpenDataDir creates the views a user queries (tickcast sql) and export
+// reads: trades, candles, features, predictions and the table models, the
+// registry's versions. Query runs read-only SQL over them; Trades, Candles
+// and Features read them as market records. A corrupt store file is named
+// (a *parquet.CorruptError) or, with SkipCorrupt, left out of the views.
 package duckdb

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,49 +15,10 @@ import (
 type table[T any] struct {
 	dataset  parquet.Dataset
 	columns  []string // selected in this order, then scanned by scan
-	optional []col    // columns older files may lack (NULL there)
+	optional []col    // columns older files may lack (NULL there in the view)
 	timeCol  string
 	orderBy  []string // total order: time, pair, then the rest of the key
 	scan     func(*sql.Rows) (T, error)
-}
-
-// each streams the rows of q to fn in time order; fn's error stops it.
-// A DB of OpenDataDir reads its views instead (see eachView).
-// When the query fails, each finds the corrupt files it read (see
-// corrupt.go): it names them, or with SkipCorrupt queries the others.
-func each[T any](ctx context.Context, db *DB, t table[T], q Query, fn func(T) error) error {
-	if db.views != nil {
-		return eachView(ctx, db, t, q, fn)
-	}
-	pair, err := normalize(q.Pair)
-	if err != nil {
-		return err
-	}
-	// Skip DuckDB when nothing matches: read_parquet fails on an empty list.
-	parts, err := parquet.Partitions(db.root, t.dataset, pair, q.From, q.To)
-	if db.opts.SkipCorrupt {
-		parts = db.skipped.known(parts)
-	}
-	if err != nil || len(parts) == 0 {
-		return err
-	}
-	var delivered bool
-	var fnErr error
-	// The files are listed, not globbed: DuckDB then opens only the files
-	// of the range (a corrupt day outside it cannot fail the query), and
-	// the list is the one diagnose checks.
-	err = run(ctx, db, t, filesSource(parts), pair, q, func(v T) error {
-		delivered, fnErr = true, fn(v)
-		return fnErr
-	})
-	if err == nil || fnErr != nil || ctx.Err() != nil {
-		return err
-	}
-	good, err := diagnose(ctx, db, t, parts, pair, q, err, delivered)
-	if err != nil || len(good) == 0 {
-		return err
-	}
-	return run(ctx, db, t, filesSource(good), pair, q, fn)
 }
 
 // run streams the rows of one query over src to fn.
@@ -101,9 +61,9 @@ func normalize(pair string) (string, error) {
 	return market.NormalizePair(pair)
 }
 
-// query builds the SELECT. Only the checked root, the validated pair slug
-// and constant names reach the text; values are parameters. The date
-// conditions on the hive column let DuckDB skip whole files.
+// query builds the SELECT over src (a view). Only constant names reach the
+// text; values are parameters. The date conditions on the hive column let
+// DuckDB skip whole files.
 func (t table[T]) query(src, pair string, q Query) (string, []any) {
 	var where []string
 	var args []any
@@ -118,25 +78,11 @@ func (t table[T]) query(src, pair string, q Query) (string, []any) {
 		where = append(where, `date <= ?::DATE`, quote(t.timeCol)+` < ?`)
 		args = append(args, day(q.To.Add(-time.Microsecond)), q.To)
 	}
-	if len(t.optional) > 0 {
-		src = withColumns(src, t.optional)
-	}
 	text := "SELECT " + quoteAll(t.columns) + " FROM " + src
 	if len(where) > 0 {
 		text += " WHERE " + strings.Join(where, " AND ")
 	}
 	return text + " ORDER BY " + quoteAll(t.orderBy), args
-}
-
-// filesSource is the read_parquet call over a list of store files. Their
-// paths are the checked root joined with names the store validated
-// (pair slugs, dates), so they hold no quote.
-func filesSource(parts []parquet.Partition) string {
-	quoted := make([]string, len(parts))
-	for i, p := range parts {
-		quoted[i] = `'` + filepath.ToSlash(p.Path) + `'`
-	}
-	return readParquet("[" + strings.Join(quoted, ", ") + "]")
 }
 
 func readParquet(files string) string {

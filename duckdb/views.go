@@ -63,7 +63,8 @@ func (s *viewSet) set(name string, files []string) {
 	s.files[name] = files
 }
 
-// OpenDataDir is OpenOptions over dataDir's store, with the views trades,
+// OpenDataDir starts an in-memory DuckDB over dataDir's store (the root
+// need not exist yet) with the views trades,
 // candles, features, predictions and the table models. Each view lists
 // the files found at open (a later write is not seen: open again); a
 // dataset the store lacks is an empty view with its columns. A corrupt
@@ -72,7 +73,7 @@ func (s *viewSet) set(name string, files []string) {
 // views creates only those: a corrupt file of another dataset then cannot
 // fail the open.
 func OpenDataDir(ctx context.Context, dataDir string, opts Options, views ...string) (*DB, error) {
-	db, err := OpenOptions(ctx, datadir.Parquet(dataDir), opts)
+	db, err := open(ctx, datadir.Parquet(dataDir), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func OpenDataDir(ctx context.Context, dataDir string, opts Options, views ...str
 	for _, v := range db.views.defs {
 		files, err := v.list(db)
 		if err == nil {
-			err = db.createView(ctx, v, db.skipped.knownPaths(files))
+			err = db.createView(ctx, v, files)
 		}
 		if err != nil {
 			db.Close()
@@ -210,16 +211,15 @@ func (db *DB) createView(ctx context.Context, v view, files []string) error {
 	}
 }
 
-// eachView is each over the view of t's dataset (a DB of OpenDataDir):
-// a failure on a corrupt file names it, or with SkipCorrupt runs again
-// without it when no row went out yet.
-func eachView[T any](ctx context.Context, db *DB, t table[T], q Query, fn func(T) error) error {
+// each streams the rows of q from the view of t's dataset to fn in time
+// order; fn's error stops it. A failure on a corrupt file names it, or with
+// SkipCorrupt runs again without it when no row went out yet.
+func each[T any](ctx context.Context, db *DB, t table[T], q Query, fn func(T) error) error {
 	pair, err := normalize(q.Pair)
 	if err != nil {
 		return err
 	}
 	name := string(t.dataset)
-	t.optional = nil // the view has every column
 	for {
 		var delivered bool
 		var fnErr error

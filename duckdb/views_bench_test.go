@@ -155,15 +155,4 @@ func BenchmarkWarmStartRead(b *testing.B) {
 			check(b, cs, err)
 		}
 	})
-	b.Run("duckdb-files", func(b *testing.B) { // today's DB: the range's files listed per query
-		db, err := OpenOptions(b.Context(), datadir.Parquet(dir), Options{SkipCorrupt: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		for b.Loop() {
-			cs, err := db.Candles(b.Context(), Query{Pair: pair, From: from, To: to})
-			check(b, cs, err)
-		}
-	})
 }

@@ -166,10 +166,7 @@ func TestViewsOfRealStore(t *testing.T) {
 // TestEmptyViewsMatchFiles: a dataset the store lacks is a view of no rows
 // with the columns its files have.
 func TestEmptyViewsMatchFiles(t *testing.T) {
-	full := fixtureStore(t)
-	dir := filepath.Dir(full.root)
-	mustNil(t, os.Rename(full.root, datadir.Parquet(dir)))
-	withFiles := openDataDir(t, dir, Options{})
+	withFiles := fixtureStore(t)
 	empty := openDataDir(t, t.TempDir(), Options{})
 	for _, v := range []string{ViewTrades, ViewCandles, ViewFeatures} {
 		a, b := rowsOf(t, withFiles, "DESCRIBE "+v), rowsOf(t, empty, "DESCRIBE "+v)
