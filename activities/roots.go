@@ -49,7 +49,7 @@ func (a *Activities) dataRoots() []string {
 }
 
 // confine is p resolved (resolve) when it lies in one of roots (resolved
-// too); otherwise a non-retryable ErrInvalidInput naming p — never anything
+// too); otherwise a non-retryable error of code invalid naming p — never anything
 // read from it.
 func confine(what, p string, roots []string) (string, error) {
 	if p == "" {

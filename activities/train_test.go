@@ -3,7 +3,6 @@ package activities_test
 import (
 	"encoding/csv"
 	"errors"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -20,7 +19,9 @@ import (
 	"github.com/tickcast/tickcast/activities"
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/history"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/registry"
@@ -384,8 +385,8 @@ func TestTrainActivitiesRejectBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			err := call()
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != activities.ErrInvalidInput || !appErr.NonRetryable() {
-				t.Errorf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+			if !errors.As(err, &appErr) || appErr.Type() != market.CodeInvalid || !appErr.NonRetryable() {
+				t.Errorf("err = %v, want a non-retryable %s", err, market.CodeInvalid)
 			}
 		})
 	}

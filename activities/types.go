@@ -1,10 +1,6 @@
 package activities
 
-import (
-	"time"
-
-	"github.com/tickcast/tickcast/market"
-)
+import "time"
 
 // Kinds of rows a pair's backfill starts from: trades (Kraken REST, trade
 // CSVs) are aggregated into candles; candles (OHLCVT, klines) are stored as-is.
@@ -12,13 +8,6 @@ const (
 	KindTrades  = "trades"
 	KindCandles = "candles"
 )
-
-// ErrInvalidInput is the application error type of input no retry can fix.
-//
-// Deprecated: it is market.CodeInvalid, the type TemporalError gives every
-// error of code invalid; use that. (Workers before issue #11 wrote
-// "InvalidInput", which the workflows' retry policies still accept.)
-const ErrInvalidInput = market.CodeInvalid
 
 // Chunk is one pair's [From, To) of a backfill into a data directory. Only
 // this (and file paths) crosses Temporal, never rows.
