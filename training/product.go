@@ -87,13 +87,17 @@ type ProductsRequest struct {
 // baseline that serves when the model does not pass: what registering it
 // needs, without rows.
 type ProductOutcome struct {
-	Product        string            `json:"product"`
-	Name           string            `json:"name"`
-	ModelPath      string            `json:"model_path"`
-	Params         map[string]string `json:"params"`
-	Gate           GateDecision      `json:"gate"`
-	Baseline       string            `json:"baseline"`
-	BaselineParams map[string]string `json:"baseline_params"`
+	Product   string            `json:"product"`
+	Name      string            `json:"name"`
+	ModelPath string            `json:"model_path"`
+	Params    map[string]string `json:"params"`
+	// Metrics are the registry's figures of the model: model_loss (its
+	// test loss on the gate metric), baseline_loss, skill, skill_lo/hi, dm_p
+	// and the product's own (finite values only).
+	Metrics        map[string]float64 `json:"metrics"`
+	Gate           GateDecision       `json:"gate"`
+	Baseline       string             `json:"baseline"`
+	BaselineParams map[string]string  `json:"baseline_params"`
 }
 
 // ProductsResult is where a products run went and what the gate decided.
@@ -521,11 +525,15 @@ func outcomes(dir string, rep ProductsReport, har ml.HAR, vol volModel) []Produc
 		quantiles.Name, quantiles.ModelPath = ModelNamePinball, filepath.Join(dir, pinballFiles[0])
 		quantiles.Params = map[string]string{"artifacts": strings.Join(pinballFiles, ",")}
 	}
+	v, qr, d := rep.Vol, rep.Quantiles, rep.PUp
+	quantiles.Metrics = outcomeMetrics(float64(qr.Model.Pinball), qr.Gate, map[string]float64{"coverage": float64(qr.Model.Coverage)})
 	return []ProductOutcome{
-		{Product: ProductVol, Name: modelName, ModelPath: filepath.Join(dir, VolModelFile), Params: volParams, Gate: rep.Vol.Gate,
+		{Product: ProductVol, Name: modelName, ModelPath: filepath.Join(dir, VolModelFile), Params: volParams, Gate: v.Gate,
+			Metrics:  outcomeMetrics(float64(v.Model.MAE), v.Gate, map[string]float64{"model_mae": float64(v.Model.MAE), "qlike": float64(v.Model.QLIKE)}),
 			Baseline: ml.BaselineHAR, BaselineParams: har.Params()},
 		quantiles,
-		{Product: ProductPUp, Name: modelName, ModelPath: filepath.Join(dir, PUpModelFile), Params: map[string]string{}, Gate: rep.PUp.Gate,
+		{Product: ProductPUp, Name: modelName, ModelPath: filepath.Join(dir, PUpModelFile), Params: map[string]string{}, Gate: d.Gate,
+			Metrics:  outcomeMetrics(float64(d.Model.Brier), d.Gate, map[string]float64{"brier": float64(d.Model.Brier), "log_loss": float64(d.Model.LogLoss)}),
 			Baseline: baselineNameClim, BaselineParams: map[string]string{ParamPUp: f(float64(rep.PUp.Climatology))}},
 	}
 }

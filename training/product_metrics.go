@@ -83,21 +83,24 @@ func (c comparer) compare(baseline, metric string, model, base []float64) Compar
 type GateDecision struct {
 	Metric   string `json:"metric"`
 	Baseline string `json:"strongest_baseline"`
-	Skill    jnum   `json:"skill"`
-	Lo       jnum   `json:"skill_lo"`
-	Hi       jnum   `json:"skill_hi"`
-	DMP      jnum   `json:"dm_p"`
-	Pass     bool   `json:"pass"`
-	Serve    string `json:"serve"` // "model" or the baseline that serves instead
-	Reason   string `json:"reason"`
+	// ModelLoss and BaselineLoss are the test mean losses on Metric.
+	ModelLoss    jnum   `json:"model_loss"`
+	BaselineLoss jnum   `json:"baseline_loss"`
+	Skill        jnum   `json:"skill"`
+	Lo           jnum   `json:"skill_lo"`
+	Hi           jnum   `json:"skill_hi"`
+	DMP          jnum   `json:"dm_p"`
+	Pass         bool   `json:"pass"`
+	Serve        string `json:"serve"` // "model" or the baseline that serves instead
+	Reason       string `json:"reason"`
 }
 
 // decide applies the gate rule to the comparisons on metric; scores are the
 // baselines' test losses on it, servable the baseline serving on a fail.
-func decide(metric string, scores map[string]float64, cmps []Comparison, servable string) GateDecision {
+func decide(metric string, model float64, scores map[string]float64, cmps []Comparison, servable string) GateDecision {
 	names := slices.Sorted(maps.Keys(scores))
 	strongest := slices.MinFunc(names, func(a, b string) int { return cmp.Compare(scores[a], scores[b]) })
-	d := GateDecision{Metric: metric, Baseline: strongest, Serve: servable}
+	d := GateDecision{Metric: metric, Baseline: strongest, Serve: servable, ModelLoss: jnum(model), BaselineLoss: jnum(scores[strongest])}
 	for _, c := range cmps {
 		if c.Baseline == strongest && c.Metric == metric {
 			d.Skill, d.Lo, d.Hi, d.DMP = c.Skill, c.Lo, c.Hi, c.DMP
@@ -152,7 +155,7 @@ func scoreVol(c comparer, pred, realized []float64, base map[string][]float64) V
 		scores[name] = ml.Mean(bm)
 		r.Skills = append(r.Skills, c.compare(name, "mae", mae, bm), c.compare(name, "qlike", ql, bq))
 	}
-	r.Gate = decide("mae", scores, r.Skills, ml.BaselineHAR)
+	r.Gate = decide("mae", float64(r.Model.MAE), scores, r.Skills, ml.BaselineHAR)
 	return r
 }
 
@@ -191,7 +194,7 @@ func scoreQuantiles(c comparer, q [][]float64, realized, harVol []float64, base 
 		r.Baselines[name], scores[name] = bs, float64(bs.Pinball)
 		r.Skills = append(r.Skills, c.compare(name, "pinball", rows, br))
 	}
-	r.Gate = decide("pinball", scores, r.Skills, ml.BaselineHARGaussian)
+	r.Gate = decide("pinball", float64(r.Model.Pinball), scores, r.Skills, ml.BaselineHARGaussian)
 	return r
 }
 
@@ -248,7 +251,7 @@ func scoreDirection(c comparer, p []float64, labels []ml.Dir, clim float64) Dire
 	bb, bl := ml.DirLosses(constant, labels)
 	r.Baselines[ml.BaselineClimatology] = DirScores{jnum(ml.Mean(bb)), jnum(ml.Mean(bl))}
 	r.Skills = []Comparison{c.compare(ml.BaselineClimatology, "brier", mb, bb), c.compare(ml.BaselineClimatology, "log_loss", ml2, bl)}
-	r.Gate = decide("brier", map[string]float64{ml.BaselineClimatology: ml.Mean(bb)}, r.Skills, ml.BaselineClimatology)
+	r.Gate = decide("brier", s.Brier, map[string]float64{ml.BaselineClimatology: ml.Mean(bb)}, r.Skills, ml.BaselineClimatology)
 	for _, b := range ml.Reliability(p, labels, 10) {
 		r.Reliability = append(r.Reliability, ReliabilityBin{Lo: b.Lo, Hi: b.Hi, N: b.N, MeanP: jnum(b.MeanP), Rate: jnum(b.Rate)})
 	}

@@ -57,7 +57,11 @@ func TestProductsRealData(t *testing.T) {
 			timings = append(timings, fmt.Sprintf("%s h%d: %s", pc.pair, h, secs))
 		}
 	}
-	t.Logf("timings (tune / fit / products / report, seconds):\n%s", strings.Join(timings, "\n"))
+	text := "seconds per pair × horizon: tune (20 trials) / final fit / products / report\n" + strings.Join(timings, "\n") + "\n"
+	t.Log(text)
+	if err := os.WriteFile(filepath.Join(out, "timings.txt"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func featureRows(t *testing.T, candles []market.Candle) []market.FeatureRow {
@@ -95,7 +99,7 @@ func trainRealProducts(t *testing.T, out string, candles []market.Candle, rows [
 	}
 	tFit := time.Since(start) - tTune
 	res, err := TrainProducts(t.Context(), ds, sp, candles, ProductsRequest{ReportDir: fit.ReportDir, ReturnModel: fit.ModelPath,
-		Params: best.Params, Rounds: 400, Threads: 2, Seed: 0})
+		Params: best.Params, Rounds: 400, Threads: 2, Seed: 0, Pinball: os.Getenv("TICKCAST_PRODUCTS_PINBALL") != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
