@@ -3,8 +3,6 @@ package ml
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"slices"
 )
 
 // KrakenTakerFee is Kraken Pro's taker fee per side at the lowest volume tier
@@ -133,53 +131,19 @@ func Wilson(hits, n int, nEff float64) (p, lo, hi float64) {
 }
 
 // skill is 1 − MAE(pred)/MAE(base) with a paired circular moving-block
-// bootstrap percentile interval: each resample draws the same rows for both.
+// bootstrap percentile interval (SkillBootstrap on the absolute errors, blocks
+// of at least max(h, ⌈n^⅓⌉) rows); NaN where undefined (no rows, a baseline
+// MAE of 0, non-finite errors).
 func (e Eval) skill(pred, base, realized []float64) (s, lo, hi float64) {
 	n := len(realized)
-	ae, be := make([]float64, n), make([]float64, n)
-	for i, y := range realized {
-		ae[i], be[i] = math.Abs(pred[i]-y), math.Abs(base[i]-y)
-	}
-	sa, sb := sum(ae), sum(be)
-	if n == 0 || !(sb > 0) {
+	h := max(e.Horizon, 1)
+	b := SkillBootstrap{Block: max(e.Block, h, int(math.Ceil(math.Cbrt(float64(n))))), Horizon: h,
+		Resamples: max(e.Resamples, 0), Seed: uint64(e.Seed)}
+	ci, err := b.Skill(AbsErrors(pred, realized), AbsErrors(base, realized))
+	if err != nil {
 		return math.NaN(), math.NaN(), math.NaN()
 	}
-	s = 1 - sa/sb
-	if math.IsNaN(s) {
-		return s, math.NaN(), math.NaN()
-	}
-	stats := e.bootstrap(ae, be)
-	if len(stats) == 0 {
-		return s, math.NaN(), math.NaN()
-	}
-	return s, quantile(stats, 0.025), quantile(stats, 0.975)
-}
-
-// bootstrap returns the sorted skill of each resample of blocks of rows.
-func (e Eval) bootstrap(ae, be []float64) []float64 {
-	n := len(ae)
-	block := max(e.Block, e.Horizon, int(math.Ceil(math.Cbrt(float64(n)))), 1)
-	block = min(block, n)
-	resamples := e.Resamples
-	if resamples <= 0 {
-		resamples = DefaultResamples
-	}
-	ca, cb := circularSums(ae), circularSums(be)
-	rng := rand.New(rand.NewPCG(uint64(e.Seed), 0x5ca1ab1e))
-	stats := make([]float64, 0, resamples)
-	for range resamples {
-		var sa, sb float64
-		for left := n; left > 0; left -= block {
-			start, k := rng.IntN(n), min(block, left)
-			sa += ca[start+k] - ca[start]
-			sb += cb[start+k] - cb[start]
-		}
-		if sb > 0 {
-			stats = append(stats, 1-sa/sb)
-		}
-	}
-	slices.Sort(stats)
-	return stats
+	return ci.Skill, ci.Lo, ci.Hi
 }
 
 // circularSums returns prefix sums over v followed by v again, so that the sum
