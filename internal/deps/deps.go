@@ -1,5 +1,6 @@
 // Package deps holds tickcast's dependency rules (which packages may import
-// which) and the checker its test runs over the module's direct imports.
+// which) and the checker its test runs over the module's direct imports
+// (Rules) and over everything each package pulls in (DeepRules).
 package deps
 
 import (
@@ -104,8 +105,34 @@ func Rules() []Rule {
 			},
 			Forbids: fake},
 		{Name: "kraken does not import fakekraken", From: is("kraken"), Forbids: fake},
-		{Name: "workflows imports no Temporal client or worker and no adapter of ours", From: is("workflows"),
-			Forbids: anyOf(under("go.temporal.io/sdk/client"), under("go.temporal.io/sdk/worker"), is(adapters()...))},
+		{Name: "workflows imports of the Temporal SDK only workflow and temporal, and no adapter of ours", From: is("workflows"),
+			Forbids: anyOf(temporalSDKBut("workflow", "temporal"), is(adapters()...))},
+	}
+}
+
+// DeepRules are rules over everything a package pulls in, through the
+// packages it imports too (go list -deps), for the packages whose point is
+// what they do not carry.
+func DeepRules() []Rule {
+	return []Rule{
+		{Name: "workflows pulls in neither Benthos nor Redis, even indirectly", From: is("workflows"),
+			Forbids: anyOf(under("github.com/redpanda-data"), under("github.com/redis"))},
+		{Name: "training pulls in no Temporal package, even indirectly", From: is("training"),
+			Forbids: under("go.temporal.io")},
+	}
+}
+
+// temporalSDKBut forbids the Temporal Go SDK's packages but the named ones
+// (and their subpackages).
+func temporalSDKBut(allowed ...string) func(string) bool {
+	const sdk = "go.temporal.io/sdk"
+	return func(p string) bool {
+		rest, ok := strings.CutPrefix(p, sdk+"/")
+		if !ok {
+			return p == sdk
+		}
+		first, _, _ := strings.Cut(rest, "/")
+		return !slices.Contains(allowed, first)
 	}
 }
 

@@ -7,19 +7,25 @@ import (
 	"io"
 	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 )
 
 // TestModule checks the rules over the direct imports of every package of
-// the module (test files excluded: tests may import anything).
+// the module, and the deep rules over everything each pulls in (go list
+// -deps), test files excluded: tests may import anything.
 func TestModule(t *testing.T) {
-	imports := moduleImports(t)
+	imports, deps := moduleImports(t)
 	if len(imports) < 10 || imports[Ours("market")] == nil {
 		t.Fatalf("go list found %d packages, market missing?", len(imports))
 	}
+	for pkg, sentinel := range map[string]string{"workflows": "go.temporal.io/sdk/workflow", "training": Ours("ml")} {
+		if !slices.Contains(deps[Ours(pkg)], sentinel) {
+			t.Fatalf("go list -deps %s: %d packages, %s missing?", pkg, len(deps[Ours(pkg)]), sentinel)
+		}
+	}
 	violations, stale := Check(imports, Rules(), Exceptions())
-	for _, v := range violations {
+	deep, _ := Check(deps, DeepRules(), nil)
+	for _, v := range append(violations, deep...) {
 		t.Error(v)
 	}
 	for _, s := range stale {
@@ -27,46 +33,33 @@ func TestModule(t *testing.T) {
 	}
 }
 
-// TestWorkflowsCarryNoPipeline: the worker's workflow code pulls in neither
-// Benthos nor Redis, not even through the packages it imports.
-func TestWorkflowsCarryNoPipeline(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", Ours("workflows")).Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, "go.temporal.io/sdk/workflow") {
-		t.Fatalf("go list -deps workflows: %d packages, go.temporal.io/sdk/workflow missing?", len(deps))
-	}
-	for _, d := range deps {
-		if under("github.com/redpanda-data")(d) || under("github.com/redis")(d) {
-			t.Errorf("workflows depends on %s", d)
-		}
-	}
-}
-
-func moduleImports(t *testing.T) map[string][]string {
+// moduleImports returns each package's direct imports and its deps (every
+// package it pulls in).
+func moduleImports(t *testing.T) (imports, deps map[string][]string) {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-json", Module+"/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	imports := make(map[string][]string)
+	imports, deps = make(map[string][]string), make(map[string][]string)
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
 		var p struct {
 			ImportPath string
 			Imports    []string
+			Deps       []string
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatalf("go list output: %v", err)
 		}
-		imports[p.ImportPath] = p.Imports
+		imports[p.ImportPath], deps[p.ImportPath] = p.Imports, p.Deps
 	}
-	return imports
+	return imports, deps
 }
+
+const workflowsRule = "workflows imports of the Temporal SDK only workflow and temporal, and no adapter of ours"
 
 // Each rule bites: a hand-made map with one violation of each fails the check.
 func TestEachRuleBites(t *testing.T) {
@@ -81,12 +74,18 @@ func TestEachRuleBites(t *testing.T) {
 		{Ours("activities"), Ours("redis"), "activities imports neither connect, Benthos nor Redis"},
 		{Ours("api"), Ours("fakekraken"), "production packages never import the fake exchange"},
 		{Ours("kraken"), Ours("fakekraken"), "kraken does not import fakekraken"},
-		{Ours("workflows"), "go.temporal.io/sdk/client", "workflows imports no Temporal client or worker and no adapter of ours"},
-		{Ours("workflows"), Ours("parquet"), "workflows imports no Temporal client or worker and no adapter of ours"},
-		{Ours("workflows"), Ours("temporalclient"), "workflows imports no Temporal client or worker and no adapter of ours"},
+		{Ours("workflows"), "go.temporal.io/sdk/client", workflowsRule},
+		{Ours("workflows"), "go.temporal.io/sdk/worker", workflowsRule},
+		{Ours("workflows"), "go.temporal.io/sdk/activity", workflowsRule},
+		{Ours("workflows"), Ours("parquet"), workflowsRule},
+		{Ours("workflows"), Ours("temporalclient"), workflowsRule},
+		{Ours("workflows"), "github.com/redpanda-data/benthos/v4/public/service", "workflows pulls in neither Benthos nor Redis, even indirectly"},
+		{Ours("workflows"), "github.com/redis/go-redis/v9", "workflows pulls in neither Benthos nor Redis, even indirectly"},
+		{Ours("training"), "go.temporal.io/sdk/temporal", "training pulls in no Temporal package, even indirectly"},
+		{Ours("training"), "go.temporal.io/api/enums/v1", "training pulls in no Temporal package, even indirectly"},
 	} {
 		imports := map[string][]string{tc.pkg: {"fmt", tc.imp}}
-		violations, _ := Check(imports, Rules(), nil)
+		violations, _ := Check(imports, append(Rules(), DeepRules()...), nil)
 		want := tc.pkg + " imports " + tc.imp + ": " + tc.rule
 		if !slices.Contains(violations, want) {
 			t.Errorf("%s → %s: got %q, want %q among them", tc.pkg, tc.imp, violations, want)
@@ -101,9 +100,10 @@ func TestAllowedAndExceptions(t *testing.T) {
 		Ours("activities"):   {Ours("parquet"), Ours("internal/datadir"), "go.temporal.io/sdk/activity"},
 		Ours("cmd/tickcast"): {Ours("fakekraken"), Ours("connect")},
 		Ours("fakekraken"):   {Ours("market")},
-		Ours("workflows"):    {Ours("activities"), "go.temporal.io/sdk/workflow"},
+		Ours("workflows"):    {Ours("activities"), "go.temporal.io/sdk/workflow", "go.temporal.io/sdk/temporal", "go.temporal.io/sdk/workflow/x", "go.temporal.io/api/enums/v1"},
+		Ours("training"):     {Ours("ml"), Ours("registry"), "github.com/apache/arrow-go/v18/parquet"},
 	}
-	if v, _ := Check(ok, Rules(), nil); len(v) > 0 {
+	if v, _ := Check(ok, append(Rules(), DeepRules()...), nil); len(v) > 0 {
 		t.Errorf("allowed imports flagged: %q", v)
 	}
 	ex := []Exception{{Pkg: Ours("workflows"), Imp: "go.temporal.io/sdk/client"}, {Pkg: Ours("kraken"), Imp: "x.org/y"}}
