@@ -16,7 +16,7 @@ import (
 
 // Limits of the query parameters.
 const (
-	maxHorizon        = 1440 // one day of minute candles, as predict allows
+	maxHorizon        = market.MaxHorizon // as predict allows
 	defaultCandles    = 300
 	maxCandles        = 1440
 	defaultHistory    = 100

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
-	"github.com/tickcast/tickcast/registry"
 )
 
 // errorBody is the JSON of every error response.
@@ -53,6 +52,8 @@ var predictCodes = map[string]string{
 	predict.CodeStale:       market.CodeUnavailable,
 	predict.CodeNotReady:    market.CodeUnavailable,
 	predict.CodeModel:       market.CodeUnavailable,
+	predict.CodeBadFeatures: market.CodeUnavailable,
+	predict.CodeNoProduct:   market.CodeNotFound,
 }
 
 // reasonError gives an error a reason of its own for the body (its code,
@@ -114,8 +115,6 @@ func (s *Server) describe(err error) (code, reason, msg string) {
 		return market.CodeUnavailable, reasonTimeout, fmt.Sprintf("request took longer than %s", s.cfg.RequestTimeout)
 	case errors.Is(err, context.Canceled):
 		return market.CodeUnavailable, reasonCanceled, "request canceled"
-	case errors.Is(err, registry.ErrNotFound):
-		return market.CodeNotFound, "", err.Error()
 	}
 	return market.ErrorCode(err), "", market.ErrorMessage(err)
 }

@@ -20,6 +20,11 @@ import (
 // bodies as the API documents them (docs/api.md, Errors).
 func TestClassify(t *testing.T) {
 	s := &Server{cfg: Config{RequestTimeout: 5 * time.Second}}
+	reg, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, regErr := reg.Get(context.Background(), "ETH/USDT", 1, "9") // the registry's not found: a market not_found error
 	e := echo.New()
 	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/v1/x", nil), httptest.NewRecorder())
 	for _, tc := range []struct {
@@ -32,7 +37,7 @@ func TestClassify(t *testing.T) {
 		{"invalid", market.Errorf(market.CodeInvalid, "horizon=0: want 1…1440"), 400, errorBody{"bad_request", "horizon=0: want 1…1440"}, false},
 		{"the sentinel", fmt.Errorf("pair %q: %w", "X", market.ErrInvalid), 400, errorBody{"bad_request", `pair "X": invalid`}, false},
 		{"not found", fmt.Errorf("get: %w", market.Errorf(market.CodeNotFound, "no v9")), 404, errorBody{"not_found", "no v9"}, false},
-		{"registry's not found", fmt.Errorf("v9: %w", registry.ErrNotFound), 404, errorBody{"not_found", "v9: not found"}, false},
+		{"registry's not found", fmt.Errorf("get: %w", regErr), 404, errorBody{"not_found", "no models registered for ETH/USDT h1: not found"}, false},
 		{"conflict", market.Errorf(market.CodeConflict, "v2 is not the champion"), 409, errorBody{"conflict", "v2 is not the champion"}, false},
 		{"unauthorized", market.Errorf(market.CodeUnauthorized, "wrong admin key"), 401, errorBody{"unauthorized", "wrong admin key"}, false},
 		{"forbidden", market.Errorf(market.CodeForbidden, "admin API disabled"), 403, errorBody{"forbidden", "admin API disabled"}, false},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/predict"
+	"github.com/tickcast/tickcast/registry"
 )
 
 //go:embed openapi.json
@@ -19,6 +20,7 @@ var openAPI []byte
 type championJSON struct {
 	Pair     string           `json:"pair"`
 	Horizon  int              `json:"horizon"`
+	Product  string           `json:"product"` // return, vol, quantiles or p_up
 	Model    predict.ModelRef `json:"model"`
 	LoadedAt time.Time        `json:"loaded_at"`
 }
@@ -43,7 +45,7 @@ func (s *Server) handleInfo() echo.HandlerFunc {
 			if n := len(out.Pairs); n == 0 || out.Pairs[n-1] != slug { // Champions is sorted by pair
 				out.Pairs = append(out.Pairs, slug)
 			}
-			out.Champions = append(out.Champions, championJSON{slug, ch.Horizon,
+			out.Champions = append(out.Champions, championJSON{slug, ch.Horizon, registry.ProductName(ch.Product),
 				predict.ModelRef{Name: ch.Meta.Name, Version: ch.Meta.Version}, ch.LoadedAt})
 		}
 		return writeJSON(c, http.StatusOK, out)
@@ -76,7 +78,8 @@ type statusJSON struct {
 type degradationJSON struct {
 	Pair    string `json:"pair"`
 	Horizon int    `json:"horizon"`
-	Serving int    `json:"serving_version"`
+	Product string `json:"product"` // return, vol, quantiles or p_up
+	Serving int    `json:"serving_version"` // -1: the product is not served (not even its baseline can forecast)
 	Wanted  int    `json:"wanted_version"`
 	Reason  string `json:"reason"`
 }
@@ -89,8 +92,9 @@ func (s *Server) handleHealthz() echo.HandlerFunc {
 }
 
 // handleReadyz answers GET /readyz: 200 once a champion is loaded and its
-// pair's features are fresh, else 503 with the reason. Series served by a
-// fallback model make it "degraded", still 200: they answer.
+// pair's features are fresh, else 503 with the reason. Series (pair ×
+// horizon × product) served by a fallback model, or a product left out,
+// make it "degraded", still 200: the pair × horizon answers.
 func (s *Server) handleReadyz() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ok, reason := s.cfg.Predictions.Ready(); !ok {
@@ -100,9 +104,9 @@ func (s *Server) handleReadyz() echo.HandlerFunc {
 		if len(ds) == 0 {
 			return writeJSON(c, http.StatusOK, statusJSON{Status: "ready"})
 		}
-		out := statusJSON{Status: "degraded", Reason: fmt.Sprintf("%d pair × horizon served by a fallback model", len(ds))}
+		out := statusJSON{Status: "degraded", Reason: fmt.Sprintf("%d pair × horizon × product served by a fallback model (or not served)", len(ds))}
 		for _, d := range ds {
-			out.Degraded = append(out.Degraded, degradationJSON{d.Pair, d.Horizon, d.Serving, d.Wanted, d.Reason})
+			out.Degraded = append(out.Degraded, degradationJSON{d.Pair, d.Horizon, registry.ProductName(d.Product), d.Serving, d.Wanted, d.Reason})
 		}
 		return writeJSON(c, http.StatusOK, out)
 	}

@@ -44,6 +44,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "tickcast_prediction_cache_errors_total",
 			Help: "Prediction cache reads and writes that failed (the request was served uncached).",
 		}, func() float64 { return float64(s.cfg.Predictions.CacheErrors()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tickcast_feature_rows_rejected_total",
+			Help: "Feature rows not served: ±Inf in a feature, or NaN in one that may not be missing (each row once).",
+		}, func() float64 { return float64(s.cfg.Predictions.RejectedRows()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tickcast_stream_clients",
 			Help: "WebSocket clients connected to /v1/stream.",
@@ -89,7 +93,10 @@ type stateCollector struct{ s *Server }
 
 var (
 	descModelVersion = prometheus.NewDesc("tickcast_model_version",
-		"Version of the champion model serving a pair and horizon.", []string{"pair", "horizon", "name"}, nil)
+		"Version of the champion return model serving a pair and horizon.", []string{"pair", "horizon", "name"}, nil)
+	descProductVersion = prometheus.NewDesc("tickcast_product_model_version",
+		"Version of the champion model serving a pair, horizon and product other than return (vol, quantiles, p_up).",
+		[]string{"pair", "horizon", "product", "name"}, nil)
 	descFeatureAge = prometheus.NewDesc("tickcast_feature_age_seconds",
 		"Age of the newest feature row of a pair on the market clock.", []string{"pair"}, nil)
 	descMAE = prometheus.NewDesc("tickcast_prediction_mae",
@@ -102,7 +109,7 @@ var (
 )
 
 func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descModelVersion, descFeatureAge, descMAE, descSkill, descScored} {
+	for _, d := range []*prometheus.Desc{descModelVersion, descProductVersion, descFeatureAge, descMAE, descSkill, descScored} {
 		ch <- d
 	}
 }
@@ -111,6 +118,11 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	pairs := map[string]bool{}
 	for _, c := range sc.s.cfg.Predictions.Champions() {
 		slug := market.PairSlug(c.Pair)
+		if c.Product != "" {
+			ch <- prometheus.MustNewConstMetric(descProductVersion, prometheus.GaugeValue, float64(c.Meta.Version),
+				slug, strconv.Itoa(c.Horizon), c.Product, c.Meta.Name)
+			continue
+		}
 		ch <- prometheus.MustNewConstMetric(descModelVersion, prometheus.GaugeValue, float64(c.Meta.Version),
 			slug, strconv.Itoa(c.Horizon), c.Meta.Name)
 		if !pairs[c.Pair] {

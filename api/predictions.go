@@ -17,10 +17,14 @@ import (
 	"github.com/tickcast/tickcast/wire"
 )
 
-// predictOptions reads ?allow_stale and the Cache-Control request header.
+// predictOptions reads ?allow_stale, ?product and the Cache-Control request header.
 func predictOptions(c echo.Context) (predict.Options, error) {
 	stale, err := boolQuery(c, "allow_stale")
-	return predict.Options{AllowStale: stale, NoCache: noCache(c.Request())}, err
+	if err != nil {
+		return predict.Options{}, err
+	}
+	product, err := productQuery(c)
+	return predict.Options{AllowStale: stale, NoCache: noCache(c.Request()), Product: product}, err
 }
 
 // served records a prediction that is going out: to the scorer (which
@@ -30,7 +34,11 @@ func (s *Server) served(p predict.Prediction) {
 	s.metrics.served(p.Cached)
 }
 
-// handlePrediction answers GET /v1/predictions/:pair (?horizon, ?allow_stale).
+// handlePrediction answers GET /v1/predictions/:pair (?horizon, ?product,
+// ?allow_stale): the return forecast and, where their champions serve, the
+// vol, quantiles and p_up of the same horizon. ?product=vol (quantiles,
+// p_up) demands that product: 404 no_product, naming the products the
+// horizon has and the horizons with that product, when it has none.
 func (s *Server) handlePrediction() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h, err := intQuery(c, "horizon", 1, 1, maxHorizon)

@@ -44,9 +44,6 @@ type Config struct {
 	Hub         *stream.Hub        // required
 	Registry    *registry.Registry // required
 	Candles     Candles            // nil: GET /v1/candles answers empty lists
-	// Clock, when the predictions run on a market clock (replays), is told
-	// of every row Follow sees.
-	Clock *predict.MarketClock
 	// AdminKey guards promote and rollback; empty: they answer 403.
 	AdminKey string
 	// RequestTimeout bounds every request but the stream (0: 5s).

@@ -163,7 +163,7 @@ func startServer(t *testing.T, pairs ...string) *env {
 	}
 	hub := stream.NewHub(stream.Config{Logger: log})
 	srv, err := api.New(api.Config{
-		Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: e.recent, Clock: e.clock,
+		Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: e.recent,
 		Dashboard: dashboard.Handler(), Links: api.Links{TemporalUI: "http://127.0.0.1:8233"}, Logger: log,
 	})
 	if err != nil {
@@ -182,7 +182,7 @@ func startServer(t *testing.T, pairs ...string) *env {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	wg.Go(func() { srv.Follow(ctx, rows) })
+	wg.Go(func() { svc.Follow(ctx, rows, predict.Pushes{Scores: scorer, Hub: hub, Clock: e.clock}) })
 	t.Cleanup(func() {
 		cancel()
 		unsubscribe()
