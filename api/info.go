@@ -78,7 +78,7 @@ type statusJSON struct {
 type degradationJSON struct {
 	Pair    string `json:"pair"`
 	Horizon int    `json:"horizon"`
-	Product string `json:"product"` // return, vol, quantiles or p_up
+	Product string `json:"product"`         // return, vol, quantiles or p_up
 	Serving int    `json:"serving_version"` // -1: the product is not served (not even its baseline can forecast)
 	Wanted  int    `json:"wanted_version"`
 	Reason  string `json:"reason"`
