@@ -71,3 +71,36 @@ func (a *Activities) TrainProducts(ctx context.Context, in ProductsInput) (Produ
 	}
 	return res, nil
 }
+
+// ProductPromotion is what happened to one product's series
+// (training.ProductPromotion).
+type ProductPromotion = training.ProductPromotion
+
+// RegisterProductsInput records a products run in the registry.
+type RegisterProductsInput struct {
+	DataDir   string           `json:"data_dir,omitempty"`
+	Pair      string           `json:"pair"`
+	Horizon   int              `json:"horizon"`
+	ReportDir string           `json:"report_dir"`
+	Dataset   DatasetInfo      `json:"dataset"`
+	Products  []ProductOutcome `json:"products"`
+}
+
+// RegisterProducts registers each product's model and fitted baseline and
+// sets the product's aliases by the gate's decision (training.RegisterProducts).
+func (a *Activities) RegisterProducts(ctx context.Context, in RegisterProductsInput) ([]ProductPromotion, error) {
+	reg, _, err := a.openRegistry(in.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	products := make([]ProductOutcome, len(in.Products))
+	for i, p := range in.Products {
+		if p.ModelPath, err = a.dataPath("model", p.ModelPath); err != nil {
+			return nil, err
+		}
+		products[i] = p
+	}
+	out, err := training.RegisterProducts(ctx, reg, training.RegisterProductsRequest{Pair: in.Pair, Horizon: in.Horizon,
+		ReportDir: in.ReportDir, Dataset: in.Dataset, Products: products})
+	return out, TemporalError(err)
+}

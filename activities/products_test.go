@@ -37,4 +37,18 @@ func TestTrainProductsActivity(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fit.ReportDir, training.ProductsFile)); err != nil {
 		t.Error(err)
 	}
+	promoted := run[[]activities.ProductPromotion](t, env, a.RegisterProducts, activities.RegisterProductsInput{Pair: "ETH/USDT", Horizon: 1,
+		ReportDir: fit.ReportDir, Dataset: ds, Products: res.Products})
+	if len(promoted) != 3 {
+		t.Fatalf("promotions %+v", promoted)
+	}
+	for i, p := range promoted {
+		want := p.BaselineVersion
+		if res.Products[i].Gate.Pass {
+			want = p.Version
+		}
+		if p.Product != res.Products[i].Product || p.Champion != want || p.Promoted != res.Products[i].Gate.Pass || p.Reason == "" {
+			t.Errorf("%+v for %+v", p, res.Products[i].Gate)
+		}
+	}
 }

@@ -131,6 +131,8 @@ type TrainResult struct {
 	// them); ProductsError says why there are none when their step failed.
 	Products      []activities.ProductOutcome `json:"products,omitempty"`
 	ProductsError string                      `json:"products_error,omitempty"`
+	// ProductPromotions are the products' registered versions and champions.
+	ProductPromotions []activities.ProductPromotion `json:"product_promotions,omitempty"`
 }
 
 // Train builds the dataset, tunes (child workflow Tune), fits the final
@@ -189,6 +191,7 @@ func (tr *trainer) run(ctx workflow.Context) (TrainResult, error) {
 	if err != nil {
 		return TrainResult{}, err
 	}
+	products = tr.registerProducts(ctx, ds, products)
 	// The report is written last, so that it names the version and the
 	// gate's decision; its metrics are the ones just registered.
 	tr.progress.Phase = PhaseReport
@@ -201,7 +204,7 @@ func (tr *trainer) run(ctx workflow.Context) (TrainResult, error) {
 	return TrainResult{Pair: r.Pair, Horizon: r.Horizon, Version: reg.Version, ReportDir: ev.ReportDir, ModelPath: fit.ModelPath,
 		DatasetPath: ds.Path, Rows: ds.Rows, TestRows: ev.TestRows, Trials: r.Trials, Best: tune.Best,
 		Champion: pr.Champion, Reason: pr.Reason, ModelMAE: ev.Metrics["model_mae"], BaselineMAE: ev.Metrics["baseline_mae"],
-		Metrics: ev.Metrics, Products: products.res.Products, ProductsError: products.err}, nil
+		Metrics: ev.Metrics, Products: products.res.Products, ProductsError: products.err, ProductPromotions: products.promotions}, nil
 }
 
 // productsVersion marks histories whose Train runs the products step
@@ -210,8 +213,31 @@ const productsVersion = "products"
 
 // productsRun is the products step's result, or why it failed.
 type productsRun struct {
-	res activities.ProductsResult
-	err string
+	res        activities.ProductsResult
+	promotions []activities.ProductPromotion
+	err        string
+}
+
+// productsRegisterVersion marks histories whose Train registers the
+// products and promotes each through the gate.
+const productsRegisterVersion = "products-register"
+
+// registerProducts registers each product's model and fitted baseline and
+// sets its aliases (the gate's decision per product); a failure is recorded
+// like the products step's.
+func (tr *trainer) registerProducts(ctx workflow.Context, ds activities.DatasetInfo, p productsRun) productsRun {
+	if len(p.res.Products) == 0 || workflow.GetVersion(ctx, productsRegisterVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return p
+	}
+	r := tr.req
+	in := activities.RegisterProductsInput{DataDir: r.DataDir, Pair: r.Pair, Horizon: r.Horizon, ReportDir: p.res.ReportDir,
+		Dataset: ds, Products: p.res.Products}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, registryOptions), acts.RegisterProducts, in).Get(ctx, &p.promotions)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("products not registered", "pair", r.Pair, "horizon", r.Horizon, "error", err)
+		p.err = "register: " + err.Error()
+	}
+	return p
 }
 
 // products trains the vol, quantile and p_up products into the run's report
@@ -235,12 +261,18 @@ func (tr *trainer) products(ctx workflow.Context, ds activities.DatasetInfo, fit
 
 // notes are the report's lines on the products: each gate decision.
 func (p productsRun) notes() []string {
-	if p.err != "" {
+	if len(p.res.Products) == 0 && p.err != "" {
 		return []string{"Products (vol, quantiles, p_up) failed: " + p.err + "."}
 	}
 	var out []string
 	for _, o := range p.res.Products {
 		out = append(out, fmt.Sprintf("Product %s gate: %s.", o.Product, o.Gate.Reason))
+	}
+	for _, pr := range p.promotions {
+		out = append(out, fmt.Sprintf("Product %s registry: model v%d, baseline v%d, champion v%d.", pr.Product, pr.Version, pr.BaselineVersion, pr.Champion))
+	}
+	if p.err != "" {
+		out = append(out, "Products "+p.err+".")
 	}
 	return out
 }

@@ -26,9 +26,22 @@ func TestTrainProducts(t *testing.T) {
 				{Product: "vol", Name: "xgboost", ModelPath: in.ReportDir + "/vol.ubj", Gate: gateOf(true, "vol beats har-rv")},
 				{Product: "p_up", Name: "xgboost", ModelPath: in.ReportDir + "/p_up.ubj", Gate: gateOf(false, "p_up ties climatology")}}}, nil
 		})
+	var reg activities.RegisterProductsInput
+	env.OnActivity(acts.RegisterProducts, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RegisterProductsInput) ([]activities.ProductPromotion, error) {
+			reg = in
+			return []activities.ProductPromotion{{Product: "vol", Version: 2, BaselineVersion: 1, Champion: 2, Promoted: true},
+				{Product: "p_up", Version: 2, BaselineVersion: 1, Champion: 1}}, nil
+		})
 	res, err := execute[TrainResult](t, env, Train, TrainRequest{Pair: "ETH/USDT", Trials: 3, DataDir: "/data", Seed: 7})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if reg.ReportDir != res.ReportDir || len(reg.Products) != 2 || reg.Dataset.Path != fakeDataset.Path || reg.DataDir != "/data" {
+		t.Errorf("register products input %+v", reg)
+	}
+	if len(res.ProductPromotions) != 2 || !res.ProductPromotions[0].Promoted {
+		t.Errorf("promotions %+v", res.ProductPromotions)
 	}
 	if got.Dataset != fakeDataset.Path || got.ReportDir != res.ReportDir || got.ReturnModel != res.ModelPath || got.Params != res.Best.Params ||
 		got.Threads != DefaultTrainConcurrency || got.Rounds != DefaultRounds {
@@ -38,7 +51,8 @@ func TestTrainProducts(t *testing.T) {
 		t.Errorf("products %+v (%s)", res.Products, res.ProductsError)
 	}
 	notes := strings.Join(f.eval.Notes, "\n")
-	if !strings.Contains(notes, "Product vol gate: vol beats har-rv") || !strings.Contains(notes, "Product p_up gate: p_up ties climatology") {
+	if !strings.Contains(notes, "Product vol gate: vol beats har-rv") || !strings.Contains(notes, "Product p_up gate: p_up ties climatology") ||
+		!strings.Contains(notes, "Product p_up registry: model v2, baseline v1, champion v1") {
 		t.Errorf("report notes %q", notes)
 	}
 }
