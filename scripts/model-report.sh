@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Generates docs/model-report.md from the newest training report of each
-# pair (horizon 1) in a data directory, and copies its small SVGs into
-# docs/model-report/. Usage: scripts/model-report.sh DATA_DIR [PAIR_SLUG...]
+# Generates docs/model-report.md from the training reports in a data
+# directory: the products table (pair × horizon 1, 5, 60 × product: vol,
+# quantiles, p_up — model, strongest baseline, skill and CI, DM p-value,
+# calibration, gate decision), the goals of issue #12 met or missed, the fee
+# curves, the training times (DATA_DIR/timings.txt, if any), then the h1
+# return model's section as before. The first report of each pair and
+# horizon is used; small SVGs go to docs/model-report/.
+# Usage: scripts/model-report.sh DATA_DIR [PAIR_SLUG...]
 set -euo pipefail
 data=${1:?usage: scripts/model-report.sh DATA_DIR [PAIR_SLUG...]}
 shift
@@ -13,6 +18,7 @@ mkdir -p docs/model-report
 python3 - "$data" "$out" "${slugs[@]}" <<'PY'
 import glob, json, os, shutil, sys
 data, out, slugs = sys.argv[1], sys.argv[2], sys.argv[3:]
+HORIZONS = (1, 5, 60)
 
 def f(v, fmt="{:.4g}"):
     return "n/a" if v is None else fmt.format(v)
@@ -20,17 +26,116 @@ def f(v, fmt="{:.4g}"):
 def pct(v):
     return f(v, "{:.2%}")
 
+def first_report(slug, h):
+    dirs = sorted(glob.glob(os.path.join(data, "reports", slug, f"h{h}", "*")))
+    return dirs[0] if dirs else None
+
+def load(d):
+    return json.load(open(os.path.join(d, "metrics.json")))
+
+def skill(c):
+    return f"{pct(c['skill'])} ({pct(c['skill_lo'])} to {pct(c['skill_hi'])})"
+
+def cmp_of(p, base, metric):
+    return next(c for c in p["skills"] if c["baseline"] == base and c["metric"] == metric)
+
+def reliability_dev(p):
+    bins = [b for b in p["reliability"] if b["n"] >= 1000]
+    dev = max((abs(b["mean_p"] - b["up_rate"]) for b in bins), default=None)
+    return dev, len(bins)
+
+def product_rows(r):
+    P, pair, h = r["products"], r["pair"], r["horizon"]
+    rows = []
+    v = P["vol"]
+    g = v["gate"]
+    rows.append((pair, h, "vol", f"MAE {f(v['model']['mae'])}", f"{g['strongest_baseline']} {f(v['baselines'][g['strongest_baseline']]['mae'])}",
+                 skill(cmp_of(v, g["strongest_baseline"], "mae")), f(g["dm_p"], "{:.2g}"),
+                 f"QLIKE {f(v['model']['qlike'], '{:.3f}')} vs HAR {f(v['baselines']['har-rv']['qlike'], '{:.3f}')}", g))
+    q = P["quantiles"]
+    g = q["gate"]
+    terc = "/".join(pct(x) for x in q["model"]["tercile_coverage"])
+    rows.append((pair, h, "quantiles", f"pinball {f(q['model']['pinball'])} ({q['method']})",
+                 f"{g['strongest_baseline']} {f(q['baselines'][g['strongest_baseline']]['pinball'])}",
+                 skill(cmp_of(q, g["strongest_baseline"], "pinball")), f(g["dm_p"], "{:.2g}"),
+                 f"coverage {pct(q['model']['coverage'])}, terciles {terc}", g))
+    d = P["p_up"]
+    g = d["gate"]
+    dev, nb = reliability_dev(d)
+    rows.append((pair, h, "p_up", f"Brier {f(d['model']['brier'], '{:.5f}')}", f"climatology {f(d['baselines']['climatology']['brier'], '{:.5f}')}",
+                 skill(cmp_of(d, "climatology", "brier")), f(g["dm_p"], "{:.2g}"),
+                 f"ties {pct(d['tie_share'])}, reliability max dev {f(dev, '{:.2%}')} over {nb} bins ≥1000 rows", g))
+    return rows
+
+def gate_word(g):
+    return "**pass** (model serves)" if g["pass"] else f"fail ({g['serve']} serves)"
+
+reports = {}
+for slug in slugs:
+    for h in HORIZONS:
+        d = first_report(slug, h)
+        if d and "products" in load(d):
+            reports[(slug, h)] = (d, load(d))
+
+table = []
+for (slug, h), (d, r) in sorted(reports.items()):
+    for row in product_rows(r):
+        table.append("| " + " | ".join(str(x) for x in row[:8]) + f" | {gate_word(row[8])} |")
+
+def goals():
+    out = []
+    def line(ok, text):
+        out.append(f"- {'met' if ok else '**missed**'}: {text}")
+    for h in (5, 60):
+        for slug in slugs:
+            if (slug, h) not in reports:
+                continue
+            r = reports[(slug, h)][1]
+            v = r["products"]["vol"]
+            lr, har = cmp_of(v, "last-rv", "mae"), cmp_of(v, "har-rv", "mae")
+            line(lr["skill"] >= 0.15 and har["skill_lo"] > 0,
+                 f"vol {r['pair']} h{h}: MAE skill vs last-window RV {pct(lr['skill'])} (goal ≥ +15%), vs HAR {skill(har)} (goal: CI above 0)")
+    for (slug, h), (d, r) in sorted(reports.items()):
+        q = r["products"]["quantiles"]
+        hg = cmp_of(q, "har-gaussian", "pinball")
+        cov, terc = q["model"]["coverage"], q["model"]["tercile_coverage"]
+        ok = hg["skill_lo"] > 0 and abs(cov - 0.8) <= 0.02 and all(abs(t - 0.8) <= 0.03 for t in terc)
+        line(ok, f"quantiles {r['pair']} h{h}: pinball skill vs HAR-Gaussian {skill(hg)}; coverage {pct(cov)} (80% ± 2), "
+                 f"terciles {', '.join(pct(t) for t in terc)} (± 3)")
+    h1 = [(s, reports[(s, 1)][1]) for s in slugs if (s, 1) in reports]
+    passing = [r["pair"] for _, r in h1 if cmp_of(r["products"]["p_up"], "climatology", "brier")["skill_lo"] > 0]
+    line(bool(passing), f"direction h1: Brier skill CI above 0 on {', '.join(passing) or 'no pair'} (goal: at least one pair)")
+    for _, r in h1:
+        dev, nb = reliability_dev(r["products"]["p_up"])
+        line(dev is not None and dev <= 0.03 and nb >= 3,
+             f"direction {r['pair']} h1 reliability: max |mean p − up rate| {f(dev, '{:.2%}')} over {nb} bins of ≥ 1,000 rows (goal ≤ 3 points, ≥ 3 bins)")
+    return out
+
+def fee_lines():
+    out = []
+    for (slug, h), (d, r) in sorted(reports.items()):
+        P = r["products"]
+        parts = []
+        for name, fc in (("return", P["return"].get("fee_curve")), ("p_up", P["p_up"]["fee_curve"])):
+            if not fc:
+                continue
+            pays = f"pays from {f(fc['pays_from_bps'])} to {f(fc['pays_up_to_bps'])} bps per side" if fc["pays"] else "pays at no fee"
+            pts = ", ".join(f"{p['fee_bps']:g} bp: {f(p['pnl'], '{:.4f}')}/{p['trades']}" for p in fc["points"] if p["fee_bps"] in (0, 1, 2, 5, 10))
+            parts.append(f"{name} {pays} (test PnL/trades at {pts})")
+        out.append(f"- {r['pair']} h{h}: " + "; ".join(parts))
+    return out
+
+# The return model at h1, as before.
 rows, sections = [], []
 for slug in slugs:
-    dirs = sorted(glob.glob(os.path.join(data, "reports", slug, "h1", "*")))
-    if not dirs:
-        sys.exit(f"no report of {slug} under {data}/reports")
-    d = dirs[0]  # the first run of the pair in this data directory
-    r = json.load(open(os.path.join(d, "metrics.json")))
+    d = first_report(slug, 1)
+    if not d:
+        sys.exit(f"no h1 report of {slug} under {data}/reports")
+    r = load(d)
     m, b = r["metrics"]["model"], r["metrics"]["baselines"]
     z, e = b["zero-return"], b["ema-drift"]
     gate = next((n for n in r["notes"] if n.startswith("Promotion gate")), "")
-    decision = "champion" if gate.startswith("Promotion gate: champion") else "challenger (rejected)"
+    decision = "champion" if gate.startswith("Promotion gate: champion") else "challenger (rejected)" if gate else "not registered"
     rows.append(f"| {r['pair']} | {r['test_rows']} | {f(m['mae'])} | {f(z['mae'])} | {f(e['mae'])} | "
                 f"{pct(m['skill'])} ({pct(m['skill_lo'])} to {pct(m['skill_hi'])}) | "
                 f"{pct(m['dir_acc'])} ({pct(m['dir_acc_lo'])}–{pct(m['dir_acc_hi'])}, n={m['dir_n']}) | "
@@ -42,62 +147,59 @@ for slug in slugs:
     sections.append(summary + f"\n![feature importance](model-report/{slug}-feature_importance.svg)\n"
                     f"![tuning history](model-report/{slug}-tuning_history.svg)\n")
 
-HEAD = """# Model report: XGBoost vs baselines, 90 days of real Binance 1-minute data
+HEAD = """# Model report: forecast products and the return model, 90 days of real Binance 1-minute data
 
-Generated by `scripts/model-report.sh` from the first training run of each pair (horizon 1 candle =
-1 minute) in a data directory filled with the real Binance klines of `../shared/data` (BTC/USDT and
-ETH/USDT, 2025-05-20 → 2025-08-18, 130,708 candles each). The commands that made it:
+Generated by `scripts/model-report.sh` from the training reports of each pair at horizons 1, 5 and 60
+candles (1-minute candles) on the real Binance klines of `../shared/data` (BTC/USDT and ETH/USDT,
+2025-05-20 → 2025-08-18, 130,708 candles each). The reports were made by `TestProductsRealData`
+(package training), which runs what a `Train` workflow runs — 20 tuning trials of successive halving,
+the final fit, the products, the report — on datasets built in memory from the archive's candles:
 
 ```sh
-make build
-make temporal DATA_DIR=/tmp/trainbench TEMPORAL_PORT=7301 TEMPORAL_UI_PORT=8301
-export TEMPORAL_ADDRESS=127.0.0.1:7301
-bin/tickcast worker --data-dir /tmp/trainbench/d2 &
-bin/tickcast backfill --source archive --data-dir /tmp/trainbench/d2 --wait \\
-  --files ../shared/data/binance/klines/BTCUSDT_1m_2025-05-20_2025-08-18.csv.gz,../shared/data/binance/klines/ETHUSDT_1m_2025-05-20_2025-08-18.csv.gz
-bin/tickcast train --pair ETH/USDT --horizon 1 --trials 50 --data-dir /tmp/trainbench/d2 --wait
-bin/tickcast train --pair BTC/USDT --horizon 1 --trials 50 --data-dir /tmp/trainbench/d2 --wait
-scripts/model-report.sh /tmp/trainbench/d2
-make temporal-stop DATA_DIR=/tmp/trainbench   # and stop the worker
+TICKCAST_PRODUCTS_OUT=/tmp/trainbench/products go test ./training -run TestProductsRealData -v -timeout 60m
+scripts/model-report.sh /tmp/trainbench/products
 ```
 
+(`tickcast train` writes the same report folders through Temporal: `bin/tickcast backfill --source
+archive …`, then `bin/tickcast train --pair ETH/USDT --horizon 5 --trials 20 --wait`, then this script
+on that data directory.)
+
 Every figure is measured on the test window (the last 20% of the rows, after a purge gap), the same
-rows for the model and both baselines. Skill = 1 − MAE(model)/MAE(zero-return). The promotion
-gate lets a model become champion only if its test MAE is below zero-return's and not above the
-current champion's, re-scored on the same rows.
+rows for a product's model and its baselines (rows where every target and baseline is defined).
+Skill = 1 − mean loss(model) / mean loss(baseline); the 95% CI is a paired circular moving-block
+bootstrap with one-day blocks (1,440 rows), the DM p-value a Diebold–Mariano test with Newey–West lag
+h−1. The gate passes a product only when the CI's lower bound against its strongest baseline (lowest
+test loss) is above 0; otherwise the best servable baseline serves (HAR for vol, HAR-Gaussian for
+quantiles, climatology for direction). Models: vol — XGBoost squared error on ln(max(vol, 1e-5)),
+× the MAE-optimal scale on the validation rows; quantiles — that vol × the empirical quantiles of
+r/σ̂ on the validation rows (vol-z), or pinball-loss boosting when it scores better on the validation
+rows and was tried; p_up — XGBoost binary:logistic on the rows whose close moved. Each tries the return
+model's tuned parameters and one fixed set, early-stopped on the validation rows, base_score from the
+training labels. Baselines are fitted on the training rows only.
 
 """
 
-def words(r):
-    m, z = r["metrics"]["model"], r["metrics"]["baselines"]["zero-return"]
-    bt = m["backtest"]
-    s = f"**{r['pair']}**: "
-    if m["skill_lo"] is not None and m["skill_lo"] > 0:
-        s += (f"the model beats price persistence, but barely: its MAE is {m['skill']:.2%} lower than zero-return's "
-              f"(95% CI {m['skill_lo']:.2%} to {m['skill_hi']:.2%}). ")
-    elif m["skill_hi"] is not None and m["skill_hi"] < 0:
-        s += f"the model loses to price persistence: skill {m['skill']:.2%} (95% CI {m['skill_lo']:.2%} to {m['skill_hi']:.2%}). "
-    else:
-        s += (f"the model does not beat price persistence: skill {f(m['skill'])} (95% CI {f(m['skill_lo'])} to {f(m['skill_hi'])}), "
-              f"it is a tie at best, so the gate kept zero-return as champion. ")
-    if m["dir_acc"] is not None:
-        s += (f"Where it predicts a direction ({m['dir_n']} of {m['n']} rows) it is right {m['dir_acc']:.1%} of the time "
-              f"(95% CI {m['dir_acc_lo']:.1%}–{m['dir_acc_hi']:.1%}). ")
-    if bt["trades"] == 0:
-        s += ("It never trades: no predicted 1-minute return comes near Kraken's 0.40% taker fee, so the "
-              "backtest PnL is 0 — an edge this small is not tradable at retail fees.")
-    else:
-        s += f"The backtest makes {bt['trades']} trades for a PnL of {bt['pnl']:.4g} (log return, after fees)."
-    return s
-
 with open(out, "w") as w:
     w.write(HEAD)
+    w.write("## Products: pair × horizon × product\n\n")
+    w.write("| pair | h | product | model (test) | strongest baseline (test) | skill vs it (95% CI) | DM p | calibration | gate |\n"
+            "|---|---|---|---|---|---|---|---|---|\n")
+    w.write("\n".join(table) + "\n\n")
+    w.write("Calibration columns: vol — QLIKE of the model and of HAR (lower is better; read at h ≥ 5); quantiles — "
+            "coverage of the q10–q90 band, overall and per tercile of the HAR vol forecast (80% when calibrated); "
+            "p_up — share of tie rows (excluded from the Brier score) and the largest gap between mean p and the up "
+            "rate over reliability bins holding ≥ 1,000 rows.\n\n")
+    w.write("## Goals of issue #12\n\n" + "\n".join(goals()) + "\n\n")
+    w.write("## Fee curves (thresholds chosen on the validation rows; PnL in log-return units after fees per side)\n\n"
+            + "\n".join(fee_lines()) + "\n\n")
+    tp = os.path.join(data, "timings.txt")
+    if os.path.exists(tp):
+        w.write("## Training time\n\nOn this 2-core machine, shared with other work while it ran "
+                "(trials 2 at once, 1 thread each; the fits 2 threads):\n\n```\n" + open(tp).read() + "```\n\n")
+    w.write("## The return model, horizon 1\n\n")
     w.write("| pair | test rows | model MAE | zero-return MAE | EMA-drift MAE | skill vs zero-return (95% CI) | "
             "directional accuracy (95% CI) | backtest PnL / trades | gate |\n|---|---|---|---|---|---|---|---|---|\n")
     w.write("\n".join(rows) + "\n\n")
-    for slug in slugs:
-        d = sorted(glob.glob(os.path.join(data, "reports", slug, "h1", "*")))[0]
-        w.write(words(json.load(open(os.path.join(d, "metrics.json")))) + "\n\n")
     w.write("One-minute crypto returns are close to a random walk; these numbers say so. The gate is what keeps a "
             "model that does not help out of serving.\n\n")
     w.write("\n".join(sections))
