@@ -137,10 +137,12 @@
 // # Report
 //
 // WriteReport writes metrics.json (model and baselines side by side, params,
-// importance, trials, notes), test_predictions.csv (header
-// ts,pair,last_price,predicted_return,realized_return, ts RFC3339 UTC, floats
-// in shortest round-trip form, so the file recomputes the reported MAE
-// exactly), summary.md (the verdict against the zero-return baseline stated
+// importance, trials, notes, and the other products' figures under
+// "products"), test_predictions.csv (PredictionsHeader:
+// ts,pair,horizon,last_price,realized_return,predicted_return,realized_vol,
+// predicted_vol,q10,q50,q90,p_up — issue #12's output contract; ts RFC3339
+// UTC, floats in shortest round-trip form, so the file recomputes the
+// reported MAE exactly, a product's columns empty where it has none), summary.md (the verdict against the zero-return baseline stated
 // from the skill interval: beats / not distinguishable / does not beat /
 // loses) and pred_vs_realized.svg, residuals.svg, feature_importance.svg,
 // tuning_history.svg. The SVGs are standalone, hand-written, with axes,
