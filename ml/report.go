@@ -249,6 +249,7 @@ func (r Report) summary() []byte {
 		len(r.Test), fmtTime(r.DataFrom), fmtTime(r.DataTo))
 	fmt.Fprintf(&b, "Target: log return of the close %d candle(s) ahead; predicted price = last close × exp(predicted return).\n\n", r.Horizon)
 	r.metricsTable(&b)
+	r.productsText(&b)
 	r.backtestText(&b)
 	r.importanceText(&b)
 	r.tuningText(&b)
@@ -332,6 +333,46 @@ func (r Report) metricsTable(b *bytes.Buffer) {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
+}
+
+// productGate is the part of a product's figures in Report.Products that
+// summary.md shows: the gate's decision on the product's metric.
+type productGate struct {
+	Gate struct {
+		Metric       string `json:"metric"`
+		Baseline     string `json:"strongest_baseline"`
+		ModelLoss    num    `json:"model_loss"`
+		BaselineLoss num    `json:"baseline_loss"`
+		Skill        num    `json:"skill"`
+		Lo           num    `json:"skill_lo"`
+		Hi           num    `json:"skill_hi"`
+		DMP          num    `json:"dm_p"`
+		Pass         bool   `json:"pass"`
+		Serve        string `json:"serve"`
+	} `json:"gate"`
+}
+
+// productsText renders the products' gate decisions, when there are any.
+func (r Report) productsText(b *bytes.Buffer) {
+	var ps map[string]json.RawMessage
+	if len(r.Products) == 0 || json.Unmarshal(r.Products, &ps) != nil {
+		return
+	}
+	b.WriteString("## Products\n\n| product | metric | model | strongest baseline | skill (95% CI) | DM p | gate |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range []string{"vol", "quantiles", "p_up"} {
+		var p productGate
+		if json.Unmarshal(ps[name], &p) != nil || p.Gate.Metric == "" {
+			continue
+		}
+		g := p.Gate
+		decision := "pass: the model serves"
+		if !g.Pass {
+			decision = "fail: " + g.Serve + " serves"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s %s | %s (%s to %s) | %s | %s |\n", name, g.Metric, fmtNum(float64(g.ModelLoss)), g.Baseline,
+			fmtNum(float64(g.BaselineLoss)), fmtPct(float64(g.Skill)), fmtPct(float64(g.Lo)), fmtPct(float64(g.Hi)), fmtNum(float64(g.DMP)), decision)
+	}
+	b.WriteString("\nFull figures (every baseline, QLIKE, coverage per tercile, reliability, fee curves): `products` in " + FileMetrics + ".\n\n")
 }
 
 func (r Report) backtestText(b *bytes.Buffer) {

@@ -241,7 +241,10 @@ func TestWriteReportEmpty(t *testing.T) {
 func TestWriteReportProducts(t *testing.T) {
 	ts := time.Date(2025, 8, 1, 12, 0, 0, 0, time.UTC)
 	with := ProductValues{RealizedVol: 0.002, PredVol: 0.0015, Q10: -0.002, Q50: 0, Q90: 0.0021, PUp: 0.51}
-	r := Report{Pair: "ETH/USDT", Horizon: 5, Model: "xgboost", Products: json.RawMessage(`{"vol":{"gate":{"pass":true}}}`),
+	r := Report{Pair: "ETH/USDT", Horizon: 5, Model: "xgboost", Products: json.RawMessage(`{"vol":{"gate":{"metric":"mae","strongest_baseline":"har-rv",` +
+		`"model_loss":0.0005,"baseline_loss":0.00055,"skill":0.0909,"skill_lo":0.05,"skill_hi":0.12,"dm_p":0.001,"pass":true,"serve":"model"}},` +
+		`"p_up":{"gate":{"metric":"brier","strongest_baseline":"climatology","model_loss":null,"baseline_loss":null,"skill":null,` +
+		`"skill_lo":null,"skill_hi":null,"dm_p":null,"pass":false,"serve":"climatology"}}}`),
 		Test: []PredictionRow{{TS: ts, LastPrice: 2500, Pred: 1e-4, Realized: -2e-4, Products: with},
 			{TS: ts.Add(time.Minute), LastPrice: 2501, Pred: 0, Realized: 0, Products: NoProducts()}}}
 	dir := t.TempDir()
@@ -264,6 +267,13 @@ func TestWriteReportProducts(t *testing.T) {
 	}
 	if err != nil || got.Products["vol"] == nil {
 		t.Errorf("metrics.json products: %v (%v)", got.Products, err)
+	}
+	summary, err := os.ReadFile(filepath.Join(dir, FileSummary))
+	for _, want := range []string{"## Products", "| vol | mae | 0.0005 | har-rv 0.00055 | 9.09% (5.00% to 12.00%) | 0.001 | pass: the model serves |",
+		"| p_up | brier | n/a | climatology n/a | n/a (n/a to n/a) | n/a | fail: climatology serves |"} {
+		if err != nil || !strings.Contains(string(summary), want) {
+			t.Errorf("summary.md lacks %q (%v):\n%s", want, err, summary)
+		}
 	}
 }
 
