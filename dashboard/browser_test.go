@@ -77,7 +77,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("open %s: %v", url, err)
 	}
 	first := waitPage(t, ctx, `s.model.startsWith('zero-return v0') && s.state === 'fresh' && s.candles > 0 && s.predicted > 0 && s.conn === 'live'`+
-		` && s.degraded && !s.gapOpen && s.quality.startsWith('complete · rev 0') && s.ready === 'degraded'`)
+		` && s.degraded && !s.gapOpen && s.quality.startsWith('complete · rev 0') && s.ready === 'degraded'`+
+		` && s.band > 0 && s.vol > 0 && s.pup === '50.0%' && s.volText.endsWith(' bps')`)
 	t.Logf("page after the backlog: %+v", first)
 	if first.Price == "–" || first.Price == "" {
 		t.Errorf("no predicted price on the page: %+v", first)
@@ -93,6 +94,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	newest := eth[len(eth)-1].End.UTC().Format("2006-01-02 15:04:05Z")
 	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0 && s.gapOpen && s.quality.includes('gap open')`, newest, first.Candles+live))
 	t.Logf("page after %d live candles: %+v", live, after)
+	if after.Band <= first.Band || after.Vol <= first.Vol {
+		t.Errorf("band points %d → %d, vol points %d → %d: the stream's products did not reach the chart", first.Band, after.Band, first.Vol, after.Vol)
+	}
 	if after.Predicted <= first.Predicted {
 		t.Errorf("predicted points %d after the live candles, %d before: the stream did not reach the chart", after.Predicted, first.Predicted)
 	}
@@ -135,6 +139,12 @@ func startServer(t *testing.T, pairs ...string) *env {
 	}
 	for _, p := range pairs {
 		if _, err := reg.EnsureBaseline(ctx, p, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first pair also serves the products' baselines: the band and the vol panel.
+	for _, product := range []string{registry.ProductVol, registry.ProductQuantiles, registry.ProductPUp} {
+		if _, err := reg.EnsureBaselineIn(ctx, registry.Series{Pair: pairs[0], Horizon: 1, Product: product}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,6 +308,10 @@ type pageState struct {
 	GapOpen   bool   `json:"gapOpen"`
 	Degraded  bool   `json:"degraded"`
 	Ready     string `json:"ready"`
+	Band      int    `json:"band"`
+	Vol       int    `json:"vol"`
+	VolText   string `json:"volText"`
+	Pup       string `json:"pup"`
 }
 
 const readPage = `(() => {
@@ -311,6 +325,7 @@ const readPage = `(() => {
     scores: document.querySelectorAll('#scores tr:not(:has(.muted))').length,
     quality: t('pred-quality'), gapOpen: document.getElementById('pred-quality').dataset.gapOpen === 'true',
     degraded: document.getElementById('pred-quality').dataset.degraded === 'true', ready: t('ready'),
+    band: +(chart.band || 0), vol: +(chart.vol || 0), volText: t('pred-vol'), pup: t('pred-pup'),
   };
 })()`
 

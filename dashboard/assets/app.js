@@ -18,6 +18,7 @@
     pairs: new Set(), horizons: new Map(), // pair -> Set of horizons with a champion
     ws: null, wsRetry: 0, wsLive: false,
     candles: new Map(), predicted: new Map(), realized: new Map(), // chart time (s) -> point
+    band10: new Map(), band90: new Map(), vol: new Map(),            // the products: p10/p90 prices, vol in bps
     seq: 0,                             // bumps on every pair/horizon change; late answers of an older selection are dropped
   };
 
@@ -158,6 +159,17 @@
     chart.realized = chart.api.addSeries(LWC.LineSeries, {
       color: v('--real'), lineWidth: 1, lineStyle: 2, priceLineVisible: false, lastValueVisible: false,
     });
+    // The quantiles product: the p10 and p90 prices around the predicted close.
+    const band = { color: v('--band'), lineWidth: 1, lineStyle: 1, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false };
+    chart.band10 = chart.api.addSeries(LWC.LineSeries, { ...band, title: 'p10' });
+    chart.band90 = chart.api.addSeries(LWC.LineSeries, { ...band, title: 'p90' });
+    // The vol product, in its own pane under the prices.
+    chart.vol = chart.api.addSeries(LWC.LineSeries, {
+      color: v('--vol'), lineWidth: 2, priceLineVisible: false, lastValueVisible: true, title: 'vol bps',
+      priceFormat: { type: 'price', precision: 2, minMove: 0.01 },
+    }, 1);
+    const panes = chart.api.panes ? chart.api.panes() : [];
+    if (panes[1]) panes[1].setHeight(110);
   }
 
   // draw replaces a series' data with the points of m in time order; put
@@ -188,6 +200,8 @@
     c.dataset.candles = state.candles.size;
     c.dataset.predicted = state.predicted.size;
     c.dataset.realized = state.realized.size;
+    c.dataset.band = Math.min(state.band10.size, state.band90.size);
+    c.dataset.vol = state.vol.size;
   }
 
   // target is the chart time of the candle whose close a prediction is
@@ -319,6 +333,28 @@
     }
     const t = target(p);
     if (typeof p.predicted_price === 'number') put(chart.predicted, state.predicted, { time: t, value: p.predicted_price });
+    showProducts(p, t);
+  }
+
+  // showProducts fills the vol, band and P(up) lines of the panel and draws
+  // the band and the vol at the target candle; a product the pair × horizon
+  // does not serve shows as –.
+  function showProducts(p, t) {
+    const q = p.quantiles;
+    const band = $('pred-band');
+    band.textContent = q ? `${price(q.p10)} – ${price(q.p90)}` : '–';
+    band.title = q ? `80% band of the close at the target (median ${price(q.p50)}); ${model(q.model)}` : 'no quantiles champion';
+    if (q && typeof q.p10 === 'number' && typeof q.p90 === 'number') {
+      put(chart.band10, state.band10, { time: t, value: q.p10 });
+      put(chart.band90, state.band90, { time: t, value: q.p90 });
+    }
+    const vol = $('pred-vol');
+    vol.textContent = p.vol ? `${bps(p.vol.value)} bps` : '–';
+    vol.title = p.vol ? `realized volatility of the log returns up to the target; ${model(p.vol.model)}` : 'no vol champion';
+    if (p.vol && typeof p.vol.value === 'number') put(chart.vol, state.vol, { time: t, value: p.vol.value * 1e4 });
+    const up = $('pred-pup');
+    up.textContent = p.p_up ? `${(p.p_up.value * 100).toFixed(1)}%` : '–';
+    up.title = p.p_up ? `probability that the close at the target is above the last; ${model(p.p_up.model)}` : 'no p_up champion';
   }
   // quality sums up the data-quality fields of a prediction: whether its
   // feature row is complete (and its revision), whether the pipeline has an
@@ -390,8 +426,8 @@
     const r = await api('/v1/models');
     if (!r.ok) return;
     const series = list(r.body, 'models');
-    for (const sr of series) if (sr.champion !== null && sr.champion !== undefined) learn(sr.pair, sr.horizon);
-    const mine = series.find((sr) => slug(sr.pair) === state.pair && sr.horizon === state.horizon);
+    for (const sr of series) if (sr.champion !== null && sr.champion !== undefined && (sr.product || 'return') === 'return') learn(sr.pair, sr.horizon);
+    const mine = series.find((sr) => slug(sr.pair) === state.pair && sr.horizon === state.horizon && (sr.product || 'return') === 'return');
     const versions = (mine ? list(mine.versions) : []).slice().sort((a, b) => b.version - a.version);
     const rows = versions.slice(0, 10).map((m) => {
       const mae = m.metrics && m.metrics.model_mae;
@@ -425,7 +461,7 @@
     };
     walk(r.body.links || {}, '');
     nav.replaceChildren(...links);
-    for (const ch of list(r.body, 'champions')) learn(ch.pair, ch.horizon);
+    for (const ch of list(r.body, 'champions')) if ((ch.product || 'return') === 'return') learn(ch.pair, ch.horizon);
     for (const p of list(r.body, 'pairs')) learn(p);
     const b = r.body;
     const version = typeof b.version === 'string' && b.version.length > 12 ? b.version.slice(0, 12) : b.version;
@@ -440,7 +476,8 @@
     else if (r.ok) badge($('ready'), 'ready', 'ok');
     else badge($('ready'), r.status === 0 ? 'offline' : 'not ready', 'bad');
     if (degraded) {
-      const which = list(r.body, 'degraded').map((d) => `${d.pair} h${d.horizon}: v${d.serving_version} serves, v${d.wanted_version} wanted (${d.reason})`);
+      const which = list(r.body, 'degraded').map((d) => `${d.pair} h${d.horizon} ${d.product || 'return'}: ` +
+        `${d.serving_version < 0 ? 'not served' : `v${d.serving_version} serves`}, v${d.wanted_version} wanted (${d.reason})`);
       $('ready').title = `GET /readyz: degraded\n${which.join('\n')}`;
     } else {
       $('ready').title = r.ok ? 'GET /readyz: ready' : `GET /readyz: ${r.body.reason || r.body.message || r.body.error || r.status}`;
@@ -491,9 +528,13 @@
     state.candles.clear();
     state.predicted.clear();
     state.realized.clear();
-    for (const s of [chart.candles, chart.predicted, chart.realized]) if (s) s.setData([]);
+    state.band10.clear();
+    state.band90.clear();
+    state.vol.clear();
+    for (const s of [chart.candles, chart.predicted, chart.realized, chart.band10, chart.band90, chart.vol]) if (s) s.setData([]);
     count();
-    for (const id of ['pred-model', 'pred-asof', 'pred-target', 'pred-last', 'pred-price', 'pred-return', 'pred-age', 'pred-received']) $(id).textContent = '–';
+    for (const id of ['pred-model', 'pred-asof', 'pred-target', 'pred-last', 'pred-price', 'pred-return', 'pred-band', 'pred-vol', 'pred-pup',
+      'pred-age', 'pred-received']) $(id).textContent = '–';
     badge($('pred-state'), '…');
     $('chart-title').textContent = `${state.pair} · candles · h${state.horizon} predictions (UTC)`;
     const u = new URL(location.href);
