@@ -25,8 +25,8 @@ func register(t *testing.T, reg *registry.Registry, model []byte) int {
 
 // The gate's scores on the real week: the baseline champion scores exactly
 // zero-return's MAE, a model that predicts a 1% rise every minute is far
-// worse, and once it is champion it is re-scored from its artifact to the
-// same MAE it had as a candidate.
+// worse (its skill interval below 0), and once it is champion it is
+// re-scored from its artifact to the same MAE it had as a candidate.
 func TestScoreGateOnRealWeek(t *testing.T) {
 	dir, info, ds, sp := weekDataset(t)
 	reg, err := registry.Open(dir)
@@ -41,7 +41,8 @@ func TestScoreGateOnRealWeek(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Rows != test.Len() || !s.TestFrom.Equal(info.TestFrom) || !s.TestTo.Equal(info.TestTo) || s.ZeroMAE != zero ||
-		s.ChampionVersion != 0 || s.ChampionName != registry.BaselineName || s.ChampionMAE != zero || !(s.CandidateMAE > 10*zero) {
+		s.ChampionVersion != 0 || s.ChampionName != registry.BaselineName || s.ChampionMAE != zero || !s.ChampionRescored ||
+		!(s.CandidateMAE > 10*zero) || s.Block != 1440 || !(s.BestBaselineMAE <= zero) || !(s.SkillHi < 0) || !(s.DMP < 0.01) {
 		t.Fatalf("scores %+v, zero-return MAE %v", s, zero)
 	}
 	if err := reg.SetAlias(t.Context(), "ETH/USDT", 1, registry.Champion, shifted, "test"); err != nil {
@@ -49,7 +50,8 @@ func TestScoreGateOnRealWeek(t *testing.T) {
 	}
 	good := register(t, reg, trainModel(t, ds, test.Lo, test.Hi, 20, 0))
 	s2, err := ScoreGate(t.Context(), reg, ds, sp, GateRequest{Pair: "ETH/USDT", Horizon: 1, Version: good})
-	if err != nil || s2.ChampionVersion != shifted || s2.ChampionMAE != s.CandidateMAE || !(s2.CandidateMAE < s2.ZeroMAE) {
+	if err != nil || s2.ChampionVersion != shifted || s2.ChampionMAE != s.CandidateMAE || !s2.ChampionRescored ||
+		s2.ChampionRecordedMAE == s2.ChampionRecordedMAE || !(s2.CandidateMAE < s2.ZeroMAE) || !(s2.SkillLo > 0) {
 		t.Errorf("in-sample candidate against the shifted champion: %+v, %v", s2, err)
 	}
 	if _, err := ScoreGate(t.Context(), reg, ds, sp, GateRequest{Pair: "ETH/USDT", Horizon: 1, Version: 99}); !errors.Is(err, market.ErrInvalid) {

@@ -13,9 +13,19 @@ import (
 // (realized volatility, return quantiles, direction probability) brings its
 // own versions of these; the fit, the dataset store and the splits stay.
 
-// gateReference is the baseline a candidate must beat, and the model of the
-// registry's baseline version (registry.BaselineName).
+// gateReference is the model of the registry's baseline version
+// (registry.BaselineName), what serves while no model has passed the gate.
 var gateReference ml.Predictor = ml.ZeroReturn{}
+
+// returnsBaselineLosses are every return baseline's absolute errors on rows
+// s of ds, by name: the gate's candidate must beat the strongest of them.
+func returnsBaselineLosses(ds ml.Dataset, s Span) map[string][]float64 {
+	out := map[string][]float64{}
+	for name, p := range ml.Baselines(ds.Horizon) {
+		out[name] = ml.AbsErrors(ds.Predict(p, s.Lo, s.Hi), ds.Y[s.Lo:s.Hi])
+	}
+	return out
+}
 
 // returnsMAE is the metric of return forecasts, lower is better: the trials'
 // score and what the gate compares; NaN without rows. The same sum as the

@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -51,9 +53,9 @@ func (r PromoteRequest) normalize() (PromoteRequest, error) {
 	return n, errors.Join(errs...)
 }
 
-// Promote scores the candidate, the zero-return baseline and the current
-// champion on the same test window; the candidate becomes champion only if
-// Gate passes, else challenger, with the reason recorded either way.
+// Promote scores the candidate, the baselines and the current champion on
+// the same test window; the candidate becomes champion only if Gate passes,
+// else challenger, with the reason recorded either way.
 func Promote(ctx workflow.Context, req PromoteRequest) (PromoteResult, error) {
 	r, err := req.normalize()
 	if err != nil {
@@ -78,22 +80,61 @@ func Promote(ctx workflow.Context, req PromoteRequest) (PromoteResult, error) {
 	return PromoteResult{Champion: pass, Reason: reason, Scores: s}, nil
 }
 
-// Gate is the promotion rule: the candidate must beat the zero-return
-// baseline (strictly) and be no worse than the current champion, both
-// measured on the same test window. The reason says which comparison decided.
+// Gate is the promotion rule, on figures from the same test rows (one
+// product's gate metric, MAE for returns): the lower bound of the
+// candidate's 95% skill interval over the strongest baseline must be above
+// 0, and its loss no worse than the current champion's re-scored on these
+// rows — or, when the champion could not be re-scored (an older feature
+// schema, an artifact that fails to load), strictly below its recorded test
+// score. The Diebold–Mariano p-value is reported beside the interval, not
+// required. Undefined figures reject. The reason gives the figures.
 func Gate(s activities.GateScores) (bool, string) {
 	window := fmt.Sprintf("test window %s … %s (%d rows)", s.TestFrom.Format(time.RFC3339), s.TestTo.Format(time.RFC3339), s.Rows)
-	champ := fmt.Sprintf("champion v%d (%s) MAE %.6g", s.ChampionVersion, s.ChampionName, s.ChampionMAE)
+	metric := cmp.Or(s.Metric, "MAE")
+	skill := fmt.Sprintf("%s %.6g vs %.6g of %s, the strongest baseline: skill %+.2f%%, 95%% CI [%+.2f%%, %+.2f%%] (paired bootstrap, %d-row blocks), Diebold–Mariano p %.2g",
+		metric, s.CandidateMAE, s.BestBaselineMAE, s.BestBaseline, 100*s.Skill, 100*s.SkillLo, 100*s.SkillHi, s.Block, s.DMP)
 	switch {
-	case s.Rows == 0 || isNaN(s.CandidateMAE) || isNaN(s.ZeroMAE) || isNaN(s.ChampionMAE):
-		return false, "rejected: no test rows or undefined MAE on the " + window
-	case !(s.CandidateMAE < s.ZeroMAE):
-		return false, fmt.Sprintf("rejected: MAE %.6g does not beat the zero-return baseline's %.6g on the %s", s.CandidateMAE, s.ZeroMAE, window)
-	case s.CandidateMAE > s.ChampionMAE:
-		return false, fmt.Sprintf("rejected: MAE %.6g is worse than the %s on the %s", s.CandidateMAE, champ, window)
+	case s.Rows == 0 || s.BestBaseline == "" || undefined(s.CandidateMAE, s.BestBaselineMAE, s.Skill, s.SkillLo, s.SkillHi):
+		return false, "rejected: no test rows or an undefined skill on the " + window
+	case !(s.SkillLo > 0):
+		return false, fmt.Sprintf("rejected: no skill shown, the CI's lower bound is not above 0: %s; on the %s", skill, window)
 	}
-	return true, fmt.Sprintf("promoted: MAE %.6g beats the zero-return baseline's %.6g and is no worse than the %s on the %s",
-		s.CandidateMAE, s.ZeroMAE, champ, window)
+	ok, champ := againstChampion(s, metric)
+	if !ok {
+		return false, fmt.Sprintf("rejected: %s; %s; on the %s", champ, skill, window)
+	}
+	return true, fmt.Sprintf("promoted: %s; %s; on the %s", skill, champ, window)
 }
 
-func isNaN(f float64) bool { return f != f }
+// againstChampion compares the candidate with the champion re-scored on the
+// test rows, or with its recorded test score when it could not be.
+func againstChampion(s activities.GateScores, metric string) (bool, string) {
+	champ := fmt.Sprintf("champion v%d (%s)", s.ChampionVersion, s.ChampionName)
+	if s.ChampionRescored {
+		switch {
+		case undefined(s.ChampionMAE):
+			return false, fmt.Sprintf("the %s re-scored on these rows has an undefined %s", champ, metric)
+		case s.CandidateMAE > s.ChampionMAE:
+			return false, fmt.Sprintf("%s %.6g is worse than the %s re-scored on these rows, %.6g", metric, s.CandidateMAE, champ, s.ChampionMAE)
+		}
+		return true, fmt.Sprintf("no worse than the %s re-scored on these rows, %s %.6g", champ, metric, s.ChampionMAE)
+	}
+	champ = fmt.Sprintf("the %s could not be re-scored (%s)", champ, cmp.Or(s.ChampionNote, "no reason recorded"))
+	switch {
+	case undefined(s.ChampionRecordedMAE):
+		return false, champ + " and has no recorded test " + metric
+	case !(s.CandidateMAE < s.ChampionRecordedMAE):
+		return false, fmt.Sprintf("%s; %s %.6g does not beat its recorded test %s %.6g", champ, metric, s.CandidateMAE, metric, s.ChampionRecordedMAE)
+	}
+	return true, fmt.Sprintf("%s; %s %.6g beats its recorded test %s %.6g", champ, metric, s.CandidateMAE, metric, s.ChampionRecordedMAE)
+}
+
+// undefined reports whether any figure is NaN or ±Inf.
+func undefined(v ...float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return true
+		}
+	}
+	return false
+}

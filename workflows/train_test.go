@@ -52,8 +52,9 @@ func (f *fakeTrainer) trialInputs() []activities.TrialInput {
 }
 
 func newFakeTrainer() *fakeTrainer {
-	return &fakeTrainer{delay: 2 * time.Millisecond, failedTrial: -1, gate: activities.GateScores{Rows: 100, CandidateMAE: 0.9, ZeroMAE: 1, ChampionVersion: 0, ChampionName: "zero-return", ChampionMAE: 1,
-		TestFrom: date("2025-08-01T00:00:00Z"), TestTo: date("2025-08-18T00:00:00Z")}}
+	gate := passingScores()
+	gate.TestFrom, gate.TestTo = date("2025-08-01T00:00:00Z"), date("2025-08-18T00:00:00Z")
+	return &fakeTrainer{delay: 2 * time.Millisecond, failedTrial: -1, gate: gate}
 }
 
 var fakeDataset = activities.DatasetInfo{Path: "/data/datasets/ETH-USDT/h1/abc/dataset.bin", Hash: "abc", Rows: 1000, Cols: 21,
@@ -433,39 +434,6 @@ func TestTuneRejectsBadRequests(t *testing.T) {
 	}
 }
 
-func TestGate(t *testing.T) {
-	base := activities.GateScores{Rows: 100, ZeroMAE: 1.0, ChampionVersion: 0, ChampionName: "zero-return", ChampionMAE: 1.0}
-	tests := []struct {
-		name      string
-		cand      float64
-		champMAE  float64
-		champVer  int
-		pass      bool
-		reasonHas string
-	}{
-		{"beats zero, zero is champion", 0.9, 1.0, 0, true, "promoted"},
-		{"ties zero", 1.0, 1.0, 0, false, "does not beat the zero-return"},
-		{"worse than zero", 1.5, 1.0, 0, false, "does not beat the zero-return"},
-		{"beats zero, worse than champion", 0.95, 0.9, 4, false, "worse than the champion v4"},
-		{"beats zero, ties champion", 0.9, 0.9, 4, true, "promoted"},
-		{"beats both", 0.8, 0.9, 4, true, "champion v4"},
-		{"NaN", nan(), 1.0, 0, false, "undefined"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := base
-			s.CandidateMAE, s.ChampionMAE, s.ChampionVersion = tc.cand, tc.champMAE, tc.champVer
-			pass, reason := Gate(s)
-			if pass != tc.pass || !strings.Contains(reason, tc.reasonHas) {
-				t.Errorf("Gate = %v, %q; want %v containing %q", pass, reason, tc.pass, tc.reasonHas)
-			}
-		})
-	}
-	if pass, _ := Gate(activities.GateScores{CandidateMAE: 0.1, ZeroMAE: 1, ChampionMAE: 1}); pass {
-		t.Error("passed with no test rows")
-	}
-}
-
 func nan() float64 {
 	z := 0.0
 	return z / z
@@ -477,8 +445,9 @@ func TestPromoteWorkflow(t *testing.T) {
 		gate  activities.GateScores
 		alias string
 	}{
-		{"pass", activities.GateScores{Rows: 10, CandidateMAE: 0.9, ZeroMAE: 1, ChampionMAE: 1, ChampionName: "zero-return"}, AliasChampion},
-		{"fail", activities.GateScores{Rows: 10, CandidateMAE: 3, ZeroMAE: 1, ChampionMAE: 1, ChampionName: "zero-return"}, AliasChallenger},
+		{"pass", passingScores(), AliasChampion},
+		{"fail", activities.GateScores{Rows: 10, CandidateMAE: 3, ZeroMAE: 1, ChampionMAE: 1, ChampionName: "zero-return", BestBaseline: "zero-return",
+			BestBaselineMAE: 1, Skill: -2, SkillLo: -2.5, SkillHi: -1.5, ChampionRescored: true}, AliasChallenger},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
