@@ -76,7 +76,10 @@ func (db *DB) dropCorrupt(ctx context.Context, files []string, qerr error) ([]st
 		return nil, errors.Join(bad...)
 	}
 	for _, err := range bad {
-		ce := err.(*parquet.CorruptError)
+		var ce *parquet.CorruptError
+		if !errors.As(err, &ce) {
+			return nil, err
+		}
 		gone = append(gone, ce.Path)
 		db.skipped.add(ce.Path)
 		db.opts.Logger.Warn("skipped a corrupt store file; its rows are missing from this query", "path", ce.Path, "err", ce.Err)

@@ -69,8 +69,8 @@ func TestWriteFunc(t *testing.T) {
 	}{
 		{"written through a hidden temporary file", hidden, writeString("new"), "new"},
 		{"a failing writer keeps the old file", Options{}, func(w io.Writer) error {
-			io.WriteString(w, "half")
-			return errors.New("disk full")
+			_, err := io.WriteString(w, "half")
+			return errors.Join(err, errors.New("disk full"))
 		}, "new"},
 		{"a failing hook keeps the old file", Options{BeforeRename: func(string) error { return errors.New("crash") }}, writeString("newer"), "new"},
 	}
