@@ -26,7 +26,9 @@ import (
 type modelsFlags struct {
 	dataDir, pair, format string
 	horizon               int
+	product               string // registry spelling: "" is return
 	horizonSet, all       bool
+	productSet            bool
 	reason, alias         string
 	keepLast, keepDays    int
 	apply                 bool
@@ -66,6 +68,7 @@ func modelsParse(e env, action string, args []string) (*modelsFlags, []string, e
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "data directory; the registry is DATA_DIR/registry")
 	fs.StringVar(&f.pair, "pair", "", "pair, any spelling (ETH/USDT, ETHUSDT, eth-usdt)")
 	fs.IntVar(&f.horizon, "horizon", 1, "candles ahead the models predict")
+	fs.StringVar(&f.product, "product", registry.ProductReturn, "what the models forecast: return, vol, quantiles or p_up (list and prune: every product without it)")
 	fs.StringVar(&f.format, "format", "text", "text or json")
 	switch action {
 	case "list":
@@ -89,7 +92,15 @@ func modelsParse(e env, action string, args []string) (*modelsFlags, []string, e
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
-	fs.Visit(func(fl *flag.Flag) { f.horizonSet = f.horizonSet || fl.Name == "horizon" })
+	fs.Visit(func(fl *flag.Flag) {
+		f.horizonSet = f.horizonSet || fl.Name == "horizon"
+		f.productSet = f.productSet || fl.Name == "product"
+	})
+	p, err := registry.NormalizeProduct(f.product)
+	if err != nil {
+		return nil, nil, fmt.Errorf("models %s: --product: %w: %w", action, err, errUsage)
+	}
+	f.product = p
 	if f.format != "text" && f.format != "json" {
 		return nil, nil, fmt.Errorf("models %s: --format %q: want text or json: %w", action, f.format, errUsage)
 	}
@@ -125,6 +136,9 @@ func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 	}
 	var series []registry.Series
 	for _, s := range all {
+		if f.productSet && s.Product != f.product {
+			continue
+		}
 		if f.all || f.pair == "" || (s.Pair == f.pair && (!f.horizonSet || s.Horizon == f.horizon)) {
 			series = append(series, s)
 		}
@@ -135,7 +149,7 @@ func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 	metas := []modelsChecked{} // json: [] rather than null when empty
 	bad := 0
 	for _, s := range series {
-		ms, err := reg.List(ctx, s.Pair, s.Horizon)
+		ms, err := reg.ListIn(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -161,18 +175,27 @@ func modelsList(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 }
 
 func modelsWhich(f *modelsFlags) string {
+	w := f.pair
 	if f.horizonSet {
-		return fmt.Sprintf("%s h%d", f.pair, f.horizon)
+		w = fmt.Sprintf("%s h%d", f.pair, f.horizon)
 	}
-	return f.pair
+	if f.productSet {
+		w += " " + registry.ProductName(f.product)
+	}
+	return w
+}
+
+// series is the one series of the flags (show, promote, rollback).
+func (f *modelsFlags) series() registry.Series {
+	return registry.Series{Pair: f.pair, Horizon: f.horizon, Product: f.product}
 }
 
 func modelsTable(w io.Writer, metas []modelsChecked) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PAIR\tH\tVERSION\tNAME\tSTATUS\tMODEL_MAE\tBASELINE_MAE\tSKILL\tDIR_ACC\tCREATED\tINTEGRITY")
+	fmt.Fprintln(tw, "PAIR\tH\tPRODUCT\tVERSION\tNAME\tSTATUS\tMODEL_MAE\tBASELINE_MAE\tSKILL\tDIR_ACC\tCREATED\tINTEGRITY")
 	for _, c := range metas {
 		m := c.Meta
-		fmt.Fprintf(tw, "%s\t%d\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Pair, m.Horizon, m.Version, m.Name, m.Status,
+		fmt.Fprintf(tw, "%s\t%d\t%s\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Pair, m.Horizon, registry.ProductName(m.Product), m.Version, m.Name, m.Status,
 			modelsMetric(m, "model_mae", 'g'), modelsMetric(m, "baseline_mae", 'g'),
 			modelsMetric(m, "skill", 'f'), modelsMetric(m, "dir_acc", 'f'), m.CreatedAt.Format(time.RFC3339), c.flag())
 	}
@@ -204,7 +227,7 @@ func modelsShow(ctx context.Context, e env, reg *registry.Registry, f *modelsFla
 	if err != nil {
 		return err
 	}
-	m, err := reg.Get(ctx, f.pair, f.horizon, ref)
+	m, err := reg.GetIn(ctx, f.series(), ref)
 	if err != nil {
 		return err
 	}
@@ -275,6 +298,7 @@ func modelsDescribe(w io.Writer, c modelsChecked) error {
 	m := c.Meta
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s h%d v%d %s\n", m.Pair, m.Horizon, m.Version, m.Name)
+	fmt.Fprintf(tw, "product\t%s\n", registry.ProductName(m.Product))
 	fmt.Fprintf(tw, "status\t%s\n", m.Status)
 	if m.Reason != "" {
 		fmt.Fprintf(tw, "reason\t%s\n", m.Reason)
@@ -309,7 +333,7 @@ func modelsPromote(ctx context.Context, e env, reg *registry.Registry, f *models
 	if err != nil {
 		return err
 	}
-	m, err := reg.Get(ctx, f.pair, f.horizon, ref)
+	m, err := reg.GetIn(ctx, f.series(), ref)
 	if err != nil {
 		return err
 	}
@@ -318,7 +342,7 @@ func modelsPromote(ctx context.Context, e env, reg *registry.Registry, f *models
 		return err
 	}
 	if before == m.Version {
-		fmt.Fprintf(e.stdout, "%s h%d: v%d (%s) is already champion, nothing changed\n", m.Pair, m.Horizon, m.Version, m.Name)
+		fmt.Fprintf(e.stdout, "%s: v%d (%s) is already champion, nothing changed\n", m.Series(), m.Version, m.Name)
 		return nil
 	}
 	if m.FeatureSchemaVersion != market.FeatureSchemaVersion {
@@ -329,7 +353,7 @@ func modelsPromote(ctx context.Context, e env, reg *registry.Registry, f *models
 	if f.reason != "" {
 		reason = "manual promotion: " + f.reason
 	}
-	if err := reg.SetAlias(ctx, f.pair, f.horizon, registry.Champion, m.Version, reason); err != nil {
+	if err := reg.SetAliasIn(ctx, f.series(), registry.Champion, m.Version, reason); err != nil {
 		return err
 	}
 	return modelsChanged(ctx, e.stdout, reg, f, registry.Champion, before, m.Version)
@@ -347,7 +371,7 @@ func modelsRollback(ctx context.Context, e env, reg *registry.Registry, f *model
 	if err != nil {
 		return err
 	}
-	m, err := reg.Rollback(ctx, f.pair, f.horizon, f.alias)
+	m, err := reg.RollbackIn(ctx, f.series(), f.alias)
 	if err != nil {
 		return err
 	}
@@ -357,9 +381,9 @@ func modelsRollback(ctx context.Context, e env, reg *registry.Registry, f *model
 // modelsAliasHolder is the version alias points at, or -1 when unset; an
 // unknown pair is an error.
 func modelsAliasHolder(ctx context.Context, reg *registry.Registry, f *modelsFlags, alias string) (int, error) {
-	m, err := reg.Get(ctx, f.pair, f.horizon, alias)
+	m, err := reg.GetIn(ctx, f.series(), alias)
 	if errors.Is(err, registry.ErrNotFound) {
-		if _, err := reg.Get(ctx, f.pair, f.horizon, "latest"); err != nil {
+		if _, err := reg.GetIn(ctx, f.series(), "latest"); err != nil {
 			return 0, err
 		}
 		return -1, nil
@@ -373,7 +397,7 @@ func modelsChanged(ctx context.Context, w io.Writer, reg *registry.Registry, f *
 		if v < 0 {
 			return "(none)"
 		}
-		m, err := reg.Get(ctx, f.pair, f.horizon, strconv.Itoa(v))
+		m, err := reg.GetIn(ctx, f.series(), strconv.Itoa(v))
 		if err != nil {
 			return fmt.Sprintf("v%d", v)
 		}
@@ -386,7 +410,7 @@ func modelsChanged(ctx context.Context, w io.Writer, reg *registry.Registry, f *
 		}
 		return s + ")"
 	}
-	_, err := fmt.Fprintf(w, "%s h%d %s: %s → %s\n", f.pair, f.horizon, alias, describe(from), describe(to))
+	_, err := fmt.Fprintf(w, "%s %s: %s → %s\n", f.series(), alias, describe(from), describe(to))
 	return err
 }
 
@@ -407,10 +431,10 @@ func modelsPrune(ctx context.Context, e env, reg *registry.Registry, f *modelsFl
 	}
 	var gone []registry.Meta
 	for _, s := range all {
-		if f.pair != "" && (s.Pair != f.pair || (f.horizonSet && s.Horizon != f.horizon)) {
+		if (f.pair != "" && (s.Pair != f.pair || (f.horizonSet && s.Horizon != f.horizon))) || (f.productSet && s.Product != f.product) {
 			continue
 		}
-		ms, err := reg.Prune(ctx, s.Pair, s.Horizon, p, !f.apply)
+		ms, err := reg.PruneIn(ctx, s, p, !f.apply)
 		if err != nil {
 			return err
 		}
@@ -421,7 +445,7 @@ func modelsPrune(ctx context.Context, e env, reg *registry.Registry, f *modelsFl
 		verb = "deleted"
 	}
 	for _, m := range gone {
-		fmt.Fprintf(e.stdout, "%s %s h%d v%d (%s, %s, created %s)\n", verb, m.Pair, m.Horizon, m.Version, m.Name, m.Status, m.CreatedAt.Format(time.RFC3339))
+		fmt.Fprintf(e.stdout, "%s %s v%d (%s, %s, created %s)\n", verb, m.Series(), m.Version, m.Name, m.Status, m.CreatedAt.Format(time.RFC3339))
 	}
 	fmt.Fprintf(e.stdout, "%s %d version(s); kept: champions, challengers and their rollback chains, the newest %d others, those younger than %d days\n",
 		verb, len(gone), f.keepLast, f.keepDays)
