@@ -7,7 +7,7 @@
 //
 //	{"type":"subscribed","pairs":["ETH-USDT"],"all":false}   after connecting and after each change
 //	{"type":"subscribed","pairs":[],"all":true}              every pair (pairs [] with all false: none)
-//	{"type":"prediction","published_at":"<RFC3339Nano>","prediction":{...predict.Prediction}}
+//	{"type":"prediction","published_at":"<RFC3339Nano>","prediction":{...predict.Prediction}}   with vol, quantiles, p_up as served
 //	{"type":"error","error":"bad_request","message":"..."}   the connection stays open
 //
 // Client → server: {"action":"subscribe","pairs":[...]} adds pairs (no
