@@ -41,6 +41,9 @@ type fakeTrainer struct {
 	trialErr      func(activities.TrialInput) error
 	failedTrial   int // this trial's result carries an Err (-1: none)
 	params        []ml.TrialParams
+	products      activities.ProductsInput         // the products step's input
+	productsErr   error                            // its error
+	regProducts   activities.RegisterProductsInput // the products' registration input
 }
 
 // trialInputs returns the trial activities run so far; activities cancelled
@@ -134,6 +137,23 @@ func (f *fakeTrainer) setAlias(_ context.Context, in activities.AliasInput) erro
 	return nil
 }
 
+// trainProducts trains two products: vol passes the gate, p_up does not.
+func (f *fakeTrainer) trainProducts(_ context.Context, in activities.ProductsInput) (activities.ProductsResult, error) {
+	f.products = in
+	if f.productsErr != nil {
+		return activities.ProductsResult{}, f.productsErr
+	}
+	return activities.ProductsResult{ReportDir: in.ReportDir, TestRows: 190, Products: []activities.ProductOutcome{
+		{Product: "vol", Name: "xgboost", ModelPath: in.ReportDir + "/vol.ubj", Gate: activities.GateDecision{Metric: "mae", Pass: true, Reason: "vol beats har-rv"}},
+		{Product: "p_up", Name: "xgboost", ModelPath: in.ReportDir + "/p_up.ubj", Gate: activities.GateDecision{Metric: "brier", Reason: "p_up ties climatology"}}}}, nil
+}
+
+func (f *fakeTrainer) registerProducts(_ context.Context, in activities.RegisterProductsInput) ([]activities.ProductPromotion, error) {
+	f.regProducts = in
+	return []activities.ProductPromotion{{Product: "vol", Version: 2, BaselineVersion: 1, Champion: 2, Promoted: true},
+		{Product: "p_up", Version: 2, BaselineVersion: 1, Champion: 1}}, nil
+}
+
 func newTrainEnv(t *testing.T, f *fakeTrainer) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
@@ -149,6 +169,8 @@ func newTrainEnv(t *testing.T, f *fakeTrainer) *testsuite.TestWorkflowEnvironmen
 	env.OnActivity(acts.RegisterModel, mock.Anything, mock.Anything).Return(f.register)
 	env.OnActivity(acts.ScoreGate, mock.Anything, mock.Anything).Return(f.scoreGate)
 	env.OnActivity(acts.SetAlias, mock.Anything, mock.Anything).Return(f.setAlias)
+	env.OnActivity(acts.TrainProducts, mock.Anything, mock.Anything).Return(f.trainProducts)
+	env.OnActivity(acts.RegisterProducts, mock.Anything, mock.Anything).Return(f.registerProducts)
 	return env
 }
 
