@@ -315,9 +315,8 @@ func (s productScorer) score(vol volModel, dir productFit) (ProductsReport, []ml
 	for j, i := range span {
 		rows[j] = ml.ProductValues{RealizedVol: pd.vol[i], PredVol: volPred[j], Q10: q[0][j], Q50: q[1][j], Q90: q[2][j], PUp: pUp[j]}
 	}
-	c := comparer{h: h, block: pd.rowsPerDay, seed: uint64(s.in.Seed)}
-	rep := ProductsReport{Pair: ds.Pair, Horizon: h, TestRows: len(s.test), TrainRows: len(s.train), ValidRows: len(s.valid),
-		Block: max(pd.rowsPerDay, h)}
+	c := comparer{h: h, block: DayRows(ds.Interval, h), seed: uint64(s.in.Seed)}
+	rep := ProductsReport{Pair: ds.Pair, Horizon: h, TestRows: len(s.test), TrainRows: len(s.train), ValidRows: len(s.valid), Block: c.block}
 	realizedVol := pick(pd.vol, s.test)
 	rep.Vol = scoreVol(c, pick(volPred, offs), realizedVol, map[string][]float64{
 		ml.BaselineLastRV: pick(pd.lastRV, s.test), ml.BaselineEWMA: pick(pd.ewma, s.test), ml.BaselineHAR: pick(pd.har, s.test)})

@@ -1,7 +1,6 @@
 package training
 
 import (
-	"cmp"
 	"maps"
 	"math"
 	"slices"
@@ -95,24 +94,27 @@ type GateDecision struct {
 	Reason       string `json:"reason"`
 }
 
-// decide applies the gate rule to the comparisons on metric; scores are the
-// baselines' test losses on it, servable the baseline serving on a fail.
-func decide(metric string, model float64, scores map[string]float64, cmps []Comparison, servable string) GateDecision {
-	names := slices.Sorted(maps.Keys(scores))
-	strongest := slices.MinFunc(names, func(a, b string) int { return cmp.Compare(scores[a], scores[b]) })
-	d := GateDecision{Metric: metric, Baseline: strongest, Serve: servable, ModelLoss: jnum(model), BaselineLoss: jnum(scores[strongest])}
-	for _, c := range cmps {
-		if c.Baseline == strongest && c.Metric == metric {
-			d.Skill, d.Lo, d.Hi, d.DMP = c.Skill, c.Lo, c.Hi, c.DMP
-		}
+// decide applies the gate's rule (LossGate, the return model's too) to the
+// per-row losses on metric of the model and each baseline: pass when the
+// skill CI's lower bound over the strongest baseline is above 0; servable
+// is the baseline serving on a fail.
+func (c comparer) decide(metric string, model []float64, baselines map[string][]float64, servable string) GateDecision {
+	n := jnum(math.NaN())
+	d := GateDecision{Metric: metric, Serve: servable, ModelLoss: n, BaselineLoss: n, Skill: n, Lo: n, Hi: n, DMP: n}
+	s, err := LossGate{Metric: metric, Block: c.block, Horizon: c.h, Seed: c.seed}.Score(model, baselines, nil)
+	if err != nil {
+		d.Reason = "gate: " + err.Error() + "; " + servable + " serves"
+		return d
 	}
-	d.Pass = float64(d.Lo) > 0
-	ci := "skill " + fmtPct(float64(d.Skill)) + " (95% CI " + fmtPct(float64(d.Lo)) + " to " + fmtPct(float64(d.Hi)) + ")"
+	d.Baseline, d.ModelLoss, d.BaselineLoss = s.BestBaseline, jnum(s.CandidateMAE), jnum(s.BestBaselineMAE)
+	d.Skill, d.Lo, d.Hi, d.DMP = jnum(s.Skill), jnum(s.SkillLo), jnum(s.SkillHi), jnum(s.DMP)
+	d.Pass = s.SkillLo > 0
+	ci := "skill " + fmtPct(s.Skill) + " (95% CI " + fmtPct(s.SkillLo) + " to " + fmtPct(s.SkillHi) + ", DM p " + strconv.FormatFloat(s.DMP, 'g', 2, 64) + ")"
 	if d.Pass {
 		d.Serve = "model"
-		d.Reason = "the model beats the strongest baseline, " + strongest + ", on " + metric + ": " + ci + " lies above 0"
+		d.Reason = "the model beats the strongest baseline, " + s.BestBaseline + ", on " + metric + ": " + ci + " lies above 0"
 	} else {
-		d.Reason = "the model does not beat the strongest baseline, " + strongest + ", on " + metric + ": " + ci +
+		d.Reason = "the model does not beat the strongest baseline, " + s.BestBaseline + ", on " + metric + ": " + ci +
 			" does not lie above 0; " + servable + " serves"
 	}
 	return d
@@ -148,14 +150,14 @@ func scoreVol(c comparer, pred, realized []float64, base map[string][]float64) V
 	r := VolReport{Rows: len(realized), Baselines: map[string]VolScores{}}
 	mae, ql := ml.AbsErrors(pred, realized), ml.QLIKELosses(pred, realized)
 	r.Model = VolScores{jnum(ml.Mean(mae)), jnum(ml.Mean(ql))}
-	scores := map[string]float64{}
+	losses := map[string][]float64{}
 	for _, name := range slices.Sorted(maps.Keys(base)) {
 		bm, bq := ml.AbsErrors(base[name], realized), ml.QLIKELosses(base[name], realized)
 		r.Baselines[name] = VolScores{jnum(ml.Mean(bm)), jnum(ml.Mean(bq))}
-		scores[name] = ml.Mean(bm)
+		losses[name] = bm
 		r.Skills = append(r.Skills, c.compare(name, "mae", mae, bm), c.compare(name, "qlike", ql, bq))
 	}
-	r.Gate = decide("mae", float64(r.Model.MAE), scores, r.Skills, ml.BaselineHAR)
+	r.Gate = c.decide("mae", mae, losses, ml.BaselineHAR)
 	return r
 }
 
@@ -188,13 +190,13 @@ func scoreQuantiles(c comparer, q [][]float64, realized, harVol []float64, base 
 	r := QuantileReport{Rows: len(realized), Levels: ml.QuantileLevels, Baselines: map[string]QuantileScores{}}
 	rows, model := quantileScores(q, realized, harVol)
 	r.Model = model
-	scores := map[string]float64{}
+	losses := map[string][]float64{}
 	for _, name := range slices.Sorted(maps.Keys(base)) {
 		br, bs := quantileScores(base[name], realized, harVol)
-		r.Baselines[name], scores[name] = bs, float64(bs.Pinball)
+		r.Baselines[name], losses[name] = bs, br
 		r.Skills = append(r.Skills, c.compare(name, "pinball", rows, br))
 	}
-	r.Gate = decide("pinball", float64(r.Model.Pinball), scores, r.Skills, ml.BaselineHARGaussian)
+	r.Gate = c.decide("pinball", rows, losses, ml.BaselineHARGaussian)
 	return r
 }
 
@@ -251,7 +253,7 @@ func scoreDirection(c comparer, p []float64, labels []ml.Dir, clim float64) Dire
 	bb, bl := ml.DirLosses(constant, labels)
 	r.Baselines[ml.BaselineClimatology] = DirScores{jnum(ml.Mean(bb)), jnum(ml.Mean(bl))}
 	r.Skills = []Comparison{c.compare(ml.BaselineClimatology, "brier", mb, bb), c.compare(ml.BaselineClimatology, "log_loss", ml2, bl)}
-	r.Gate = decide("brier", s.Brier, map[string]float64{ml.BaselineClimatology: ml.Mean(bb)}, r.Skills, ml.BaselineClimatology)
+	r.Gate = c.decide("brier", mb, map[string][]float64{ml.BaselineClimatology: bb}, ml.BaselineClimatology)
 	for _, b := range ml.Reliability(p, labels, 10) {
 		r.Reliability = append(r.Reliability, ReliabilityBin{Lo: b.Lo, Hi: b.Hi, N: b.N, MeanP: jnum(b.MeanP), Rate: jnum(b.Rate)})
 	}

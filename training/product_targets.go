@@ -77,7 +77,6 @@ type productData struct {
 	har          []float64
 	harModel     ml.HAR
 	harWarm      int // the longest HAR window: rows need that much history
-	rowsPerDay   int
 	gridOfRow    []int
 	harFit       Span // grid indices the HAR was fitted on
 }
@@ -90,7 +89,7 @@ func buildProductData(ds ml.Dataset, candles []market.Candle, train Span) (produ
 	h := ds.Horizon
 	c := ml.SquaredReturnSums(g.closes)
 	windows := ml.HARWindows(h)
-	pd := productData{harWarm: slices.Max(windows), rowsPerDay: int(24 * time.Hour / max(ds.Interval, time.Second))}
+	pd := productData{harWarm: slices.Max(windows)}
 	pd.gridOfRow = make([]int, ds.Len())
 	for i, ts := range ds.TS {
 		pd.gridOfRow[i], _ = g.index(ts)
