@@ -1,6 +1,16 @@
-// Package predict turns the champion model of a pair and horizon and the
+// Package predict turns the champion models of a pair and horizon and the
 // pair's freshest feature row into a prediction, with caching and staleness
 // rules. It holds no HTTP: package api serves it.
+//
+// A pair × horizon serves when its return product has a champion; each other
+// registry product with a champion there (vol, quantiles, p_up) adds its
+// forecast, by the artifact contract: vol "xgboost" exp(output) × vol_scale,
+// "har-rv" a HAR over the row's realized-vol features, "last-rv" the row's
+// realized vol over h candles; quantiles q = z·σ from "xgboost-vol-z" (the vol
+// booster), "har-gaussian" or "last-rv-gaussian" (Gaussian z), served as prices
+// last close × exp(q); p_up "xgboost" (binary:logistic) or "climatology".
+// Refresh documents the fallbacks, and why an older feature schema's booster
+// falls back instead of being fed the columns it knew.
 package predict
 
 import (

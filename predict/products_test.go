@@ -2,6 +2,7 @@ package predict
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -250,5 +251,58 @@ func TestBadFeatureRows(t *testing.T) {
 	x := directPredict(t, artA, r)
 	if !near(p.PredictedReturn, x) {
 		t.Errorf("predicted %g, XGBoost with NaN as missing %g", p.PredictedReturn, x)
+	}
+}
+
+// Swapping a product's champion while predictions run on it never fails
+// one: each answers with the old model or the new, and the old booster is
+// closed once its last prediction is done.
+func TestProductHotSwap(t *testing.T) {
+	reg := openRegistry(t)
+	artA, artB := artifacts(t)
+	registerChampion(t, reg, ethPair, 1, artA)
+	params := map[string]string{"vol_target": "log"}
+	v1 := registerProduct(t, reg, registry.Meta{Horizon: 1, Product: registry.ProductVol, Name: "xgboost", Params: params}, artA)
+	v2 := registerProduct(t, reg, registry.Meta{Horizon: 1, Product: registry.ProductVol, Name: "xgboost", Params: params}, artB)
+	row := warmRow(t, 3)
+	s := newService(t, Config{Registry: reg, Features: newLatest(row), Clock: &testClock{now: row.TS}})
+	ctx := context.Background()
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				p, err := s.Predict(ctx, ethPair, 1, Options{NoCache: true, Product: registry.ProductVol})
+				if err == nil && p.Vol.Model.Version != v1.Version && p.Vol.Model.Version != v2.Version {
+					err = fmt.Errorf("vol by v%d", p.Vol.Model.Version)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	vs := registry.Series{Pair: ethPair, Horizon: 1, Product: registry.ProductVol}
+	for i := range 20 {
+		v := []int{v1.Version, v2.Version}[i%2]
+		if err := reg.SetAliasIn(ctx, vs, registry.Champion, v, "swap"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
