@@ -33,6 +33,14 @@ func TestPredictionProducts(t *testing.T) {
 		f.srv.Handler().ServeHTTP(rec, req)
 		validateAgainstSpec(t, router, req, rec)
 	}
+	// The served predictions, products included, are the history's.
+	req := httptest.NewRequest("GET", "/v1/predictions/ETH-USDT/history", nil)
+	rec := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	validateAgainstSpec(t, router, req, rec)
+	if !strings.Contains(rec.Body.String(), `"quantiles":{"p10":`) {
+		t.Errorf("history without the products: %s", rec.Body)
+	}
 	var p predict.Prediction
 	f.get("/v1/predictions/ETH-USDT?product=quantiles", http.StatusOK, &p)
 	if p.Vol == nil || p.Vol.Model != (predict.ModelRef{Name: "last-rv"}) || !(p.Vol.Value > 0) {
@@ -73,7 +81,7 @@ func TestPredictionProducts(t *testing.T) {
 	if len(models.Models) != 1 || models.Models[0].Product != "p_up" || models.Models[0].Versions[0].Name != "climatology" {
 		t.Errorf("models %+v", models)
 	}
-	rec := f.do(http.MethodGet, "/metrics")
+	rec = f.do(http.MethodGet, "/metrics")
 	for _, want := range []string{`tickcast_product_model_version{horizon="1",name="last-rv",pair="ETH-USDT",product="vol"} 0`,
 		"tickcast_feature_rows_rejected_total 0"} {
 		if !strings.Contains(rec.Body.String(), want) {
