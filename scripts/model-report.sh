@@ -6,7 +6,10 @@
 # curves, the training times (DATA_DIR/timings.txt, if any), then the h1
 # return model's section as before. The first report of each pair and
 # horizon is used; small SVGs go to docs/model-report/.
-# Usage: scripts/model-report.sh DATA_DIR [PAIR_SLUG...]
+# With PINBALL_DIR set to a data directory of runs that also fitted the
+# quantiles by pinball loss (TICKCAST_PRODUCTS_PINBALL=1), a table compares
+# the two quantile methods.
+# Usage: [PINBALL_DIR=DIR] scripts/model-report.sh DATA_DIR [PAIR_SLUG...]
 set -euo pipefail
 data=${1:?usage: scripts/model-report.sh DATA_DIR [PAIR_SLUG...]}
 shift
@@ -111,6 +114,26 @@ def goals():
              f"direction {r['pair']} h1 reliability: max |mean p − up rate| {f(dev, '{:.2%}')} over {nb} bins of ≥ 1,000 rows (goal ≤ 3 points, ≥ 3 bins)")
     return out
 
+def pinball_lines():
+    pdir = os.environ.get("PINBALL_DIR")
+    if not pdir:
+        return []
+    out = ["| pair | h | vol-z pinball valid / test | pinball boosting valid / test | pinball rounds (max level), seconds | serves |",
+           "|---|---|---|---|---|---|"]
+    for slug in slugs:
+        for h in HORIZONS:
+            dirs = sorted(glob.glob(os.path.join(pdir, "reports", slug, f"h{h}", "*", "products.json")))
+            if not dirs:
+                continue
+            r = json.load(open(dirs[0]))
+            m = {x["name"]: x for x in r["quantiles"]["methods"]}
+            if "pinball" not in m:
+                continue
+            v, p = m["vol-z"], m["pinball"]
+            out.append(f"| {r['pair']} | {h} | {f(v['valid_loss'])} / {f(v['test_loss'])} | {f(p['valid_loss'])} / {f(p['test_loss'])} | "
+                       f"{p['rounds']}, {p['seconds']:.1f} s | {r['quantiles']['method']} |")
+    return out if len(out) > 2 else []
+
 def fee_lines():
     out = []
     for (slug, h), (d, r) in sorted(reports.items()):
@@ -119,7 +142,8 @@ def fee_lines():
         for name, fc in (("return", P["return"].get("fee_curve")), ("p_up", P["p_up"]["fee_curve"])):
             if not fc:
                 continue
-            pays = f"pays from {f(fc['pays_from_bps'])} to {f(fc['pays_up_to_bps'])} bps per side" if fc["pays"] else "pays at no fee"
+            pays = (f"test PnL positive from {f(fc['pays_from_bps'])} to {f(fc['pays_up_to_bps'])} bps per side" if fc["pays"]
+                    else "test PnL positive at no fee")
             pts = ", ".join(f"{p['fee_bps']:g} bp: {f(p['pnl'], '{:.4f}')}/{p['trades']}" for p in fc["points"] if p["fee_bps"] in (0, 1, 2, 5, 10))
             parts.append(f"{name} {pays} (test PnL/trades at {pts})")
         out.append(f"- {r['pair']} h{h}: " + "; ".join(parts))
@@ -192,10 +216,21 @@ with open(out, "w") as w:
     w.write("## Goals of issue #12\n\n" + "\n".join(goals()) + "\n\n")
     w.write("## Fee curves (thresholds chosen on the validation rows; PnL in log-return units after fees per side)\n\n"
             + "\n".join(fee_lines()) + "\n\n")
+    pl = pinball_lines()
+    if pl:
+        w.write("## Quantile methods: vol × z against pinball-loss boosting\n\nMean pinball loss over q10/q50/q90 on the "
+                "validation rows (which choose) and the test rows, from runs with `TICKCAST_PRODUCTS_PINBALL=1`:\n\n" + "\n".join(pl) + "\n\n")
     tp = os.path.join(data, "timings.txt")
     if os.path.exists(tp):
         w.write("## Training time\n\nOn this 2-core machine, shared with other work while it ran "
                 "(trials 2 at once, 1 thread each; the fits 2 threads):\n\n```\n" + open(tp).read() + "```\n\n")
+        total = 0.0
+        for line in open(tp).read().splitlines()[1:]:
+            name, _, secs = line.partition(": ")
+            if name.endswith((" h1", " h5")) and secs:
+                total += sum(float(x) for x in secs.split(" / "))
+        w.write(f"2 pairs × horizons 1 and 5 × all products with 20 trials: **{total:.0f} s** (goal ≤ 240 s; compute only — "
+                "the datasets were built in memory, untimed, and Temporal's activity round trips are not included).\n\n")
     w.write("## The return model, horizon 1\n\n")
     w.write("| pair | test rows | model MAE | zero-return MAE | EMA-drift MAE | skill vs zero-return (95% CI) | "
             "directional accuracy (95% CI) | backtest PnL / trades | gate |\n|---|---|---|---|---|---|---|---|---|\n")
