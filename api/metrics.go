@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/scoring"
 )
 
 // metrics lives on its own registry: two Servers in one process (tests)
@@ -106,10 +107,14 @@ var (
 		"Rolling skill of served predictions: 1 - MAE / baseline MAE.", []string{"pair", "horizon"}, nil)
 	descScored = prometheus.NewDesc("tickcast_predictions_scored",
 		"Predictions in the rolling scoring window.", []string{"pair", "horizon"}, nil)
+	descProductScore = prometheus.NewDesc("tickcast_product_score",
+		"Rolling live score of a product beside its baseline: vol_mae, vol_baseline_mae (last-rv), band_coverage, "+
+			"band_baseline_coverage (last-rv Gaussian), brier, brier_baseline (0.5); only once the product was scored.",
+		[]string{"pair", "horizon", "metric"}, nil)
 )
 
 func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descModelVersion, descProductVersion, descFeatureAge, descMAE, descSkill, descScored} {
+	for _, d := range []*prometheus.Desc{descModelVersion, descProductVersion, descFeatureAge, descMAE, descSkill, descScored, descProductScore} {
 		ch <- d
 	}
 }
@@ -138,5 +143,25 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMAE, prometheus.GaugeValue, sc.BaselineMAE, slug, h, "zero_return")
 		ch <- prometheus.MustNewConstMetric(descSkill, prometheus.GaugeValue, sc.Skill, slug, h)
 		ch <- prometheus.MustNewConstMetric(descScored, prometheus.GaugeValue, float64(sc.N), slug, h)
+		productMetrics(ch, sc.Products, slug, h)
+	}
+}
+
+// productMetrics emits the products' live scores that have rows.
+func productMetrics(ch chan<- prometheus.Metric, ps scoring.ProductScore, slug, h string) {
+	for _, m := range []struct {
+		n      int
+		name   string
+		values [2]float64
+		base   string
+	}{
+		{ps.VolN, "vol_mae", [2]float64{ps.VolMAE, ps.VolBaselineMAE}, "vol_baseline_mae"},
+		{ps.BandN, "band_coverage", [2]float64{ps.BandCoverage, ps.BandBaselineCov}, "band_baseline_coverage"},
+		{ps.BrierN, "brier", [2]float64{ps.Brier, ps.BrierBaseline}, "brier_baseline"},
+	} {
+		if m.n > 0 {
+			ch <- prometheus.MustNewConstMetric(descProductScore, prometheus.GaugeValue, m.values[0], slug, h, m.name)
+			ch <- prometheus.MustNewConstMetric(descProductScore, prometheus.GaugeValue, m.values[1], slug, h, m.base)
+		}
 	}
 }

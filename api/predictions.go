@@ -189,10 +189,14 @@ type scoreJSON struct {
 	Skill       num              `json:"skill"`
 	Model       predict.ModelRef `json:"model"`
 	UpdatedAt   time.Time        `json:"updated_at"`
+	// Products are the vol, band and direction scores over the same
+	// window, each beside its baseline (scoring.ProductScore).
+	Products scoring.ProductScore `json:"products"`
 }
 
 // handleScores answers GET /v1/scores: rolling MAE of the served
-// predictions against the zero-return baseline, per pair and horizon.
+// predictions against the zero-return baseline, per pair and horizon, and
+// the products' live scores beside their baselines.
 func (s *Server) handleScores() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		scores := s.cfg.Scores.Scores()
@@ -201,7 +205,7 @@ func (s *Server) handleScores() echo.HandlerFunc {
 			out = append(out, scoreJSON{
 				Pair: market.PairSlug(sc.Pair), Horizon: sc.Horizon, Window: sc.Window, N: sc.N,
 				MAE: num(sc.MAE), BaselineMAE: num(sc.BaselineMAE), Skill: num(sc.Skill), Model: sc.Model,
-				UpdatedAt: sc.UpdatedAt,
+				UpdatedAt: sc.UpdatedAt, Products: sc.Products,
 			})
 		}
 		slices.SortFunc(out, func(a, b scoreJSON) int {

@@ -26,6 +26,7 @@ func TestPredictionProducts(t *testing.T) {
 	if err := f.pred.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
+	f.scorer.Observe(f.data.rows[f.next-1]) // the as-of row, as Follow does before predicting
 	for _, target := range []string{"/v1/predictions/ETH-USDT", "/v1/predictions/ETH-USDT?product=vol", "/v1/predictions",
 		"/v1/predictions/ETH-USDT?horizon=5&product=p_up", "/v1/predictions/ETH-USDT?product=sharpe", "/v1/info", "/v1/models?product=vol"} {
 		req := httptest.NewRequest("GET", target, nil)
@@ -81,9 +82,20 @@ func TestPredictionProducts(t *testing.T) {
 	if len(models.Models) != 1 || models.Models[0].Product != "p_up" || models.Models[0].Versions[0].Name != "climatology" {
 		t.Errorf("models %+v", models)
 	}
+	// The next candle realizes the h1 predictions: the products are scored live beside their baselines.
+	f.scorer.Observe(f.feed(1))
+	req = httptest.NewRequest("GET", "/v1/scores", nil)
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, req)
+	validateAgainstSpec(t, router, req, rec)
+	var scores struct{ Scores []scoreJSON }
+	f.get("/v1/scores", http.StatusOK, &scores)
+	if len(scores.Scores) != 1 || scores.Scores[0].Products.VolN != 1 || scores.Scores[0].Products.BandN != 1 {
+		t.Errorf("scores %+v", scores)
+	}
 	rec = f.do(http.MethodGet, "/metrics")
 	for _, want := range []string{`tickcast_product_model_version{horizon="1",name="last-rv",pair="ETH-USDT",product="vol"} 0`,
-		"tickcast_feature_rows_rejected_total 0"} {
+		"tickcast_feature_rows_rejected_total 0", `tickcast_product_score{horizon="1",metric="vol_baseline_mae",pair="ETH-USDT"}`} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}

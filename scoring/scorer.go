@@ -1,8 +1,10 @@
 // Package scoring keeps score of the predictions tickcast serves: each one is
 // recorded once (serves are counted), joined to the realized close when its
 // target candle's feature row arrives, and folded into a rolling MAE of log
-// returns next to the zero-return baseline, per pair and horizon. Final rows
-// (scored, or expired without a realized price) are appended to Parquet.
+// returns next to the zero-return baseline, per pair and horizon, with the
+// products' live scores beside theirs (ProductScore: vol MAE, band coverage,
+// Brier; kept in memory only). Final rows (scored, or expired without a
+// realized price) are appended to Parquet.
 //
 // Time is the market's: the newest feature row or prediction seen, never the
 // wall clock, so a replay at any speed scores and expires the same way.
@@ -46,8 +48,9 @@ type Score struct {
 	N           int              `json:"n"`
 	MAE         float64          `json:"mae"`
 	BaselineMAE float64          `json:"baseline_mae"`
-	Skill       float64          `json:"skill"` // 1 − MAE/BaselineMAE; 0 when the baseline MAE is 0
-	Model       predict.ModelRef `json:"model"` // of the newest scored
+	Skill       float64          `json:"skill"`    // 1 − MAE/BaselineMAE; 0 when the baseline MAE is 0
+	Model       predict.ModelRef `json:"model"`    // of the newest scored
+	Products    ProductScore     `json:"products"` // vol, band and direction over the same window
 	// UpdatedAt is the target time of the newest scored prediction (market time).
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -75,10 +78,11 @@ type Scorer struct {
 	entries  map[key]*entry         // every live prediction, for dedup
 	byTarget map[targetKey][]*entry // live predictions by the row that scores them
 	series   map[seriesKey]*series
-	clock    int64    // newest market time seen, unix ns
-	queue    []*entry // final rows not yet flushed
-	backlog  []Scored // rows a failed flush keeps for the next
-	seq      uint64   // file name counter, guarded by flushMu
+	last     map[string]market.FeatureRow // newest row per pair (slug): the as-of row of what is recorded next
+	clock    int64                        // newest market time seen, unix ns
+	queue    []*entry                     // final rows not yet flushed
+	backlog  []Scored                     // rows a failed flush keeps for the next
+	seq      uint64                       // file name counter, guarded by flushMu
 }
 
 type key struct {
@@ -111,6 +115,8 @@ type entry struct {
 	ret     float64 // realized log return
 	absErr  float64
 	baseErr float64
+	baseRV  float64 // the as-of row's realized vol over h candles (last-rv), NaN when unknown
+	prod    outcome // the products' scores
 }
 
 type series struct {
@@ -143,6 +149,7 @@ func New(cfg Config) (*Scorer, error) {
 		entries:  make(map[key]*entry),
 		byTarget: make(map[targetKey][]*entry),
 		series:   make(map[seriesKey]*series),
+		last:     make(map[string]market.FeatureRow),
 	}, nil
 }
 
@@ -172,7 +179,10 @@ func (s *Scorer) recordNew(k key, p predict.Prediction) {
 			return
 		}
 	}
-	e := &entry{p: p, key: k, target: p.TargetTime.UnixNano(), served: 1}
+	e := &entry{p: p, key: k, target: p.TargetTime.UnixNano(), served: 1, baseRV: math.NaN(), prod: unscored()}
+	if r, ok := s.last[k.pair]; ok && r.TS.UnixNano() == k.asOf {
+		e.baseRV = rvAt(&r, k.horizon)
+	}
 	s.entries[k] = e
 	tk := targetKey{k.pair, e.target}
 	s.byTarget[tk] = append(s.byTarget[tk], e)
@@ -225,15 +235,20 @@ func (s *Scorer) Observe(row market.FeatureRow) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clock = max(s.clock, ts)
+	if r, ok := s.last[pair]; !ok || !row.TS.Before(r.TS) {
+		s.last[pair] = row
+	}
 	if positive(row.Close) {
 		for _, e := range s.byTarget[targetKey{pair, ts}] {
-			s.score(e, row.Close)
+			s.score(e, &row)
 		}
 	}
 	s.sweep()
 }
 
-func (s *Scorer) score(e *entry, close float64) {
+func (s *Scorer) score(e *entry, row *market.FeatureRow) {
+	close := row.Close
+	e.prod = scoreProducts(&e.p, row, e.baseRV)
 	r := math.Log(close / e.p.LastPrice)
 	first := !e.scored
 	e.scored, e.price, e.ret = true, close, r
@@ -313,7 +328,7 @@ func (s *Scorer) scoreOf(k seriesKey, se *series) (Score, bool) {
 	sc := Score{
 		Pair: k.pair, Horizon: k.horizon, Window: s.cfg.Window, N: n,
 		MAE: sum / float64(n), BaselineMAE: base / float64(n),
-		Model: newest.p.Model, UpdatedAt: newest.p.TargetTime,
+		Model: newest.p.Model, UpdatedAt: newest.p.TargetTime, Products: productScore(se.window.each),
 	}
 	if sc.BaselineMAE > 0 {
 		sc.Skill = 1 - sc.MAE/sc.BaselineMAE
