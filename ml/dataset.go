@@ -167,7 +167,7 @@ func checkRows(rows []market.FeatureRow) (string, error) {
 			return "", fmt.Errorf("rows of two pairs (%q, %q): %w", pair, r.Pair, market.ErrInvalid)
 		}
 		if r.SchemaVersion != market.FeatureSchemaVersion {
-			return "", fmt.Errorf("row at %s has feature schema %d, want %d: %w",
+			return "", fmt.Errorf("row at %s has feature schema %d, want %d (tickcast store rebuild-features recomputes the rows from the stored candles): %w",
 				r.TS.UTC().Format(time.RFC3339), r.SchemaVersion, market.FeatureSchemaVersion, market.ErrInvalid)
 		}
 	}

@@ -4,25 +4,29 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"time"
 
+	"github.com/tickcast/tickcast/history"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/retention"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
 
 // cmdStore checks and compacts the files of a data directory.
 func cmdStore(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("store: check or compact? %w", errUsage)
+		return fmt.Errorf("store: check, compact or rebuild-features? %w", errUsage)
 	}
 	switch args[0] {
 	case "check":
 		return storeCheck(ctx, e, args[1:])
 	case "compact":
 		return storeCompact(e, args[1:])
+	case "rebuild-features":
+		return storeRebuildFeatures(ctx, e, args[1:])
 	}
-	return fmt.Errorf("store: unknown action %q (check, compact): %w", args[0], errUsage)
+	return fmt.Errorf("store: unknown action %q (check, compact, rebuild-features): %w", args[0], errUsage)
 }
 
 // storeCheck decodes every Parquet file of every dataset and lists the
@@ -74,5 +78,54 @@ func storeCompact(e env, args []string) error {
 		return fmt.Errorf("store compact: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "rotated %d, deleted %d (%d bytes), kept %d files\n", len(r.Rotated), len(r.Deleted), r.Freed, r.Kept)
+	return nil
+}
+
+// storeRebuildFeatures recomputes the feature rows of a store from its
+// candles: what an upgrade of the feature schema needs before training,
+// since training refuses rows of another schema.
+func storeRebuildFeatures(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("store rebuild-features", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dataDir := fs.String("data-dir", "./data", "data directory")
+	pairs := fs.String("pairs", "", "pairs to rebuild, comma-separated (default: every pair with candles)")
+	interval := fs.Duration("interval", time.Minute, "candle interval of the store")
+	chunkDays := fs.Int("chunk-days", 7, "days per build chunk")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	st, err := parquet.Open(datadir.Parquet(*dataDir), parquet.Options{Logger: e.logger})
+	if err != nil {
+		return fmt.Errorf("store rebuild-features: %w", err)
+	}
+	list, err := market.SplitPairs(*pairs)
+	if *pairs == "" {
+		list, err = parquet.Pairs(st.Root(), parquet.DatasetCandles)
+	}
+	if err == nil {
+		err = rebuildPairs(ctx, e, st, *dataDir, list, *interval, time.Duration(*chunkDays)*24*time.Hour)
+	}
+	if cerr := st.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store rebuild-features: %w", err)
+	}
+	return nil
+}
+
+func rebuildPairs(ctx context.Context, e env, st *parquet.Store, dataDir string, pairs []string, iv, chunk time.Duration) error {
+	if len(pairs) == 0 {
+		return fmt.Errorf("no pairs with candles in %s: %w", st.Root(), market.ErrInvalid)
+	}
+	for _, p := range pairs {
+		start := time.Now()
+		s, err := history.RebuildFeatures(ctx, st, dataDir, p, iv, chunk, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: %d feature rows of schema %d from %s to %s in %s\n", s.Pair, s.Features, market.FeatureSchemaVersion,
+			s.From.Format(time.DateOnly), s.To.Format(time.DateOnly), time.Since(start).Round(time.Millisecond))
+	}
 	return nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/tickcast/tickcast/internal/datadir"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
 
@@ -129,5 +131,28 @@ func mustOK(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStoreRebuildFeatures computes the feature rows of a store holding
+// only candles (what an older schema's rows are replaced by): one row per
+// real candle, of the current schema.
+func TestStoreRebuildFeatures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("90 days of features: not in -short")
+	}
+	dataDir, n := realETHStore(t)
+	out, _, err := runCapture(t, "store", "rebuild-features", "--data-dir", dataDir)
+	mustOK(t, err)
+	if want := fmt.Sprintf("ETH/USDT: %d feature rows of schema %d", n, market.FeatureSchemaVersion); !strings.Contains(out, want) {
+		t.Fatalf("output %q, want %q", out, want)
+	}
+	rows, err := parquet.ReadFeatures(datadir.Parquet(dataDir), "ETH/USDT", time.Time{}, time.Time{})
+	mustOK(t, err)
+	if len(rows) != n || rows[len(rows)-1].SchemaVersion != market.FeatureSchemaVersion || !rows[len(rows)-1].Warm {
+		t.Fatalf("%d rows (last %+v), want %d warm rows of schema %d", len(rows), rows[len(rows)-1], n, market.FeatureSchemaVersion)
+	}
+	if _, _, err := runCapture(t, "store", "rebuild-features", "--data-dir", t.TempDir()); err == nil {
+		t.Error("an empty store was rebuilt without an error")
 	}
 }
