@@ -92,7 +92,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	newest := eth[len(eth)-1].End.UTC().Format("2006-01-02 15:04:05Z")
-	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0 && s.gapOpen && s.quality.includes('gap open')`, newest, first.Candles+live))
+	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0 && s.gapOpen && s.quality.includes('gap open')`+
+		` && s.productScores.includes('vol MAE') && s.productScores.includes('band coverage')`, newest, first.Candles+live))
 	t.Logf("page after %d live candles: %+v", live, after)
 	if after.Band <= first.Band || after.Vol <= first.Vol {
 		t.Errorf("band points %d → %d, vol points %d → %d: the stream's products did not reach the chart", first.Band, after.Band, first.Vol, after.Vol)
@@ -312,6 +313,8 @@ type pageState struct {
 	Vol       int    `json:"vol"`
 	VolText   string `json:"volText"`
 	Pup       string `json:"pup"`
+	// ProductScores is the products' live scores line under the rolling error.
+	ProductScores string `json:"productScores"`
 }
 
 const readPage = `(() => {
@@ -325,7 +328,7 @@ const readPage = `(() => {
     scores: document.querySelectorAll('#scores tr:not(:has(.muted))').length,
     quality: t('pred-quality'), gapOpen: document.getElementById('pred-quality').dataset.gapOpen === 'true',
     degraded: document.getElementById('pred-quality').dataset.degraded === 'true', ready: t('ready'),
-    band: +(chart.band || 0), vol: +(chart.vol || 0), volText: t('pred-vol'), pup: t('pred-pup'),
+    band: +(chart.band || 0), vol: +(chart.vol || 0), volText: t('pred-vol'), pup: t('pred-pup'), productScores: t('product-scores'),
   };
 })()`
 

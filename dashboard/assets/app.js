@@ -418,6 +418,19 @@
       { text: typeof s.skill === 'number' ? `${(s.skill * 100).toFixed(1)}%` : '–', cls: `num ${sign(s.skill)}` },
     ], s.horizon === state.horizon ? 'current' : ''));
     fill($('scores'), rows, 'no scored predictions yet', 6);
+    const cur = mine.find((s) => s.horizon === state.horizon);
+    $('product-scores').textContent = productScores(cur && cur.products);
+  }
+
+  // productScores sums up the products' live scores at the shown horizon,
+  // each beside its baseline.
+  function productScores(ps) {
+    if (!ps) return 'products: not scored yet';
+    const parts = [];
+    if (ps.vol_n > 0) parts.push(`vol MAE ${bps(ps.vol_mae)} bps (last-rv ${bps(ps.vol_baseline_mae)})`);
+    if (ps.band_n > 0) parts.push(`band coverage ${(ps.band_coverage * 100).toFixed(0)}% (Gaussian ${(ps.band_baseline_coverage * 100).toFixed(0)}%, want 80%)`);
+    if (ps.brier_n > 0) parts.push(`Brier ${ps.brier.toFixed(4)} (0.5: ${ps.brier_baseline.toFixed(4)})`);
+    return parts.length ? parts.join(' · ') : 'products: not scored yet';
   }
 
   // loadModels lists the versions of the shown series (GET /v1/models:
@@ -534,7 +547,7 @@
     for (const s of [chart.candles, chart.predicted, chart.realized, chart.band10, chart.band90, chart.vol]) if (s) s.setData([]);
     count();
     for (const id of ['pred-model', 'pred-asof', 'pred-target', 'pred-last', 'pred-price', 'pred-return', 'pred-band', 'pred-vol', 'pred-pup',
-      'pred-age', 'pred-received']) $(id).textContent = '–';
+      'pred-age', 'pred-received', 'product-scores']) $(id).textContent = '–';
     badge($('pred-state'), '…');
     $('chart-title').textContent = `${state.pair} · candles · h${state.horizon} predictions (UTC)`;
     const u = new URL(location.href);
