@@ -22,13 +22,21 @@ func TestBackfillReplaysRecordedHistory(t *testing.T) {
 	}
 }
 
-// The recorded history of a real Train (4 trials on 14 days of the Binance
-// ETH/USDT file; re-record it with TICKCAST_RECORD_HISTORY=1 go test -run
-// IntegrationTrain ./workflows/) must replay on the current code.
+// The recorded histories of a real Train (4 trials on 14 days of the Binance
+// ETH/USDT file) must replay on the current code: train_history.json from
+// before the products steps (their workflow.GetVersion markers absent), and
+// train_products_history.json with them (re-record it with
+// TICKCAST_RECORD_HISTORY=1 go test -run IntegrationTrain ./workflows/).
 func TestTrainReplaysRecordedHistory(t *testing.T) {
+	for _, name := range []string{"testdata/train_history.json", "testdata/train_products_history.json"} {
+		t.Run(name, func(t *testing.T) { replayTrain(t, name) })
+	}
+}
+
+func replayTrain(t *testing.T, name string) {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(Train)
-	f, err := os.Open("testdata/train_history.json")
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,12 +49,13 @@ func TestIntegrationTrain(t *testing.T) {
 	}
 	checkRegistry(t, dir, res)
 	checkReport(t, res)
+	checkProducts(t, dir, res)
 	var trials []ml.TrialResult
 	if v, err := c.QueryWorkflow(t.Context(), run.GetID()+"-tune", "", workflows.TrialsQuery); err != nil || v.Get(&trials) != nil || len(trials) != 4 {
 		t.Errorf("trials query: %d results, %v", len(trials), err)
 	}
 	if os.Getenv("TICKCAST_RECORD_HISTORY") != "" {
-		recordHistory(t, run.GetID(), "testdata/train_history.json")
+		recordHistory(t, run.GetID(), "testdata/train_products_history.json")
 	}
 }
 
@@ -108,6 +109,43 @@ func checkReport(t *testing.T, res workflows.TrainResult) {
 	summary, err := os.ReadFile(filepath.Join(res.ReportDir, ml.FileSummary))
 	if err != nil || !strings.Contains(string(summary), res.Reason) {
 		t.Errorf("summary.md does not record the gate's decision: %v", err)
+	}
+}
+
+// checkProducts: the vol, quantile and p_up products were trained, every
+// test row has their forecasts, and each product's series holds its
+// baseline, the fitted baseline and the model, the champion as the gate
+// decided.
+func checkProducts(t *testing.T, dir string, res workflows.TrainResult) {
+	t.Helper()
+	if len(res.Products) != 3 || len(res.ProductPromotions) != 3 || res.ProductsError != "" {
+		t.Fatalf("products %+v, promotions %+v, error %q", res.Products, res.ProductPromotions, res.ProductsError)
+	}
+	reg, err := registry.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range res.ProductPromotions {
+		s := registry.Series{Pair: "ETH/USDT", Horizon: 1, Product: p.Product}
+		versions, err := reg.ListIn(t.Context(), s)
+		champ, cerr := reg.GetIn(t.Context(), s, registry.Champion)
+		if err != nil || cerr != nil || len(versions) != 3 || champ.Version != p.Champion || p.Promoted != res.Products[i].Gate.Pass {
+			t.Errorf("%s: %d versions (%v), champion v%d (%v), promotion %+v", p.Product, len(versions), err, champ.Version, cerr, p)
+		}
+	}
+	f, err := os.Open(filepath.Join(res.ReportDir, ml.FilePredictions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] {
+		if r[7] == "" || r[8] == "" || r[10] == "" || r[11] == "" {
+			t.Fatalf("row without product forecasts: %v", r)
+		}
 	}
 }
 
