@@ -230,7 +230,8 @@ with open(out, "w") as w:
             if name.endswith((" h1", " h5")) and secs:
                 total += sum(float(x) for x in secs.split(" / "))
         w.write(f"2 pairs × horizons 1 and 5 × all products with 20 trials: **{total:.0f} s** (goal ≤ 240 s; compute only — "
-                "the datasets were built in memory, untimed, and Temporal's activity round trips are not included).\n\n")
+                "the datasets were built in memory, untimed, and Temporal's activity round trips are not included; "
+                "end to end through Temporal, `tickcast train` × 4 after the backfill, see docs/benchmarks.md).\n\n")
     w.write("## The return model, horizon 1\n\n")
     w.write("| pair | test rows | model MAE | zero-return MAE | EMA-drift MAE | skill vs zero-return (95% CI) | "
             "directional accuracy (95% CI) | backtest PnL / trades | gate |\n|---|---|---|---|---|---|---|---|---|\n")
