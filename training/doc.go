@@ -11,12 +11,15 @@
 //
 // # Forecast products
 //
-// There is one product so far: the log return h candles ahead (ml.Dataset.Y),
+// The first product is the log return h candles ahead (ml.Dataset.Y),
 // fitted with XGBoost's absolute error (ml.Objective), scored by MAE,
-// against ml.Baselines, with zero-return as the gate's reference. What is
-// specific to it lives in returns.go — the metric (returnsMAE), the gate's
-// reference (gateReference), the test window's metrics (scoreReturns) and
-// their registry keys (registryMetrics) — so that a product with its own
-// target, objective, metric and baselines adds its own versions of those,
-// not a second pipeline.
+// against ml.Baselines. What is specific to it lives in returns.go — the
+// metric (returnsMAE), the test window's metrics (scoreReturns) and their
+// registry keys (registryMetrics). The vol, quantile and p_up products
+// (issue #12) live in product*.go: TrainProducts fits them on the same
+// dataset and splits, with targets from the pair's candles, scores them
+// against their baselines on the same test rows, decides each gate with
+// the same rule (LossGate) and leaves products.json beside the model, which
+// Evaluate merges into the report; RegisterProducts records them in the
+// registry, one series per product.
 package training

@@ -18,6 +18,7 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/xgboost"
 )
 
@@ -40,9 +41,9 @@ import (
 // Diebold–Mariano test, and the gate's decision recorded per product.
 const (
 	ProductReturn    = "" // the log return: the registry's product ""
-	ProductVol       = "vol"
-	ProductQuantiles = "quantiles"
-	ProductPUp       = "p_up"
+	ProductVol       = registry.ProductVol
+	ProductQuantiles = registry.ProductQuantiles
+	ProductPUp       = registry.ProductPUp
 )
 
 // Files a products run leaves in the run's report folder.
@@ -59,13 +60,10 @@ var pinballFiles = []string{"q10.ubj", "q50.ubj", "q90.ubj"}
 // Registry names and params of the products' models (the serving side's
 // artifact contract).
 const (
-	ModelNameVolZ     = "xgboost-vol-z"   // quantiles: the vol booster × z
-	ModelNamePinball  = "xgboost-pinball" // quantiles: one pinball booster per level (not served yet)
-	ParamVolTarget    = "vol_target"      // "log": the booster predicts ln vol
-	ParamVolScale     = "vol_scale"
-	ParamPUp          = "p_up" // climatology's rate
-	baselineNameClim  = ml.BaselineClimatology
-	baselineNameHARGs = ml.BaselineHARGaussian
+	ModelNameVolZ    = "xgboost-vol-z"   // quantiles: the vol booster × z
+	ModelNamePinball = "xgboost-pinball" // quantiles: one pinball booster per level (not served yet)
+	ParamVolTarget   = "vol_target"      // "log": the booster predicts ln vol
+	ParamVolScale    = "vol_scale"
 )
 
 // ProductsRequest trains and scores the products of one dataset.
@@ -519,7 +517,7 @@ func outcomes(dir string, rep ProductsReport, har ml.HAR, vol volModel) []Produc
 		hg[k] = f(ml.NormInv(ml.QuantileLevels[j]))
 	}
 	quantiles := ProductOutcome{Product: ProductQuantiles, Name: ModelNameVolZ, ModelPath: filepath.Join(dir, VolModelFile), Params: qParams,
-		Gate: rep.Quantiles.Gate, Baseline: baselineNameHARGs, BaselineParams: hg}
+		Gate: rep.Quantiles.Gate, Baseline: ml.BaselineHARGaussian, BaselineParams: hg}
 	if rep.Quantiles.Method == methodPinball { // no serving contract yet: the gate's decision is recorded, nothing registers it
 		quantiles.Name, quantiles.ModelPath = ModelNamePinball, filepath.Join(dir, pinballFiles[0])
 		quantiles.Params = map[string]string{"artifacts": strings.Join(pinballFiles, ",")}
@@ -533,6 +531,6 @@ func outcomes(dir string, rep ProductsReport, har ml.HAR, vol volModel) []Produc
 		quantiles,
 		{Product: ProductPUp, Name: modelName, ModelPath: filepath.Join(dir, PUpModelFile), Params: map[string]string{}, Gate: d.Gate,
 			Metrics:  outcomeMetrics(float64(d.Model.Brier), d.Gate, map[string]float64{"brier": float64(d.Model.Brier), "log_loss": float64(d.Model.LogLoss)}),
-			Baseline: baselineNameClim, BaselineParams: map[string]string{ParamPUp: f(float64(rep.PUp.Climatology))}},
+			Baseline: ml.BaselineClimatology, BaselineParams: map[string]string{registry.ParamPUp: f(float64(rep.PUp.Climatology))}},
 	}
 }
