@@ -313,7 +313,8 @@ func TestGateOnRealData(t *testing.T) {
 
 	bad := register(t, reg, trainModel(t, ds, info.Final.Train.Lo, info.Final.Train.Hi, 50, 0.01))
 	res := promote(t, a, info, bad)
-	if res.Champion || !strings.Contains(res.Reason, "does not beat the zero-return baseline") || res.Scores.CandidateMAE < 10*res.Scores.ZeroMAE {
+	if res.Champion || !strings.Contains(res.Reason, "no skill shown") ||
+		!strings.Contains(res.Reason, "of zero-return, the strongest baseline") || !(res.Scores.SkillHi < 0) || res.Scores.CandidateMAE < 10*res.Scores.ZeroMAE {
 		t.Errorf("bad model: %+v", res)
 	}
 	checkStatus(t, reg, bad, registry.Challenger, res.Reason)
