@@ -137,12 +137,17 @@ func WriteReport(dir string, r Report) error {
 	return nil
 }
 
-type reportMetricsJSON struct {
+// ReportMetrics is the "metrics" section of metrics.json: the return
+// model's and each baseline's test-window figures.
+type ReportMetrics struct {
 	Model     Metrics            `json:"model"`
 	Baselines map[string]Metrics `json:"baselines"`
 }
 
-type reportJSON struct {
+// ReportFile is metrics.json as WriteReport writes it (and readers of the
+// report folders decode it); Products is the products' section as
+// training writes it, absent when none were trained.
+type ReportFile struct {
 	Pair          string            `json:"pair"`
 	Horizon       int               `json:"horizon"`
 	Model         string            `json:"model"`
@@ -154,7 +159,7 @@ type reportJSON struct {
 	TestFrom      time.Time         `json:"test_from"`
 	TestTo        time.Time         `json:"test_to"`
 	TestRows      int               `json:"test_rows"`
-	Metrics       reportMetricsJSON `json:"metrics"`
+	Metrics       ReportMetrics     `json:"metrics"`
 	Params        map[string]string `json:"params"`
 	Importance    map[string]num    `json:"importance"`
 	Trials        []TrialResult     `json:"trials"`
@@ -167,9 +172,9 @@ func (r Report) metricsJSON() ([]byte, error) {
 	for k, v := range r.Importance {
 		imp[k] = num(v)
 	}
-	j := reportJSON{Pair: r.Pair, Horizon: r.Horizon, Model: r.Model, Version: r.Version, Fee: num(r.Fee),
+	j := ReportFile{Pair: r.Pair, Horizon: r.Horizon, Model: r.Model, Version: r.Version, Fee: num(r.Fee),
 		SkillBaseline: BaselineZero, DataFrom: r.DataFrom.UTC(), DataTo: r.DataTo.UTC(), TestFrom: r.TestFrom.UTC(),
-		TestTo: r.TestTo.UTC(), TestRows: len(r.Test), Metrics: reportMetricsJSON{r.Metrics, r.Baselines},
+		TestTo: r.TestTo.UTC(), TestRows: len(r.Test), Metrics: ReportMetrics{r.Metrics, r.Baselines},
 		Params: r.Params, Importance: imp, Trials: r.Trials, Notes: r.Notes, Products: r.Products}
 	b, err := json.MarshalIndent(j, "", "  ")
 	return append(b, '\n'), err
