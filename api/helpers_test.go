@@ -148,7 +148,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		key = *o.adminKey
 	}
 	f.srv, err = New(Config{Predictions: f.pred, Scores: f.scorer, Hub: f.hub, Registry: f.reg, Candles: f.candles,
-		AdminKey: key, RequestTimeout: o.timeout, Dashboard: o.dashboard,
+		DataDir: f.dir, AdminKey: key, RequestTimeout: o.timeout, Dashboard: o.dashboard,
 		Links: Links{TemporalUI: "http://localhost:8233"}, Logger: log})
 	if err != nil {
 		tb.Fatal(err)

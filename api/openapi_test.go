@@ -85,6 +85,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := "Bearer " + adminKey
+	run := "/v1/runs/" + realRuns(t, f.dir)[0]
 	tests := []struct {
 		method, target string
 		status         int
@@ -123,6 +124,18 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/v1/models/v0/rollback?pair=ETH-USDT", 404, []string{"Authorization", auth}}, // no earlier champion
 		{"POST", "/v1/models/v0/rollback?pair=ETH-USDT", 401, []string{"Authorization", "Bearer nope"}},
 		{"GET", "/v1/models/v1/promote", 405, nil},
+		{"GET", "/v1/runs", 200, nil},
+		{"GET", "/v1/runs?pair=ETH-USDT&horizon=1", 200, nil},
+		{"GET", "/v1/runs?horizon=0", 400, nil},
+		{"GET", run, 200, nil},
+		{"GET", "/v1/runs/nope", 400, nil},
+		{"GET", "/v1/runs/ETH-USDT.h1.nope", 404, nil},
+		{"GET", run + "/compare/" + strings.TrimPrefix(run, "/v1/runs/"), 200, nil},
+		{"GET", run + "/compare/ETH-USDT.h1.nope", 404, nil},
+		{"GET", run + "/files/residuals.svg", 200, nil},
+		{"GET", run + "/files/metrics.json", 200, nil},
+		{"GET", run + "/files/..%2Fsecret.json", 400, nil},
+		{"GET", run + "/files/model.ubj", 404, nil},
 		{"GET", "/v1/info", 200, nil},
 		{"GET", "/v1/stream", 400, nil}, // not an upgrade; the upgrade itself is TestFollowPublishes
 		{"GET", "/healthz", 200, nil},

@@ -21,6 +21,10 @@ func (s *Server) routes() {
 	e.GET("/v1/models/:version", s.handleModel())
 	e.POST("/v1/models/:version/promote", s.handlePromote(), s.adminOnly)
 	e.POST("/v1/models/:version/rollback", s.handleRollback(), s.adminOnly)
+	e.GET("/v1/runs", s.handleRuns())
+	e.GET("/v1/runs/:id", s.handleRun())
+	e.GET("/v1/runs/:id/compare/:other", s.handleRunsCompare())
+	e.GET("/v1/runs/:id/files/:name", s.handleRunFile())
 	e.GET("/v1/info", s.handleInfo())
 	e.GET(streamPath, echo.WrapHandler(s.cfg.Hub))
 

@@ -44,6 +44,9 @@ type Config struct {
 	Hub         *stream.Hub        // required
 	Registry    *registry.Registry // required
 	Candles     Candles            // nil: GET /v1/candles answers empty lists
+	// DataDir is the data directory whose training runs (reports/) the
+	// /v1/runs routes serve; "": none.
+	DataDir string
 	// AdminKey guards promote and rollback; empty: they answer 403.
 	AdminKey string
 	// RequestTimeout bounds every request but the stream (0: 5s).

@@ -133,7 +133,7 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		}
 	}
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
-		AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
+		DataDir: d.dataDir, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
 		Links: api.Links{TemporalUI: d.uiURL}, Logger: e.logger, Metrics: d.metrics})
 	if err != nil {
 		return nil, err
