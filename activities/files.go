@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/archive"
+	"github.com/tickcast/tickcast/internal/memo"
 	"github.com/tickcast/tickcast/market"
 )
 
 // fileCache keeps the last few parsed archive files of a worker: every chunk
 // of a file is a separate activity, and parsing a 90-day gzip CSV per chunk
 // would dominate an import. Keyed by the file's size and mtime too, so a
-// changed file is read again.
+// changed file is read again; failed and oversized files are not kept.
 type fileCache struct {
-	mu      sync.Mutex
-	entries []*fileEntry // most recently used last
+	init sync.Once // sets the memo's bounds: the zero value is ready
+	memo memo.Cache[fileKey, *fileEntry]
 }
 
 const (
@@ -36,7 +37,6 @@ type fileKey struct {
 
 type fileEntry struct {
 	key     fileKey
-	ready   chan struct{} // closed once loaded
 	candles []market.Candle
 	trades  []market.Trade
 	src     archive.Source
@@ -50,47 +50,18 @@ func (c *fileCache) read(path string, f archive.Format, pair string, firstID int
 	if err != nil {
 		return nil, invalidf("archive file %s: %v", path, err)
 	}
+	c.init.Do(func() {
+		c.memo.Size = cacheFiles
+		c.memo.Keep = func(e *fileEntry, err error) bool {
+			return err == nil && len(e.candles)+len(e.trades) <= cacheMaxRows
+		}
+	})
 	key := fileKey{path, f, pair, firstID, fi.Size(), fi.ModTime()}
-	e, load := c.entry(key)
-	if load {
+	return c.memo.Get(key, func() (*fileEntry, error) {
+		e := &fileEntry{key: key}
 		e.load()
-		close(e.ready)
-		c.settle(e)
-	}
-	<-e.ready
-	return e, e.err
-}
-
-func (c *fileCache) entry(key fileKey) (*fileEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, e := range c.entries {
-		if e.key == key {
-			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
-			return e, false
-		}
-	}
-	e := &fileEntry{key: key, ready: make(chan struct{})}
-	c.entries = append(c.entries, e)
-	if len(c.entries) > cacheFiles {
-		c.entries = c.entries[1:]
-	}
-	return e, true
-}
-
-// settle forgets failed and oversized entries once their readers have them.
-func (c *fileCache) settle(e *fileEntry) {
-	if e.err == nil && len(e.candles)+len(e.trades) <= cacheMaxRows {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, x := range c.entries {
-		if x == e {
-			c.entries = append(c.entries[:i:i], c.entries[i+1:]...)
-			return
-		}
-	}
+		return e, e.err
+	})
 }
 
 func (e *fileEntry) load() {

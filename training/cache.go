@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tickcast/tickcast/internal/memo"
 	"github.com/tickcast/tickcast/ml"
 )
 
@@ -18,8 +19,8 @@ import (
 // share their arrays: callers must not modify them. The zero value is ready;
 // it is safe for concurrent use.
 type DatasetCache struct {
-	mu      sync.Mutex
-	entries []*datasetEntry // most recently used last
+	init sync.Once // sets the memo's size: the zero value is ready
+	memo memo.Cache[datasetKey, ml.Dataset]
 }
 
 const cacheDatasets = 2
@@ -28,13 +29,6 @@ type datasetKey struct {
 	path  string
 	size  int64
 	mtime int64 // UnixNano
-}
-
-type datasetEntry struct {
-	key   datasetKey
-	ready chan struct{} // closed once decoded
-	ds    ml.Dataset
-	err   error
 }
 
 // ReadDataset returns the dataset file at path (through the cache: callers
@@ -68,48 +62,14 @@ func (c *DatasetCache) read(path string) (ml.Dataset, error) {
 	if err != nil {
 		return ml.Dataset{}, fmt.Errorf("read dataset %s: %w", path, err)
 	}
-	e, load := c.entry(datasetKey{path, fi.Size(), fi.ModTime().UnixNano()})
-	if load {
-		e.ds, e.err = ml.DecodeDataset(f)
-		if e.err != nil {
-			e.err = fmt.Errorf("read dataset %s: %w", path, e.err)
+	c.init.Do(func() { c.memo.Size = cacheDatasets })
+	return c.memo.Get(datasetKey{path, fi.Size(), fi.ModTime().UnixNano()}, func() (ml.Dataset, error) {
+		ds, err := ml.DecodeDataset(f)
+		if err != nil {
+			return ds, fmt.Errorf("read dataset %s: %w", path, err)
 		}
-		e.ds = clip(e.ds)
-		close(e.ready)
-		c.forgetFailed(e)
-	}
-	<-e.ready
-	return e.ds, e.err
-}
-
-func (c *DatasetCache) entry(key datasetKey) (*datasetEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, e := range c.entries {
-		if e.key == key {
-			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
-			return e, false
-		}
-	}
-	e := &datasetEntry{key: key, ready: make(chan struct{})}
-	c.entries = append(c.entries, e)
-	if len(c.entries) > cacheDatasets {
-		c.entries = slices.Delete(c.entries, 0, len(c.entries)-cacheDatasets)
-	}
-	return e, true
-}
-
-// forgetFailed drops a failed entry once its waiters have the error, so the
-// next caller tries the file again.
-func (c *DatasetCache) forgetFailed(e *datasetEntry) {
-	if e.err == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if i := slices.Index(c.entries, e); i >= 0 {
-		c.entries = slices.Delete(c.entries, i, i+1)
-	}
+		return clip(ds), nil
+	})
 }
 
 // clip caps every slice of ds at its length, so that a caller's append

@@ -158,8 +158,8 @@ func TestDatasetCacheKeepsTwo(t *testing.T) {
 	}
 	b := readCached(t, &c, paths[1])
 	readCached(t, &c, paths[2]) // evicts a, the least recently used
-	if len(c.entries) != cacheDatasets || !sameArrays(readCached(t, &c, paths[1]), b) {
-		t.Errorf("%d entries, want %d with b kept", len(c.entries), cacheDatasets)
+	if c.memo.Len() != cacheDatasets || !sameArrays(readCached(t, &c, paths[1]), b) {
+		t.Errorf("%d entries, want %d with b kept", c.memo.Len(), cacheDatasets)
 	}
 	if sameArrays(readCached(t, &c, paths[0]), a) {
 		t.Error("a kept beyond the bound")
@@ -178,7 +178,7 @@ func TestDatasetCacheForgetsFailures(t *testing.T) {
 	if _, err := c.read(filepath.Join(t.TempDir(), "missing.bin")); err == nil {
 		t.Fatal("missing file read")
 	}
-	if len(c.entries) != 0 {
-		t.Errorf("%d failed entries kept", len(c.entries))
+	if c.memo.Len() != 0 {
+		t.Errorf("%d failed entries kept", c.memo.Len())
 	}
 }
