@@ -41,6 +41,7 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 var testDashboard = http.FileServerFS(fstest.MapFS{
 	"index.html":    {Data: []byte("<!doctype html><title>tickcast</title>")},
 	"assets/app.js": {Data: []byte("console.log('tickcast')")},
+	"runs":          {Data: []byte("<!doctype html><title>tickcast · training runs</title>")},
 })
 
 var echoParam = regexp.MustCompile(`:(\w+)`)
@@ -144,6 +145,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/metrics", 200, nil},
 		{"GET", "/openapi.json", 200, nil},
 		{"GET", "/", 200, nil},
+		{"GET", "/runs", 200, nil},
 		{"GET", "/assets/app.js", 200, nil},
 		{"GET", "/assets/nope.js", 404, nil},
 	}

@@ -35,6 +35,7 @@ func (s *Server) routes() {
 
 	if s.cfg.Dashboard != nil {
 		e.GET("/", s.handleDashboard())
+		e.GET("/runs", s.handleDashboard())
 		e.GET("/assets/*", s.handleDashboard())
 	}
 }

@@ -74,27 +74,28 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
-	if f.name == "index.html" {
+	if path.Ext(f.name) == ".html" {
 		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Frame-Options", "DENY")
 	}
 	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.body))
 }
 
-// assetName maps a request path to an embedded name: / and /index.html to
-// the page, /assets/x to x, anything else to "" (none). Cleaning first
-// keeps ../ out.
+// pages are the dashboard's pages by their paths: the live page and the
+// training runs.
+var pages = map[string]string{"/": "index.html", "/index.html": "index.html", "/runs": "runs.html"}
+
+// assetName maps a request path to an embedded name: a page's path to the
+// page, /assets/x to x, anything else to "" (none). Cleaning first keeps
+// ../ out.
 func assetName(p string) string {
 	p = path.Clean("/" + p)
-	if p == "/" {
-		return "index.html"
-	}
-	if p == "/index.html" {
-		return "index.html"
+	if page, ok := pages[p]; ok {
+		return page
 	}
 	name, ok := strings.CutPrefix(p, "/assets/")
-	if !ok || name == "index.html" {
-		return "" // the page lives at /, its files under /assets/
+	if !ok || path.Ext(name) == ".html" {
+		return "" // the pages live at their paths, their files under /assets/
 	}
 	return name
 }

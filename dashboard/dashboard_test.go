@@ -26,6 +26,10 @@ func TestHandler(t *testing.T) {
 		{"GET", "/assets/vendor/NOTICE", 200, "text/plain; charset=utf-8", "TradingView, Inc."},
 		{"GET", "/assets/../dashboard.go", 404, "application/json", `"not_found"`},
 		{"GET", "/assets/index.html", 404, "application/json", `"not_found"`},
+		{"GET", "/runs", 200, "text/html; charset=utf-8", `<script src="/assets/runs.js">`},
+		{"GET", "/assets/runs.js", 200, "text/javascript; charset=utf-8", "/v1/runs"},
+		{"GET", "/assets/runs.html", 404, "application/json", `"not_found"`},
+		{"GET", "/runs/../assets/runs.html", 404, "application/json", `"not_found"`},
 		{"GET", "/assets", 404, "application/json", `"not_found"`},
 		{"GET", "/assetsapp.js", 404, "application/json", `"not_found"`},
 		{"GET", "/app.js", 404, "application/json", `"not_found"`},
@@ -90,7 +94,7 @@ func TestPageHeaders(t *testing.T) {
 // stylesheet comes from this origin (the only absolute URLs are the
 // attribution links the library's licence asks for).
 func TestNoRemoteResources(t *testing.T) {
-	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/style.css"} {
+	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/style.css", "assets/runs.html", "assets/runs.js"} {
 		b, err := assets.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
