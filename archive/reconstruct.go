@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"io"
 	"time"
 
 	"github.com/tickcast/tickcast/market"
@@ -109,4 +110,19 @@ func pathIndex(i, n, m int) int {
 		return 0
 	}
 	return i * (m - 1) / (n - 1)
+}
+
+// CandleSlice yields candles held in memory, for NewReconstructedTrades.
+type CandleSlice struct {
+	Candles []market.Candle
+	i       int
+}
+
+// Next returns the next candle, io.EOF after the last.
+func (c *CandleSlice) Next() (market.Candle, error) {
+	if c.i >= len(c.Candles) {
+		return market.Candle{}, io.EOF
+	}
+	c.i++
+	return c.Candles[c.i-1], nil
 }

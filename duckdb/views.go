@@ -2,9 +2,7 @@ package duckdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -152,23 +150,12 @@ func predictionsView(dir string) view {
 // parquetFiles lists dir's Parquet files in name order (none when dir is
 // missing). Paths with a quote are refused: they are spliced into SQL.
 func parquetFiles(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	paths, err := parquet.Files(dir)
+	for _, p := range paths {
+		if strings.Contains(p, "'") {
+			return nil, fmt.Errorf("predictions file %q: a quote in its path: %w", p, market.ErrInvalid)
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
-			if strings.Contains(p, "'") {
-				return fmt.Errorf("predictions file %q: a quote in its path: %w", p, market.ErrInvalid)
-			}
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
 	}
-	slices.Sort(paths)
 	return paths, err
 }
 

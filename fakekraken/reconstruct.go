@@ -53,5 +53,5 @@ func ReconstructTrades(candles []market.Candle, firstID int64) []market.Trade {
 // trades they make) and one candle's trades, never the whole stream. For
 // candles from a file, archive.OpenTrades holds one row instead.
 func NewReconstructSource(candles []market.Candle, firstID int64) TradeSource {
-	return archive.NewReconstructedTrades(&candleSlice{candles: candles}, firstID)
+	return archive.NewReconstructedTrades(&archive.CandleSlice{Candles: candles}, firstID)
 }

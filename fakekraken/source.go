@@ -39,17 +39,3 @@ func (s *SliceSource) Next() (market.Trade, error) {
 	s.i++
 	return s.trades[s.i-1], nil
 }
-
-// candleSlice yields candles from memory to archive.NewReconstructedTrades.
-type candleSlice struct {
-	candles []market.Candle
-	i       int
-}
-
-func (c *candleSlice) Next() (market.Candle, error) {
-	if c.i >= len(c.candles) {
-		return market.Candle{}, io.EOF
-	}
-	c.i++
-	return c.candles[c.i-1], nil
-}

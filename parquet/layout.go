@@ -189,3 +189,24 @@ func unixDay(t time.Time) int64 {
 
 // dayStart is the UTC midnight starting day d.
 func dayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// Files lists the Parquet files below dir in name order, none when dir is
+// missing: files the layout above does not describe (the scorer's
+// predictions) are read by listing them.
+func Files(dir string) ([]string, error) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	slices.Sort(paths)
+	return paths, err
+}

@@ -138,7 +138,7 @@ func Load(it Item, from time.Time, span time.Duration) (*Source, error) {
 	src.Split, src.Backfill = candles[i].Start, i > 0
 	streamed := slices.Clone(candles[i:]) // the backfill's candles are not kept
 	src.open = func() (Trades, error) {
-		return archive.NewReconstructedTrades(&candleSlice{candles: streamed}, 1), nil
+		return archive.NewReconstructedTrades(&archive.CandleSlice{Candles: streamed}, 1), nil
 	}
 	if err := src.scan(); err != nil {
 		return nil, fmt.Errorf("replay %s: no candle with volume after %s: %w", it.Pair, src.Split.Format(time.RFC3339), err)
@@ -171,20 +171,6 @@ func ReadCandleFiles(files []string, pair string) ([]market.Candle, error) {
 		}
 	}
 	return candles, nil
-}
-
-// candleSlice yields candles from memory to archive.NewReconstructedTrades.
-type candleSlice struct {
-	candles []market.Candle
-	i       int
-}
-
-func (c *candleSlice) Next() (market.Candle, error) {
-	if c.i >= len(c.candles) {
-		return market.Candle{}, io.EOF
-	}
-	c.i++
-	return c.candles[c.i-1], nil
 }
 
 // fileChain streams trade files one after the other, ids continuing.

@@ -3,13 +3,9 @@ package scoring
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tickcast/tickcast/parquet"
@@ -83,7 +79,7 @@ func optional(name string, at func(*Scored) **float64) column {
 // scored after a correction) is returned as last written. A missing dir
 // holds no rows.
 func ReadScored(dir string) ([]Scored, error) {
-	paths, err := parquetFiles(dir)
+	paths, err := parquet.Files(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read predictions %s: %w", dir, err)
 	}
@@ -108,22 +104,3 @@ func ReadScored(dir string) ([]Scored, error) {
 	return out, nil
 }
 
-// parquetFiles lists dir's Parquet files in write order: a row's day never
-// changes, so order across days does not matter and names order each day.
-func parquetFiles(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	slices.Sort(paths)
-	return paths, err
-}

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"github.com/tickcast/tickcast/parquet"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -62,7 +63,7 @@ func TestParquetRoundTrip(t *testing.T) {
 
 func parquetNames(t *testing.T, dir string) []string {
 	t.Helper()
-	paths, err := parquetFiles(dir)
+	paths, err := parquet.Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
