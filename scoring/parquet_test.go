@@ -2,12 +2,13 @@ package scoring
 
 import (
 	"context"
-	"github.com/tickcast/tickcast/parquet"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/tickcast/tickcast/parquet"
 )
 
 // TestParquetRoundTrip flushes scored, re-scored and expired predictions of
