@@ -231,8 +231,9 @@ func runFolders(dataDir string, f RunFilter) ([]RunRef, []SkippedRun, error) {
 			for _, key := range subdirs(filepath.Join(root, pair, hdir)) {
 				ref, err := ParseRunID(pair + "." + hdir + "." + key)
 				switch {
-				case err != nil:
-					skipped = append(skipped, SkippedRun{Dir: pair + "/" + hdir + "/" + key, Reason: "not a run folder (want PAIR/hH/KEY)"})
+				case err != nil || ref.Pair != pair || "h"+strconv.Itoa(ref.Horizon) != hdir:
+					skipped = append(skipped, SkippedRun{Dir: pair + "/" + hdir + "/" + key,
+						Reason: "not a run folder (want PAIR/hH/KEY, the pair as training spells it: BTC-USDT)"})
 				case f.Horizon == 0 || ref.Horizon == f.Horizon:
 					refs = append(refs, ref)
 				}

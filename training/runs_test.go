@@ -41,6 +41,7 @@ func TestRunsMalformed(t *testing.T) {
 		"ETH-USDT/h1/20260102T000000Z-corrupt":      "metrics.json: unexpected end",
 		"ETH-USDT/h5/20260103T000000Z-wronghorizon": "not this folder's",
 		"ETH-USDT/hx/notarun":                       "not a run folder",
+		"eth-usdt/h1/20260108T000000Z-lowercase":    "not a run folder",
 	} {
 		if !strings.Contains(reasons[d], want) {
 			t.Errorf("%s: reason %q, want %q in it", d, reasons[d], want)
