@@ -12,10 +12,13 @@ FILE=${FILE:-../shared/data/kraken/trades/XBTUSD_trades_2019-07-01T00.csv}
 # HTTP: empty (default) measures the pipeline alone; an address (127.0.0.1:18081)
 # adds the serving side (API, scoring, stream, dashboard) as `run` has by default.
 HTTP=${HTTP-}
+# EXTRA: more flags for `run` (e.g. "--redis 127.0.0.1:6379").
+EXTRA=${EXTRA-}
 PAIRS=BTC/USD,ETH/USD,SOL/USD,XRP/USD,ADA/USD,DOGE/USD,DOT/USD,LTC/USD,LINK/USD,AVAX/USD
 [ -f "$FILE" ] || { echo "real trade file $FILE not found" >&2; exit 1; }
 make -s build >/dev/null
 dir=$(mktemp -d)
+pid=
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 TICKCAST_LOG_LEVEL=warn bin/tickcast run --replay "$FILE" --pair "$PAIRS" --speed "$SPEED" \
   --data-dir "$dir" --interval 1m --http "$HTTP" $EXTRA >"$dir/log" 2>&1 &
