@@ -87,7 +87,8 @@ type RegisterProductsInput struct {
 }
 
 // RegisterProducts registers each product's model and fitted baseline and
-// sets the product's aliases by the gate's decision (training.RegisterProducts).
+// sets the product's aliases by the gate's decision (training.RegisterProducts),
+// the current champions re-scored on the dataset's products test rows.
 func (a *Activities) RegisterProducts(ctx context.Context, in RegisterProductsInput) ([]ProductPromotion, error) {
 	reg, _, err := a.openRegistry(in.DataDir)
 	if err != nil {
@@ -100,7 +101,33 @@ func (a *Activities) RegisterProducts(ctx context.Context, in RegisterProductsIn
 		}
 		products[i] = p
 	}
+	data, err := a.productData(in.DataDir, in.Dataset.Path)
+	if err != nil {
+		return nil, err
+	}
 	out, err := training.RegisterProducts(ctx, reg, training.RegisterProductsRequest{Pair: in.Pair, Horizon: in.Horizon,
-		ReportDir: in.ReportDir, Dataset: in.Dataset, Products: products})
+		ReportDir: in.ReportDir, Dataset: in.Dataset, Products: products, Data: data})
 	return out, TemporalError(err)
+}
+
+// productData reads the dataset at path and the pair's candles, on which
+// RegisterProducts re-scores each product's champion; nil without a
+// dataset (the champions' recorded losses stand in).
+func (a *Activities) productData(dataDir, path string) (*training.ProductData, error) {
+	if path == "" {
+		return nil, nil
+	}
+	dir, err := a.dataDir(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	ds, sp, err := a.readDataset(path)
+	if err != nil {
+		return nil, err
+	}
+	candles, err := training.ReadCandles(dir, ds)
+	if err != nil {
+		return nil, TemporalError(err)
+	}
+	return &training.ProductData{Dataset: ds, Splits: sp, Candles: candles}, nil
 }

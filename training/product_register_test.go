@@ -76,24 +76,24 @@ func mustVersion(t *testing.T, reg *registry.Registry, pair string, h int, produ
 // test loss is lower; a baseline champion, or this run's own version, is
 // not compared.
 func TestProductGateChampion(t *testing.T) {
-	p := ProductOutcome{Product: ProductVol, Baseline: ml.BaselineHAR, Gate: GateDecision{Pass: true, Metric: "mae", Reason: "beats har-rv"},
+	p := ProductOutcome{Product: ProductVol, Name: modelName, Baseline: ml.BaselineHAR, Gate: GateDecision{Pass: true, Metric: "mae", Reason: "beats har-rv"},
 		Metrics: map[string]float64{metricModelLoss: 2}}
 	fitted := registry.Meta{Version: 4, Name: "xgboost", ReportDir: "/r/old", Metrics: map[string]float64{metricModelLoss: 1}}
-	if pass, reason := productGate(p, fitted, "/r/new"); pass || reason == "" {
+	if pass, reason := productGate(p, fitted, "/r/new", GateScores{}, "no test rows given"); pass || reason == "" {
 		t.Errorf("passed against a better recorded champion: %q", reason)
 	}
-	if pass, _ := productGate(p, fitted, "/r/old"); !pass {
+	if pass, _ := productGate(p, fitted, "/r/old", GateScores{}, "no test rows given"); !pass {
 		t.Error("a retry compared the model with itself")
 	}
-	if pass, _ := productGate(p, registry.Meta{Name: ml.BaselineHAR, Metrics: map[string]float64{metricModelLoss: 1}}, "/r/new"); !pass {
+	if pass, _ := productGate(p, registry.Meta{Name: ml.BaselineHAR, Metrics: map[string]float64{metricModelLoss: 1}}, "/r/new", GateScores{}, "no test rows given"); !pass {
 		t.Error("compared with a baseline champion's recorded loss")
 	}
 	fitted.Metrics[metricModelLoss] = 3
-	if pass, _ := productGate(p, fitted, "/r/new"); !pass {
+	if pass, _ := productGate(p, fitted, "/r/new", GateScores{}, "no test rows given"); !pass {
 		t.Error("rejected against a worse recorded champion")
 	}
 	p.Gate.Pass = false
-	if pass, _ := productGate(p, registry.Meta{Name: "last-rv"}, "/r/new"); pass {
+	if pass, _ := productGate(p, registry.Meta{Name: "last-rv"}, "/r/new", GateScores{}, "no test rows given"); pass {
 		t.Error("a failing gate passed")
 	}
 }

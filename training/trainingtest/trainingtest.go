@@ -87,7 +87,8 @@ func run(tb testing.TB, reg *registry.Registry, dir string, info training.Datase
 		tb.Fatal(err)
 	}
 	if _, err := training.RegisterProducts(ctx, reg, training.RegisterProductsRequest{Pair: ds.Pair, Horizon: ds.Horizon,
-		ReportDir: fit.ReportDir, Dataset: info, Products: res.Products}); err != nil {
+		ReportDir: fit.ReportDir, Dataset: info, Products: res.Products,
+		Data: &training.ProductData{Dataset: ds, Splits: sp, Candles: candles}}); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := training.Evaluate(ctx, ds, sp, training.EvaluateRequest{ModelPath: fit.ModelPath, ReportDir: fit.ReportDir,
