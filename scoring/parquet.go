@@ -103,4 +103,3 @@ func ReadScored(dir string) ([]Scored, error) {
 	})
 	return out, nil
 }
-
