@@ -115,19 +115,9 @@ func versionLosses(ctx context.Context, reg *registry.Registry, m registry.Meta,
 	if m.Name == registry.BaselineName {
 		return ml.AbsErrors(ds.Predict(gateReference, s.Lo, s.Hi), realized), "", nil
 	}
-	if m.FeatureSchemaVersion != market.FeatureSchemaVersion {
-		return nil, fmt.Sprintf("feature schema %d, the dataset's is %d", m.FeatureSchemaVersion, market.FeatureSchemaVersion), nil
-	}
-	art, err := reg.Artifact(ctx, m)
-	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrCorrupt) {
-		return nil, fmt.Sprintf("artifact: %v", err), nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := xgboost.Load(art)
-	if err != nil {
-		return nil, fmt.Sprintf("load artifact: %v", err), nil
+	b, why, err := loadBooster(ctx, reg, m)
+	if b == nil {
+		return nil, why, err
 	}
 	defer b.Close()
 	pred, err := predictBooster(b, ds, s)
@@ -296,4 +286,25 @@ func (s *GateScores) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// loadBooster loads version m's booster, or says why it cannot serve the
+// current rows (an older feature schema; an artifact missing, corrupt or
+// failing to load). Other failures are errors.
+func loadBooster(ctx context.Context, reg *registry.Registry, m registry.Meta) (*xgboost.Booster, string, error) {
+	if m.FeatureSchemaVersion != market.FeatureSchemaVersion {
+		return nil, fmt.Sprintf("feature schema %d, the dataset's is %d", m.FeatureSchemaVersion, market.FeatureSchemaVersion), nil
+	}
+	art, err := reg.Artifact(ctx, m)
+	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrCorrupt) {
+		return nil, fmt.Sprintf("artifact: %v", err), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := xgboost.Load(art)
+	if err != nil {
+		return nil, fmt.Sprintf("load artifact: %v", err), nil
+	}
+	return b, "", nil
 }

@@ -2,7 +2,6 @@ package training
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/registry"
-	"github.com/tickcast/tickcast/xgboost"
 )
 
 // ProductData are what re-scoring a product series' versions needs: the
@@ -185,19 +183,9 @@ func (r productRows) har(m registry.Meta) ([]float64, string) {
 
 // booster is the output of version m's booster on the rows.
 func (r productRows) booster(ctx context.Context, reg *registry.Registry, m registry.Meta) ([]float64, string, error) {
-	if m.FeatureSchemaVersion != market.FeatureSchemaVersion {
-		return nil, fmt.Sprintf("feature schema %d, the dataset's is %d", m.FeatureSchemaVersion, market.FeatureSchemaVersion), nil
-	}
-	art, err := reg.Artifact(ctx, m)
-	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrCorrupt) {
-		return nil, fmt.Sprintf("artifact: %v", err), nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := xgboost.Load(art)
-	if err != nil {
-		return nil, fmt.Sprintf("load artifact: %v", err), nil
+	b, why, err := loadBooster(ctx, reg, m)
+	if b == nil {
+		return nil, why, err
 	}
 	defer b.Close()
 	out, err := predictRows(b, r.ds, r.rows)
