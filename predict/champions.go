@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/ml"
 	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/xgboost"
 )
@@ -51,7 +52,7 @@ type modelSet [productsServed]*model
 type model struct {
 	meta     registry.Meta
 	slug     string
-	spec     spec
+	spec     ml.ProductRule
 	booster  *xgboost.Booster // nil: a baseline computed from the row
 	loadedAt time.Time
 	refs     atomic.Int64
@@ -451,7 +452,7 @@ func (s *Service) load(ctx context.Context, meta registry.Meta) (*model, error) 
 	}
 	m := &model{meta: meta, slug: market.PairSlug(meta.Pair), spec: sp, loadedAt: time.Now()}
 	m.refs.Store(1)
-	if !sp.booster() {
+	if !sp.Booster() {
 		return m, nil
 	}
 	if meta.FeatureSchemaVersion != market.FeatureSchemaVersion {

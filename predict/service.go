@@ -458,7 +458,7 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // probability outside [0, 1]), or a baseline missing a feature it reads.
 var errNotFinite = errors.New("no finite forecast (a feature it reads missing, or the model's output)")
 
-// run is m's forecast of row (spec.eval over the booster's output); live
+// run is m's forecast of row (ml.ProductRule.Eval over the booster's output); live
 // is false when m was closed before it could be used.
 func (s *Service) run(m *model, row *market.FeatureRow) (out [numQuantiles]float64, live bool, err error) {
 	raw := 0.0
@@ -485,7 +485,7 @@ func (s *Service) run(m *model, row *market.FeatureRow) (out [numQuantiles]float
 		}
 		raw = float64(res[0])
 	}
-	out, ok := m.spec.eval(row.Values[:], raw)
+	out, ok := m.spec.Eval(row.Values[:], raw)
 	if !ok {
 		return out, true, errNotFinite
 	}

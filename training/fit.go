@@ -17,10 +17,10 @@ import (
 )
 
 const (
-	modelFile     = "model.ubj" // the final fit's model in its report folder
-	modelName     = "xgboost"   // the registry's and the report's name of the model
-	earlyStopping = 20          // rounds without a better validation score
-	progressEvery = 10          // boosting rounds between progress reports
+	modelFile     = "model.ubj"     // the final fit's model in its report folder
+	modelName     = ml.ModelXGBoost // the registry's and the report's name of the model
+	earlyStopping = 20              // rounds without a better validation score
+	progressEvery = 10              // boosting rounds between progress reports
 )
 
 // trainNice is the niceness of the threads boosting trials and final fits

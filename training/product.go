@@ -58,12 +58,12 @@ const (
 var pinballFiles = []string{"q10.ubj", "q50.ubj", "q90.ubj"}
 
 // Registry names and params of the products' models (the serving side's
-// artifact contract).
+// artifact contract: ml.ProductRule's names and params).
 const (
-	ModelNameVolZ    = "xgboost-vol-z"   // quantiles: the vol booster × z
-	ModelNamePinball = "xgboost-pinball" // quantiles: one pinball booster per level (not served yet)
-	ParamVolTarget   = "vol_target"      // "log": the booster predicts ln vol
-	ParamVolScale    = "vol_scale"
+	ModelNameVolZ    = ml.ModelXGBoostVolZ // quantiles: the vol booster × z
+	ModelNamePinball = "xgboost-pinball"   // quantiles: one pinball booster per level (not served yet)
+	ParamVolTarget   = ml.ParamVolTarget   // "log": the booster predicts ln vol
+	ParamVolScale    = ml.ParamVolScale
 )
 
 // ProductsRequest trains and scores the products of one dataset.

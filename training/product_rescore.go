@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
@@ -57,14 +56,14 @@ func newProductRows(d ProductData) (productRows, error) {
 // failing to load, a name or params this build does not serve, a
 // prediction undefined). Other failures are errors.
 func (r productRows) losses(ctx context.Context, reg *registry.Registry, m registry.Meta) ([]float64, string, error) {
+	switch m.Product {
+	case registry.ProductVol, registry.ProductQuantiles, registry.ProductPUp:
+	default:
+		return nil, fmt.Sprintf("product %q has no product gate", m.Product), nil
+	}
 	pred, why, err := r.predict(ctx, reg, m)
 	if why != "" || err != nil {
 		return nil, why, err
-	}
-	for t, v := range pred[0] {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Sprintf("no prediction at test row %d", r.rows[t]), nil
-		}
 	}
 	switch m.Product {
 	case registry.ProductVol:
@@ -72,113 +71,50 @@ func (r productRows) losses(ctx context.Context, reg *registry.Registry, m regis
 	case registry.ProductQuantiles:
 		rows, _ := ml.PinballLosses(pred, r.ret, ml.QuantileLevels)
 		return rows, "", nil
-	case registry.ProductPUp:
+	default: // registry.ProductPUp
 		brier, _ := ml.DirLosses(pred[0], r.dir)
 		return brier, "", nil
 	}
-	return nil, fmt.Sprintf("product %q has no product gate", m.Product), nil
 }
 
 // predict is version m's forecast of the rows the way predict serves it:
-// vol — last-rv (the row's realized vol over h candles), a fitted HAR
-// (ml.HARFromParams, PredictRow) or the ln-vol booster × vol_scale;
-// quantiles — that vol (last-rv, the HAR, the booster) × z10/z50/z90
-// (NormInv(q) for last-rv-gaussian); p_up — a climatology's constant or
-// the logistic booster. pred[j][t] is level j's quantile at row t (one
-// slice for vol and p_up).
+// the same ml.ProductRule evaluates each row's feature values and, for a
+// version with a booster, the booster's output on the row. pred[j][t] is
+// level j's quantile at row t (one slice for vol and p_up).
 func (r productRows) predict(ctx context.Context, reg *registry.Registry, m registry.Meta) ([][]float64, string, error) {
-	var base []float64
-	var why string
-	var err error
-	z := []float64{1}
-	switch {
-	case m.Product == registry.ProductVol && m.Name == registry.BaselineVolName,
-		m.Product == registry.ProductQuantiles && m.Name == registry.BaselineQuantilesName:
-		base, why = r.lastRV(m.Horizon)
-		if m.Product == registry.ProductQuantiles {
-			z = make([]float64, len(ml.QuantileLevels))
-			for j, q := range ml.QuantileLevels {
-				z[j] = ml.NormInv(q)
-			}
-		}
-	case m.Product == registry.ProductVol && m.Name == ml.BaselineHAR,
-		m.Product == registry.ProductQuantiles && m.Name == ml.BaselineHARGaussian:
-		base, why = r.har(m)
-		if why == "" && m.Product == registry.ProductQuantiles {
-			z, why = readZ(m.Params)
-		}
-	case m.Product == registry.ProductVol && m.Name == modelName,
-		m.Product == registry.ProductQuantiles && m.Name == ModelNameVolZ:
-		var scale float64
-		if scale, why = volScale(m.Params); why != "" {
-			return nil, why, nil
-		}
-		if base, why, err = r.booster(ctx, reg, m); why != "" || err != nil {
+	rule, err := ml.NewProductRule(m.Product, m.Name, m.Horizon, m.Params)
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	var raw []float64
+	if rule.Booster() {
+		var why string
+		if raw, why, err = r.booster(ctx, reg, m); why != "" || err != nil {
 			return nil, why, err
 		}
-		base = expAll(base, scale)
-		if m.Product == registry.ProductQuantiles {
-			z, why = readZ(m.Params)
-		}
-	case m.Product == registry.ProductPUp && m.Name == registry.BaselinePUpName:
-		p, perr := strconv.ParseFloat(m.Params[registry.ParamPUp], 64)
-		if perr != nil || !(p >= 0 && p <= 1) {
-			return nil, fmt.Sprintf("climatology %s %q: not a probability", registry.ParamPUp, m.Params[registry.ParamPUp]), nil
-		}
-		base = make([]float64, len(r.rows))
-		for t := range base {
-			base[t] = p
-		}
-	case m.Product == registry.ProductPUp && m.Name == modelName:
-		base, why, err = r.booster(ctx, reg, m)
-	default:
-		return nil, fmt.Sprintf("model %q of product %s: not a model this build serves", m.Name, registry.ProductName(m.Product)), nil
 	}
-	if why != "" || err != nil {
-		return nil, why, err
+	n := 1
+	if m.Product == registry.ProductQuantiles {
+		n = len(ml.QuantileLevels)
 	}
-	if m.Product != registry.ProductQuantiles {
-		return [][]float64{base}, "", nil
+	pred := make([][]float64, n)
+	for j := range pred {
+		pred[j] = make([]float64, len(r.rows))
 	}
-	return volZQuantiles(base, z), "", nil
-}
-
-// lastRV is the rows' realized vol over the last h candles from the
-// feature row (|ret_1| at h = 1), as last-rv serves it.
-func (r productRows) lastRV(h int) ([]float64, string) {
-	i, ok := ml.RVolFeature(h)
-	if !ok {
-		return nil, fmt.Sprintf("last-rv cannot serve horizon %d", h)
-	}
-	out := make([]float64, len(r.rows))
 	for t, row := range r.rows {
-		v := r.ds.Row(row)[i]
-		if h == 1 {
-			v = math.Abs(v)
+		b := math.NaN()
+		if raw != nil {
+			b = raw[t]
 		}
-		out[t] = v
-	}
-	return out, ""
-}
-
-// har is a fitted HAR's vol forecast of the rows from their feature rows.
-func (r productRows) har(m registry.Meta) ([]float64, string) {
-	har, err := ml.HARFromParams(m.Params)
-	if err != nil {
-		return nil, err.Error()
-	}
-	if har.H != m.Horizon {
-		return nil, fmt.Sprintf("HAR fitted for horizon %d, registered at %d", har.H, m.Horizon)
-	}
-	out := make([]float64, len(r.rows))
-	for t, row := range r.rows {
-		v, ok := har.PredictRow(r.ds.Row(row))
+		out, ok := rule.Eval(r.ds.Row(row), b)
 		if !ok {
-			return nil, fmt.Sprintf("HAR: no forecast at test row %d", row)
+			return nil, fmt.Sprintf("no prediction at test row %d", row), nil
 		}
-		out[t] = v
+		for j := range pred {
+			pred[j][t] = out[j]
+		}
 	}
-	return out, ""
+	return pred, "", nil
 }
 
 // booster is the output of version m's booster on the rows.
@@ -189,39 +125,10 @@ func (r productRows) booster(ctx context.Context, reg *registry.Registry, m regi
 	}
 	defer b.Close()
 	out, err := predictRows(b, r.ds, r.rows)
+	if err == nil && len(out) != len(r.rows) {
+		err = fmt.Errorf("booster v%d: %d outputs for %d rows", m.Version, len(out), len(r.rows))
+	}
 	return out, "", err
-}
-
-// volScale reads a ln-vol booster's params: vol = exp(output) × vol_scale.
-func volScale(p map[string]string) (float64, string) {
-	if t := p[ParamVolTarget]; t != "log" {
-		return 0, fmt.Sprintf("%s %q: not a ln-vol booster", ParamVolTarget, t)
-	}
-	s, ok := p[ParamVolScale]
-	if !ok {
-		return 1, ""
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(v > 0) || math.IsInf(v, 0) {
-		return 0, fmt.Sprintf("%s %q: not a positive number", ParamVolScale, s)
-	}
-	return v, ""
-}
-
-// readZ reads the standardized quantiles z10, z50, z90, in order.
-func readZ(p map[string]string) ([]float64, string) {
-	z := make([]float64, 3)
-	for i, k := range []string{"z10", "z50", "z90"} {
-		v, err := strconv.ParseFloat(p[k], 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Sprintf("quantile param %s %q: not a number", k, p[k])
-		}
-		z[i] = v
-	}
-	if !(z[0] <= z[1] && z[1] <= z[2]) {
-		return nil, fmt.Sprintf("quantile params %v: not in order", z)
-	}
-	return z, ""
 }
 
 // rescore scores the candidate (version cand), the run's fitted baseline
