@@ -176,23 +176,25 @@ func isHeader(rec []string) bool {
 }
 
 // columns are the positions of the named columns, -1 when absent, and
-// which time column the rows' time comes from.
+// the time column the rows' time comes from: its name and parser.
 type columns struct {
-	timeMS, timeISO, timeSec, price, qty, side int
-	timeCol                                    int
-	timeName                                   string
+	price, qty, side int
+	timeCol          int
+	timeName         string
+	timeParse        func(string) (time.Time, error)
 }
 
 func headerColumns(header []string) (columns, error) {
-	c := columns{-1, -1, -1, -1, -1, -1, -1, ""}
+	c := columns{price: -1, qty: -1, side: -1, timeCol: -1, timeParse: unixSeconds}
+	timeMS, timeISO, timeSec := -1, -1, -1
 	for i, name := range header {
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "time_ms":
-			c.timeMS = i
+			timeMS = i
 		case "timestamp_utc", "timestamp":
-			c.timeISO = i
+			timeISO = i
 		case "time", "unix", "unix_seconds":
-			c.timeSec = i
+			timeSec = i
 		case "price":
 			c.price = i
 		case "volume", "qty":
@@ -201,34 +203,26 @@ func headerColumns(header []string) (columns, error) {
 			c.side = i
 		}
 	}
-	if c.price < 0 || c.qty < 0 || max(c.timeMS, c.timeISO, c.timeSec) < 0 {
+	if c.price < 0 || c.qty < 0 || max(timeMS, timeISO, timeSec) < 0 {
 		return c, errors.New("the header lacks a time (time_ms, timestamp_utc or time), price or volume column")
 	}
 	switch {
-	case c.timeMS >= 0:
-		c.timeCol, c.timeName = c.timeMS, "time_ms"
-	case c.timeISO >= 0:
-		c.timeCol, c.timeName = c.timeISO, "timestamp"
+	case timeMS >= 0:
+		c.timeCol, c.timeName, c.timeParse = timeMS, "time_ms", unixMillis
+	case timeISO >= 0:
+		c.timeCol, c.timeName, c.timeParse = timeISO, "timestamp", isoTime
 	default:
-		c.timeCol, c.timeName = c.timeSec, "time"
+		c.timeCol, c.timeName, c.timeParse = timeSec, "time", unixSeconds
 	}
 	return c, nil
 }
 
 func (c columns) parse(rec []string) (market.Trade, error) {
-	var t market.Trade
-	var err error
-	switch {
-	case c.timeMS >= 0:
-		t.TS, err = timeField(rec, c.timeCol, c.timeName, unixMillis)
-	case c.timeISO >= 0:
-		t.TS, err = timeField(rec, c.timeCol, c.timeName, isoTime)
-	default:
-		t.TS, err = timeField(rec, c.timeCol, c.timeName, unixSeconds)
-	}
+	ts, err := timeField(rec, c.timeCol, c.timeName, c.timeParse)
 	if err != nil {
-		return t, err
+		return market.Trade{}, err
 	}
+	t := market.Trade{TS: ts}
 	return t, fill(&t, rec, c.price, c.qty, c.side)
 }
 

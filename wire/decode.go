@@ -68,8 +68,7 @@ func DecodeFeatureRow(b []byte) (market.FeatureRow, error) {
 // features are NaN).
 func DecodeFeatureRowCSV(rec []string) (market.FeatureRow, error) {
 	var buf [numFeatureKeys]wireField
-	keys := featureKeys()
-	fs, err := csvRecordFields(rec, keys[:], buf[:0])
+	fs, err := csvRecordFields(rec, featureKeys[:], buf[:0])
 	if err != nil {
 		return market.FeatureRow{}, fmt.Errorf("decode feature row: %w", err)
 	}
@@ -197,8 +196,7 @@ func checkCandle(c market.Candle) error {
 
 func featureRowFromFields(fs []wireField) (market.FeatureRow, error) {
 	var r market.FeatureRow
-	keys := featureKeys()
-	err := decodeFields(fs, keys[:], featureRequired, func(k int, v wireValue) error {
+	err := decodeFields(fs, featureKeys[:], featureRequired, func(k int, v wireValue) error {
 		return setFeatureField(&r, k, v)
 	})
 	if err == nil {

@@ -101,17 +101,16 @@ const (
 // featureHeadKeys are the feature row keys before one key per FeatureNames entry.
 var featureHeadKeys = [numFeatureHeadKeys]string{"pair", "ts", "schema_version", "warm", "close", "complete", "revision"}
 
-// FeatureCSVHeader returns the header of feature CSV files: the JSON keys in order.
-func FeatureCSVHeader() []string {
-	keys := featureKeys()
-	return keys[:]
-}
-
-func featureKeys() (keys [numFeatureKeys]string) {
+// featureKeys are the feature row keys in wire order: the head keys, then
+// one per FeatureNames entry.
+var featureKeys = func() (keys [numFeatureKeys]string) {
 	copy(keys[:], featureHeadKeys[:])
 	copy(keys[numFeatureHeadKeys:], market.FeatureNames[:])
 	return keys
-}
+}()
+
+// FeatureCSVHeader returns the header of feature CSV files: the JSON keys in order.
+func FeatureCSVHeader() []string { return slices.Clone(featureKeys[:]) }
 
 // Required keys: trades may omit trade_id, ord_type and source; candles and
 // rows written before revisions existed omit revision (and rows complete).
