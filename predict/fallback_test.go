@@ -2,7 +2,6 @@ package predict
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/registry"
+	"github.com/tickcast/tickcast/registry/registrytest"
 )
 
 // fallbackFixture is a registry of real trained models in a known
@@ -70,32 +70,6 @@ func flipBytes(t *testing.T, path string) {
 	}
 }
 
-func removeFile(t *testing.T, path string) {
-	t.Helper()
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// legacy rewrites meta.json without its checksum, as versions registered
-// before checksums were: then only XGBoost can refuse the bytes.
-func legacy(t *testing.T, metaPath string) {
-	t.Helper()
-	b, err := os.ReadFile(metaPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatal(err)
-	}
-	delete(raw, "sha256")
-	b, _ = json.Marshal(raw)
-	if err := os.WriteFile(metaPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFallbackOnCorruptChampion(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -112,11 +86,11 @@ func TestFallbackOnCorruptChampion(t *testing.T) {
 			flipBytes(t, f.path(1, f.vB, "model.ubj"))
 		}, vA, vB, "corrupt"},
 		{"unverified and truncated: XGBoost refuses it", func(t *testing.T, f fallbackFixture) {
-			legacy(t, f.path(1, f.vB, "meta.json"))
+			registrytest.StripChecksum(t, f.path(1, f.vB, "meta.json"))
 			truncateFile(t, f.path(1, f.vB, "model.ubj"))
 		}, vA, vB, "xgboost refuses"},
 		{"missing file", func(t *testing.T, f fallbackFixture) {
-			removeFile(t, f.path(1, f.vB, "model.ubj"))
+			registrytest.Remove(t, f.path(1, f.vB, "model.ubj"))
 		}, vA, vB, "not found"},
 		{"champion and rollback target corrupt: the baseline serves", func(t *testing.T, f fallbackFixture) {
 			truncateFile(t, f.path(1, f.vB, "model.ubj"))
@@ -286,7 +260,7 @@ func TestFallbackHotSwap(t *testing.T) {
 // gets one recorded on its first load that XGBoost accepts.
 func TestUnverifiedModelGetsChecksum(t *testing.T) {
 	f, cfg := newFallbackFixture(t)
-	legacy(t, f.path(1, f.vB, "meta.json"))
+	registrytest.StripChecksum(t, f.path(1, f.vB, "meta.json"))
 	s := newService(t, cfg)
 	if p, err := s.Predict(context.Background(), "ETH-USDT", 1, Options{}); err != nil || p.Model.Version != f.vB || p.Degraded {
 		t.Fatalf("%+v, %v; want v%d serving", p, err, f.vB)

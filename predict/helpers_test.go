@@ -2,6 +2,7 @@ package predict
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -51,12 +52,26 @@ func warmRow(tb testing.TB, i int) market.FeatureRow {
 // (horizon h, the layout of activities' training) and returns it as UBJ.
 func trainArtifact(tb testing.TB, h int, depth string, rounds int) []byte {
 	tb.Helper()
+	return trainBooster(tb, h, xgboost.Params{"objective": "reg:squarederror", "base_score": "0", "max_depth": depth}, rounds, false)
+}
+
+// trainBooster trains an XGBoost model with params (beside the common
+// hist, eta 0.3, one thread, seed 1) on the real training rows at horizon
+// h and returns it as UBJ; up labels each row 1 when its return is
+// positive, 0 otherwise, instead of the return.
+func trainBooster(tb testing.TB, h int, params xgboost.Params, rounds int, up bool) []byte {
+	tb.Helper()
 	d := loadReal(tb)
 	ds, err := ml.Build(d.rows[:trainUntil], d.candles, h)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	x, y := ds.Float32(0, ds.Len())
+	if up {
+		for i := range y {
+			y[i] = float32(map[bool]int{true: 1, false: 0}[y[i] > 0])
+		}
+	}
 	m, err := xgboost.NewMatrix(x, ds.Len(), ds.Cols, nan32())
 	if err != nil {
 		tb.Fatal(err)
@@ -65,8 +80,9 @@ func trainArtifact(tb testing.TB, h int, depth string, rounds int) []byte {
 	if err := m.SetLabels(y); err != nil {
 		tb.Fatal(err)
 	}
-	b, _, err := xgboost.Train(xgboost.Params{"objective": "reg:squarederror", "base_score": "0", "tree_method": "hist",
-		"max_depth": depth, "eta": "0.3", "nthread": "1", "seed": "1"}, m, xgboost.TrainOptions{Rounds: rounds})
+	all := xgboost.Params{"tree_method": "hist", "eta": "0.3", "nthread": "1", "seed": "1"}
+	maps.Copy(all, params)
+	b, _, err := xgboost.Train(all, m, xgboost.TrainOptions{Rounds: rounds})
 	if err != nil {
 		tb.Fatal(err)
 	}

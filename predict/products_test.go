@@ -84,34 +84,7 @@ func TestProductBaselines(t *testing.T) {
 // trainLogistic is a small binary:logistic booster on the real rows (up at h).
 func trainLogistic(tb testing.TB, h int) []byte {
 	tb.Helper()
-	d := loadReal(tb)
-	ds, err := ml.Build(d.rows[:trainUntil], d.candles, h)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	x, y := ds.Float32(0, ds.Len())
-	for i := range y {
-		y[i] = float32(map[bool]int{true: 1, false: 0}[y[i] > 0])
-	}
-	m, err := xgboost.NewMatrix(x, ds.Len(), ds.Cols, nan32())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.SetLabels(y); err != nil {
-		tb.Fatal(err)
-	}
-	b, _, err := xgboost.Train(xgboost.Params{"objective": "binary:logistic", "tree_method": "hist", "max_depth": "3",
-		"eta": "0.3", "nthread": "1", "seed": "1"}, m, xgboost.TrainOptions{Rounds: 10})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer b.Close()
-	art, err := b.Save("ubj")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return art
+	return trainBooster(tb, h, xgboost.Params{"objective": "binary:logistic", "max_depth": "3"}, 10, true)
 }
 
 // Trained products serve by the artifact contract: vol = exp(output) ×

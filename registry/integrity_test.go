@@ -2,11 +2,12 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tickcast/tickcast/registry/registrytest"
 )
 
 // The artifacts here are hand-written bytes: the registry checks them
@@ -41,7 +42,7 @@ func TestArtifactIntegrity(t *testing.T) {
 		{"intact", nil, false, IntegrityOK, false, false},
 		{"one byte flipped", flip, false, IntegrityMismatch, true, true},
 		{"truncated", truncate, false, IntegrityMismatch, true, true},
-		{"missing", remove, false, IntegrityUnreadable, false, true},
+		{"missing", registrytest.Remove, false, IntegrityUnreadable, false, true},
 		{"legacy intact", nil, true, IntegrityUnverified, false, false},
 		{"legacy flipped", flip, true, IntegrityUnverified, false, false}, // nothing to check against
 	}
@@ -51,7 +52,7 @@ func TestArtifactIntegrity(t *testing.T) {
 			m := mustRegister(t, r, xgbMeta("ETH/USDT", 0.0004), []byte("0123456789abcdef"))
 			vdir := filepath.Join(dir, "registry", "ETH-USDT", "h1", "v000001")
 			if tt.legacy {
-				stripChecksum(t, filepath.Join(vdir, "meta.json"))
+				registrytest.StripChecksum(t, filepath.Join(vdir, "meta.json"))
 				m.SHA256 = ""
 			}
 			if tt.damage != nil {
@@ -74,7 +75,7 @@ func TestRecordChecksum(t *testing.T) {
 	r, dir := openTest(t)
 	art := []byte("0123456789abcdef")
 	mustRegister(t, r, xgbMeta("ETH/USDT", 0.0004), art)
-	stripChecksum(t, filepath.Join(dir, "registry", "ETH-USDT", "h1", "v000001", "meta.json"))
+	registrytest.StripChecksum(t, filepath.Join(dir, "registry", "ETH-USDT", "h1", "v000001", "meta.json"))
 	if err := r.RecordChecksum(ctx, "ETH/USDT", 1, 1, art); err != nil {
 		t.Fatal(err)
 	}
@@ -105,33 +106,6 @@ func flip(t *testing.T, path string) {
 func truncate(t *testing.T, path string) {
 	t.Helper()
 	if err := os.Truncate(path, 5); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func remove(t *testing.T, path string) {
-	t.Helper()
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// stripChecksum rewrites meta.json as versions registered before checksums were.
-func stripChecksum(t *testing.T, path string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatal(err)
-	}
-	delete(raw, "sha256")
-	if b, err = json.Marshal(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
