@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickcast/tickcast/fakekraken"
 	"github.com/tickcast/tickcast/market"
 )
 
@@ -41,7 +42,7 @@ func TestSnapshotSizesAlignWithoutLoss(t *testing.T) {
 		for i := range n {
 			trades = append(trades, market.Trade{Pair: pair, TradeID: int64(i + 1), Price: 1, Qty: 1, TS: t0.Add(time.Duration(i) * every)})
 		}
-		s := &Source{Pair: pair, open: func() (Trades, error) { st := sliceTrades(trades); return &st, nil }}
+		s := &Source{Pair: pair, open: func() (Trades, error) { return fakekraken.NewSliceSource(trades), nil }}
 		if err := s.scan(); err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"io"
 	"testing"
 	"time"
 
@@ -43,16 +42,4 @@ func TestLoadSplitsCandles(t *testing.T) {
 	if err != nil || src.Candles || src.Backfill || src.Count != 2672 {
 		t.Errorf("trade file: %v candles %v, %d trades", err, src.Candles, src.Count)
 	}
-}
-
-// sliceTrades streams trades from memory.
-type sliceTrades []market.Trade
-
-func (s *sliceTrades) Next() (market.Trade, error) {
-	if len(*s) == 0 {
-		return market.Trade{}, io.EOF
-	}
-	t := (*s)[0]
-	*s = (*s)[1:]
-	return t, nil
 }
