@@ -183,16 +183,15 @@ func (c *Client) Close() error {
 func (c *Client) Cache() *Cache { return &Cache{c: c} }
 
 // goBackground runs fn until Close, unless the client is closed already.
-func (c *Client) goBackground(fn func(ctx context.Context)) (started bool) {
+func (c *Client) goBackground(fn func(ctx context.Context)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return false
+		return
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		fn(c.ctx)
 	}()
-	return true
 }
