@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
@@ -24,37 +22,14 @@ import (
 // Binance ETH/USDT minute candles (130,708 from 2025-05-20), stored once
 // per test binary and copied.
 var realStore = sync.OnceValues(func() (string, error) {
-	path, ok := realdata.Dir()
-	if !ok {
-		return "", errors.New("no shared data")
-	}
-	cs, _, err := archive.ReadCandles(filepath.Join(path, realdata.BinanceETH90d), archive.BinanceKlines, "ETH/USDT")
-	if err != nil {
-		return "", err
-	}
-	root, err := tempDir("duckdb-real-store-")
-	if err != nil {
-		return "", err
-	}
-	s, err := parquet.Open(datadir.Parquet(root), parquet.Options{FlushRows: 1 << 20})
-	if err != nil {
-		return "", err
-	}
-	if err := s.AddCandles(cs); err != nil {
-		return "", err
-	}
-	return root, s.Close(context.Background())
+	return buildRealStore("duckdb-real-store-", false, realPair{realdata.BinanceETH90d, "ETH/USDT"})
 })
 
 // copyRealStore gives a test its own copy of the real store.
 func copyRealStore(t *testing.T) string {
 	t.Helper()
 	realdata.Path(t, realdata.BinanceETH90d) // skips without the data
-	src, err := realStore()
-	mustNil(t, err)
-	dst := t.TempDir()
-	mustNil(t, os.CopyFS(dst, os.DirFS(src)))
-	return dst
+	return copyStore(t, realStore)
 }
 
 var corruptions = []struct {

@@ -1,14 +1,10 @@
 package duckdb
 
 import (
-	"context"
-	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
@@ -18,35 +14,8 @@ import (
 // benchDataDir is the real 90 days of Binance ETH/USDT and BTC/USDT minute
 // candles and their feature rows: the store training and warm starts read.
 var benchDataDir = sync.OnceValues(func() (string, error) {
-	dir, ok := realdata.Dir()
-	if !ok {
-		return "", errors.New("no shared data")
-	}
-	root, err := tempDir("duckdb-bench-datadir-")
-	if err != nil {
-		return "", err
-	}
-	s, err := parquet.Open(datadir.Parquet(root), parquet.Options{FlushRows: 1 << 20})
-	if err != nil {
-		return "", err
-	}
-	for _, f := range []struct{ file, pair string }{{realdata.BinanceETH90d, "ETH/USDT"}, {realdata.BinanceBTC90d, "BTC/USDT"}} {
-		cs, _, err := archive.ReadCandles(filepath.Join(dir, f.file), archive.BinanceKlines, f.pair)
-		if err != nil {
-			return "", err
-		}
-		feats := market.NewFeatures()
-		rows := make([]market.FeatureRow, len(cs))
-		for i, c := range cs {
-			if rows[i], err = feats.Update(c); err != nil {
-				return "", err
-			}
-		}
-		if err := errors.Join(s.AddCandles(cs), s.AddFeatures(rows)); err != nil {
-			return "", err
-		}
-	}
-	return root, s.Close(context.Background())
+	return buildRealStore("duckdb-bench-datadir-", true,
+		realPair{realdata.BinanceETH90d, "ETH/USDT"}, realPair{realdata.BinanceBTC90d, "BTC/USDT"})
 })
 
 func benchDir(b *testing.B) string {

@@ -52,24 +52,21 @@ func TestMain(m *testing.M) {
 // ETH/USDT minute candles and their feature rows (market.Features over
 // them), built once per test binary; no trades, no predictions.
 var realDataDir = sync.OnceValues(func() (string, error) {
+	return buildRealStore("duckdb-real-datadir-", true, realPair{realdata.BinanceETH90d, "ETH/USDT"})
+})
+
+// realPair is a file of real Binance minute candles and its pair.
+type realPair struct{ file, pair string }
+
+// buildRealStore is a new data directory whose store holds the candles of
+// each pair, and their feature rows (market.Features over them) when
+// features is set.
+func buildRealStore(pattern string, features bool, pairs ...realPair) (string, error) {
 	dir, ok := realdata.Dir()
 	if !ok {
 		return "", errors.New("no shared data")
 	}
-	cs, _, err := archive.ReadCandles(filepath.Join(dir, realdata.BinanceETH90d), archive.BinanceKlines, "ETH/USDT")
-	if err != nil {
-		return "", err
-	}
-	f := market.NewFeatures()
-	rows := make([]market.FeatureRow, 0, len(cs))
-	for _, c := range cs {
-		r, err := f.Update(c)
-		if err != nil {
-			return "", err
-		}
-		rows = append(rows, r)
-	}
-	root, err := tempDir("duckdb-real-datadir-")
+	root, err := tempDir(pattern)
 	if err != nil {
 		return "", err
 	}
@@ -77,17 +74,42 @@ var realDataDir = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := errors.Join(s.AddCandles(cs), s.AddFeatures(rows)); err != nil {
-		return "", err
+	for _, p := range pairs {
+		cs, _, err := archive.ReadCandles(filepath.Join(dir, p.file), archive.BinanceKlines, p.pair)
+		if err != nil {
+			return "", err
+		}
+		if err := s.AddCandles(cs); err != nil {
+			return "", err
+		}
+		if !features {
+			continue
+		}
+		f := market.NewFeatures()
+		rows := make([]market.FeatureRow, len(cs))
+		for i, c := range cs {
+			if rows[i], err = f.Update(c); err != nil {
+				return "", err
+			}
+		}
+		if err := s.AddFeatures(rows); err != nil {
+			return "", err
+		}
 	}
 	return root, s.Close(context.Background())
-})
+}
 
 // copyRealDataDir gives a test its own copy of realDataDir.
 func copyRealDataDir(tb testing.TB) string {
 	tb.Helper()
 	realdata.Path(tb, realdata.BinanceETH90d) // skips without the data
-	src, err := realDataDir()
+	return copyStore(tb, realDataDir)
+}
+
+// copyStore gives a test its own copy of the store build makes.
+func copyStore(tb testing.TB, build func() (string, error)) string {
+	tb.Helper()
+	src, err := build()
 	if err != nil {
 		tb.Fatal(err)
 	}
