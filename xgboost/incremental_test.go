@@ -188,18 +188,8 @@ func splits(t *testing.T, tree string) string {
 // The built-in objective is refused for such a model.
 func TestRefreshPinball(t *testing.T) {
 	shifted := func(x []float32, rng *rand.Rand) float32 { return heteroscedastic(x, rng) + 5e-4 }
-	tr, nw := fixture(2000, 3, 31, heteroscedastic), fixture(2000, 3, 32, shifted)
-	obj, err := NewPinball(0.9, tr.Y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := testParams("hist")
-	delete(p, "eval_metric")
-	delete(p, "base_score")
-	b, _, err := Train(p, tr.matrix(t), TrainOptions{Rounds: 100, Objective: obj})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nw := fixture(2000, 3, 32, shifted)
+	b, obj := pinballQ90(t)
 	defer b.Close()
 	dnew := nw.matrix(t)
 	if err := b.Refresh(dnew, nil); !errors.Is(err, ErrInvalid) {
@@ -227,6 +217,25 @@ func TestRefreshPinball(t *testing.T) {
 	if PinballLoss(0.9, after, nw.Y) > 0.9*PinballLoss(0.9, before, nw.Y) || math.Abs(cover(after)-0.9) > math.Abs(cover(before)-0.9)/2 {
 		t.Fatal("the refreshed quantile did not follow the shifted rows")
 	}
+}
+
+// pinballQ90 is a q90 model boosted 100 rounds with the Pinball objective
+// on the heteroscedastic fixture (seed 31), and that objective.
+func pinballQ90(t *testing.T) (*Booster, Pinball) {
+	t.Helper()
+	tr := fixture(2000, 3, 31, heteroscedastic)
+	obj, err := NewPinball(0.9, tr.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testParams("hist")
+	delete(p, "eval_metric")
+	delete(p, "base_score")
+	b, _, err := Train(p, tr.matrix(t), TrainOptions{Rounds: 100, Objective: obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, obj
 }
 
 // TestIncrementalErrors: corrupt, empty, unlabelled or mismatched input is a
@@ -314,18 +323,8 @@ func TestRefreshPythonCrossCheck(t *testing.T) {
 		refreshCrossCheck(t, py, model, newer, nil)
 	})
 	t.Run("pinball", func(t *testing.T) {
-		tr, nw := fixture(2000, 3, 31, heteroscedastic), fixture(2000, 3, 32, heteroscedastic)
-		obj, err := NewPinball(0.9, tr.Y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := testParams("hist")
-		delete(p, "eval_metric")
-		delete(p, "base_score")
-		b, _, err := Train(p, tr.matrix(t), TrainOptions{Rounds: 100, Objective: obj})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := fixture(2000, 3, 32, heteroscedastic)
+		b, obj := pinballQ90(t)
 		defer b.Close()
 		model, err := b.Save("ubj")
 		if err != nil {
