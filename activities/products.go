@@ -37,14 +37,6 @@ type ProductsInput struct {
 // TrainProducts reads the dataset and the pair's candles and trains, scores
 // and saves the products (training.TrainProducts), heartbeating the stage.
 func (a *Activities) TrainProducts(ctx context.Context, in ProductsInput) (ProductsResult, error) {
-	dir, err := a.dataDir(in.DataDir)
-	if err != nil {
-		return ProductsResult{}, err
-	}
-	ds, sp, err := a.readDataset(in.Dataset)
-	if err != nil {
-		return ProductsResult{}, err
-	}
 	report, err := a.dataPath("report_dir", in.ReportDir)
 	if err != nil {
 		return ProductsResult{}, err
@@ -55,11 +47,11 @@ func (a *Activities) TrainProducts(ctx context.Context, in ProductsInput) (Produ
 	}
 	hb := startHeartbeat(ctx, "reading candles")
 	defer hb.close()
-	candles, err := training.ReadCandles(dir, ds)
+	d, err := a.productData(in.DataDir, in.Dataset)
 	if err != nil {
-		return ProductsResult{}, TemporalError(err)
+		return ProductsResult{}, err
 	}
-	res, err := training.TrainProducts(ctx, ds, sp, candles, training.ProductsRequest{ReportDir: report, ReturnModel: model,
+	res, err := training.TrainProducts(ctx, d.Dataset, d.Splits, d.Candles, training.ProductsRequest{ReportDir: report, ReturnModel: model,
 		Params: in.Params, Rounds: in.Rounds, Threads: in.Threads, Seed: in.Seed,
 		Progress: func(stage string) { hb.set(ctx, stage) }})
 	if err != nil {
@@ -101,22 +93,21 @@ func (a *Activities) RegisterProducts(ctx context.Context, in RegisterProductsIn
 		}
 		products[i] = p
 	}
-	data, err := a.productData(in.DataDir, in.Dataset.Path)
-	if err != nil {
-		return nil, err
+	var data *training.ProductData // nil without a dataset: the champions' recorded losses stand in
+	if in.Dataset.Path != "" {
+		if data, err = a.productData(in.DataDir, in.Dataset.Path); err != nil {
+			return nil, err
+		}
 	}
 	out, err := training.RegisterProducts(ctx, reg, training.RegisterProductsRequest{Pair: in.Pair, Horizon: in.Horizon,
 		ReportDir: in.ReportDir, Dataset: in.Dataset, Products: products, Data: data})
 	return out, TemporalError(err)
 }
 
-// productData reads the dataset at path and the pair's candles, on which
-// RegisterProducts re-scores each product's champion; nil without a
-// dataset (the champions' recorded losses stand in).
+// productData reads the dataset at path (from the worker's cache) and the
+// pair's candles: what TrainProducts trains on and what RegisterProducts
+// re-scores each product's champion on.
 func (a *Activities) productData(dataDir, path string) (*training.ProductData, error) {
-	if path == "" {
-		return nil, nil
-	}
 	dir, err := a.dataDir(dataDir)
 	if err != nil {
 		return nil, err
