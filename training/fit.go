@@ -221,7 +221,12 @@ func fit(ctx context.Context, ds ml.Dataset, params xgboost.Params, train, valid
 
 func matrix(ds ml.Dataset, s Span) (*xgboost.Matrix, error) {
 	x, y := ds.Float32(s.Lo, s.Hi)
-	m, err := xgboost.NewMatrix(x, s.Len(), ds.Cols, float32(math.NaN()))
+	return labelledMatrix(x, y, s.Len(), ds.Cols)
+}
+
+// labelledMatrix is the n×cols row-major features x (NaN missing) labelled y.
+func labelledMatrix(x, y []float32, n, cols int) (*xgboost.Matrix, error) {
+	m, err := xgboost.NewMatrix(x, n, cols, float32(math.NaN()))
 	if err != nil {
 		return nil, err
 	}

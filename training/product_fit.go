@@ -137,15 +137,7 @@ func rowsFloat32(ds ml.Dataset, rows []int) []float32 {
 }
 
 func rowsMatrix(ds ml.Dataset, rows []int, y []float32) (*xgboost.Matrix, error) {
-	m, err := xgboost.NewMatrix(rowsFloat32(ds, rows), len(rows), ds.Cols, float32(math.NaN()))
-	if err != nil {
-		return nil, err
-	}
-	if err := m.SetLabels(y); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
+	return labelledMatrix(rowsFloat32(ds, rows), y, len(rows), ds.Cols)
 }
 
 // predictRows is the booster's prediction (at its best iteration) of rows.

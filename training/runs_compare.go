@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/tickcast/tickcast/registry"
 )
@@ -169,15 +168,7 @@ func (p RunProduct) GateWord() string { return gate(p) }
 
 // SkillCI formats a skill and its 95% CI as percentages.
 func SkillCI(skill, lo, hi jnum) string {
-	return pct(skill) + " [" + pct(lo) + ", " + pct(hi) + "]"
-}
-
-func pct(v jnum) string {
-	f := float64(v)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(100*f, 'f', 2, 64) + "%"
+	return fmtPct(float64(skill)) + " [" + fmtPct(float64(lo)) + ", " + fmtPct(float64(hi)) + "]"
 }
 
 func orDash(s string) string {
