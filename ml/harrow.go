@@ -101,18 +101,29 @@ func (m HAR) PredictRow(values []float64) (vol float64, ok bool) {
 	}
 	v := m.Coef[0]
 	for j, w := range m.Windows {
-		i, known := RVolFeature(w)
-		if !known || i >= len(values) {
-			return math.NaN(), false
-		}
-		x := values[i]
-		if w == 1 {
-			x = math.Abs(x)
-		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+		x, ok := RowVol(values, w)
+		if !ok {
 			return math.NaN(), false
 		}
 		v += m.Coef[j+1] * x * math.Sqrt(float64(m.H)/float64(w))
 	}
 	return max(v, 0), true
+}
+
+// RowVol is the realized vol over the last w one-candle returns that a
+// feature row carries (RVolFeature; |ret_1| at w = 1); ok is false when the
+// row has no such feature or its value is missing or not finite.
+func RowVol(values []float64, w int) (vol float64, ok bool) {
+	i, known := RVolFeature(w)
+	if !known || i >= len(values) {
+		return math.NaN(), false
+	}
+	x := values[i]
+	if w == 1 {
+		x = math.Abs(x)
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return math.NaN(), false
+	}
+	return x, true
 }

@@ -56,8 +56,7 @@ type ProductRule struct {
 	product string
 	src     int
 	konst   float64
-	rvFeat  int // srcRV: feature index; at h = 1, |ret_1|
-	rvAbs   bool
+	rvW     int // srcRV: the window RowVol reads
 	har     HAR
 	logVol  bool    // vol from a booster: exp(output)·scale
 	scale   float64 // vol from a booster
@@ -142,11 +141,10 @@ func (r ProductRule) Booster() bool { return r.src == srcBooster }
 // rvol_<h> feature (|ret_1| at h = 1). Horizons without such a feature
 // cannot be served by last-rv.
 func (r *ProductRule) lastRV(h int) error {
-	i, ok := RVolFeature(h)
-	if !ok {
+	if _, ok := RVolFeature(h); !ok {
 		return fmt.Errorf("last-rv cannot serve horizon %d: the feature row has no realized vol over %d candles: %w", h, h, market.ErrInvalid)
 	}
-	r.src, r.rvFeat, r.rvAbs = srcRV, i, h == 1
+	r.src, r.rvW = srcRV, h
 	return nil
 }
 
@@ -204,12 +202,9 @@ func (r ProductRule) Eval(values []float64, raw float64) (out [3]float64, ok boo
 	case srcConst:
 		v = r.konst
 	case srcRV:
-		if r.rvFeat >= len(values) {
+		v, ok = RowVol(values, r.rvW)
+		if !ok {
 			return out, false
-		}
-		v = values[r.rvFeat]
-		if r.rvAbs {
-			v = math.Abs(v)
 		}
 	case srcHAR:
 		v, ok = r.har.PredictRow(values)

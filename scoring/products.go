@@ -48,17 +48,13 @@ func unscored() outcome {
 	return outcome{n, n, n, n, n, n}
 }
 
-// rvAt is the realized vol of the h returns ending at row (ml.RVolFeature),
+// rvAt is the realized vol of the h returns ending at row (ml.RowVol),
 // NaN when the row has no such feature or it is missing.
 func rvAt(row *market.FeatureRow, h int) float64 {
-	i, ok := ml.RVolFeature(h)
-	if !ok || row == nil {
+	if row == nil {
 		return math.NaN()
 	}
-	v := row.Values[i]
-	if h == 1 {
-		v = math.Abs(v)
-	}
+	v, _ := ml.RowVol(row.Values[:], h)
 	return v
 }
 
