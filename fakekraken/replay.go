@@ -1,6 +1,7 @@
 package fakekraken
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -13,20 +14,28 @@ import (
 // now) and of Config.Sources (read as the replay goes; the first trade is
 // read now so that a source that cannot start fails New).
 func newTapes(cfg Config) (map[string]*tape, error) {
+	sizes, err := snapshotSizes(cfg)
+	if err != nil {
+		return nil, err
+	}
 	tapes := map[string]*tape{}
-	add := func(name string, src TradeSource, keep int) (*tape, error) {
-		t, err := newTape(name, src, keep, cfg.Faults.Hostile)
+	add := func(name string, src TradeSource, streamed bool) (*tape, error) {
+		t, err := newTape(name, src, cfg.Faults.Hostile)
 		if err != nil {
 			return nil, err
 		}
 		if _, dup := tapes[t.pair]; dup {
 			return nil, fmt.Errorf("fakekraken: pair %s given twice", t.pair)
 		}
+		t.snap = cmp.Or(sizes[t.pair], cfg.SnapshotSize)
+		if streamed {
+			t.keep = max(cfg.History, t.snap)
+		}
 		tapes[t.pair] = t
 		return t, nil
 	}
 	for name, trades := range cfg.Trades {
-		t, err := add(name, NewSliceSource(trades), 0)
+		t, err := add(name, NewSliceSource(trades), false)
 		if err != nil {
 			return nil, err
 		}
@@ -36,7 +45,7 @@ func newTapes(cfg Config) (map[string]*tape, error) {
 		}
 	}
 	for name, src := range cfg.Sources {
-		t, err := add(name, src, max(cfg.History, cfg.SnapshotSize))
+		t, err := add(name, src, true)
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +53,28 @@ func newTapes(cfg Config) (map[string]*tape, error) {
 			return nil, t.err
 		}
 	}
+	for pair := range sizes {
+		if tapes[pair] == nil {
+			return nil, fmt.Errorf("fakekraken: snapshot size of %s, a pair not replayed", pair)
+		}
+	}
 	return tapes, nil
+}
+
+// snapshotSizes returns Config.SnapshotSizes under v2 pair names.
+func snapshotSizes(cfg Config) (map[string]int, error) {
+	out := map[string]int{}
+	for name, n := range cfg.SnapshotSizes {
+		pair, err := market.NormalizePair(name)
+		if err != nil {
+			return nil, fmt.Errorf("fakekraken: snapshot size: %w", err)
+		}
+		if _, dup := out[pair]; dup {
+			return nil, fmt.Errorf("fakekraken: snapshot size of %s given twice", pair)
+		}
+		out[pair] = n
+	}
+	return out, nil
 }
 
 // caughtUpLocked reports whether every subscriber has been sent everything
@@ -64,11 +94,53 @@ func (t *tape) notifyLocked() {
 	}
 }
 
+// wakeLocked wakes the subscribers of t after it published or lost a
+// subscriber, and at max speed with several pairs those of every pair:
+// the shared clock (advanceLocked) may now let them publish.
+func (s *Server) wakeLocked(t *tape) {
+	if !s.maxSpeed() || len(s.tapes) == 1 {
+		t.notifyLocked()
+		return
+	}
+	for _, o := range s.tapes {
+		o.notifyLocked()
+	}
+}
+
+// advanceLocked publishes up to limit more trades of t at max speed. The
+// pairs share one event-time clock: t publishes only trades no later than
+// the next unpublished trade of every other pair that has subscribers and
+// trades left (clockLimitLocked). Trades at that very time go through, so
+// the pair whose next trade is the earliest always advances: none waits on
+// another forever, and a pair nobody listens to holds no one back.
+func (s *Server) advanceLocked(t *tape, limit int) {
+	n := t.published + limit
+	if at, ok := s.clockLimitLocked(t); ok {
+		n = t.until(n, at)
+	}
+	s.publishLocked(t, n)
+}
+
+// clockLimitLocked is the earliest next unpublished trade time of the
+// pairs other than t that have subscribers and trades left; ok is false
+// when there is none.
+func (s *Server) clockLimitLocked(t *tape) (at time.Time, ok bool) {
+	for _, o := range s.tapes {
+		if o == t || len(o.subs) == 0 || o.exhausted() {
+			continue
+		}
+		if next := o.at(o.published).TS; !ok || next.Before(at) {
+			at, ok = next, true
+		}
+	}
+	return at, ok
+}
+
 func (s *Server) maxSpeed() bool { return s.cfg.Speed <= 0 }
 
 // Now is the exchange clock: the event time the replay is at. At Speed > 0
 // it is origin + (wall − start) × Speed, origin being the newest of every
-// pair's first SnapshotSize trades (published at once at the first
+// pair's first snapshot-size trades (published at once at the first
 // subscription); at max speed the time of the newest trade published.
 // Before the replay starts it is the newest trade REST serves when a pair
 // is in memory (Config.Trades: REST serves it all), else at Speed > 0 the
@@ -118,13 +190,13 @@ func (s *Server) servesHistoryLocked() bool {
 }
 
 // startOriginLocked is the event time a replay starts at: the newest of
-// the first SnapshotSize trades of every pair, published at once (the
+// the first snapshot-size trades of every pair, published at once (the
 // exchange's history when the first client subscribes).
 func (s *Server) startOriginLocked() time.Time {
 	origin := s.origin
 	for _, t := range s.tapes {
-		t.fill(s.cfg.SnapshotSize)
-		if n := min(s.cfg.SnapshotSize, t.loaded()); n > 0 && t.at(n-1).TS.After(origin) {
+		t.fill(t.snap)
+		if n := min(t.snap, t.loaded()); n > 0 && t.at(n-1).TS.After(origin) {
 			origin = t.at(n - 1).TS
 		}
 	}
@@ -132,12 +204,12 @@ func (s *Server) startOriginLocked() time.Time {
 }
 
 // startLocked begins the replay at the first subscription, with the first
-// SnapshotSize trades of every pair already published.
+// snapshot-size trades of every pair already published.
 func (s *Server) startLocked() {
 	s.started, s.start = true, time.Now()
 	s.origin = s.startOriginLocked()
 	for _, t := range s.tapes {
-		s.publishLocked(t, min(s.cfg.SnapshotSize, t.loaded()))
+		s.publishLocked(t, min(t.snap, t.loaded()))
 	}
 	if !s.maxSpeed() && !s.closed {
 		s.publishDueLocked(s.start) // pairs share one clock: catch up to the origin
@@ -157,7 +229,7 @@ func (s *Server) publishLocked(t *tape, n int) {
 	s.stats.published.Add(int64(k))
 	t.published = n
 	t.trim()
-	t.notifyLocked()
+	s.wakeLocked(t)
 	s.countForOutageLocked(k)
 	s.checkDoneLocked()
 }
@@ -262,9 +334,9 @@ func (s *Server) subscribe(c *conn, pair string, snapshot bool) ([]market.Trade,
 	return s.snapshotLocked(t), ""
 }
 
-// snapshotLocked is the pair's last SnapshotSize published trades, as of now.
+// snapshotLocked is the pair's last snapshot-size published trades, as of now.
 func (s *Server) snapshotLocked(t *tape) []market.Trade {
-	return t.emit(max(t.base, t.published-s.cfg.SnapshotSize), t.published)
+	return t.emit(max(t.base, t.published-t.snap), t.published)
 }
 
 // snapshots returns the current snapshot of each pair c is subscribed to.
@@ -291,13 +363,14 @@ func (s *Server) unsubscribe(c *conn, pair string) string {
 		return errSubNotFound
 	}
 	delete(t.subs, c)
-	t.notifyLocked()
+	s.wakeLocked(t)
 	return ""
 }
 
 // take returns the next batch of at most limit trades of pair for c. At max
 // speed a caught-up connection publishes the batch itself, when every
-// other subscriber has caught up too. A subscriber that fell behind the
+// other subscriber has caught up too and as far as the pairs' shared clock
+// allows (advanceLocked). A subscriber that fell behind the
 // streamed window (History trades) resumes at its start: a gap, as when
 // Kraken sheds a slow reader.
 func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
@@ -309,7 +382,7 @@ func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
 		return nil
 	}
 	if s.maxSpeed() && sb.next == t.published && t.caughtUpLocked() {
-		s.publishLocked(t, t.published+limit)
+		s.advanceLocked(t, limit)
 	}
 	if sb.next < t.base {
 		c.log.Warn("fakekraken: subscriber fell behind the history window", "pair", pair, "skipped", t.base-sb.next)
@@ -372,6 +445,7 @@ func (s *Server) drop(c *conn) bool {
 		if _, ok := t.subs[c]; ok {
 			delete(t.subs, c)
 			s.publishLocked(t, t.published+s.cfg.Faults.SkipOnDisconnect)
+			s.wakeLocked(t)
 		}
 	}
 	return true

@@ -65,11 +65,12 @@ type Config struct {
 	// Trades or Sources, not both.
 	Sources map[string]TradeSource
 	// History is how many published trades a streamed pair keeps
-	// (default DefaultHistory, at least SnapshotSize).
+	// (default DefaultHistory, at least the pair's snapshot size).
 	History int
 	// Speed multiplies real time: trade i is published at
 	// start + (ts_i − ts_origin)/Speed. Zero or negative means as fast as
-	// the subscribed clients read.
+	// the subscribed clients read, the pairs kept on one event-time clock
+	// (no pair publishes past the next trade of another that is listened to).
 	Speed             float64
 	HeartbeatInterval time.Duration // default 1 s
 	SnapshotSize      int           // default 50
@@ -77,6 +78,12 @@ type Config struct {
 	Faults            Faults
 	REST              RESTFaults   // failures of the REST API (rest.go)
 	Logger            *slog.Logger // default discards
+	// SnapshotSizes overrides SnapshotSize per pair (any spelling of a pair
+	// of Trades or Sources; 0 means SnapshotSize): the trades published at
+	// once at the start, the snapshot a subscriber gets, and for a streamed
+	// pair the least History kept. A replay of pairs with different trade
+	// rates gives each its trades up to a common start.
+	SnapshotSizes map[string]int
 }
 
 // Faults are what real connections suffer, on demand. Trade counts are of
@@ -106,9 +113,9 @@ type Faults struct {
 	// WebSocket connection is dropped abruptly and for OutageFor of wall
 	// time new upgrades and REST requests get HTTP 503 (outage.go), while
 	// trades keep being published. Clients coming back get the snapshot of
-	// the last SnapshotSize trades: contiguous with what they had if fewer
-	// happened meanwhile, else a trade_id gap. Outages caps them; 0 =
-	// unlimited. Combines with DisconnectEvery.
+	// each pair's last snapshot-size trades: contiguous with what they had
+	// if fewer happened meanwhile, else a trade_id gap. Outages caps them;
+	// 0 = unlimited. Combines with DisconnectEvery.
 	OutageEvery int
 	OutageFor   time.Duration
 	Outages     int
@@ -166,10 +173,12 @@ type Server struct {
 type onceFaults struct{ silence, maintenance, repeat bool }
 
 // New validates cfg. It copies the trades; the caller's slices stay
-// untouched. It reads the first trade of each source.
+// untouched. It reads the first trade of each source, and closes the
+// sources when it fails.
 func New(cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.validate(); err != nil {
+		closeSources(cfg.Sources)
 		return nil, err
 	}
 	tapes, err := newTapes(cfg)
@@ -207,6 +216,11 @@ func (cfg Config) validate() error {
 	case min(f.DisconnectEvery, f.Disconnects, f.SkipOnDisconnect, f.SilenceAfter, f.MaintenanceAfter, f.RepeatSnapshotAfter,
 		f.OutageEvery, f.Outages) < 0 || f.SilenceFor < 0 || f.OutageFor < 0:
 		return errors.New("fakekraken: negative fault setting")
+	}
+	for pair, n := range cfg.SnapshotSizes {
+		if n < 0 {
+			return fmt.Errorf("fakekraken: snapshot size %d of %s", n, pair)
+		}
 	}
 	for _, h := range f.Hostile {
 		if h.At < 0 || h.Kind < HostileYear2100 || h.Kind > HostilePriceX1000 {
@@ -338,7 +352,7 @@ func (s *Server) unregister(c *conn) {
 	for _, t := range s.tapes {
 		if _, ok := t.subs[c]; ok {
 			delete(t.subs, c)
-			t.notifyLocked()
+			s.wakeLocked(t)
 		}
 	}
 }

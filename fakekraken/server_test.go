@@ -208,6 +208,9 @@ func TestNew(t *testing.T) {
 		{"ids not increasing", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": swapped}}, "not above"},
 		{"time backwards", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": backwards}}, "before the previous"},
 		{"negative fault", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": good}, Faults: fakekraken.Faults{Disconnects: -1}}, "fault"},
+		{"negative snapshot size", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": good}, SnapshotSizes: map[string]int{"BTC/USD": -1}}, "snapshot size -1"},
+		{"snapshot size of another pair", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": good}, SnapshotSizes: map[string]int{"ETH/USD": 2}}, "not replayed"},
+		{"snapshot size twice", fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": good}, SnapshotSizes: map[string]int{"BTC/USD": 2, "XBTUSD": 3}}, "twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -486,5 +489,95 @@ func TestHandlerServesOnlyV2(t *testing.T) {
 	}
 	if _, err := srv.Start("127.0.0.1:0"); err == nil {
 		t.Error("second Start accepted")
+	}
+}
+
+// shareClock makes n trades of pair, each run of tie trades at the same
+// time, spaced every seconds: hand-written, not real data, so that two
+// pairs of different trade rates end at the same time and tie across pairs.
+func shareClock(pair string, n, tie int, every time.Duration) []market.Trade {
+	out := synth(pair, n, 0)
+	for i := range out {
+		out[i].TS = t0.Add(time.Duration(i/tie) * every)
+	}
+	return out
+}
+
+// maxSpan is the longest time k consecutive trades cover.
+func maxSpan(trades []market.Trade, k int) time.Duration {
+	var d time.Duration
+	for i := k - 1; i < len(trades); i++ {
+		d = max(d, trades[i].TS.Sub(trades[i-k+1].TS))
+	}
+	return d
+}
+
+// At max speed pairs of different trade rates advance on one event-time
+// clock: BTC (two trades every 2 s) and ETH (three every 12 s) both span 20
+// minutes, each snapshot (SnapshotSizes) ending at 48 s. Their received
+// times interleave, every trade arrives once and in order.
+func TestMaxSpeedPairsShareOneClock(t *testing.T) {
+	const batch = 10
+	btc, eth := shareClock("BTC/USD", 1201, 2, 2*time.Second), shareClock("ETH/USD", 301, 3, 12*time.Second)
+	// A pair publishes no trade after the other's next unpublished one, and
+	// of the other's published trades at most a batch is still unread: a
+	// pair leads the other by at most the span of batch+2 of its trades.
+	lead := map[string]time.Duration{"BTC/USD": maxSpan(eth, batch+2), "ETH/USD": maxSpan(btc, batch+2)}
+	srv, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"XBTUSD": btc},
+		Sources:      map[string]fakekraken.TradeSource{"ETH/USD": fakekraken.NewSliceSource(eth)},
+		SnapshotSize: 5, SnapshotSizes: map[string]int{"XBTUSD": 50, "ETH/USD": 15}, BatchMax: batch})
+	c := dial(t, url)
+	c.next(t)
+	c.send(t, `{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","ETH/USD"],"snapshot":true}}`)
+	got, newest := map[string][]int64{}, map[string]time.Time{}
+	for len(got["BTC/USD"]) < len(btc) || len(got["ETH/USD"]) < len(eth) {
+		f := c.next(t)
+		if !strings.HasPrefix(f, `{"channel":"trade"`) {
+			continue
+		}
+		m := parseTrades(t, f)
+		pair := m.Data[0].Symbol
+		if m.Type == "snapshot" && len(m.Data) != map[string]int{"BTC/USD": 50, "ETH/USD": 15}[pair] {
+			t.Errorf("%s snapshot of %d trades", pair, len(m.Data))
+		}
+		got[pair] = append(got[pair], ids(m)...)
+		ts, err := time.Parse(time.RFC3339Nano, m.Data[len(m.Data)-1].Timestamp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newest[pair] = ts
+		other := map[string]string{"BTC/USD": "ETH/USD", "ETH/USD": "BTC/USD"}[pair]
+		if o, ok := newest[other]; ok && ts.Sub(o) > lead[pair] {
+			t.Fatalf("%s at %s, %s at %s: %s runs ahead by more than %s", pair, ts, other, o, pair, lead[pair])
+		}
+	}
+	for pair, n := range map[string]int{"BTC/USD": len(btc), "ETH/USD": len(eth)} {
+		for i, id := range got[pair] {
+			if id != int64(i+1) {
+				t.Fatalf("%s trade %d has id %d, want each trade once in order", pair, i, id)
+			}
+		}
+		if len(got[pair]) != n {
+			t.Errorf("%s: %d trades, want %d", pair, len(got[pair]), n)
+		}
+	}
+	select {
+	case <-srv.Done():
+	case <-time.After(wait):
+		t.Fatal("Done not closed")
+	}
+}
+
+// A pair nobody listens to holds no one back at max speed.
+func TestMaxSpeedUnheardPairHoldsNoOneBack(t *testing.T) {
+	_, url := startServer(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": synth("BTC/USD", 100, time.Second),
+		"ETH/USD": synth("ETH/USD", 100, time.Hour)}, SnapshotSize: 5, BatchMax: 10})
+	c := dial(t, url)
+	c.next(t)
+	c.send(t, `{"method":"subscribe","params":{"channel":"trade","symbol":["ETH/USD"],"snapshot":true}}`)
+	for n := 0; n < 100; {
+		if f := c.nextNot(t, heartbeat); strings.HasPrefix(f, `{"channel":"trade"`) {
+			n += len(parseTrades(t, f).Data)
+		}
 	}
 }

@@ -32,6 +32,7 @@ type tape struct {
 	base      int
 	published int
 	keep      int
+	snap      int          // snapshot size (Config.SnapshotSize, SnapshotSizes)
 	prev      market.Trade // the last trade loaded (order checks, tick rule)
 	decimals  int          // most price decimals seen (AssetPairs' pair_decimals)
 	hostile   map[int]HostileKind
@@ -42,12 +43,12 @@ type tape struct {
 // to send it.
 type sub struct{ next int }
 
-func newTape(name string, src TradeSource, keep int, hostile []HostileTrade) (*tape, error) {
+func newTape(name string, src TradeSource, hostile []HostileTrade) (*tape, error) {
 	pair, err := market.NormalizePair(name)
 	if err != nil {
 		return nil, fmt.Errorf("fakekraken: %w", err)
 	}
-	t := &tape{pair: pair, src: src, keep: keep, subs: map[*conn]*sub{}}
+	t := &tape{pair: pair, src: src, subs: map[*conn]*sub{}}
 	for _, h := range hostile {
 		if p, err := market.NormalizePair(h.Pair); h.Pair == "" || (err == nil && p == pair) {
 			if t.hostile == nil {
@@ -68,6 +69,16 @@ func (t *tape) exhausted() bool {
 }
 func (t *tape) has(i int) bool                      { t.fill(i + 1); return i < t.loaded() }
 func (t *tape) originals(lo, hi int) []market.Trade { return t.hist[lo-t.base : hi-t.base] }
+
+// until is the end of the run of trades from published up to n (exclusive)
+// whose time is not after at.
+func (t *tape) until(n int, at time.Time) int {
+	i := t.published
+	for i < n && t.has(i) && !t.at(i).TS.After(at) {
+		i++
+	}
+	return i
+}
 
 // restEnd is where the trades REST serves end: every trade of
 // Config.Trades before the replay starts, else the published ones.

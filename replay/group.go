@@ -15,8 +15,8 @@ const (
 )
 
 // Group holds sources whose replays overlap in market time: they start
-// together, on one market clock. Each source still gets its own fake
-// Kraken and pipeline (see SnapshotSizes).
+// together, on one market clock, served by one fake Kraken and streamed by
+// one pipeline (see SnapshotSizes).
 type Group struct {
 	Sources []*Source
 }
@@ -41,16 +41,16 @@ func (g *Group) Last() time.Time {
 	return last
 }
 
-// SnapshotSizes aligns the group's replays. A fake Kraken publishes its
-// first SnapshotSize trades at once and replays the rest from the last of
-// them; a subscriber's snapshot holds only the last SnapshotSize published
-// trades. One fake serving several pairs would align them on the latest of
-// their snapshot ends and publish more than SnapshotSize trades of the
-// others, which the snapshot then drops: their first candles would go
-// missing (and warm start with them). So each source gets its own fake, with
-// a snapshot of exactly its trades up to the group's common start: they all
-// begin at that market time and nothing is lost. A size of SnapshotMax
-// says the source had more trades before the start than one snapshot holds.
+// SnapshotSizes aligns the group's replays. A fake Kraken publishes each
+// pair's first snapshot-size trades at once and replays the rest from the
+// latest of their ends; a subscriber's snapshot holds only the last
+// snapshot-size published trades. With one size for all pairs it would
+// publish more trades of the others than their snapshots hold: their first
+// candles would go missing (and warm start with them). So each source gets
+// its own size (fakekraken.Config.SnapshotSizes): exactly its trades up to
+// the group's common start, so that they all begin at that market time and
+// nothing is lost. A size of SnapshotMax says the source had more trades
+// before the start than one snapshot holds.
 func (g *Group) SnapshotSizes() (sizes []int, start time.Time) {
 	for _, s := range g.Sources {
 		if ts := s.head[min(SnapshotDefault, len(s.head))-1].TS; ts.After(start) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/url"
@@ -225,9 +226,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return r.RunAll(ctx, f.pipeline, streams)
 }
 
-// pipelineVars starts a fake Kraken per replayed pair and returns the
-// variables of each pipeline to run: one for live Kraken, one per replayed
-// pair (see replay.Group.SnapshotSizes).
+// pipelineVars starts a fake Kraken per replay group and returns the
+// variables of each pipeline to run: one for live Kraken, one per replay
+// group, streaming all the group's pairs as live does so that the features
+// stage sees every pair's candle of a time together.
 func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]map[string]string, func(), error) {
 	if plan.live {
 		vars := maps.Clone(base)
@@ -245,43 +247,78 @@ func pipelineVars(e env, f *runFlags, plan *runPlan, base map[string]string) ([]
 		}
 	}
 	for _, g := range plan.groups {
-		sizes, start := g.SnapshotSizes()
-		for i, src := range g.Sources {
-			if sizes[i] == replay.SnapshotMax {
-				e.logger.Warn("replay: too many trades before the common start for one snapshot: the first candles may be lost",
-					"pair", src.Pair, "start", start.UTC().Format(time.RFC3339))
-			}
-			stream, err := src.Open()
-			if err != nil {
-				stop()
-				return nil, nil, err
-			}
-			srv, err := f.fake.newServer(e, fakekraken.Config{Sources: map[string]fakekraken.TradeSource{src.Pair: stream},
-				Speed: plan.speed, SnapshotSize: sizes[i]})
-			if err != nil {
-				stop()
-				return nil, nil, err
-			}
-			u, err := srv.Start("127.0.0.1:0")
-			if err != nil {
-				stop()
-				return nil, nil, err
-			}
-			fakes = append(fakes, srv)
-			vars := maps.Clone(base)
-			vars["TICKCAST_KRAKEN_WS_URL"] = u
-			// Repairs go to the fake's REST endpoints, which know its trade ids.
-			vars["TICKCAST_KRAKEN_REST_URL"] = fakekraken.RESTURL(u)
-			vars["TICKCAST_REST_RATE"] = "-1"
-			vars["TICKCAST_PAIRS"] = src.Pair
-			vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(plan.speed, 'f', -1, 64)
-			if f.exitAtEnd {
-				vars["TICKCAST_STOP_AT"] = src.Last().UTC().Format(time.RFC3339Nano)
-			}
-			out = append(out, vars)
+		srv, u, err := startGroupFake(e, f, plan.speed, g)
+		if err != nil {
+			stop()
+			return nil, nil, err
 		}
+		fakes = append(fakes, srv)
+		vars := maps.Clone(base)
+		vars[envKrakenWS] = u
+		// Repairs go to the fake's REST endpoints, which know its trade ids.
+		vars[envKrakenREST] = fakekraken.RESTURL(u)
+		vars["TICKCAST_REST_RATE"] = "-1"
+		vars["TICKCAST_PAIRS"] = strings.Join(g.Pairs(), ",")
+		vars["TICKCAST_CLOCK_SPEED"] = strconv.FormatFloat(plan.speed, 'f', -1, 64)
+		if f.exitAtEnd {
+			vars["TICKCAST_STOP_AT"] = groupEnd(g).UTC().Format(time.RFC3339Nano)
+		}
+		out = append(out, vars)
 	}
 	return out, stop, nil
+}
+
+// startGroupFake starts one fake Kraken serving every pair of g on one
+// market clock, each pair's snapshot its trades up to the group's common
+// start (replay.Group.SnapshotSizes). It returns the fake and its
+// WebSocket URL.
+func startGroupFake(e env, f *runFlags, speed float64, g *replay.Group) (*fakekraken.Server, string, error) {
+	sizes, start := g.SnapshotSizes()
+	cfg := fakekraken.Config{Sources: map[string]fakekraken.TradeSource{}, SnapshotSizes: map[string]int{}, Speed: speed}
+	for i, src := range g.Sources {
+		if sizes[i] == replay.SnapshotMax {
+			e.logger.Warn("replay: too many trades before the common start for one snapshot: the first candles may be lost",
+				"pair", src.Pair, "start", start.UTC().Format(time.RFC3339))
+		}
+		stream, err := src.Open()
+		if err != nil {
+			closeStreams(cfg.Sources)
+			return nil, "", err
+		}
+		cfg.Sources[src.Pair], cfg.SnapshotSizes[src.Pair] = stream, sizes[i]
+	}
+	srv, err := f.fake.newServer(e, cfg) // closes the streams when it fails
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, "", err
+	}
+	return srv, u, nil
+}
+
+// groupEnd is where a group's pipeline stops with --exit-at-end: the
+// earliest of its pairs' last trades. The input stops once every pair has
+// a trade at or after stop_at, which a later time would never see for a
+// pair that ends sooner.
+func groupEnd(g *replay.Group) time.Time {
+	end := g.Sources[0].Last()
+	for _, s := range g.Sources[1:] {
+		if s.Last().Before(end) {
+			end = s.Last()
+		}
+	}
+	return end
+}
+
+func closeStreams(srcs map[string]fakekraken.TradeSource) {
+	for _, s := range srcs {
+		if c, ok := s.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // startRunWorker runs the Temporal worker in this process when Temporal

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -131,4 +132,40 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// The pairs of a replay group stream through one fake Kraken and one
+// pipeline on one market clock, as live does: two real Binance kline files
+// of the same days, the last hour replayed as reconstructed trades at max
+// speed, give each pair the same candle minutes.
+func TestRunReplayGroupOnePipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: fake Kraken + pipeline + Parquet")
+	}
+	eth, btc := realdata.Path(t, realdata.BinanceETH90d), realdata.Path(t, realdata.BinanceBTC90d)
+	dir := t.TempDir()
+	var out, errOut lockedBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := run(ctx, []string{"run", "--replay", "ETH/USDT=" + eth + ",BTC/USDT=" + btc, "--replay-span", "1h",
+		"--speed", "max", "--exit-at-end", "--data-dir", dir}, func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errOut.String())
+	}
+	if n := strings.Count(errOut.String(), "fakekraken: listening"); n != 1 {
+		t.Errorf("%d fake Krakens, want one for the group", n)
+	}
+	var first []string
+	for _, pair := range []string{"ETH-USDT", "BTC-USDT"} {
+		csvOut, err := runCmd(t, "export", "candles", "--data-dir", dir, "--pair", pair, "--format", "csv")
+		if err != nil {
+			t.Fatalf("export %s: %v", pair, err)
+		}
+		rows := strings.Split(strings.TrimSpace(csvOut), "\n")
+		t.Logf("%s: %d candles, %s … %s", pair, len(rows)-1, rows[1], rows[len(rows)-1])
+		first = append(first, strings.Split(rows[1], ",")[1]+" "+strings.Split(rows[len(rows)-1], ",")[1]+" "+strconv.Itoa(len(rows)))
+	}
+	if first[0] != first[1] {
+		t.Errorf("ETH candles %s, BTC %s: want the same minutes", first[0], first[1])
+	}
 }
