@@ -221,12 +221,13 @@ func (p *candlesProcessor) tick(msg *service.Message, out service.MessageBatch) 
 	}
 	if flush {
 		p.candles = p.agg.Flush(p.candles[:0])
-	} else {
-		if now.After(p.clock) {
-			p.clock = now
-		}
-		p.candles = p.agg.Advance(now, p.candles[:0])
+		// The features stage after it releases the rows it holds on a flush.
+		return append(p.appendCandles(out), msg)
 	}
+	if now.After(p.clock) {
+		p.clock = now
+	}
+	p.candles = p.agg.Advance(now, p.candles[:0])
 	return p.appendCandles(out)
 }
 

@@ -1,10 +1,13 @@
 package connect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"github.com/tickcast/tickcast/internal/datadir"
 	"sync"
+	"time"
+
+	"github.com/tickcast/tickcast/internal/datadir"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -14,7 +17,11 @@ import (
 	"github.com/tickcast/tickcast/wire"
 )
 
-const fpFieldWarmStart = "warm_start"
+const (
+	fpFieldWarmStart  = "warm_start"
+	fpFieldPairs      = "pairs"
+	fpFieldCrossGrace = "cross_grace"
+)
 
 func featuresProcessorSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
@@ -39,9 +46,23 @@ already warm and equals the backfill's row at the same ts, long features include
 fewer stored candles the long features stay missing until the stream fills their window,
 as in a backfill at the start of its data. When the store does not reach that candle
 contiguously, the pair starts cold (logged).
+
+Cross-pair features (xp_*: the other pairs' returns and volatility at the same candle time)
+need every pair's row at a candle time: rows are held until each pair in ` + "`pairs`" + ` (and every
+pair seen) has its row at that time, has passed it, or lags the newest row by more than
+cross_grace; then they are emitted with the xp_* of the pairs present (missing for the others,
+never waited for longer). A pair's row that comes after its time was emitted (late, or
+corrected) re-emits the other pairs' rows at that time, with a higher revision: the rows a
+store keeps equal a backfill's. A flush tick (the end of a replay) emits everything held.
 Run with pipeline.threads: 1.`).
 		Field(service.NewStringField(fpFieldWarmStart).
 			Description("Data directory whose Parquet candles warm each pair up on its first candle; empty: start cold.").
+			Default("").Optional()).
+		Field(service.NewStringListField(fpFieldPairs).
+			Description("The pairs whose rows the cross-pair features wait for (comma lists accepted); pairs seen are added. Empty: the pairs seen.").
+			Default([]string{}).Optional()).
+		Field(service.NewStringField(fpFieldCrossGrace).
+			Description("How far a pair may lag the newest row (candle time) before its rows are no longer waited for; empty: one candle interval.").
 			Default("").Optional())
 }
 
@@ -50,6 +71,10 @@ Run with pipeline.threads: 1.`).
 type featuresProcessor struct {
 	mu        sync.Mutex
 	f         *market.Features
+	cross     *market.Cross // made on the first candle (its interval sets the defaults)
+	pairs     []string      // configured pairs of the cross-pair features
+	grace     time.Duration // 0: one candle interval
+	crossed   []market.FeatureRow
 	latest    *online.Latest
 	candles   *online.Candles
 	warmDir   string          // data directory of the warm start; "" for none
@@ -63,16 +88,40 @@ type featuresProcessor struct {
 
 func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) service.BatchProcessorConstructor {
 	return func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
-		warm := ""
-		if conf != nil && conf.Contains(fpFieldWarmStart) { // nil: built directly by tests
+		var (
+			warm  string
+			pairs []string
+			grace time.Duration
+		)
+		if conf != nil { // nil: built directly by tests
 			var err error
 			if warm, err = conf.FieldString(fpFieldWarmStart); err != nil {
 				return nil, err
+			}
+			raw, err := conf.FieldStringList(fpFieldPairs)
+			if err != nil {
+				return nil, err
+			}
+			if len(raw) > 0 {
+				if pairs, err = market.SplitPairs(raw...); err != nil {
+					return nil, fmt.Errorf("features: %s: %w", fpFieldPairs, err)
+				}
+			}
+			g, err := conf.FieldString(fpFieldCrossGrace)
+			if err != nil {
+				return nil, err
+			}
+			if g != "" {
+				if grace, err = time.ParseDuration(g); err != nil || grace <= 0 {
+					return nil, fmt.Errorf("features: %s %q: want a positive duration", fpFieldCrossGrace, g)
+				}
 			}
 		}
 		m := mgr.Metrics()
 		return &featuresProcessor{
 			f:         market.NewFeatures(),
+			pairs:     pairs,
+			grace:     grace,
 			latest:    latest,
 			candles:   candles,
 			warmDir:   warm,
@@ -92,6 +141,12 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 	out := make(service.MessageBatch, 0, len(batch)*2)
 	for _, msg := range batch {
 		out = append(out, msg)
+		if kindOf(msg) == KindTick {
+			if _, flush, err := tickOf(msg); err == nil && flush && p.cross != nil {
+				out = p.emit(p.cross.Flush(p.crossed[:0]), out)
+			}
+			continue
+		}
 		if kindOf(msg) != KindCandle {
 			continue
 		}
@@ -102,6 +157,10 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		}
 		if p.candles != nil {
 			p.candles.Put(c)
+		}
+		if err := p.crossFor(c); err != nil {
+			msg.SetError(fmt.Errorf("features: %w", err))
+			continue
 		}
 		if newest, ok := p.f.Newest(c.Pair); ok && !c.Start.After(newest.Start) {
 			out = p.correct(msg, c, newest, out)
@@ -130,6 +189,25 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 	return []service.MessageBatch{out}, nil
 }
 
+// crossFor makes the cross-pair aligner on the first candle: its grace
+// defaults to one candle interval and it keeps the TS of twice the
+// correction horizon to re-emit rows.
+func (p *featuresProcessor) crossFor(c market.Candle) error {
+	if p.cross != nil {
+		return nil
+	}
+	iv := c.End.Sub(c.Start)
+	if iv <= 0 {
+		return fmt.Errorf("candle of %s at %s has no duration: %w", c.Pair, c.Start, market.ErrInvalid)
+	}
+	x, err := market.NewCross(market.CrossConfig{Pairs: p.pairs, Grace: cmp.Or(p.grace, iv), Horizon: max(2*market.FeatureWindow*iv, cmp.Or(p.grace, iv))})
+	if err != nil {
+		return err
+	}
+	p.cross = x
+	return nil
+}
+
 // correct applies a corrected candle and appends the recomputed rows. A
 // correction older than the feature window is still a good candle (only the
 // rows cannot follow it): it is logged, not flagged; any other refusal is.
@@ -151,7 +229,21 @@ func (p *featuresProcessor) correct(msg *service.Message, c, newest market.Candl
 	return out
 }
 
+// appendRow passes a base row to the cross-pair aligner and appends the
+// rows it releases.
 func (p *featuresProcessor) appendRow(row market.FeatureRow, out service.MessageBatch) service.MessageBatch {
+	p.crossed = p.cross.Add(row, p.crossed[:0])
+	return p.emit(p.crossed, out)
+}
+
+func (p *featuresProcessor) emit(rows []market.FeatureRow, out service.MessageBatch) service.MessageBatch {
+	for _, row := range rows {
+		out = p.emitRow(row, out)
+	}
+	return out
+}
+
+func (p *featuresProcessor) emitRow(row market.FeatureRow, out service.MessageBatch) service.MessageBatch {
 	if p.latest != nil {
 		p.latest.Put(row)
 	}

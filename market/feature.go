@@ -6,8 +6,13 @@ import "time"
 // changes; models record it and refuse rows of another version.
 // Version 2 appended rvol_5 … garman_klass_30, rvol_240, rvol_1440 and
 // dow_sin/cos, and made order flow and trade counts missing (NaN) where the
-// source lacks them; the columns of version 1 keep their order.
-const FeatureSchemaVersion = 2
+// source lacks them; version 3 appended the cross-pair features xp_*. The
+// columns of every older version keep their order: FeatureSchemaColumns.
+const FeatureSchemaVersion = 3
+
+// FeatureSchemaColumns is how many leading columns of Values each schema
+// version has: every version appended to the one before.
+var FeatureSchemaColumns = map[int]int{1: 21, 2: 32, 3: NumFeatures}
 
 // Feature indexes into FeatureRow.Values.
 const (
@@ -44,6 +49,14 @@ const (
 	FRVol1440      // long memory (HAR): the same over LongWindow = 1440 returns (1 day of 1-minute candles)
 	FDOWSin        // time of week of the candle end, sin(2π·s/604800), s = seconds since Monday 00:00 UTC
 	FDOWCos        // time of week of the candle end, cos(2π·s/604800)
+	// Schema 3: cross-pair features, the mean over the other pairs that have
+	// a row at the same TS (see CrossFill); missing when none has.
+	FXRet1   // the other pairs' ret_1
+	FXRet5   // the other pairs' ret_5
+	FXRet15  // the other pairs' ret_15
+	FXRVol5  // the other pairs' rvol_5
+	FXRVol30 // the other pairs' rvol_30
+	FXRVol60 // the other pairs' rvol_60
 	NumFeatures
 )
 
@@ -56,6 +69,7 @@ var FeatureNames = [NumFeatures]string{
 	"imbalance", "imbalance_5", "trade_count", "tod_sin", "tod_cos",
 	"rvol_5", "rvol_15", "rvol_60", "rvol_120", "parkinson_30", "parkinson_120", "garman_klass_30",
 	"rvol_240", "rvol_1440", "dow_sin", "dow_cos",
+	"xp_ret_1", "xp_ret_5", "xp_ret_15", "xp_rvol_5", "xp_rvol_30", "xp_rvol_60",
 }
 
 // Missing values: NaN in FeatureRow.Values means "not known", by design, and
@@ -74,10 +88,14 @@ var FeatureNames = [NumFeatures]string{
 //     that covers it, missing; a candle with volume but no trade count
 //     (Trades = 0 while Volume > 0: 6-column Binance klines) makes its
 //     trade_count missing. A zero a model could learn from is never made up.
-//     An empty candle (Volume 0) is known to be empty: imbalance 0, trade_count 0.
+//     An empty candle (Volume 0) is known to be empty: imbalance 0, trade_count 0;
+//   - no other pair has a row at TS (one pair configured, the others not
+//     started, late beyond their grace or with a hole there): every xp_*
+//     feature is missing (see Cross).
 var FeatureMayBeMissing = [NumFeatures]bool{
 	FImbalance: true, FImbalance5: true, FTradeCount: true,
 	FRVol120: true, FRVol240: true, FRVol1440: true,
+	FXRet1: true, FXRet5: true, FXRet15: true, FXRVol5: true, FXRVol30: true, FXRVol60: true,
 }
 
 // FeatureRow is the feature vector of one pair at TS (= the end of the
@@ -99,9 +117,11 @@ type FeatureRow struct {
 	// candles are past the horizon: they can no longer change and do not count.
 	Complete bool
 	// Revision is the sum of the revisions of the candles of the row's
-	// window: it grows with every correction of one of its inputs (a
-	// correction is always within the window), so consumers keyed by
-	// (pair, ts) keep the highest.
+	// window, plus, for each other pair whose row at TS the cross-pair
+	// features used, one plus that row's own: it grows with every correction
+	// of one of its inputs (a correction is always within the window) and
+	// when a late pair's row joins, so consumers keyed by (pair, ts) keep the
+	// highest.
 	Revision int
 	Values   [NumFeatures]float64
 }

@@ -163,7 +163,9 @@ func TestBuildRealData(t *testing.T) {
 		// window is full (the first kept row has FeatureWindow candles).
 		want := BuildStats{Rows: len(rows), Kept: len(rows) - (market.FeatureWindow - 1) - h,
 			NotWarm: market.FeatureWindow - 1, NoFuture: h}
-		for _, f := range []int{market.FImbalance, market.FImbalance5, market.FTradeCount} {
+		// One pair: no cross-pair features either.
+		for _, f := range []int{market.FImbalance, market.FImbalance5, market.FTradeCount,
+			market.FXRet1, market.FXRet5, market.FXRet15, market.FXRVol5, market.FXRVol30, market.FXRVol60} {
 			want.Missing[f] = want.Kept
 		}
 		want.Missing[market.FRVol120] = 121 - market.FeatureWindow

@@ -52,12 +52,13 @@ func fixtureFeatureRow() market.FeatureRow {
 	return r
 }
 
-const fixtureFeatureRowJSON = `{"pair":"BTC/USD","ts":"2019-07-01T00:02:00Z","schema_version":2,"warm":false,"close":10800.5,"complete":false,"revision":0,` +
+const fixtureFeatureRowJSON = `{"pair":"BTC/USD","ts":"2019-07-01T00:02:00Z","schema_version":3,"warm":false,"close":10800.5,"complete":false,"revision":0,` +
 	`"ret_1":0,"ret_5":0.25,"ret_15":0.5,"ret_60":null,"ema_12_dev":1,"ema_26_dev":1.25,"sma_20_dev":1.5,` +
 	`"rsi_14":1e-7,"macd":2,"macd_signal":2.25,"macd_hist":2.5,"bb_pctb_20":2.75,"atr_14":3,"rvol_30":3.25,` +
 	`"volume_z_20":3.5,"vwap_dev_20":3.75,"imbalance":4,"imbalance_5":4.25,"trade_count":4.5,"tod_sin":4.75,"tod_cos":5,` +
 	`"rvol_5":5.25,"rvol_15":5.5,"rvol_60":5.75,"rvol_120":6,"parkinson_30":6.25,"parkinson_120":6.5,"garman_klass_30":6.75,` +
-	`"rvol_240":7,"rvol_1440":7.25,"dow_sin":7.5,"dow_cos":7.75}`
+	`"rvol_240":7,"rvol_1440":7.25,"dow_sin":7.5,"dow_cos":7.75,` +
+	`"xp_ret_1":8,"xp_ret_5":8.25,"xp_ret_15":8.5,"xp_rvol_5":8.75,"xp_rvol_30":9,"xp_rvol_60":9.25}`
 
 func ftoa(v float64) string { return string(appendNumber(nil, v)) }
 
@@ -352,7 +353,7 @@ func TestDecodeCandleRejects(t *testing.T) {
 func TestDecodeFeatureRowRejects(t *testing.T) {
 	good := fixtureFeatureRowJSON
 	tests := []struct{ name, in string }{
-		{"other schema version", strings.Replace(good, `"schema_version":2`, `"schema_version":1`, 1)},
+		{"other schema version", strings.Replace(good, `"schema_version":3`, `"schema_version":2`, 1)},
 		{"missing feature", strings.Replace(good, `,"tod_cos":`, `,"tod_cosine":`, 1)},
 		{"feature as string", strings.Replace(good, `"ret_1":0`, `"ret_1":"0"`, 1)},
 		{"null close", strings.Replace(good, `"close":10800.5`, `"close":null`, 1)},
@@ -391,8 +392,8 @@ func TestCSV(t *testing.T) {
 		},
 		{
 			"feature row", FeatureCSVHeader(), AppendCSV(nil, fixtureFeatureRow()),
-			"BTC/USD,2019-07-01T00:02:00Z,2,false,10800.5,false,0,0,0.25,0.5,,1,1.25,1.5,1e-7,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.25,4.5,4.75,5," +
-				"5.25,5.5,5.75,6,6.25,6.5,6.75,7,7.25,7.5,7.75",
+			"BTC/USD,2019-07-01T00:02:00Z,3,false,10800.5,false,0,0,0.25,0.5,,1,1.25,1.5,1e-7,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.25,4.5,4.75,5," +
+				"5.25,5.5,5.75,6,6.25,6.5,6.75,7,7.25,7.5,7.75,8,8.25,8.5,8.75,9,9.25",
 			func(r []string) (string, error) {
 				v, err := DecodeFeatureRowCSV(r)
 				return string(AppendJSON(nil, v)), err
