@@ -54,8 +54,15 @@ type model struct {
 	slug     string
 	spec     ml.ProductRule
 	booster  *xgboost.Booster // nil: a baseline computed from the row
+	cols     int              // the booster reads the first cols features (its schema's: older ones are prefixes)
 	loadedAt time.Time
 	refs     atomic.Int64
+}
+
+// reads tells whether m can take row: a baseline any, a booster a row of
+// its schema or a later one (whose leading columns are its schema's).
+func (m *model) reads(row *market.FeatureRow) bool {
+	return m.booster == nil || (row.SchemaVersion >= m.meta.FeatureSchemaVersion && row.SchemaVersion <= market.FeatureSchemaVersion)
 }
 
 // acquire takes a reference for a prediction; false means the model was
@@ -455,10 +462,15 @@ func (s *Service) load(ctx context.Context, meta registry.Meta) (*model, error) 
 	if !sp.Booster() {
 		return m, nil
 	}
-	if meta.FeatureSchemaVersion != market.FeatureSchemaVersion {
+	// Every schema appended columns to the one before, so a model of an older
+	// schema reads the leading columns of today's rows: it keeps serving
+	// after an upgrade until a new champion passes the gate.
+	cols, known := market.FeatureSchemaColumns[meta.FeatureSchemaVersion]
+	if !known || meta.FeatureSchemaVersion > market.FeatureSchemaVersion {
 		return nil, fmt.Errorf("feature schema %d, this build computes %d (serving the baseline until a champion of schema %d passes the gate)",
 			meta.FeatureSchemaVersion, market.FeatureSchemaVersion, market.FeatureSchemaVersion)
 	}
+	m.cols = cols
 	art, err := s.cfg.Registry.Artifact(ctx, meta)
 	if err != nil {
 		return nil, err
@@ -472,9 +484,10 @@ func (s *Service) load(ctx context.Context, meta registry.Meta) (*model, error) 
 		_ = b.Close()
 		return nil, fmt.Errorf("model feature count: %w", err)
 	}
-	if n != market.NumFeatures {
+	if n != cols {
 		_ = b.Close()
-		return nil, fmt.Errorf("model has %d features, rows have %d", n, market.NumFeatures)
+		return nil, fmt.Errorf("feature schema %d, this build computes %d: the model has %d features, schema %d has %d",
+			meta.FeatureSchemaVersion, market.FeatureSchemaVersion, n, meta.FeatureSchemaVersion, cols)
 	}
 	// Requests bring the parallelism: one thread per one-row prediction.
 	if err := b.SetParam("nthread", "1"); err != nil {

@@ -331,7 +331,7 @@ func (s *Service) serve(ctx context.Context, k seriesKey, set *modelSet, row mar
 		if o.Product != "" && set[slot(o.Product)] == nil {
 			return Prediction{}, s.noProduct(s.champs.Load(), k, set, o.Product)
 		}
-		if m.booster != nil && row.SchemaVersion != m.meta.FeatureSchemaVersion {
+		if !m.reads(&row) {
 			s.log.Error("feature schema mismatch", "pair", k.pair, "horizon", k.horizon, "row_schema", row.SchemaVersion,
 				"model_schema", m.meta.FeatureSchemaVersion, "version", m.meta.Version)
 			return Prediction{}, Errorf(CodeModel, "feature row of %s has schema %d, model v%d expects %d",
@@ -424,7 +424,7 @@ func (s *Service) compute(set *modelSet, row market.FeatureRow, horizon int) (p 
 // meanwhile. A forecast pm cannot make leaves p without it.
 func (s *Service) addProduct(p *Prediction, pm *model, row *market.FeatureRow) bool {
 	product := pm.meta.Product
-	if pm.booster != nil && row.SchemaVersion != pm.meta.FeatureSchemaVersion {
+	if !pm.reads(row) {
 		s.log.Warn("feature schema mismatch: product left out", "pair", pm.meta.Pair, "horizon", p.Horizon, "product", product,
 			"row_schema", row.SchemaVersion, "model_schema", pm.meta.FeatureSchemaVersion)
 		return true
@@ -465,7 +465,8 @@ func (s *Service) run(m *model, row *market.FeatureRow) (out [numQuantiles]float
 	if m.booster != nil {
 		// The model input is the row's values as float32, in FeatureRow
 		// order, as training laid them out (ml.Dataset.Float32); NaN is
-		// XGBoost's missing value (the features allowed to be missing).
+		// XGBoost's missing value (the features allowed to be missing). A
+		// model of an older schema reads its leading columns.
 		x := s.inputs.Get().(*[market.NumFeatures]float32)
 		for i, v := range row.Values {
 			x[i] = float32(v)
@@ -474,7 +475,7 @@ func (s *Service) run(m *model, row *market.FeatureRow) (out [numQuantiles]float
 			s.inputs.Put(x)
 			return out, false, nil
 		}
-		res, err := m.booster.PredictDense(x[:], 1, market.NumFeatures)
+		res, err := m.booster.PredictDense(x[:m.cols], 1, m.cols)
 		m.release()
 		s.inputs.Put(x)
 		if err == nil && len(res) != 1 {
