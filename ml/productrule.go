@@ -27,11 +27,79 @@ const (
 	ParamVolScale          = "vol_scale"        // vol = exp(output) × vol_scale
 	ParamPUp               = "p_up"             // a climatology's up-rate
 	VolTargetLog           = "log"
+
+	// ModelXGBoostVolZTerciles is the vol booster × z per tercile of that
+	// vol (Mondrian calibration): params vol_cut1, vol_cut2 and z10_1 …
+	// z90_3 (TercileZParam). A name of its own rather than optional params
+	// on xgboost-vol-z: a version of xgboost-vol-z keeps meaning three z's
+	// whatever it holds, and a build that predates the terciles refuses the
+	// version (unknown name, its fallback serves) instead of serving it with
+	// one z.
+	ModelXGBoostVolZTerciles = "xgboost-vol-z-terciles"
 )
 
 // ZParams are the params of the standardized quantiles q = z·σ of the
 // quantile models, at QuantileLevels.
 var ZParams = [3]string{"z10", "z50", "z90"}
+
+// The cut points of the vol σ between the terciles of an
+// xgboost-vol-z-terciles version, in served units (after vol_scale).
+const (
+	ParamVolCut1 = "vol_cut1"
+	ParamVolCut2 = "vol_cut2"
+)
+
+// TercileZParam is the param of tercile g's (0 the calmest) z at level
+// QuantileLevels[j]: "z10_1" … "z90_3".
+func TercileZParam(j, g int) string { return ZParams[j] + "_" + strconv.Itoa(g+1) }
+
+// VolZ are the standardized quantiles of a quantile rule q_j = z_j·σ: one
+// z per level at QuantileLevels, or one per level per tercile of σ (the
+// terciles cut at Cut). Training's scoring and ProductRule both turn a σ
+// into quantiles with it.
+type VolZ struct {
+	Cut [2]float64    // σ ≤ Cut[0]: tercile 0; ≤ Cut[1]: tercile 1; above: 2
+	Z   [3][3]float64 // Z[g][j]: tercile g's z at QuantileLevels[j]
+}
+
+// GlobalVolZ is one z per level for every σ.
+func GlobalVolZ(z [3]float64) VolZ {
+	return VolZ{Cut: [2]float64{math.Inf(1), math.Inf(1)}, Z: [3][3]float64{z, z, z}}
+}
+
+// Tercile is σ's tercile: a σ at a cut goes to the lower one (as
+// TercileCoverage cuts), NaN to the top one.
+func (v VolZ) Tercile(sigma float64) int {
+	switch {
+	case sigma <= v.Cut[0]:
+		return 0
+	case sigma <= v.Cut[1]:
+		return 1
+	}
+	return 2
+}
+
+// Quantiles are z_j·σ with the z's of σ's tercile.
+func (v VolZ) Quantiles(sigma float64) (q [3]float64) {
+	z := v.Z[v.Tercile(sigma)]
+	for j := range q {
+		q[j] = z[j] * sigma
+	}
+	return q
+}
+
+// TercileParams are v's cut points and z's as an xgboost-vol-z-terciles
+// version's params.
+func (v VolZ) TercileParams() map[string]string {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	p := map[string]string{ParamVolCut1: f(v.Cut[0]), ParamVolCut2: f(v.Cut[1])}
+	for g, z := range v.Z {
+		for j, x := range z {
+			p[TercileZParam(j, g)] = f(x)
+		}
+	}
+	return p
+}
 
 // Sources of a rule's base value.
 const (
@@ -50,7 +118,9 @@ const (
 //
 // The names served: return — zero-return (0) or any trained model (the
 // booster's output); vol — last-rv, har-rv, xgboost (ln-vol); quantiles —
-// last-rv-gaussian, har-gaussian, xgboost-vol-z (z10/z50/z90 × that vol);
+// last-rv-gaussian, har-gaussian, xgboost-vol-z (z10/z50/z90 × that vol),
+// xgboost-vol-z-terciles (z10_g/z50_g/z90_g × that vol, g its tercile by
+// vol_cut1/vol_cut2);
 // p_up — climatology (Params p_up), xgboost (binary:logistic).
 type ProductRule struct {
 	product string
@@ -60,7 +130,7 @@ type ProductRule struct {
 	har     HAR
 	logVol  bool    // vol from a booster: exp(output)·scale
 	scale   float64 // vol from a booster
-	z       [3]float64
+	vz      VolZ    // quantiles: q = z·vol
 }
 
 // NewProductRule reads a version's product, name, horizon and params into
@@ -90,16 +160,23 @@ func NewProductRule(product, name string, horizon int, params map[string]string)
 		switch name {
 		case BaselineLastRVGaussian:
 			err = r.lastRV(horizon)
+			var z [3]float64
 			for i, q := range QuantileLevels {
-				r.z[i] = NormInv(q)
+				z[i] = NormInv(q)
 			}
+			r.vz = GlobalVolZ(z)
 			return r, err
 		case BaselineHARGaussian:
 			err = r.fitHAR(horizon, params)
 		case ModelXGBoostVolZ:
 			err = r.volBooster(params)
+		case ModelXGBoostVolZTerciles:
+			if err = r.volBooster(params); err == nil {
+				err = r.readTercileZ(params)
+			}
+			return r, err
 		default:
-			return r, unknownName(product, name, BaselineLastRVGaussian, BaselineHARGaussian, ModelXGBoostVolZ)
+			return r, unknownName(product, name, BaselineLastRVGaussian, BaselineHARGaussian, ModelXGBoostVolZ, ModelXGBoostVolZTerciles)
 		}
 		if err == nil {
 			err = r.readZ(params)
@@ -176,17 +253,41 @@ func (r *ProductRule) volBooster(params map[string]string) error {
 }
 
 func (r *ProductRule) readZ(params map[string]string) error {
-	for i, k := range ZParams {
-		z, err := strconv.ParseFloat(params[k], 64)
-		if err != nil || math.IsNaN(z) || math.IsInf(z, 0) {
-			return fmt.Errorf("quantile param %s %q: want a number: %w", k, params[k], market.ErrInvalid)
-		}
-		r.z[i] = z
+	z, err := readZs(params, ZParams[:])
+	r.vz = GlobalVolZ(z)
+	return err
+}
+
+// readTercileZ reads the cut points (finite, in order) and the terciles'
+// z's.
+func (r *ProductRule) readTercileZ(params map[string]string) error {
+	cut, err := readZs(params, []string{ParamVolCut1, ParamVolCut2})
+	if err != nil {
+		return err
 	}
-	if !(r.z[0] <= r.z[1] && r.z[1] <= r.z[2]) {
-		return fmt.Errorf("quantile params z10 %g, z50 %g, z90 %g: want them in order: %w", r.z[0], r.z[1], r.z[2], market.ErrInvalid)
+	r.vz.Cut = [2]float64{cut[0], cut[1]}
+	for g := range r.vz.Z {
+		keys := []string{TercileZParam(0, g), TercileZParam(1, g), TercileZParam(2, g)}
+		if r.vz.Z[g], err = readZs(params, keys); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// readZs reads the params keys (two or three) as finite numbers in
+// ascending order.
+func readZs(params map[string]string, keys []string) (z [3]float64, err error) {
+	for i, k := range keys {
+		z[i], err = strconv.ParseFloat(params[k], 64)
+		if err != nil || math.IsNaN(z[i]) || math.IsInf(z[i], 0) {
+			return z, fmt.Errorf("quantile param %s %q: want a number: %w", k, params[k], market.ErrInvalid)
+		}
+		if i > 0 && !(z[i-1] <= z[i]) {
+			return z, fmt.Errorf("quantile params %v = %v: want them in order: %w", keys, z[:len(keys)], market.ErrInvalid)
+		}
+	}
+	return z, nil
 }
 
 // Eval turns one feature row's values (market.FeatureRow order) and, for
@@ -220,9 +321,7 @@ func (r ProductRule) Eval(values []float64, raw float64) (out [3]float64, ok boo
 	out[0] = v
 	switch r.product {
 	case ProductQuantiles:
-		for i, z := range r.z {
-			out[i] = z * v
-		}
+		out = r.vz.Quantiles(v)
 	case ProductPUp:
 		if !(v >= 0 && v <= 1) {
 			return out, false

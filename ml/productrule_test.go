@@ -2,6 +2,7 @@ package ml
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"testing"
 
@@ -9,8 +10,16 @@ import (
 )
 
 // The fixtures here are hand-made: a feature row of 0.01 everywhere
-// (ret_1 −0.03), a hand-written HAR, boosters' raw outputs chosen so the
-// figures are easy to check by hand.
+// (ret_1 −0.03), a hand-written HAR, hand-written tercile cut points and
+// z's, boosters' raw outputs chosen so the figures are easy to check by
+// hand.
+
+// tercileParams is a hand-written xgboost-vol-z-terciles fixture: vol
+// scale 0.02, cuts at vol 0.01 and 0.03, z's widening with the tercile.
+func tercileParams() map[string]string {
+	return map[string]string{ParamVolTarget: "log", ParamVolScale: "0.02", ParamVolCut1: "0.01", ParamVolCut2: "0.03",
+		"z10_1": "-1", "z50_1": "0", "z90_1": "1", "z10_2": "-1.2", "z50_2": "0.1", "z90_2": "1.3", "z10_3": "-1.5", "z50_3": "-0.1", "z90_3": "1.6"}
+}
 
 func ruleRow() []float64 {
 	v := make([]float64, market.NumFeatures)
@@ -36,6 +45,8 @@ func TestProductRuleEval(t *testing.T) {
 		harZ[k] = v
 	}
 	volZ := map[string]string{ParamVolTarget: "log", ParamVolScale: "0.02", "z10": "-1.2", "z50": "0.1", "z90": "1.3"}
+	terc := tercileParams()
+	lo, mid, hi := 0.5*sc, 1*sc, 2*sc // vol 0.01 (at cut1: tercile 1), 0.02, 0.04
 	nan := math.NaN()
 	tests := []struct {
 		name, product, model string
@@ -64,6 +75,16 @@ func TestProductRuleEval(t *testing.T) {
 		{"har-gaussian", ProductQuantiles, BaselineHARGaussian, 5, harZ, ruleRow(), nan, false, [3]float64{-1.2 * harVol, 0, 1.3 * harVol}, true},
 		{"xgboost-vol-z", ProductQuantiles, ModelXGBoostVolZ, 5, volZ, ruleRow(), 0, true, [3]float64{-1.2 * sc, 0.1 * sc, 1.3 * sc}, true},
 		{"xgboost-vol-z overflow", ProductQuantiles, ModelXGBoostVolZ, 5, volZ, ruleRow(), 1000, true, [3]float64{}, false},
+		{"xgboost-vol-z ignores tercile params", ProductQuantiles, ModelXGBoostVolZ, 5, merge(volZ, terc), ruleRow(), 0, true,
+			[3]float64{-1.2 * sc, 0.1 * sc, 1.3 * sc}, true},
+		{"terciles: vol at cut1 is tercile 1", ProductQuantiles, ModelXGBoostVolZTerciles, 5, terc, ruleRow(), math.Log(0.5), true,
+			[3]float64{-1 * lo, 0 * lo, 1 * lo}, true},
+		{"terciles: middle", ProductQuantiles, ModelXGBoostVolZTerciles, 5, terc, ruleRow(), 0, true,
+			[3]float64{-1.2 * mid, 0.1 * mid, 1.3 * mid}, true},
+		{"terciles: above cut2", ProductQuantiles, ModelXGBoostVolZTerciles, 5, terc, ruleRow(), math.Log(2), true,
+			[3]float64{-1.5 * hi, -0.1 * hi, 1.6 * hi}, true},
+		{"terciles: NaN output", ProductQuantiles, ModelXGBoostVolZTerciles, 5, terc, ruleRow(), nan, true, [3]float64{}, false},
+		{"terciles: overflow", ProductQuantiles, ModelXGBoostVolZTerciles, 5, terc, ruleRow(), 1000, true, [3]float64{}, false},
 		{"climatology", ProductPUp, BaselineClimatology, 5, map[string]string{ParamPUp: "0.55"}, ruleRow(), nan, false, [3]float64{0.55, 0, 0}, true},
 		{"p_up booster", ProductPUp, ModelXGBoost, 5, nil, ruleRow(), 0.7, true, [3]float64{0.7, 0, 0}, true},
 		{"p_up booster above 1", ProductPUp, ModelXGBoost, 5, nil, ruleRow(), 1.2, true, [3]float64{}, false},
@@ -117,6 +138,13 @@ func TestNewProductRuleErrors(t *testing.T) {
 		{"z NaN", ProductQuantiles, ModelXGBoostVolZ, 5, z("NaN", "0", "1")},
 		{"z out of order", ProductQuantiles, ModelXGBoostVolZ, 5, z("1", "0", "-1")},
 		{"har-gaussian without z", ProductQuantiles, BaselineHARGaussian, 5, har.Params()},
+		{"terciles: old vol-z params only", ProductQuantiles, ModelXGBoostVolZTerciles, 5, z("-1", "0", "1")},
+		{"terciles: cut missing", ProductQuantiles, ModelXGBoostVolZTerciles, 5, without(tercileParams(), ParamVolCut2)},
+		{"terciles: cuts out of order", ProductQuantiles, ModelXGBoostVolZTerciles, 5, merge(tercileParams(), map[string]string{ParamVolCut1: "0.05"})},
+		{"terciles: cut Inf", ProductQuantiles, ModelXGBoostVolZTerciles, 5, merge(tercileParams(), map[string]string{ParamVolCut2: "+Inf"})},
+		{"terciles: a z missing", ProductQuantiles, ModelXGBoostVolZTerciles, 5, without(tercileParams(), "z50_3")},
+		{"terciles: z out of order", ProductQuantiles, ModelXGBoostVolZTerciles, 5, merge(tercileParams(), map[string]string{"z10_2": "0.2"})},
+		{"terciles: vol target missing", ProductQuantiles, ModelXGBoostVolZTerciles, 5, without(tercileParams(), ParamVolTarget)},
 		{"climatology without a rate", ProductPUp, BaselineClimatology, 5, nil},
 		{"climatology above 1", ProductPUp, BaselineClimatology, 5, map[string]string{ParamPUp: "1.5"}},
 	}
@@ -127,5 +155,46 @@ func TestNewProductRuleErrors(t *testing.T) {
 				t.Fatalf("err = %v, want market.ErrInvalid", err)
 			}
 		})
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+func without(p map[string]string, k string) map[string]string {
+	p = maps.Clone(p)
+	delete(p, k)
+	return p
+}
+
+// A VolZ written as params reads back into the same rule: the cut points
+// and z's round-trip exactly (the figures training scored are the ones
+// served); GlobalVolZ puts every vol in one tercile.
+func TestVolZTercileParams(t *testing.T) {
+	v := VolZ{Cut: [2]float64{0.1 / 3, 2.0 / 3}, Z: [3][3]float64{{-1.1, 0.01, 1.2}, {-1.3, 0, 1.25}, {-1.7, -0.02, 1.9}}} // fixture
+	p := v.TercileParams()
+	if len(p) != 11 || p["z90_3"] != "1.9" || p[ParamVolCut1] == "" {
+		t.Fatalf("params %v", p)
+	}
+	p[ParamVolTarget] = VolTargetLog
+	r, err := NewProductRule(ProductQuantiles, ModelXGBoostVolZTerciles, 5, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.vz != v {
+		t.Errorf("read back %+v, want %+v", r.vz, v)
+	}
+	for _, sigma := range []float64{0.01, v.Cut[0], 0.5, v.Cut[1], 3} {
+		got, ok := r.Eval(ruleRow(), math.Log(sigma))
+		if want := v.Quantiles(math.Exp(math.Log(sigma))); !ok || got != want {
+			t.Errorf("σ %v: Eval %v %v, want %v", sigma, got, ok, want)
+		}
+	}
+	g := GlobalVolZ([3]float64{-1, 0, 1})
+	if g.Tercile(1e300) != 0 || g.Quantiles(2) != [3]float64{-2, 0, 2} {
+		t.Errorf("global: tercile %d, quantiles %v", g.Tercile(1e300), g.Quantiles(2))
 	}
 }

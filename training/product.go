@@ -30,7 +30,10 @@ import (
 //     error on ln(max(vol, VolFloor)), predicted vol = exp(output) ×
 //     vol_scale, the MAE-optimal scale on the validation rows (MAEScale);
 //   - quantiles: predicted vol × z_q, z_q the empirical q-quantiles of r/σ̂
-//     on the validation rows, q = 0.1, 0.5, 0.9 (as log returns);
+//     on the validation rows, q = 0.1, 0.5, 0.9 (as log returns): one z_q
+//     for all rows (vol-z), or one per tercile of σ̂ (vol-z-terciles,
+//     fitVolZTerciles), or pinball boosters; the lowest validation pinball
+//     loss serves;
 //   - p_up: XGBoost binary:logistic on the rows whose close moved.
 //
 // Each tries a small grid (productCandidates) with early stopping and
@@ -60,10 +63,11 @@ var pinballFiles = []string{"q10.ubj", "q50.ubj", "q90.ubj"}
 // Registry names and params of the products' models (the serving side's
 // artifact contract: ml.ProductRule's names and params).
 const (
-	ModelNameVolZ    = ml.ModelXGBoostVolZ // quantiles: the vol booster × z
-	ModelNamePinball = "xgboost-pinball"   // quantiles: one pinball booster per level (not served yet)
-	ParamVolTarget   = ml.ParamVolTarget   // "log": the booster predicts ln vol
-	ParamVolScale    = ml.ParamVolScale
+	ModelNameVolZ         = ml.ModelXGBoostVolZ         // quantiles: the vol booster × z
+	ModelNameVolZTerciles = ml.ModelXGBoostVolZTerciles // quantiles: the vol booster × z of its tercile
+	ModelNamePinball      = "xgboost-pinball"           // quantiles: one pinball booster per level (not served yet)
+	ParamVolTarget        = ml.ParamVolTarget           // "log": the booster predicts ln vol
+	ParamVolScale         = ml.ParamVolScale
 )
 
 // ProductsRequest trains and scores the products of one dataset.
@@ -75,7 +79,7 @@ type ProductsRequest struct {
 	Threads     int
 	Seed        int64 // of the bootstraps
 	// Pinball also fits the quantiles by pinball-loss boosting (three more
-	// boosters) and keeps the method scoring better on the validation rows.
+	// boosters) and keeps it when it scores best on the validation rows.
 	Pinball bool
 	// Progress, when set, is told each stage ("vol", "p_up", "scoring").
 	Progress func(stage string)
@@ -199,6 +203,8 @@ type volModel struct {
 	productFit
 	scale float64   // vol = scale · exp(output)
 	z     []float64 // standardized quantiles at ml.QuantileLevels
+	zt    ml.VolZ   // the same per tercile of σ̂ (fitVolZTerciles)
+	ztN   [3]int    // the validation rows of each tercile
 	// validSigma is the calibrated vol of the validation rows.
 	validSigma []float64
 }
@@ -230,6 +236,7 @@ func fitVolModel(ctx context.Context, ds ml.Dataset, pd productData, in Products
 		std[i] = ret[i] / sigma[i]
 	}
 	m.z, m.validSigma = ml.EmpiricalQuantiles(std, ml.QuantileLevels), sigma
+	m.zt, m.ztN = fitVolZTerciles(sigma, std, m.z)
 	return m, nil
 }
 
@@ -305,7 +312,7 @@ func (s productScorer) score(vol volModel, dir productFit) (ProductsReport, []ml
 	for j, i := range s.test {
 		offs[j] = i - s.f.Test.Lo
 	}
-	q, methods, err := s.chooseQuantiles(vol, volPred, offs)
+	q, methods, best, err := s.chooseQuantiles(vol, volPred, offs)
 	if err != nil {
 		return ProductsReport{}, nil, err
 	}
@@ -320,10 +327,8 @@ func (s productScorer) score(vol volModel, dir productFit) (ProductsReport, []ml
 		ml.BaselineLastRV: pick(pd.lastRV, s.test), ml.BaselineEWMA: pick(pd.ewma, s.test), ml.BaselineHAR: pick(pd.har, s.test)})
 	rep.Vol.VolScale, rep.Vol.VolFloor, rep.Vol.Candidates, rep.Vol.HAR = jnum(vol.scale), VolFloor, vol.candidates, pd.harModel.Params()
 	rep.Quantiles = s.quantiles(c, [][]float64{pick(q[0], offs), pick(q[1], offs), pick(q[2], offs)})
-	rep.Quantiles.Z, rep.Quantiles.Methods, rep.Quantiles.Method = jnums(vol.z), methods, methods[0].Name
-	if s.pinball != nil && methods[1].ValidLoss < methods[0].ValidLoss {
-		rep.Quantiles.Method = methods[1].Name
-	}
+	rep.Quantiles.Z, rep.Quantiles.Methods, rep.Quantiles.Method = jnums(vol.z), methods, methods[best].Name
+	rep.Quantiles.ZTerciles = volZTercileReport(vol.zt, vol.ztN)
 	rep.PUp = scoreDirection(c, pick(pUp, offs), pick(pd.dir, s.test), ml.Climatology(pick(pd.dir, s.train)))
 	rep.PUp.Candidates = dir.candidates
 	if err := s.feeCurves(&rep, dir, pUp); err != nil {
@@ -334,36 +339,50 @@ func (s productScorer) score(vol volModel, dir productFit) (ProductsReport, []ml
 }
 
 // chooseQuantiles returns the test span's quantiles of the method with the
-// lower validation pinball loss, and every method's validation and test
-// pinball loss (test rows: offs into the span).
-func (s productScorer) chooseQuantiles(vol volModel, volPred []float64, offs []int) ([][]float64, []candidateScore, error) {
+// lowest validation pinball loss (a tie keeps the earlier, simpler one),
+// every method's validation and test pinball loss (test rows: offs into the
+// span) and the chosen one's index. vol-z-terciles is scored on the rows
+// its z's were fitted on, as vol-z is: in-sample it never loses to vol-z,
+// so its test loss beside it is the check.
+func (s productScorer) chooseQuantiles(vol volModel, volPred []float64, offs []int) ([][]float64, []candidateScore, int, error) {
 	validRet, testRet := pick(s.pd.ret, s.valid), pick(s.pd.ret, s.test)
-	q := volZQuantiles(volPred, vol.z)
-	methods := []candidateScore{{Name: methodVolZ, ValidLoss: jnum(validPinball(volZQuantiles(vol.validSigma, vol.z), validRet)),
-		TestLoss: jnum(validPinball(pickQ(q, offs), testRet))}}
-	if s.pinball == nil {
-		return q, methods, nil
+	var methods []candidateScore
+	var span [][][]float64
+	add := func(c candidateScore, valid, test [][]float64) {
+		c.ValidLoss, c.TestLoss = jnum(validPinball(valid, validRet)), jnum(validPinball(pickQ(test, offs), testRet))
+		methods, span = append(methods, c), append(span, test)
 	}
-	vq, err := s.pinball.predict(s.ds, s.valid)
-	if err != nil {
-		return nil, nil, err
+	for _, m := range []struct {
+		name string
+		z    ml.VolZ
+	}{{methodVolZ, ml.GlobalVolZ([3]float64(vol.z))}, {methodVolZTerciles, vol.zt}} {
+		add(candidateScore{Name: m.name}, volZQuantiles(vol.validSigma, m.z), volZQuantiles(volPred, m.z))
 	}
-	pq, err := s.pinball.predict(s.ds, spanRows(s.f.Test))
-	if err != nil {
-		return nil, nil, err
+	if s.pinball != nil {
+		vq, err := s.pinball.predict(s.ds, s.valid)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		pq, err := s.pinball.predict(s.ds, spanRows(s.f.Test))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		add(candidateScore{Name: methodPinball, Rounds: slices.Max(s.pinball.rounds), Seconds: s.pinball.seconds}, vq, pq)
 	}
-	methods = append(methods, candidateScore{Name: methodPinball, Rounds: slices.Max(s.pinball.rounds), Seconds: s.pinball.seconds,
-		ValidLoss: jnum(validPinball(vq, validRet)), TestLoss: jnum(validPinball(pickQ(pq, offs), testRet))})
-	if methods[1].ValidLoss < methods[0].ValidLoss {
-		return pq, methods, nil
+	best := 0
+	for i, m := range methods {
+		if m.ValidLoss < methods[best].ValidLoss {
+			best = i
+		}
 	}
-	return q, methods, nil
+	return span[best], methods, best, nil
 }
 
 // The quantile methods.
 const (
-	methodVolZ    = "vol-z"   // predicted vol × z (empirical quantiles of r/σ̂ on the validation rows)
-	methodPinball = "pinball" // one pinball-loss booster per level (xgboost.Pinball)
+	methodVolZ         = "vol-z"          // predicted vol × z (empirical quantiles of r/σ̂ on the validation rows)
+	methodVolZTerciles = "vol-z-terciles" // the same, z per tercile of σ̂ (Mondrian)
+	methodPinball      = "pinball"        // one pinball-loss booster per level (xgboost.Pinball)
 )
 
 func pickQ(q [][]float64, offs []int) [][]float64 {
@@ -431,7 +450,7 @@ func productNotes(pd productData) []string {
 		"vol_scale is the MAE-optimal scale of exp(ln-vol prediction) on the validation rows (the prediction-weighted median of realized/predicted).",
 		"Skills: 1 − mean loss(model)/mean loss(baseline) on the same test rows, 95% paired circular moving-block bootstrap CI, blocks of one day of rows (never < h); DM test with Newey–West lag h−1.",
 		"Tercile coverage is by the HAR vol forecast's terciles (the same rows for every model).",
-		"Quantile methods: vol-z = predicted vol × z (empirical quantiles of r/σ̂ on the validation rows); pinball = one booster per level by pinball loss (when tried); the lower validation pinball loss serves.",
+		"Quantile methods: vol-z = predicted vol × z (empirical quantiles of r/σ̂ on the validation rows); vol-z-terciles = the same with z per tercile of σ̂ on the validation rows (a tercile under " + strconv.Itoa(minTercileRows) + " rows takes the global z); pinball = one booster per level by pinball loss (when tried); the lowest validation pinball loss serves.",
 	}
 }
 
@@ -518,7 +537,11 @@ func outcomes(dir string, rep ProductsReport, har ml.HAR, vol volModel) []Produc
 	}
 	quantiles := ProductOutcome{Product: ProductQuantiles, Name: ModelNameVolZ, ModelPath: filepath.Join(dir, VolModelFile), Params: qParams,
 		Gate: rep.Quantiles.Gate, Baseline: ml.BaselineHARGaussian, BaselineParams: hg}
-	if rep.Quantiles.Method == methodPinball { // no serving contract yet: the gate's decision is recorded, nothing registers it
+	switch rep.Quantiles.Method {
+	case methodVolZTerciles:
+		quantiles.Name, quantiles.Params = ModelNameVolZTerciles, vol.zt.TercileParams()
+		quantiles.Params[ParamVolTarget], quantiles.Params[ParamVolScale] = "log", f(vol.scale)
+	case methodPinball: // no serving contract yet: the gate's decision is recorded, nothing registers it
 		quantiles.Name, quantiles.ModelPath = ModelNamePinball, filepath.Join(dir, pinballFiles[0])
 		quantiles.Params = map[string]string{"artifacts": strings.Join(pinballFiles, ",")}
 	}

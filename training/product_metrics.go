@@ -177,6 +177,7 @@ type QuantileReport struct {
 	Levels    []float64                 `json:"levels"`
 	Method    string                    `json:"method"`
 	Z         []jnum                    `json:"z"` // standardized quantiles of r/σ̂ on the validation rows
+	ZTerciles VolZTerciles              `json:"z_terciles"`
 	Model     QuantileScores            `json:"model"`
 	Baselines map[string]QuantileScores `json:"baselines"`
 	Skills    []Comparison              `json:"skills"`

@@ -102,13 +102,16 @@ func validPinball(q [][]float64, realized []float64) float64 {
 	return ml.Mean(rows)
 }
 
-// volZQuantiles are z[j]·σ[t].
-func volZQuantiles(sigma, z []float64) [][]float64 {
-	q := make([][]float64, len(z))
-	for j := range z {
+// volZQuantiles are q[j][t] = z·σ[t], z the level-j z of σ[t]'s tercile:
+// ml.VolZ.Quantiles, as ml.ProductRule serves them.
+func volZQuantiles(sigma []float64, v ml.VolZ) [][]float64 {
+	q := make([][]float64, len(ml.QuantileLevels))
+	for j := range q {
 		q[j] = make([]float64, len(sigma))
-		for t, s := range sigma {
-			q[j][t] = z[j] * s
+	}
+	for t, s := range sigma {
+		for j, x := range v.Quantiles(s) {
+			q[j][t] = x
 		}
 	}
 	return q

@@ -141,8 +141,8 @@ func TestCloseGridGap(t *testing.T) {
 	}
 }
 
-// With Pinball, the quantiles' two methods are both scored (validation and
-// test pinball loss), the one with the lower validation loss serves, and
+// With Pinball, the quantiles' three methods are all scored (validation and
+// test pinball loss), the one with the lowest validation loss serves, and
 // the rows carry its quantiles, never crossing.
 func TestTrainProductsPinball(t *testing.T) {
 	dir, _, ds, sp := weekDataset(t)
@@ -163,15 +163,25 @@ func TestTrainProductsPinball(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := rep.Quantiles.Methods
-	if len(m) != 2 || m[0].Name != methodVolZ || m[1].Name != methodPinball || !(m[1].ValidLoss > 0) || !(m[1].TestLoss > 0) {
+	t.Logf("methods %+v; terciles %+v", m, rep.Quantiles.ZTerciles)
+	if len(m) != 3 || m[0].Name != methodVolZ || m[1].Name != methodVolZTerciles || m[2].Name != methodPinball {
 		t.Fatalf("methods %+v", m)
 	}
-	want := methodVolZ
-	if m[1].ValidLoss < m[0].ValidLoss {
-		want = methodPinball
+	want := m[0]
+	for _, c := range m {
+		if !(c.ValidLoss > 0) || !(c.TestLoss > 0) {
+			t.Fatalf("method %+v", c)
+		}
+		if c.ValidLoss < want.ValidLoss {
+			want = c
+		}
 	}
-	if rep.Quantiles.Method != want {
-		t.Errorf("method %s, want %s (%+v)", rep.Quantiles.Method, want, m)
+	// In-sample, z per tercile is the pinball minimizer of each tercile's rows: never above one z for all.
+	if m[1].ValidLoss > m[0].ValidLoss {
+		t.Errorf("vol-z-terciles validation loss above vol-z's: %+v", m)
+	}
+	if rep.Quantiles.Method != want.Name {
+		t.Errorf("method %s, want %s (%+v)", rep.Quantiles.Method, want.Name, m)
 	}
 	_, rows, err := readProducts(report, sp.Final.Test.Len())
 	if err != nil {
@@ -181,5 +191,38 @@ func TestTrainProductsPinball(t *testing.T) {
 		if !(r.Q10 <= r.Q50 && r.Q50 <= r.Q90) {
 			t.Fatalf("crossing quantiles %+v", r)
 		}
+	}
+}
+
+// fitVolZTerciles on a synthetic fixture: σ̂ 1…3n (three terciles of n rows)
+// and r/σ̂ widening with the tercile, spread 1, 2, 3: the cuts fall between
+// the terciles, each tercile's z's are its own rows' quantiles, and a
+// tercile under minTercileRows rows (σ̂ tied at the top cut) takes the
+// global z's.
+func TestFitVolZTerciles(t *testing.T) {
+	n := minTercileRows
+	sigma, std := make([]float64, 3*n), make([]float64, 3*n)
+	for i := range sigma {
+		g := i / n
+		sigma[i], std[i] = float64(i+1), float64(g+1)*(float64(i%n)/float64(n-1)-0.5)
+	}
+	global := ml.EmpiricalQuantiles(std, ml.QuantileLevels)
+	v, rows := fitVolZTerciles(sigma, std, global)
+	if rows != [3]int{n, n, n} || !(v.Cut[0] >= float64(n) && v.Cut[0] < float64(n+1)) || !(v.Cut[1] >= float64(2*n) && v.Cut[1] < float64(2*n+1)) {
+		t.Fatalf("cuts %v rows %v", v.Cut, rows)
+	}
+	for g := range 3 {
+		want := ml.EmpiricalQuantiles(std[g*n:(g+1)*n], ml.QuantileLevels)
+		if v.Z[g] != [3]float64(want) {
+			t.Errorf("tercile %d: z %v, want %v", g, v.Z[g], want)
+		}
+	}
+	// σ̂ tied: the top third equal to the middle's highest value falls in the middle tercile.
+	for i := 2 * n; i < 3*n; i++ {
+		sigma[i] = float64(2 * n)
+	}
+	v, rows = fitVolZTerciles(sigma, std, global)
+	if rows != [3]int{n, 2 * n, 0} || v.Z[2] != [3]float64(global) || v.Z[0] == [3]float64(global) {
+		t.Errorf("tied: rows %v, z %v (global %v)", rows, v.Z, global)
 	}
 }
