@@ -7,8 +7,9 @@
 // forecast, by the artifact contract: vol "xgboost" exp(output) × vol_scale,
 // "har-rv" a HAR over the row's realized-vol features, "last-rv" the row's
 // realized vol over h candles; quantiles q = z·σ from "xgboost-vol-z" (the vol
-// booster), "har-gaussian" or "last-rv-gaussian" (Gaussian z), served as prices
-// last close × exp(q); p_up "xgboost" (binary:logistic) or "climatology".
+// booster), "xgboost-vol-z-terciles" (the same, z of σ's tercile),
+// "har-gaussian" or "last-rv-gaussian" (Gaussian z), served as prices last
+// close × exp(q); p_up "xgboost" (binary:logistic) or "climatology".
 // Refresh documents the fallbacks, and why an older feature schema's booster
 // falls back instead of being fed the columns it knew.
 package predict
