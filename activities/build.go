@@ -39,3 +39,32 @@ func (a *Activities) BuildChunk(ctx context.Context, in BuildInput) (ChunkStats,
 	}
 	return ChunkStats{Trades: bs.Trades, Candles: bs.Candles, Features: bs.Features, Empty: bs.Empty, Last: bs.Last}, nil
 }
+
+// CrossFeatures sets the cross-pair features of the rows of in.Pairs over
+// [in.From, in.To), recomputing the base rows from the stored candles: run
+// it once every pair's chunks covering the range are built. Idempotent, so
+// a retry or a rerun writes the same rows.
+func (a *Activities) CrossFeatures(ctx context.Context, in CrossInput) (ChunkStats, error) {
+	dir, err := a.dataDir(in.DataDir)
+	if err != nil {
+		return ChunkStats{}, err
+	}
+	iv, err := time.ParseDuration(in.Interval)
+	if err != nil || iv <= 0 {
+		return ChunkStats{}, invalidf("interval %q: want a duration such as 1m", in.Interval)
+	}
+	hb := startHeartbeat(ctx, "crossing")
+	defer hb.close()
+	st, err := a.openStore(dir)
+	if err != nil {
+		return ChunkStats{}, err
+	}
+	cs, err := history.CrossFeatures(ctx, st, dir, in.Pairs, in.From, in.To, iv)
+	if err != nil {
+		err = fmt.Errorf("cross %v %s: %w", in.Pairs, in.From.Format(time.RFC3339), err)
+	}
+	if err = closeStore(ctx, st, err); err != nil {
+		return ChunkStats{}, err
+	}
+	return ChunkStats{Features: cs.Features, Crossed: cs.Crossed}, nil
+}

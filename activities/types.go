@@ -55,13 +55,25 @@ type BuildInput struct {
 	Interval string `json:"interval"`
 }
 
+// CrossInput is one range of days [From, To) of a backfill whose feature
+// rows get their cross-pair features, over all the backfill's pairs of one
+// candle interval.
+type CrossInput struct {
+	DataDir  string    `json:"data_dir,omitempty"` // "" = the worker's --data-dir
+	Pairs    []string  `json:"pairs"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Interval string    `json:"interval"`
+}
+
 // ChunkStats is what an activity did to one chunk.
 type ChunkStats struct {
 	Pages    int       `json:"pages,omitempty"`
 	Trades   int       `json:"trades,omitempty"`
 	Candles  int       `json:"candles,omitempty"`
 	Features int       `json:"features,omitempty"`
-	Empty    int       `json:"empty,omitempty"` // candles filled for bars without data
+	Empty    int       `json:"empty,omitempty"`   // candles filled for bars without data
+	Crossed  int       `json:"crossed,omitempty"` // rows with another pair's row at their ts
 	First    time.Time `json:"first,omitzero"`
 	Last     time.Time `json:"last,omitzero"`
 }

@@ -278,7 +278,7 @@ func (b *builder) fromCandles() (all, filled []market.Candle, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := b.checkBars(stored); err != nil {
+	if err := checkBars(stored, b.iv); err != nil {
 		return nil, nil, err
 	}
 	prev, cont, err := b.previous()
@@ -308,46 +308,74 @@ func (b *builder) fromCandles() (all, filled []market.Candle, err error) {
 }
 
 // checkBars rejects stored candles that are not windows of the interval.
-func (b *builder) checkBars(cs []market.Candle) error {
+func checkBars(cs []market.Candle, iv time.Duration) error {
 	for _, c := range cs {
-		if c.End.Sub(c.Start) != b.iv || !c.Start.Equal(c.Start.Truncate(b.iv)) {
+		if c.End.Sub(c.Start) != iv || !c.Start.Equal(c.Start.Truncate(iv)) {
 			return fmt.Errorf("stored candle [%s, %s) is not a %s window: %w",
-				c.Start.Format(time.RFC3339), c.End.Format(time.RFC3339), b.iv, market.ErrInvalid)
+				c.Start.Format(time.RFC3339), c.End.Format(time.RFC3339), iv, market.ErrInvalid)
 		}
 	}
 	return nil
 }
 
-// features computes the rows of cs, the features seeded with the stored
-// candles that lead contiguously up to cs[0] (at most LongWindow, what the
-// long features need: each chunk's rows equal one run over all the days).
+// features computes the base rows of cs (baseRows).
 func (b *builder) features(ctx context.Context, cs []market.Candle) ([]market.FeatureRow, error) {
-	if len(cs) == 0 {
-		return nil, nil
+	return baseRows(ctx, b.root, b.pair, b.iv, cs)
+}
+
+// baseRows computes the base feature rows (xp_* missing) of cs, one pair's
+// candles in time order: each contiguous run is seeded with the stored
+// candles that lead contiguously up to its first candle (at most
+// LongWindow, what the long features need), so the rows equal one Features
+// run over all the pair's candles however the days are split. BuildChunk
+// and CrossFeatures both compute a pair's base rows here.
+func baseRows(ctx context.Context, root, pair string, iv time.Duration, cs []market.Candle) ([]market.FeatureRow, error) {
+	rows := make([]market.FeatureRow, 0, len(cs))
+	for len(cs) > 0 {
+		n := contiguousRun(cs, iv)
+		f, err := seeded(root, pair, iv, cs[0].Start)
+		if err != nil {
+			return nil, err
+		}
+		for i, c := range cs[:n] {
+			if i%checkEvery == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r, err := f.Update(c)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r)
+		}
+		cs = cs[n:]
 	}
-	first := cs[0].Start
-	seed, err := parquet.ReadCandles(b.root, b.pair, first.Add(-market.LongWindow*b.iv), first)
+	return rows, nil
+}
+
+// seeded returns a Features fed the stored candles of pair that lead
+// contiguously up to first, at most LongWindow of them.
+func seeded(root, pair string, iv time.Duration, first time.Time) (*market.Features, error) {
+	seed, err := parquet.ReadCandles(root, pair, first.Add(-market.LongWindow*iv), first)
 	if err != nil {
 		return nil, err
 	}
 	f := market.NewFeatures()
-	for _, c := range contiguousTail(seed, first, b.iv) {
+	for _, c := range contiguousTail(seed, first, iv) {
 		if _, err := f.Update(c); err != nil {
 			return nil, fmt.Errorf("seed features: %w", err)
 		}
 	}
-	rows := make([]market.FeatureRow, 0, len(cs))
-	for i, c := range cs {
-		if i%checkEvery == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		r, err := f.Update(c)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
+	return f, nil
+}
+
+// contiguousRun is the length of the run of cs (sorted by start, non-empty)
+// that starts at cs[0] without a hole, each candle lasting iv.
+func contiguousRun(cs []market.Candle, iv time.Duration) int {
+	n := 1
+	for n < len(cs) && cs[n].Start.Equal(cs[n-1].End) && cs[n].End.Sub(cs[n].Start) == iv {
+		n++
 	}
-	return rows, nil
+	return n
 }
 
 // contiguousTail is the run of cs (sorted by start) that ends at end without

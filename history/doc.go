@@ -7,6 +7,9 @@
 // runs per chunk, in time order per pair, and writes the chunk's candles and
 // feature rows with the same market code as the live pipeline. All writes
 // merge by key in the store (latest wins), so every step can be rerun.
+// Last, once every pair's chunks of a range are built, CrossFeatures runs
+// over the days of the range and all the pairs together and sets the
+// cross-pair features of their rows.
 //
 // # What a chunk builds
 //
@@ -42,4 +45,21 @@
 // file lacks are filled as empty candles (OHLC and VWAP = previous close,
 // volume 0, Complete), from the previous bar, and up to To when a later bar
 // is stored.
+//
+// # Cross-pair features
+//
+// BuildChunk writes a pair's base rows: the xp_* features missing. Their
+// value at TS is market.CrossFill of the other pairs' base rows at TS, the
+// function the live pipeline applies through market.Cross, so CrossFeatures
+// needs every pair's candles of its days first: the backfill runs it after
+// the last build, per range of days, over all its pairs. The pairs set is
+// the backfill's pairs, which must be the pairs the live pipeline is
+// configured with (the same set in every backfill of a store, and in
+// RebuildFeatures, which takes the store's pairs): a pair left out is
+// missing from the others' means, and a backfill of only some pairs crosses
+// them with each other alone. CrossFeatures recomputes the base
+// rows from the stored candles (the code BuildChunk runs) instead of reading
+// the stored rows, whose Revision already counts the other pairs: it is
+// idempotent, a retry never counts a pair twice, and any split of the days
+// gives the same rows. A single pair's rows stay BuildChunk's.
 package history

@@ -106,7 +106,7 @@ func checkCandles(tb testing.TB, got, want []market.Candle) {
 	}
 }
 
-// checkRows compares feature rows bit for bit (NaN equal to NaN).
+// checkRows compares feature rows bit for bit (NaN equal to NaN), revisions included.
 func checkRows(tb testing.TB, got, want []market.FeatureRow) {
 	tb.Helper()
 	if len(got) != len(want) {
@@ -114,7 +114,8 @@ func checkRows(tb testing.TB, got, want []market.FeatureRow) {
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		same := g.Pair == w.Pair && g.TS.Equal(w.TS) && g.Warm == w.Warm && g.Close == w.Close && g.SchemaVersion == w.SchemaVersion
+		same := g.Pair == w.Pair && g.TS.Equal(w.TS) && g.Warm == w.Warm && g.Close == w.Close && g.SchemaVersion == w.SchemaVersion &&
+			g.Complete == w.Complete && g.Revision == w.Revision
 		for k := range g.Values {
 			same = same && math.Float64bits(g.Values[k]) == math.Float64bits(w.Values[k])
 		}

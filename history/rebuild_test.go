@@ -49,9 +49,13 @@ func TestRebuildFeaturesUpgradesAnOlderSchema(t *testing.T) {
 	}
 
 	var calls int
-	s, err := history.RebuildFeatures(context.Background(), st, dataDir, "BTC/USD", time.Minute, 7*day, func(history.RebuildStats) { calls++ })
+	res, err := history.RebuildFeatures(context.Background(), st, dataDir, []string{"BTC/USD"}, time.Minute, 7*day, func(history.RebuildStats) { calls++ })
 	if err != nil {
 		t.Fatal(err)
+	}
+	s := res.Pairs[0]
+	if res.Cross != (history.CrossStats{Pairs: 1, Features: len(wantR)}) {
+		t.Errorf("cross stats %+v: want the %d rows of the one pair, none crossed", res.Cross, len(wantR))
 	}
 	if s.Features != len(wantR) || s.Chunks != calls || s.Chunks < 3 {
 		t.Fatalf("stats %+v after %d progress calls; want %d rows", s, calls, len(wantR))
@@ -65,13 +69,16 @@ func TestRebuildFeaturesUpgradesAnOlderSchema(t *testing.T) {
 func TestRebuildFeaturesRefuses(t *testing.T) {
 	dataDir, st := newStore(t)
 	ctx := context.Background()
-	if _, err := history.RebuildFeatures(ctx, st, dataDir, "BTC/USD", time.Minute, 7*day, nil); !errors.Is(err, market.ErrInvalid) {
+	if _, err := history.RebuildFeatures(ctx, st, dataDir, []string{"BTC/USD"}, time.Minute, 7*day, nil); !errors.Is(err, market.ErrInvalid) {
 		t.Errorf("no candles: %v, want ErrInvalid", err)
 	}
-	if _, err := history.RebuildFeatures(ctx, st, dataDir, "BTC/USD", time.Minute, time.Hour, nil); !errors.Is(err, market.ErrInvalid) {
+	if _, err := history.RebuildFeatures(ctx, st, dataDir, []string{"BTC/USD"}, time.Minute, time.Hour, nil); !errors.Is(err, market.ErrInvalid) {
 		t.Errorf("hour chunks: %v, want ErrInvalid", err)
 	}
-	if _, err := history.RebuildFeatures(ctx, st, dataDir, "nope", time.Minute, 7*day, nil); err == nil {
+	if _, err := history.RebuildFeatures(ctx, st, dataDir, nil, time.Minute, 7*day, nil); !errors.Is(err, market.ErrInvalid) {
+		t.Errorf("no pairs: %v, want ErrInvalid", err)
+	}
+	if _, err := history.RebuildFeatures(ctx, st, dataDir, []string{"nope"}, time.Minute, 7*day, nil); err == nil {
 		t.Error("a bad pair was accepted")
 	}
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -50,31 +51,53 @@ type PairResult struct {
 // BackfillResult is the output of Backfill.
 type BackfillResult struct {
 	Pairs []PairResult `json:"pairs"`
+	Cross CrossResult  `json:"cross,omitzero"`
 }
 
 // Progress is what the "progress" query returns.
 type Progress struct {
-	Phase string       `json:"phase"`
-	Run   int          `json:"run"`   // 0, then 1, 2, … after each continue-as-new
-	Done  int          `json:"done"`  // chunk activities done, both phases
-	Total int          `json:"total"` // 2 per chunk
+	Phase string `json:"phase"`
+	Run   int    `json:"run"`   // 0, then 1, 2, … after each continue-as-new
+	Done  int    `json:"done"`  // chunk activities done, phases 1 and 2
+	Total int    `json:"total"` // 2 per chunk
+	// Cross counts phase 3 apart: its ranges of days, those done, the rows
+	// written and those crossed (with another pair's row at their ts).
+	Cross CrossResult  `json:"cross"`
 	Pairs []PairResult `json:"pairs"`
+}
+
+// CrossResult is phase 3's plan and counts so far.
+type CrossResult struct {
+	Ranges   int `json:"ranges"`
+	Done     int `json:"done"`
+	Features int `json:"features"`
+	Crossed  int `json:"crossed"`
 }
 
 // Resume is what a run hands to the next when it continues as new.
 type Resume struct {
 	Plan    []PairPlan   `json:"plan"`
 	Results []PairResult `json:"results"`
-	Next1   int          `json:"next1"` // phase 1: imports done (round-robin order)
-	Next2   int          `json:"next2"` // phase 2: chunk indices built
+	Next1   int          `json:"next1"`           // phase 1: imports done (round-robin order)
+	Next2   int          `json:"next2"`           // phase 2: chunk indices built
+	Next3   int          `json:"next3,omitempty"` // phase 3: cross ranges done
+	Cross   CrossResult  `json:"cross,omitzero"`
 	Runs    int          `json:"runs"`
 }
 
 // Backfill fills the store with a range of history: phase 1 fetches or
 // imports each pair × chunk (at most Concurrency activities at once); phase 2
-// builds candles and features per pair strictly in chunk order, pairs in
-// parallel. Phase 2 waits for all of phase 1: a chunk's last candles depend on
-// whether the store holds later data (see package history).
+// builds candles and base feature rows per pair strictly in chunk order,
+// pairs in parallel; phase 3 sets the cross-pair features (xp_*) of every
+// pair's rows, one activity per chunk of days over all the pairs, at most
+// Concurrency at once. Phase 2 waits for all of phase 1: a chunk's last
+// candles depend on whether the store holds later data (see package
+// history); phase 3 waits for all of phase 2, since a row's xp_* read every
+// other pair's candles at its ts. The pairs crossed are the backfill's pairs
+// (those of one candle interval together): backfill the pairs the live
+// pipeline is configured with, all in one request, so that the stored
+// xp_* equal the live ones. Every phase is idempotent: a retried activity
+// or a rerun backfill writes the same rows.
 func Backfill(ctx workflow.Context, req BackfillRequest) (BackfillResult, error) {
 	n, err := req.Normalize()
 	if err != nil {
@@ -103,6 +126,8 @@ type backfill struct {
 	imports  []item            // phase 1, round-robin over the pairs
 	next1    int               // first import this run does
 	next2    int               // first chunk index phase 2 of this run builds
+	cross    []crossItem       // phase 3; none in runs recorded before it
+	next3    int               // first cross range this run does
 	progress Progress
 }
 
@@ -123,7 +148,7 @@ func (b *backfill) prepare(ctx workflow.Context) error {
 	b.plan = plan
 	b.progress.Pairs = make([]PairResult, len(plan))
 	if r := b.req.Resume; r != nil {
-		b.next1, b.next2, b.progress.Run = r.Next1, r.Next2, r.Runs
+		b.next1, b.next2, b.next3, b.progress.Run, b.progress.Cross = r.Next1, r.Next2, r.Next3, r.Runs, r.Cross
 		copy(b.progress.Pairs, r.Results)
 	}
 	size := time.Duration(b.req.ChunkDays) * day
@@ -137,9 +162,62 @@ func (b *backfill) prepare(ctx workflow.Context) error {
 		b.progress.Done += pr.Imported + pr.Built
 	}
 	b.imports = roundRobin(b.chunks)
+	if workflow.GetVersion(ctx, crossVersion, workflow.DefaultVersion, 1) == 1 {
+		b.cross = crossItems(plan, size)
+	}
+	b.progress.Cross.Ranges = len(b.cross)
 	b.progress.Phase = PhaseRunning
 	workflow.GetLogger(ctx).Info("backfill planned", "source", b.req.Source, "pairs", len(plan), "total", b.progress.Total, "done", b.progress.Done)
 	return nil
+}
+
+// crossVersion marks the runs that have phase 3: the histories recorded
+// before it replay without.
+const crossVersion = "cross-features"
+
+// crossItem is one activity of phase 3: the pairs of one interval over
+// [from, to).
+type crossItem struct {
+	pairs    []string
+	interval string
+	from, to time.Time
+}
+
+// crossItems splits the span of each interval's pairs into chunks of days
+// (in plan order of the intervals, so that the plan is deterministic).
+func crossItems(plan []PairPlan, size time.Duration) []crossItem {
+	var out []crossItem
+	for i, p := range plan {
+		if slices.ContainsFunc(plan[:i], func(q PairPlan) bool { return q.Interval == p.Interval }) {
+			continue // its interval's ranges are made
+		}
+		var pairs []string
+		from, to := p.From, p.To
+		for _, q := range plan[i:] {
+			if q.Interval == p.Interval {
+				pairs = append(pairs, q.Pair)
+				from, to = earliest(from, q.From), latest(to, q.To)
+			}
+		}
+		for _, c := range history.Chunks("", from, to, size) {
+			out = append(out, crossItem{pairs: pairs, interval: p.Interval, from: c.From, to: c.To})
+		}
+	}
+	return out
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // roundRobin orders phase 1 chunk by chunk across the pairs, so that all
@@ -185,7 +263,7 @@ func (b *backfill) makePlan(ctx workflow.Context) ([]PairPlan, error) {
 // acts names the activities by method value, as the worker registers them.
 var acts *activities.Activities
 
-// run does this run's share of the activities, phase 1 then phase 2, and
+// run does this run's share of the activities, phase 1, 2 then 3, and
 // continues as new while some are left.
 func (b *backfill) run(ctx workflow.Context) (BackfillResult, error) {
 	budget := maxActivitiesPerRun
@@ -206,16 +284,25 @@ func (b *backfill) run(ctx workflow.Context) (BackfillResult, error) {
 		if err := b.phase(ctx, func(ctx workflow.Context, g *group) { b.buildRange(ctx, g, hi) }); err != nil {
 			return b.failed(err)
 		}
+		budget -= (hi - b.next2) * len(b.plan)
 		b.next2 = hi
 	}
-	if b.next2 < last {
+	if b.next2 == last && b.next3 < len(b.cross) && budget > 0 {
+		hi := min(len(b.cross), b.next3+budget)
+		if err := b.phase(ctx, func(ctx workflow.Context, g *group) { b.crossRange(ctx, g, hi) }); err != nil {
+			return b.failed(err)
+		}
+		b.next3 = hi
+	}
+	if b.next2 < last || b.next3 < len(b.cross) {
 		next := b.req
-		next.Resume = &Resume{Plan: b.plan, Results: b.progress.Pairs, Next1: b.next1, Next2: b.next2, Runs: b.progress.Run + 1}
+		next.Resume = &Resume{Plan: b.plan, Results: b.progress.Pairs, Next1: b.next1, Next2: b.next2, Next3: b.next3,
+			Cross: b.progress.Cross, Runs: b.progress.Run + 1}
 		return BackfillResult{}, workflow.NewContinueAsNewError(ctx, Backfill, next)
 	}
 	b.progress.Phase = PhaseCompleted
 	workflow.GetLogger(ctx).Info("backfill completed", "pairs", len(b.plan), "done", b.progress.Done)
-	return BackfillResult{Pairs: b.progress.Pairs}, nil
+	return BackfillResult{Pairs: b.progress.Pairs, Cross: b.progress.Cross}, nil
 }
 
 func (b *backfill) failed(err error) (BackfillResult, error) {
@@ -301,6 +388,33 @@ func (b *backfill) buildRange(ctx workflow.Context, g *group, hi int) {
 	}
 }
 
+// crossRange runs phase 3 for the cross ranges [next3, hi), as permits
+// free up: the ranges are independent (each recomputes its rows from the
+// candles; adjacent ones only add rows to a shared day file, merged under
+// the store's lock).
+func (b *backfill) crossRange(ctx workflow.Context, g *group, hi int) {
+	for _, c := range b.cross[b.next3:hi] {
+		if g.sem.Acquire(ctx, 1) != nil {
+			return // canceled
+		}
+		in := activities.CrossInput{DataDir: b.req.DataDir, Pairs: c.pairs, From: c.from, To: c.to, Interval: c.interval}
+		// Store work like a build: the same timeouts and local retries.
+		fut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, buildOptions), acts.CrossFeatures, in)
+		g.wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer g.wg.Done()
+			var st activities.ChunkStats
+			err := fut.Get(ctx, &st)
+			g.sem.Release(1)
+			if err != nil {
+				g.fail(err)
+				return
+			}
+			b.recordCross(st)
+		})
+	}
+}
+
 func (b *backfill) chunk(p, k int) activities.Chunk {
 	c := b.chunks[p][k]
 	return activities.Chunk{DataDir: b.req.DataDir, Pair: c.Pair, From: c.From, To: c.To}
@@ -340,6 +454,13 @@ func (b *backfill) recordBuild(p int, st activities.ChunkStats) {
 	r.Empty += st.Empty
 	r.Features += st.Features
 	b.progress.Done++
+}
+
+func (b *backfill) recordCross(st activities.ChunkStats) {
+	c := &b.progress.Cross
+	c.Done++
+	c.Features += st.Features
+	c.Crossed += st.Crossed
 }
 
 // invalid marks a request error as final: retrying the same input cannot help.

@@ -30,7 +30,7 @@ func date(s string) time.Time {
 
 // recorder is a fake set of activities: it counts calls, tracks how many run
 // at once, and checks that a pair's builds come in chunk order, each after
-// its chunk was imported.
+// its chunk was imported, and that the cross step comes after every build.
 type recorder struct {
 	mu              sync.Mutex
 	running, peak   int
@@ -38,6 +38,8 @@ type recorder struct {
 	built           map[string][]time.Time
 	calls           map[string]int
 	failImport      func(c activities.Chunk, attempt int) error
+	failCross       func(in activities.CrossInput, attempt int) error
+	crossed         []activities.CrossInput
 	errs            []error
 	importStats     activities.ChunkStats
 	buildStats      activities.ChunkStats
@@ -106,6 +108,9 @@ func (r *recorder) build(_ context.Context, in activities.BuildInput) (activitie
 	defer r.mu.Unlock()
 	r.lastBuildInput = in
 	r.calls["build|"+key(in.Chunk)]++
+	if len(r.crossed) > 0 {
+		r.errs = append(r.errs, fmt.Errorf("build %s after a cross step", key(in.Chunk)))
+	}
 	if !r.imported[key(in.Chunk)] {
 		r.errs = append(r.errs, fmt.Errorf("build %s before its import", key(in.Chunk)))
 	}
@@ -118,6 +123,27 @@ func (r *recorder) build(_ context.Context, in activities.BuildInput) (activitie
 	}
 	r.built[in.Pair] = append(prev, in.From)
 	return r.buildStats, nil
+}
+
+func (r *recorder) cross(_ context.Context, in activities.CrossInput) (activities.ChunkStats, error) {
+	r.enter()
+	defer r.leave()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := "cross|" + in.From.Format(time.RFC3339)
+	r.calls[k]++
+	if r.failCross != nil {
+		if err := r.failCross(in, r.calls[k]); err != nil {
+			return activities.ChunkStats{}, err
+		}
+	}
+	for _, p := range in.Pairs {
+		if n := len(r.built[p]); r.chunksPerPair > 0 && n != r.chunksPerPair {
+			r.errs = append(r.errs, fmt.Errorf("%s with %d/%d builds of %s done", k, n, r.chunksPerPair, p))
+		}
+	}
+	r.crossed = append(r.crossed, in)
+	return activities.ChunkStats{Features: 100, Crossed: 90}, nil
 }
 
 func (r *recorder) count(k string) int {
@@ -158,6 +184,7 @@ func newEnv(t *testing.T, r *recorder) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(acts.FetchTradesChunk, mock.Anything, mock.Anything).Return(r.fetch)
 	env.OnActivity(acts.ImportArchiveChunk, mock.Anything, mock.Anything).Return(r.importArchive)
 	env.OnActivity(acts.BuildChunk, mock.Anything, mock.Anything).Return(r.build)
+	env.OnActivity(acts.CrossFeatures, mock.Anything, mock.Anything).Return(r.cross)
 	env.OnActivity(acts.InspectArchive, mock.Anything, mock.Anything).Return(r.inspectArchive)
 	return env
 }
@@ -212,6 +239,22 @@ func TestBackfillKrakenFanOutOrderAndBound(t *testing.T) {
 	}
 	if len(res.Pairs) != 2 || res.Pairs[0] != want[0] {
 		t.Errorf("result = %+v\nwant first %+v", res.Pairs, want[0])
+	}
+	// Phase 3: one cross step per day (the chunk size) over both pairs.
+	if len(r.crossed) != 6 {
+		t.Fatalf("%d cross steps, want 6", len(r.crossed))
+	}
+	for i, in := range r.crossed {
+		if !slices.Equal(in.Pairs, []string{"BTC/USD", "ETH/USD"}) || in.Interval != "1m0s" || in.DataDir != "/data" {
+			t.Errorf("cross input %d = %+v", i, in)
+		}
+	}
+	slices.SortFunc(r.crossed, func(a, b activities.CrossInput) int { return a.From.Compare(b.From) })
+	if first, last := r.crossed[0], r.crossed[5]; !first.From.Equal(date("2025-05-01T00:00:00Z")) || !last.To.Equal(date("2025-05-06T12:00:00Z")) {
+		t.Errorf("cross ranges from %s to %s, want the backfill's range", first.From, last.To)
+	}
+	if res.Cross != (CrossResult{Ranges: 6, Done: 6, Features: 600, Crossed: 540}) {
+		t.Errorf("cross result = %+v", res.Cross)
 	}
 }
 
@@ -331,7 +374,7 @@ func TestBackfillProgressQuery(t *testing.T) {
 	if err := q.Get(&end); err != nil {
 		t.Fatal(err)
 	}
-	if end.Phase != PhaseCompleted || end.Done != 24 || end.Pairs[1].Built != 6 || end.Pairs[1].Rows != 60 {
+	if end.Phase != PhaseCompleted || end.Done != 24 || end.Cross != (CrossResult{Ranges: 6, Done: 6, Features: 600, Crossed: 540}) || end.Pairs[1].Built != 6 || end.Pairs[1].Rows != 60 {
 		t.Errorf("final progress = %+v", end)
 	}
 }
@@ -364,6 +407,61 @@ func TestBackfillArchive(t *testing.T) {
 	}
 	if len(r.inspectInputs) != 1 || r.inspectInputs[0].Pair != "" || len(r.inspectInputs[0].Files) != 2 {
 		t.Errorf("inspect inputs = %+v", r.inspectInputs)
+	}
+	if len(r.crossed) != 2 || !slices.Equal(r.crossed[0].Pairs, []string{"BTC/USDT", "ETH/USDT"}) || r.crossed[0].Interval != "1m0s" {
+		t.Errorf("cross inputs = %+v, want both pairs over the 2 weekly chunks", r.crossed)
+	}
+}
+
+// A cross step that fails is retried as a build is, then the backfill
+// completes; one that fails for good fails it.
+func TestBackfillCrossRetries(t *testing.T) {
+	r := newRecorder()
+	r.failCross = func(in activities.CrossInput, attempt int) error {
+		if in.From.Day() == 4 && attempt < 3 {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	env := newEnv(t, r)
+	if _, err := runBackfill(t, env, krakenReq()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count("cross|2025-05-04T00:00:00Z"); n != 3 {
+		t.Errorf("%d attempts, want 3 (two failures, then success)", n)
+	}
+
+	r = newRecorder()
+	r.failCross = func(in activities.CrossInput, attempt int) error {
+		return temporal.NewNonRetryableApplicationError("bad candles", market.CodeInvalid, nil)
+	}
+	env = newEnv(t, r)
+	if _, err := runBackfill(t, env, krakenReq()); err == nil {
+		t.Fatal("a failed cross step completed the backfill")
+	}
+}
+
+// crossItems groups the pairs by interval, each group over its span.
+func TestCrossItemsByInterval(t *testing.T) {
+	plan := []PairPlan{
+		{Pair: "BTC/USD", Interval: "1m0s", From: date("2025-05-02T00:00:00Z"), To: date("2025-05-03T00:00:00Z")},
+		{Pair: "SOL/USD", Interval: "5m0s", From: date("2025-05-01T00:00:00Z"), To: date("2025-05-02T00:00:00Z")},
+		{Pair: "ETH/USD", Interval: "1m0s", From: date("2025-05-01T12:00:00Z"), To: date("2025-05-02T06:00:00Z")},
+	}
+	got := crossItems(plan, day)
+	want := []crossItem{
+		{pairs: []string{"BTC/USD", "ETH/USD"}, interval: "1m0s", from: date("2025-05-01T12:00:00Z"), to: date("2025-05-02T00:00:00Z")},
+		{pairs: []string{"BTC/USD", "ETH/USD"}, interval: "1m0s", from: date("2025-05-02T00:00:00Z"), to: date("2025-05-03T00:00:00Z")},
+		{pairs: []string{"SOL/USD"}, interval: "5m0s", from: date("2025-05-01T00:00:00Z"), to: date("2025-05-02T00:00:00Z")},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("items %+v, want %+v", got, want)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if !slices.Equal(g.pairs, w.pairs) || g.interval != w.interval || !g.from.Equal(w.from) || !g.to.Equal(w.to) {
+			t.Errorf("item %d = %+v, want %+v", i, g, w)
+		}
 	}
 }
 
@@ -405,5 +503,8 @@ func TestBackfillContinuesAsNew(t *testing.T) {
 		if p.Chunks != 335 || p.Imported != 335 || p.Built != 335 || len(r.built[p.Pair]) != 335 {
 			t.Errorf("%+v: want 335 chunks imported and built once each", p)
 		}
+	}
+	if res.Cross.Ranges != 335 || res.Cross.Done != 335 || len(r.crossed) != 335 {
+		t.Errorf("cross %+v after %d steps: want the 335 days crossed once each", res.Cross, len(r.crossed))
 	}
 }

@@ -83,12 +83,15 @@ func storeCompact(e env, args []string) error {
 
 // storeRebuildFeatures recomputes the feature rows of a store from its
 // candles: what an upgrade of the feature schema needs before training,
-// since training refuses rows of another schema.
+// since training refuses rows of another schema. Each pair's rows, then
+// their cross-pair features over all the pairs rebuilt, as a backfill of
+// those pairs writes them.
 func storeRebuildFeatures(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("store rebuild-features", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	dataDir := fs.String("data-dir", "./data", "data directory")
-	pairs := fs.String("pairs", "", "pairs to rebuild, comma-separated (default: every pair with candles)")
+	pairs := fs.String("pairs", "", "pairs to rebuild, comma-separated; the cross-pair features (xp_*) average over these pairs only\n"+
+		"(default: every pair with candles, which should be the live pipeline's pairs)")
 	interval := fs.Duration("interval", time.Minute, "candle interval of the store")
 	chunkDays := fs.Int("chunk-days", 7, "days per build chunk")
 	if err := fs.Parse(args); err != nil {
@@ -118,14 +121,16 @@ func rebuildPairs(ctx context.Context, e env, st *parquet.Store, dataDir string,
 	if len(pairs) == 0 {
 		return fmt.Errorf("no pairs with candles in %s: %w", st.Root(), market.ErrInvalid)
 	}
-	for _, p := range pairs {
-		start := time.Now()
-		s, err := history.RebuildFeatures(ctx, st, dataDir, p, iv, chunk, nil)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%s: %d feature rows of schema %d from %s to %s in %s\n", s.Pair, s.Features, market.FeatureSchemaVersion,
-			s.From.Format(time.DateOnly), s.To.Format(time.DateOnly), time.Since(start).Round(time.Millisecond))
+	start := time.Now()
+	res, err := history.RebuildFeatures(ctx, st, dataDir, pairs, iv, chunk, nil)
+	for _, s := range res.Pairs {
+		fmt.Fprintf(e.stdout, "%s: %d feature rows of schema %d from %s to %s\n", s.Pair, s.Features, market.FeatureSchemaVersion,
+			s.From.Format(time.DateOnly), s.To.Format(time.DateOnly))
 	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "cross-pair features over %d pairs: %d rows, %d with another pair's row, in %s\n",
+		len(res.Pairs), res.Cross.Features, res.Cross.Crossed, time.Since(start).Round(time.Millisecond))
 	return nil
 }

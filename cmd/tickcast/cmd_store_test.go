@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/internal/realfeatures"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
 )
@@ -156,3 +158,48 @@ func TestStoreRebuildFeatures(t *testing.T) {
 		t.Error("an empty store was rebuilt without an error")
 	}
 }
+
+// TestStoreRebuildFeaturesCrossesPairs rebuilds a store of two real pairs
+// (3 days of Binance BTC/USDT and ETH/USDT candles): every row gets the
+// other pair's features as its xp_*, as a backfill of both writes them.
+func TestStoreRebuildFeaturesCrossesPairs(t *testing.T) {
+	dataDir := t.TempDir()
+	st, err := parquet.Open(datadir.Parquet(dataDir), parquet.Options{})
+	mustOK(t, err)
+	for rel, pair := range map[string]string{realdata.BinanceBTC90d: "BTC/USDT", realdata.BinanceETH90d: "ETH/USDT"} {
+		mustOK(t, st.AddCandles(realfeatures.BinanceKlines(t, rel, pair, 3*1440).Candles))
+	}
+	mustOK(t, st.Close(t.Context()))
+
+	out, _, err := runCapture(t, "store", "rebuild-features", "--data-dir", dataDir)
+	mustOK(t, err)
+	if !strings.Contains(out, "cross-pair features over 2 pairs: ") {
+		t.Fatalf("output %q: no cross-pair line", out)
+	}
+	root := datadir.Parquet(dataDir)
+	btc, err := parquet.ReadFeatures(root, "BTC/USDT", time.Time{}, time.Time{})
+	mustOK(t, err)
+	eth, err := parquet.ReadFeatures(root, "ETH/USDT", time.Time{}, time.Time{})
+	mustOK(t, err)
+	ethAt := map[time.Time]market.FeatureRow{}
+	for _, r := range eth {
+		ethAt[r.TS] = r
+	}
+	crossed := 0
+	for _, b := range btc {
+		e, ok := ethAt[b.TS]
+		if !ok {
+			continue
+		}
+		crossed++
+		if b.Revision != 1 || e.Revision != 1 || !sameFloat(b.Values[market.FXRet1], e.Values[market.FRet1]) ||
+			!sameFloat(e.Values[market.FXRVol60], b.Values[market.FRVol60]) {
+			t.Fatalf("rows at %s: BTC/USDT %+v\nETH/USDT %+v\nwant each other's ret_1 and rvol_60 as xp_*, revision 1", b.TS, b, e)
+		}
+	}
+	if crossed < 3*1440-60 {
+		t.Errorf("%d rows of BTC/USDT with an ETH/USDT row at their ts, want about 3 days", crossed)
+	}
+}
+
+func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
