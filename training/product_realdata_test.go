@@ -46,14 +46,20 @@ func TestProductsRealData(t *testing.T) {
 		}
 	}
 	var timings []string
-	for _, pc := range []struct{ pair, file string }{{"ETH/USDT", realdata.BinanceETH90d}, {"BTC/USDT", realdata.BinanceBTC90d}} {
-		candles, _, err := archive.ReadCandles(realdata.Path(t, pc.file), archive.BinanceKlines, pc.pair)
+	pcs := []struct{ pair, file string }{{"ETH/USDT", realdata.BinanceETH90d}, {"BTC/USDT", realdata.BinanceBTC90d}}
+	candles := make([][]market.Candle, len(pcs))
+	rows := make([][]market.FeatureRow, len(pcs))
+	for i, pc := range pcs {
+		cs, _, err := archive.ReadCandles(realdata.Path(t, pc.file), archive.BinanceKlines, pc.pair)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows := featureRows(t, candles)
+		candles[i], rows[i] = cs, featureRows(t, cs)
+	}
+	crossRows(rows) // as the backfill's cross step does
+	for i, pc := range pcs {
 		for _, h := range horizons {
-			secs := trainRealProducts(t, out, candles, rows, h)
+			secs := trainRealProducts(t, out, candles[i], rows[i], h)
 			timings = append(timings, fmt.Sprintf("%s h%d: %s", pc.pair, h, secs))
 		}
 	}
@@ -76,6 +82,22 @@ func featureRows(t *testing.T, candles []market.Candle) []market.FeatureRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// crossRows sets the cross-pair features of every pair's rows from the
+// other pairs' rows at the same TS (market.CrossFill over base rows).
+func crossRows(rows [][]market.FeatureRow) {
+	byTS := map[int64][]market.FeatureRow{}
+	for _, rs := range rows {
+		for _, r := range rs {
+			byTS[r.TS.UnixNano()] = append(byTS[r.TS.UnixNano()], r)
+		}
+	}
+	for _, rs := range rows {
+		for j := range rs {
+			rs[j] = market.CrossFill(rs[j], byTS[rs[j].TS.UnixNano()])
+		}
+	}
 }
 
 // trainRealProducts runs one pair × horizon and returns its step timings.
