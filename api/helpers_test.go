@@ -113,6 +113,8 @@ type fixtureOpts struct {
 	timeout    time.Duration
 	adminKey   *string // nil: adminKey
 	dashboard  http.Handler
+	maxAge     time.Duration // predict.Config.ModelMaxAge
+	wall       predict.Clock // predict.Config.Wall
 }
 
 func newFixture(tb testing.TB, o fixtureOpts) *fixture {
@@ -133,7 +135,8 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	}
 	log := testLogger(tb)
 	f.clock = predict.NewMarketClock(o.speed)
-	f.pred, err = predict.New(predict.Config{Registry: f.reg, Features: f.latest, Clock: f.clock, Speed: o.speed, Logger: log})
+	f.pred, err = predict.New(predict.Config{Registry: f.reg, Features: f.latest, Clock: f.clock, Speed: o.speed,
+		ModelMaxAge: o.maxAge, Wall: o.wall, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (s *Server) handleInfo() echo.HandlerFunc {
 				out.Pairs = append(out.Pairs, slug)
 			}
 			out.Champions = append(out.Champions, championJSON{slug, ch.Horizon, registry.ProductName(ch.Product),
-				predict.ModelRef{Name: ch.Meta.Name, Version: ch.Meta.Version}, ch.LoadedAt})
+				predict.NewModelRef(ch.Meta), ch.LoadedAt})
 		}
 		return writeJSON(c, http.StatusOK, out)
 	}

@@ -12,13 +12,14 @@ import (
 
 // cacheKeyPrefix versions the key layout and the encoding of the values: a
 // change to either must change it, so that old entries are never decoded.
-// v3: predictions carry the products, and keys their versions.
-const cacheKeyPrefix = "tickcast:pred:v3:"
+// v3: predictions carry the products, and keys their versions; v4: model
+// references carry trained_at and updated_at.
+const cacheKeyPrefix = "tickcast:pred:v4:"
 
 // CacheKey is the cache key of the prediction of pair (any spelling with a
 // separator; written as its slug) at horizon from the row at asOf with
 // feature values digest (FeatureDigest) by return model version:
-// "tickcast:pred:v3:ETH-USDT:h1:1747699260:9c8e2f01:v3". The digest keeps
+// "tickcast:pred:v4:ETH-USDT:h1:1747699260:9c8e2f01:v3". The digest keeps
 // a corrected row (same candle, repaired trades) from being answered with
 // the prediction of the row it replaced. A pair × horizon that also serves
 // other products appends each one's version (":vol2:quantiles2:p_up0"), so

@@ -18,9 +18,9 @@ func TestCacheKey(t *testing.T) {
 		digest uint32
 		want   string
 	}{
-		{"ETH/USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v3:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
-		{"ETH-USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v3:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
-		{"BTC/USD", 60, 0, 0xf, "tickcast:pred:v3:BTC-USD:h60:1747699260:0000000f:v0"},
+		{"ETH/USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v4:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
+		{"ETH-USDT", 1, 3, 0x9c8e2f01, "tickcast:pred:v4:ETH-USDT:h1:1747699260:9c8e2f01:v3"},
+		{"BTC/USD", 60, 0, 0xf, "tickcast:pred:v4:BTC-USD:h60:1747699260:0000000f:v0"},
 	} {
 		if got := CacheKey(tc.pair, tc.h, asOf, tc.digest, tc.v); got != tc.want {
 			t.Errorf("CacheKey(%s, %d, %x, v%d) = %s, want %s", tc.pair, tc.h, tc.digest, tc.v, got, tc.want)

@@ -290,6 +290,12 @@ func (s *Service) refreshSeries(ctx context.Context, st *refreshState, k modelKe
 	a, err := s.cfg.Registry.AliasesIn(ctx, k.series())
 	if err != nil { // nothing names a champion: keep what serves, else the baseline
 		reason := fmt.Sprintf("aliases unreadable: %v", err)
+		if cur != nil {
+			if why := s.expired(cur.meta); why != "" {
+				reason += "; " + why
+				cur = nil
+			}
+		}
 		if cur == nil {
 			cur, err = s.baseline(ctx, k)
 		}
@@ -348,11 +354,16 @@ func (k modelKey) series() registry.Series {
 
 // version returns the model of version v of k, with the status the
 // caller derived from the aliases: cur when it holds v already, else a
-// fresh load; nil and why when it cannot be loaded.
+// fresh load; nil and why when it cannot be loaded or is past
+// Config.ModelMaxAge (checked on every refresh: a model expires while it
+// serves).
 func (s *Service) version(ctx context.Context, st *refreshState, k modelKey, v int, cur *model, status, reason string) (*model, string) {
 	meta, err := s.cfg.Registry.VersionIn(ctx, k.series(), v) // the aliases were read once, by the caller
 	if err != nil {
 		return nil, fmt.Sprintf("v%d: %v", v, err)
+	}
+	if why := s.expired(meta); why != "" {
+		return nil, why
 	}
 	meta.Status, meta.Reason = status, reason
 	if cur != nil && cur.same(meta) {

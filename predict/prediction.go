@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/registry"
 )
 
 // Prediction is one forecast of a pair's close Horizon candles after AsOf.
@@ -54,8 +55,9 @@ type Prediction struct {
 	GapOpen bool `json:"gap_open"`
 	// Degraded is set when a fallback model answered in place of a
 	// champion (of any product) that could not be loaded or whose feature
-	// schema is older than this build's; DegradedReason says why ("vol: …"
-	// for a product other than return).
+	// schema is older than this build's, or that was last trained longer
+	// ago than Config.ModelMaxAge; DegradedReason says why ("vol: …" for a
+	// product other than return).
 	Degraded       bool   `json:"degraded"`
 	DegradedReason string `json:"degraded_reason,omitempty"`
 	Cached         bool   `json:"cached"`
@@ -63,9 +65,26 @@ type Prediction struct {
 }
 
 // ModelRef names the registered model version that made a prediction.
+// TrainedAt and UpdatedAt are zero (left out of the JSON) for a baseline,
+// version 0, which is not trained.
 type ModelRef struct {
 	Name    string `json:"name"`
 	Version int    `json:"version"`
+	// TrainedAt is the last full training of the model
+	// (registry.Meta.LastFullTraining): Config.ModelMaxAge counts from it.
+	TrainedAt time.Time `json:"trained_at,omitzero"`
+	// UpdatedAt is the last update of the model: when the version was
+	// registered, TrainedAt unless it updated its parent incrementally.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// NewModelRef is the reference to the version meta describes.
+func NewModelRef(meta registry.Meta) ModelRef {
+	ref := ModelRef{Name: meta.Name, Version: meta.Version}
+	if meta.Version != 0 {
+		ref.TrainedAt, ref.UpdatedAt = meta.LastFullTraining().UTC(), meta.CreatedAt.UTC()
+	}
+	return ref
 }
 
 // Forecast is one figure of a product with the version that made it: the

@@ -61,18 +61,18 @@ func TestProductBaselines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Vol == nil || p.Vol.Value != tc.rv || p.Vol.Model != (ModelRef{"last-rv", 0}) {
+		if p.Vol == nil || p.Vol.Value != tc.rv || p.Vol.Model != (ModelRef{Name: "last-rv"}) {
 			t.Errorf("h%d vol %+v, want last-rv %g", tc.h, p.Vol, tc.rv)
 		}
 		q := p.Quantiles
-		if q == nil || q.Model != (ModelRef{"last-rv-gaussian", 0}) || !near(q.P10, row.Close*math.Exp(ml.NormInv(0.1)*tc.rv)) ||
+		if q == nil || q.Model != (ModelRef{Name: "last-rv-gaussian"}) || !near(q.P10, row.Close*math.Exp(ml.NormInv(0.1)*tc.rv)) ||
 			q.P50 != row.Close || !near(q.P90, row.Close*math.Exp(ml.NormInv(0.9)*tc.rv)) || !(q.P10 < q.P50 && q.P50 < q.P90) {
 			t.Errorf("h%d quantiles %+v (close %g, σ %g)", tc.h, q, row.Close, tc.rv)
 		}
-		if p.PUp == nil || p.PUp.Value != 0.5 || p.PUp.Model != (ModelRef{"climatology", 0}) {
+		if p.PUp == nil || p.PUp.Value != 0.5 || p.PUp.Model != (ModelRef{Name: "climatology"}) {
 			t.Errorf("h%d p_up %+v", tc.h, p.PUp)
 		}
-		if p.Model != (ModelRef{registry.BaselineName, 0}) || p.Degraded {
+		if p.Model != (ModelRef{Name: registry.BaselineName}) || p.Degraded {
 			t.Errorf("h%d return %+v degraded %v %q", tc.h, p.Model, p.Degraded, p.DegradedReason)
 		}
 	}
@@ -115,11 +115,11 @@ func TestProductModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	vol := math.Exp(directPredict(t, artA, row)) * 2
-	if p.Vol == nil || !near(p.Vol.Value, vol) || p.Vol.Model != (ModelRef{"xgboost", v.Version}) {
+	if p.Vol == nil || !near(p.Vol.Value, vol) || p.Vol.Model != NewModelRef(v) {
 		t.Errorf("vol %+v, want %g", p.Vol, vol)
 	}
 	if p.Quantiles == nil || !near(p.Quantiles.P10, row.Close*math.Exp(-1.5*vol)) || !near(p.Quantiles.P50, row.Close*math.Exp(0.1*vol)) ||
-		!near(p.Quantiles.P90, row.Close*math.Exp(1.4*vol)) || p.Quantiles.Model != (ModelRef{"xgboost-vol-z", q.Version}) {
+		!near(p.Quantiles.P90, row.Close*math.Exp(1.4*vol)) || p.Quantiles.Model != NewModelRef(q) {
 		t.Errorf("quantiles %+v", p.Quantiles)
 	}
 	if up := directPredict(t, logit, row); p.PUp == nil || !near(p.PUp.Value, up) || !(up > 0 && up < 1) || p.PUp.Model.Version != pu.Version {
@@ -157,7 +157,7 @@ func TestProductFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Vol == nil || p.Vol.Model != (ModelRef{"last-rv", 0}) || p.Model.Name != "xgboost" || p.PUp == nil {
+	if p.Vol == nil || p.Vol.Model != (ModelRef{Name: "last-rv"}) || p.Model.Name != "xgboost" || p.PUp == nil {
 		t.Errorf("vol %+v, return %+v, p_up %+v", p.Vol, p.Model, p.PUp)
 	}
 	if !p.Degraded || !strings.HasPrefix(p.DegradedReason, "vol: v"+strconv.Itoa(old.Version)+": feature schema 1, this build computes") {

@@ -46,6 +46,14 @@ type Config struct {
 	Interval    time.Duration // candle interval, default time.Minute
 	StaleAfter  int           // staleness budget in candles, default 2
 	Clock       Clock         // market clock; nil: WallClock{}
+	// ModelMaxAge is how long after its last full training a champion may
+	// serve (registry.Meta.LastFullTraining, on the wall clock): past it the
+	// champion falls back as one that cannot load would, until a fresher one
+	// is promoted. Baselines (version 0) never expire. 0: no limit.
+	ModelMaxAge time.Duration
+	// Wall is the wall clock model ages are measured on (models are trained
+	// at wall time, replays run the market clock in the past); nil: WallClock{}.
+	Wall Clock
 	// Speed is the replay speed (market seconds per wall second), used to
 	// turn a cache lifetime on the market clock into wall time; 0 or 1: real time.
 	Speed  float64
@@ -99,8 +107,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Features == nil {
 		return nil, errors.New("predict: nil feature store")
 	}
-	if cfg.Interval < 0 || cfg.StaleAfter < 0 || cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
-		return nil, fmt.Errorf("predict: interval %s, stale after %d, speed %g: want none negative", cfg.Interval, cfg.StaleAfter, cfg.Speed)
+	if cfg.Interval < 0 || cfg.StaleAfter < 0 || cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) || cfg.ModelMaxAge < 0 {
+		return nil, fmt.Errorf("predict: interval %s, stale after %d, speed %g, model max age %s: want none negative",
+			cfg.Interval, cfg.StaleAfter, cfg.Speed, cfg.ModelMaxAge)
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -110,6 +119,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = WallClock{}
+	}
+	if cfg.Wall == nil {
+		cfg.Wall = WallClock{}
 	}
 	if cfg.Cache == nil {
 		cfg.Cache = NewMemoryCache()
@@ -410,7 +422,7 @@ func (s *Service) compute(set *modelSet, row market.FeatureRow, horizon int) (p 
 	p = Prediction{
 		Pair: m.slug, AsOf: asOf, Horizon: horizon, TargetTime: asOf.Add(time.Duration(horizon) * s.cfg.Interval),
 		PredictedReturn: ret, PredictedPrice: price, LastPrice: row.Close,
-		Model: ModelRef{Name: m.meta.Name, Version: m.meta.Version},
+		Model: NewModelRef(m.meta),
 	}
 	for _, pm := range set[slotReturn+1:] {
 		if pm != nil && !s.addProduct(&p, pm, &row) {
@@ -437,7 +449,7 @@ func (s *Service) addProduct(p *Prediction, pm *model, row *market.FeatureRow) b
 		s.log.Debug("product left out", "pair", pm.meta.Pair, "horizon", p.Horizon, "product", product, "version", pm.meta.Version, "err", err)
 		return true
 	}
-	ref := ModelRef{Name: pm.meta.Name, Version: pm.meta.Version}
+	ref := NewModelRef(pm.meta)
 	switch product {
 	case registry.ProductVol:
 		p.Vol = &Forecast{Value: out[0], Model: ref}

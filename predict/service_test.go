@@ -61,7 +61,7 @@ func TestPredictRules(t *testing.T) {
 	}{
 		{name: "xgboost", pair: "ETH-USDT", horizon: 1, check: func(t *testing.T, p Prediction) {
 			want := directPredict(t, f.art, f.row)
-			if p.PredictedReturn != want || p.Model != (ModelRef{"xgboost", 1}) || p.Stale || p.Cached {
+			if p.PredictedReturn != want || p.Model.Name != "xgboost" || p.Model.Version != 1 || p.Model.TrainedAt.IsZero() || !p.Model.UpdatedAt.Equal(p.Model.TrainedAt) || p.Stale || p.Cached {
 				t.Errorf("got %+v, want return %g from xgboost v1", p, want)
 			}
 			if p.PredictedReturn == 0 {
@@ -69,7 +69,7 @@ func TestPredictRules(t *testing.T) {
 			}
 		}},
 		{name: "baseline predicts zero", pair: "eth/usdt", horizon: 5, check: func(t *testing.T, p Prediction) {
-			if p.PredictedReturn != 0 || p.PredictedPrice != f.row.Close || p.Model != (ModelRef{registry.BaselineName, 0}) {
+			if p.PredictedReturn != 0 || p.PredictedPrice != f.row.Close || p.Model != (ModelRef{Name: registry.BaselineName}) {
 				t.Errorf("got %+v", p)
 			}
 		}},

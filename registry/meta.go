@@ -40,11 +40,24 @@ type Meta struct {
 	TestTo      time.Time          `json:"test_to,omitzero"`
 	CodeVersion string             `json:"code_version"`
 	CreatedAt   time.Time          `json:"created_at"`
-	ReportDir   string             `json:"report_dir,omitempty"`
+	// TrainedAt is the last full training of the version's lineage, for a
+	// version that updates a parent incrementally; zero for a full training
+	// (CreatedAt is then): see LastFullTraining.
+	TrainedAt time.Time `json:"trained_at,omitzero"`
+	ReportDir string    `json:"report_dir,omitempty"`
 	// Status is champion, challenger, retired or candidate; Get and List
 	// derive it (and Reason, for alias holders) from the current aliases.
 	Status string `json:"status,omitempty"`
 	Reason string `json:"reason,omitempty"`
+}
+
+// LastFullTraining is when the version's model was last trained in full:
+// TrainedAt, else CreatedAt. Model ages count from it.
+func (m Meta) LastFullTraining() time.Time {
+	if m.TrainedAt.IsZero() {
+		return m.CreatedAt
+	}
+	return m.TrainedAt
 }
 
 // Statuses of a version, derived from the aliases.

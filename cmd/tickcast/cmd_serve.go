@@ -84,7 +84,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	root := datadir.Parquet(f.dataDir)
 	d := apiDeps{cmd: "serve", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
 		scoresDir: filepath.Join(datadir.Predictions(f.dataDir), "replica="+f.replica),
-		interval:  f.interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: 1,
+		interval:  f.interval, staleAfter: f.serve.staleAfter, modelMaxAge: f.serve.modelMaxAge, noNearCache: !f.serve.nearCache, speed: 1,
 		features: features, candles: candles, clock: predict.WallClock{},
 		cache: client.Cache(), cacheName: "redis " + f.serve.redis,
 		closers: []func() error{client.Close},

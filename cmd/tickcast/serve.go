@@ -42,7 +42,7 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 	}
 	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
 		scoresDir: datadir.Predictions(f.dataDir),
-		interval:  interval, staleAfter: f.serve.staleAfter, noNearCache: !f.serve.nearCache, speed: plan.speed,
+		interval:  interval, staleAfter: f.serve.staleAfter, modelMaxAge: f.serve.modelMaxAge, noNearCache: !f.serve.nearCache, speed: plan.speed,
 		features: latest, candles: candles, gaps: gaps, clock: predict.WallClock{}, metrics: pipeline}
 	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)
 	if err != nil {
@@ -75,6 +75,7 @@ type apiDeps struct {
 	scoresDir                      string // the scorer's Parquet directory
 	interval                       time.Duration
 	staleAfter                     int
+	modelMaxAge                    time.Duration
 	noNearCache                    bool
 	speed                          float64
 	features                       predict.Features
@@ -113,7 +114,8 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		return nil, err
 	}
 	svc, err := predict.New(predict.Config{Registry: reg, Features: d.features, Cache: d.cache, Interval: d.interval,
-		StaleAfter: d.staleAfter, NoNearCache: d.noNearCache, Clock: d.clock, Speed: d.speed, Gaps: d.gaps, Logger: e.logger})
+		StaleAfter: d.staleAfter, ModelMaxAge: d.modelMaxAge, NoNearCache: d.noNearCache, Clock: d.clock, Speed: d.speed, Gaps: d.gaps,
+		Logger: e.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // serveFlags configure the prediction API that `run` serves.
@@ -14,7 +15,13 @@ type serveFlags struct {
 	adminKey   string
 	staleAfter int
 	nearCache  bool
+	// modelMaxAge is predict.Config.ModelMaxAge: how long after its last
+	// full training a champion serves; 0: no limit.
+	modelMaxAge time.Duration
 }
+
+// defaultModelMaxAge is --model-max-age's default.
+const defaultModelMaxAge = 72 * time.Hour
 
 func (s *serveFlags) register(fs *flag.FlagSet, e env) {
 	fs.StringVar(&s.http, "http", "127.0.0.1:8080", "listen address of the prediction API, WebSocket stream, dashboard and metrics (empty: do not serve)")
@@ -22,6 +29,18 @@ func (s *serveFlags) register(fs *flag.FlagSet, e env) {
 	s.registerAdminKey(fs, e)
 	fs.IntVar(&s.staleAfter, "stale-after", 2, "candles after which features are stale and predictions refused")
 	fs.BoolVar(&s.nearCache, "near-cache", true, "with --redis: keep an in-process cache in front of Redis (entries never change, so it only saves round trips)")
+	s.modelMaxAge = defaultModelMaxAge
+	fs.Func("model-max-age", "how long after its last full training (wall clock) a champion serves; past it the baseline or rollback target serves and /readyz says why (0: no limit; default 72h)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < 0 {
+			return fmt.Errorf("%s: want 0 (no limit) or more", v)
+		}
+		s.modelMaxAge = d
+		return nil
+	})
 }
 
 // registerAdminKey takes the admin key from --admin-key-file, else
