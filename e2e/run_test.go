@@ -142,7 +142,8 @@ func TestRunWholeSystem(t *testing.T) {
 		// every 10 s), once the features are warm.
 		waitFor(t, 90*time.Second, exited, "GET "+u+" from the champion", func() bool {
 			code, body := get(t, base+u)
-			return code == http.StatusOK && json.Unmarshal(body, &p) == nil && p.Model == champions[p.Pair]
+			return code == http.StatusOK && json.Unmarshal(body, &p) == nil &&
+				p.Model.Name == champions[p.Pair].Name && p.Model.Version == champions[p.Pair].Version
 		})
 		first[p.Pair] = p
 		t.Logf("%s: %s h%d as_of %s return %.3g model %s v%d", u, p.Pair, p.Horizon, p.AsOf, p.PredictedReturn, p.Model.Name, p.Model.Version)
