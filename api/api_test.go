@@ -273,6 +273,9 @@ func TestCandlesScoresInfoMetrics(t *testing.T) {
 	if len(sc.Scores) != 1 || sc.Scores[0].N != 1 {
 		t.Fatalf("scores: %+v", sc)
 	}
+	if w := sc.Scores[0].Windows; w["1h"].Candles != 60 || w["1h"].Return.N != 1 || w["1d"].Candles != 1440 || w["1d"].Return.N != 1 {
+		t.Errorf("windows: %+v", w)
+	}
 	f.get("/v1/nothing-here", http.StatusNotFound, nil)
 	rec := f.do(http.MethodGet, "/metrics")
 	body := rec.Body.String()
@@ -285,6 +288,10 @@ func TestCandlesScoresInfoMetrics(t *testing.T) {
 		`tickcast_prediction_mae{horizon="1",model="zero_return",pair="ETH-USDT"}`,
 		`tickcast_prediction_skill{horizon="1",pair="ETH-USDT"}`,
 		`tickcast_predictions_scored{horizon="1",pair="ETH-USDT"} 1`,
+		`tickcast_prequential_n{horizon="1",pair="ETH-USDT",product="return",window="1h"} 1`,
+		`tickcast_prequential_n{horizon="1",pair="ETH-USDT",product="vol",window="1d"} 0`,
+		`tickcast_prequential_skill{horizon="1",pair="ETH-USDT",product="return",window="1d"}`,
+		`tickcast_prequential_loss{horizon="1",model="baseline",pair="ETH-USDT",product="return",window="1h"}`,
 		`tickcast_stream_clients 0`, `tickcast_stream_dropped_total 0`, `tickcast_prediction_cache_errors_total 0`,
 		`go_goroutines`, `process_`,
 	} {

@@ -111,10 +111,21 @@ var (
 		"Rolling live score of a product beside its baseline: vol_mae, vol_baseline_mae (last-rv), band_coverage, "+
 			"band_baseline_coverage (last-rv Gaussian), brier, brier_baseline (0.5); only once the product was scored.",
 		[]string{"pair", "horizon", "metric"}, nil)
+	descPreqSkill = prometheus.NewDesc("tickcast_prequential_skill",
+		"Prequential skill of a product over a window of market time (1h, 1d): 1 - model loss / baseline loss; only once scored.",
+		[]string{"pair", "horizon", "product", "window"}, nil)
+	descPreqN = prometheus.NewDesc("tickcast_prequential_n",
+		"Predictions scored for a product in a window of market time (1h, 1d).",
+		[]string{"pair", "horizon", "product", "window"}, nil)
+	descPreqLoss = prometheus.NewDesc("tickcast_prequential_loss",
+		"Mean loss of a product's model and of its baseline over a window of market time: MAE (return, vol), "+
+			"pinball (quantiles), Brier (p_up); only once scored.",
+		[]string{"pair", "horizon", "product", "window", "model"}, nil)
 )
 
 func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descModelVersion, descProductVersion, descFeatureAge, descMAE, descSkill, descScored, descProductScore} {
+	for _, d := range []*prometheus.Desc{descModelVersion, descProductVersion, descFeatureAge, descMAE, descSkill, descScored, descProductScore,
+		descPreqSkill, descPreqN, descPreqLoss} {
 		ch <- d
 	}
 }
@@ -144,6 +155,23 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSkill, prometheus.GaugeValue, sc.Skill, slug, h)
 		ch <- prometheus.MustNewConstMetric(descScored, prometheus.GaugeValue, float64(sc.N), slug, h)
 		productMetrics(ch, sc.Products, slug, h)
+		prequentialMetrics(ch, sc.Windows, slug, h)
+	}
+}
+
+// prequentialMetrics emits every window's n, and the losses and skill of
+// the products that have rows.
+func prequentialMetrics(ch chan<- prometheus.Metric, ws map[string]scoring.WindowScore, slug, h string) {
+	for name, w := range ws {
+		for _, p := range w.ByProduct() {
+			ch <- prometheus.MustNewConstMetric(descPreqN, prometheus.GaugeValue, float64(p.N), slug, h, p.Product, name)
+			if p.N == 0 {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(descPreqSkill, prometheus.GaugeValue, p.Skill.Skill, slug, h, p.Product, name)
+			ch <- prometheus.MustNewConstMetric(descPreqLoss, prometheus.GaugeValue, p.Loss, slug, h, p.Product, name, "model")
+			ch <- prometheus.MustNewConstMetric(descPreqLoss, prometheus.GaugeValue, p.BaselineLoss, slug, h, p.Product, name, "baseline")
+		}
 	}
 }
 

@@ -192,11 +192,15 @@ type scoreJSON struct {
 	// Products are the vol, band and direction scores over the same
 	// window, each beside its baseline (scoring.ProductScore).
 	Products scoring.ProductScore `json:"products"`
+	// Windows are the prequential scores over the last hour and day of
+	// market time ("1h", "1d"), each product beside its baseline.
+	Windows map[string]scoring.WindowScore `json:"windows"`
 }
 
 // handleScores answers GET /v1/scores: rolling MAE of the served
 // predictions against the zero-return baseline, per pair and horizon, and
-// the products' live scores beside their baselines.
+// the products' live scores beside their baselines, and the prequential
+// windows (1 h, 1 d of market time).
 func (s *Server) handleScores() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		scores := s.cfg.Scores.Scores()
@@ -205,7 +209,7 @@ func (s *Server) handleScores() echo.HandlerFunc {
 			out = append(out, scoreJSON{
 				Pair: market.PairSlug(sc.Pair), Horizon: sc.Horizon, Window: sc.Window, N: sc.N,
 				MAE: num(sc.MAE), BaselineMAE: num(sc.BaselineMAE), Skill: num(sc.Skill), Model: sc.Model,
-				UpdatedAt: sc.UpdatedAt, Products: sc.Products,
+				UpdatedAt: sc.UpdatedAt, Products: sc.Products, Windows: sc.Windows,
 			})
 		}
 		slices.SortFunc(out, func(a, b scoreJSON) int {

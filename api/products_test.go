@@ -91,11 +91,19 @@ func TestPredictionProducts(t *testing.T) {
 	var scores struct{ Scores []scoreJSON }
 	f.get("/v1/scores", http.StatusOK, &scores)
 	if len(scores.Scores) != 1 || scores.Scores[0].Products.VolN != 1 || scores.Scores[0].Products.BandN != 1 {
-		t.Errorf("scores %+v", scores)
+		t.Fatalf("scores %+v", scores)
+	}
+	// The prequential windows: the baselines served as products score as their own baselines (skill 0).
+	if w := scores.Scores[0].Windows["1h"]; w.Vol.N != 1 || w.Quantiles.N != 1 || !(w.Quantiles.Loss > 0) || w.Vol.Skill != 0 ||
+		w.Quantiles.Coverage != w.Quantiles.BaselineCoverage {
+		t.Errorf("1h window %+v", w)
 	}
 	rec = f.do(http.MethodGet, "/metrics")
 	for _, want := range []string{`tickcast_product_model_version{horizon="1",name="last-rv",pair="ETH-USDT",product="vol"} 0`,
-		"tickcast_feature_rows_rejected_total 0", `tickcast_product_score{horizon="1",metric="vol_baseline_mae",pair="ETH-USDT"}`} {
+		"tickcast_feature_rows_rejected_total 0", `tickcast_product_score{horizon="1",metric="vol_baseline_mae",pair="ETH-USDT"}`,
+		`tickcast_prequential_n{horizon="1",pair="ETH-USDT",product="quantiles",window="1d"} 1`,
+		`tickcast_prequential_skill{horizon="1",pair="ETH-USDT",product="vol",window="1h"} 0`,
+		`tickcast_prequential_loss{horizon="1",model="model",pair="ETH-USDT",product="quantiles",window="1h"}`} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -93,7 +93,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	newest := eth[len(eth)-1].End.UTC().Format("2006-01-02 15:04:05Z")
 	after := waitPage(t, ctx, fmt.Sprintf(`s.asof === %q && s.candles >= %d && s.realized > 0 && s.scores > 0 && s.gapOpen && s.quality.includes('gap open')`+
-		` && s.productScores.includes('vol MAE') && s.productScores.includes('band coverage')`, newest, first.Candles+live))
+		` && s.productScores.includes('vol MAE') && s.productScores.includes('band coverage')`+
+		` && s.prequential.includes('return') && s.prequential.includes('quantiles') && s.prequential.includes('%%')`, newest, first.Candles+live))
 	t.Logf("page after %d live candles: %+v", live, after)
 	if after.Band <= first.Band || after.Vol <= first.Vol {
 		t.Errorf("band points %d → %d, vol points %d → %d: the stream's products did not reach the chart", first.Band, after.Band, first.Vol, after.Vol)
@@ -315,6 +316,8 @@ type pageState struct {
 	Pup       string `json:"pup"`
 	// ProductScores is the products' live scores line under the rolling error.
 	ProductScores string `json:"productScores"`
+	// Prequential is the text of the 1 h / 1 d skill table.
+	Prequential string `json:"prequential"`
 }
 
 const readPage = `(() => {
@@ -329,6 +332,7 @@ const readPage = `(() => {
     quality: t('pred-quality'), gapOpen: document.getElementById('pred-quality').dataset.gapOpen === 'true',
     degraded: document.getElementById('pred-quality').dataset.degraded === 'true', ready: t('ready'),
     band: +(chart.band || 0), vol: +(chart.vol || 0), volText: t('pred-vol'), pup: t('pred-pup'), productScores: t('product-scores'),
+    prequential: t('prequential'),
   };
 })()`
 

@@ -38,14 +38,15 @@ var gauss90 = ml.NormInv(0.9)
 
 // outcome is what scoring one entry's products found (NaN: not scored).
 type outcome struct {
-	volErr, volBaseErr float64
-	inBand, baseInBand float64
-	brier, brierBase   float64
+	volErr, volBaseErr   float64
+	inBand, baseInBand   float64
+	brier, brierBase     float64
+	pinball, pinballBase float64 // mean over p10, p50, p90, in log returns
 }
 
 func unscored() outcome {
 	n := math.NaN()
-	return outcome{n, n, n, n, n, n}
+	return outcome{n, n, n, n, n, n, n, n}
 }
 
 // rvAt is the realized vol of the h returns ending at row (ml.RowVol),
@@ -70,9 +71,13 @@ func scoreProducts(p *predict.Prediction, target *market.FeatureRow, baseRV floa
 		}
 	}
 	if q := p.Quantiles; q != nil {
+		r := math.Log(close / last)
 		o.inBand = indicator(close >= q.P10 && close <= q.P90)
+		o.pinball = pinball(r, [3]float64{math.Log(q.P10 / last), math.Log(q.P50 / last), math.Log(q.P90 / last)})
 		if finite(baseRV) {
-			o.baseInBand = indicator(math.Abs(math.Log(close/last)) <= gauss90*baseRV)
+			z := gauss90 * baseRV
+			o.baseInBand = indicator(math.Abs(r) <= z)
+			o.pinballBase = pinball(r, [3]float64{-z, 0, z})
 		}
 	}
 	if p.PUp != nil && close != last {

@@ -3,8 +3,9 @@
 // target candle's feature row arrives, and folded into a rolling MAE of log
 // returns next to the zero-return baseline, per pair and horizon, with the
 // products' live scores beside theirs (ProductScore: vol MAE, band coverage,
-// Brier; kept in memory only). Final rows (scored, or expired without a
-// realized price) are appended to Parquet.
+// Brier; kept in memory only), and prequentially over the last hour and day
+// of market time (Score.Windows, see prequential.go). Final rows (scored, or
+// expired without a realized price) are appended to Parquet.
 //
 // Time is the market's: the newest feature row or prediction seen, never the
 // wall clock, so a replay at any speed scores and expires the same way.
@@ -51,6 +52,9 @@ type Score struct {
 	Skill       float64          `json:"skill"`    // 1 − MAE/BaselineMAE; 0 when the baseline MAE is 0
 	Model       predict.ModelRef `json:"model"`    // of the newest scored
 	Products    ProductScore     `json:"products"` // vol, band and direction over the same window
+	// Windows are the prequential scores over the last hour and day of
+	// market time (keys: Windows' names), every product beside its baseline.
+	Windows map[string]WindowScore `json:"windows"`
 	// UpdatedAt is the target time of the newest scored prediction (market time).
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -72,6 +76,7 @@ type Scorer struct {
 	cfg     Config
 	log     *slog.Logger
 	grace   int64 // ExpireAfter candles, in ns
+	slots   int   // candles of the longest of Windows: a series' buckets
 	flushMu sync.Mutex
 
 	mu       sync.Mutex
@@ -120,9 +125,10 @@ type entry struct {
 }
 
 type series struct {
-	recent ring     // last Keep recorded
-	window ring     // last Window scored, in scoring order
-	live   []*entry // recorded and not yet dropped, in record order
+	recent  ring     // last Keep recorded
+	window  ring     // last Window scored, in scoring order
+	live    []*entry // recorded and not yet dropped, in record order
+	buckets buckets  // prequential losses by target candle
 }
 
 // New returns a Scorer; the directory is created by the first flush.
@@ -146,6 +152,7 @@ func New(cfg Config) (*Scorer, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		grace:    int64(ExpireAfter) * int64(cfg.Interval),
+		slots:    candles(Windows[len(Windows)-1].Span, cfg.Interval),
 		entries:  make(map[key]*entry),
 		byTarget: make(map[targetKey][]*entry),
 		series:   make(map[seriesKey]*series),
@@ -248,6 +255,14 @@ func (s *Scorer) Observe(row market.FeatureRow) {
 
 func (s *Scorer) score(e *entry, row *market.FeatureRow) {
 	close := row.Close
+	se := s.series[seriesKey{e.key.pair, e.key.horizon}]
+	if se.buckets == nil {
+		se.buckets = make(buckets, s.slots)
+	}
+	candle := e.target / int64(s.cfg.Interval)
+	if e.scored { // a corrected row: its new losses replace the old
+		se.buckets.add(e, candle, -1)
+	}
 	e.prod = scoreProducts(&e.p, row, e.baseRV)
 	r := math.Log(close / e.p.LastPrice)
 	first := !e.scored
@@ -255,8 +270,9 @@ func (s *Scorer) score(e *entry, row *market.FeatureRow) {
 	e.absErr = math.Abs(e.p.PredictedReturn - r)
 	e.baseErr = math.Abs(r)
 	if first {
-		s.series[seriesKey{e.key.pair, e.key.horizon}].window.push(e)
+		se.window.push(e)
 	}
+	se.buckets.add(e, candle, 1)
 	s.enqueue(e)
 }
 
@@ -332,6 +348,11 @@ func (s *Scorer) scoreOf(k seriesKey, se *series) (Score, bool) {
 	}
 	if sc.BaselineMAE > 0 {
 		sc.Skill = 1 - sc.MAE/sc.BaselineMAE
+	}
+	sc.Windows = make(map[string]WindowScore, len(Windows))
+	now := s.clock / int64(s.cfg.Interval)
+	for _, w := range Windows {
+		sc.Windows[w.Name] = se.buckets.window(now, candles(w.Span, s.cfg.Interval)) // made by the first score
 	}
 	return sc, true
 }

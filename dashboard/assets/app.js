@@ -420,6 +420,24 @@
     fill($('scores'), rows, 'no scored predictions yet', 6);
     const cur = mine.find((s) => s.horizon === state.horizon);
     $('product-scores').textContent = productScores(cur && cur.products);
+    fill($('prequential'), prequential(cur && cur.windows), 'no prequential scores yet', 6);
+  }
+
+  // prequential lists the products' skill over the last hour and day of
+  // market time at the shown horizon (GET /v1/scores windows), each against
+  // its baseline: 1 − model loss / baseline loss.
+  const preqProducts = [['return', 'zero return'], ['vol', 'last-rv'], ['quantiles', 'Gaussian band (pinball)'], ['p_up', '0.5 (Brier)']];
+  function prequential(ws) {
+    if (!ws || !ws['1h'] || !ws['1d']) return [];
+    const skill = (k) => {
+      if (!k || !(k.n > 0)) return { text: '–', cls: 'num muted' };
+      const pct = Math.round(k.skill * 1000) / 10 || 0; // no −0.0% from rounding noise
+      return { text: `${pct.toFixed(1)}%`, cls: `num ${sign(pct)}` };
+    };
+    const n = (k) => ({ text: String((k && k.n) || 0), cls: 'num' });
+    return preqProducts
+      .filter(([p]) => (ws['1d'][p] && ws['1d'][p].n > 0) || (ws['1h'][p] && ws['1h'][p].n > 0))
+      .map(([p, base]) => row([p, { text: base, cls: 'muted' }, skill(ws['1h'][p]), n(ws['1h'][p]), skill(ws['1d'][p]), n(ws['1d'][p])]));
   }
 
   // productScores sums up the products' live scores at the shown horizon,
