@@ -97,6 +97,8 @@ func Rules() []Rule {
 	return []Rule{
 		{Name: "market imports the standard library only", From: is("market"),
 			Forbids: func(imp string) bool { return !Standard(imp) }},
+		{Name: "drift imports the standard library and market only", From: is("drift"),
+			Forbids: func(imp string) bool { return !Standard(imp) && imp != Ours("market") }},
 		{Name: "activities imports neither connect, Benthos nor Redis", From: is("activities"),
 			Forbids: anyOf(is("connect", "redis"), under("github.com/redpanda-data/benthos"), under("github.com/redis"))},
 		{Name: "production packages never import the fake exchange",
