@@ -188,15 +188,22 @@ func TestCalibrationRealData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("90 days of real candles: not in -short")
 	}
+	var all []series
 	for _, p := range []struct{ rel, pair string }{{realdata.BinanceBTC90d, "BTC/USD"}, {realdata.BinanceETH90d, "ETH/USD"}} {
 		t.Run(p.pair, func(t *testing.T) {
 			s := loadSeries(t, p.rel, p.pair)
+			all = append(all, s)
 			if os.Getenv(EnvTable) == "1" {
 				calibratePSI(t, s)
 				calibratePH(t, s)
 			}
 			report(t, s)
+			reportRegime(t, s)
 		})
+	}
+	if os.Getenv(EnvTable) == "1" && len(all) == 2 {
+		regimeGrid(t, all)
+		regimeFrontier(t, all)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package drift detects when a champion model no longer fits the stream:
 // feature drift (the PSI of each feature over a sliding window of live rows
-// against the champion's training rows) and error drift (Page–Hinkley on the
-// live loss difference model − baseline). A detector is fed one row or one
+// against the champion's training rows), error drift (Page–Hinkley on the
+// live loss difference model − baseline) and regime shift (the variance of
+// the last live returns against the previous day of live returns). A detector is fed one row or one
 // score at a time and answers with a Decision; what a firing starts (a full
 // Train, deduplicated per pair × horizon) is the caller's business.
 // Pure domain logic: the standard library and market only.
