@@ -186,3 +186,20 @@ func TestCrossTooLateAndConfig(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCrossAdd: two pairs' rows, aligned (the live case), through a Cross.
+func BenchmarkCrossAdd(b *testing.B) {
+	x, err := NewCross(CrossConfig{Grace: time.Minute, Horizon: 2 * FeatureWindow * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, c := crossRow("A", 0, 0.1, 1, 0), crossRow("B", 0, 0.2, 2, 0)
+	var out []FeatureRow
+	b.ReportAllocs()
+	for i := range b.N {
+		ts := featT0.Add(time.Duration(i) * time.Minute)
+		a.TS, c.TS = ts, ts
+		out = x.Add(a, out[:0])
+		out = x.Add(c, out[:0])
+	}
+}
