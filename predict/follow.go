@@ -18,6 +18,11 @@ type Publisher interface {
 	Publish(p Prediction)
 }
 
+// Drift is told of every row Follow sees, after Scores (*driftwatch.Watcher).
+type Drift interface {
+	Observe(ctx context.Context, row market.FeatureRow)
+}
+
 // Pushes are where Follow sends what each row makes.
 type Pushes struct {
 	Scores Scores    // required
@@ -25,6 +30,7 @@ type Pushes struct {
 	// Clock, when predictions run on a market clock (replays), is moved by
 	// every row; nil: the wall clock.
 	Clock *MarketClock
+	Drift Drift // nil: no drift detection
 }
 
 // Follow turns the feature rows of closing candles into pushes: each row
@@ -48,6 +54,9 @@ func (s *Service) Follow(ctx context.Context, rows <-chan market.FeatureRow, to 
 
 func (s *Service) follow(ctx context.Context, row market.FeatureRow, to Pushes) {
 	to.Scores.Observe(row)
+	if to.Drift != nil {
+		to.Drift.Observe(ctx, row)
+	}
 	if to.Clock != nil {
 		to.Clock.ObservePair(row.Pair, row.TS)
 	}

@@ -80,6 +80,9 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	fs.StringVar(&f.uiURL, "ui-url", envOr(e.getenv, "TEMPORAL_UI_URL", "http://127.0.0.1:8233"), "Temporal UI, for the links printed and shown ($TEMPORAL_UI_URL)")
 	f.boot.register(fs)
 	f.serve.register(fs, e)
+	f.serve.drift = true
+	fs.Lookup("drift").DefValue = "true"
+	fs.Lookup("drift").Usage = "while the in-process Temporal worker is up: watch the live rows for drift and start a full Train when a detector fires, at most once per pair × horizon per hour"
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -89,6 +92,7 @@ func parseRunFlags(e env, args []string) (*runFlags, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	f.pairSet = set["pair"]
+	f.serve.temporal = f.temporal
 	if !set["speed"] && f.fake.replay == "" {
 		f.fake.speed = offlineSpeed
 	}
@@ -203,6 +207,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		stop, ok := startRunWorker(ctx, e, f, streams[0][envKrakenREST], append(plan.files(), f.archives...))
 		defer stop()
 		workerUp = ok
+	}
+	if f.serve.drift && !workerUp {
+		f.serve.drift = false
+		e.logger.Info("drift detection off: no Temporal worker to retrain on")
 	}
 	latest, candles, gaps, pm := &online.Latest{}, &online.Candles{}, &online.Gaps{}, connect.NewMetrics()
 	stopServing, err := startServing(ctx, e, f, plan, latest, candles, gaps, pm.Gatherer())

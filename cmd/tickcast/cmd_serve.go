@@ -88,6 +88,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		features: features, candles: candles, clock: predict.WallClock{},
 		cache: client.Cache(), cacheName: "redis " + f.serve.redis,
 		closers: []func() error{client.Close},
+		drift:   f.serve.drift, temporal: f.serve.temporal,
 		follow: func(ctx context.Context) (<-chan market.FeatureRow, func(), error) {
 			rows, err := features.Subscribe(ctx)
 			return rows, func() {}, err // the channel closes with ctx

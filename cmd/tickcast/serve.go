@@ -12,13 +12,16 @@ import (
 
 	"github.com/tickcast/tickcast/api"
 	"github.com/tickcast/tickcast/dashboard"
+	"github.com/tickcast/tickcast/driftwatch"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/online"
+	"github.com/tickcast/tickcast/parquet"
 	"github.com/tickcast/tickcast/predict"
 	"github.com/tickcast/tickcast/redis"
 	"github.com/tickcast/tickcast/registry"
 	"github.com/tickcast/tickcast/scoring"
 	"github.com/tickcast/tickcast/stream"
+	"github.com/tickcast/tickcast/temporalclient"
 )
 
 // Serving intervals.
@@ -43,7 +46,8 @@ func startServing(ctx context.Context, e env, f *runFlags, plan *runPlan, latest
 	d := apiDeps{cmd: "run", addr: f.serve.http, dataDir: f.dataDir, adminKey: f.serve.adminKey, uiURL: f.uiURL,
 		scoresDir: datadir.Predictions(f.dataDir),
 		interval:  interval, staleAfter: f.serve.staleAfter, modelMaxAge: f.serve.modelMaxAge, noNearCache: !f.serve.nearCache, speed: plan.speed,
-		features: latest, candles: candles, gaps: gaps, clock: predict.WallClock{}, metrics: pipeline}
+		features: latest, candles: candles, gaps: gaps, clock: predict.WallClock{}, metrics: pipeline,
+		drift: f.serve.drift, temporal: f.serve.temporal}
 	d.cache, d.cacheName, err = openCache(ctx, e, f.serve.redis, &d.closers)
 	if err != nil {
 		return nil, err
@@ -92,6 +96,9 @@ type apiDeps struct {
 	cache     predict.Cache
 	cacheName string
 	closers   []func() error // closed last, in reverse
+	// drift starts a Train on Temporal at temporal when drift fires.
+	drift    bool
+	temporal temporalFlags
 }
 
 // startAPI builds the prediction service, scorer, stream hub and API over
@@ -126,13 +133,11 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 	}
 	hub := stream.NewHub(stream.Config{Logger: e.logger})
 	if rc, ok := d.cache.(interface{ Collector() prometheus.Collector }); ok { // Redis: its breaker and errors
-		r := prometheus.NewRegistry()
-		r.MustRegister(rc.Collector())
-		if d.metrics != nil {
-			d.metrics = prometheus.Gatherers{r, d.metrics}
-		} else {
-			d.metrics = r
-		}
+		d.addMetrics(rc.Collector())
+	}
+	watch, err := startDrift(ctx, e, &d, svc)
+	if err != nil {
+		return nil, err
 	}
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
 		DataDir: d.dataDir, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
@@ -161,7 +166,11 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 			e.logger.Warn("scorer", "err", err)
 		}
 	})
-	wg.Go(func() { svc.Follow(sctx, rows, predict.Pushes{Scores: scorer, Hub: hub, Clock: d.market}) })
+	pushes := predict.Pushes{Scores: scorer, Hub: hub, Clock: d.market}
+	if watch != nil {
+		pushes.Drift = watch
+	}
+	wg.Go(func() { svc.Follow(sctx, rows, pushes) })
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -175,8 +184,47 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		<-served
 		unfollow()
 		wg.Wait()
+		if watch != nil {
+			watch.Wait() // its training starts end with sctx
+		}
 		closeAll()
 	}, nil
+}
+
+// addMetrics serves cs on /metrics beside the API's own collectors.
+func (d *apiDeps) addMetrics(cs ...prometheus.Collector) {
+	r := prometheus.NewRegistry()
+	r.MustRegister(cs...)
+	if d.metrics != nil {
+		d.metrics = prometheus.Gatherers{r, d.metrics}
+	} else {
+		d.metrics = r
+	}
+}
+
+// startDrift is the drift watcher Follow feeds when d.drift (else nil): it
+// starts Train on Temporal at d.temporal (a client closed with d's closers),
+// reads the champions' training rows from the Parquet store, and counts on
+// /metrics.
+func startDrift(ctx context.Context, e env, d *apiDeps, svc *predict.Service) (*driftwatch.Watcher, error) {
+	if !d.drift {
+		return nil, nil
+	}
+	c, err := dialTemporal(ctx, e, d.temporal)
+	if err != nil {
+		return nil, fmt.Errorf("%s: --drift: %w", d.cmd, err)
+	}
+	d.closers = append(d.closers, func() error { c.Close(); return nil })
+	m := driftwatch.NewMetrics()
+	d.addMetrics(m.Collectors()...)
+	store := &parquet.Reader{Root: datadir.Parquet(d.dataDir), SkipCorrupt: true, Logger: e.logger}
+	w, err := driftwatch.New(driftwatch.Config{Trainer: temporalclient.DriftTrainer{Client: c}, Models: svc,
+		Rows: store.Features, Interval: d.interval, Metrics: m, Logger: e.logger})
+	if err != nil {
+		return nil, err
+	}
+	e.logger.Info("drift detection on: a firing starts Train on Temporal", "temporal", d.temporal.address)
+	return w, nil
 }
 
 // openCache is Redis at addr, or the in-memory cache when addr is empty.

@@ -18,6 +18,11 @@ type serveFlags struct {
 	// modelMaxAge is predict.Config.ModelMaxAge: how long after its last
 	// full training a champion serves; 0: no limit.
 	modelMaxAge time.Duration
+	// drift watches the live rows for drift and starts a full Train on
+	// Temporal at temporal when a detector fires (driftwatch). run defaults
+	// it on (with its own --temporal-address) while its worker is up.
+	drift    bool
+	temporal temporalFlags
 }
 
 // defaultModelMaxAge is --model-max-age's default.
@@ -29,6 +34,10 @@ func (s *serveFlags) register(fs *flag.FlagSet, e env) {
 	s.registerAdminKey(fs, e)
 	fs.IntVar(&s.staleAfter, "stale-after", 2, "candles after which features are stale and predictions refused")
 	fs.BoolVar(&s.nearCache, "near-cache", true, "with --redis: keep an in-process cache in front of Redis (entries never change, so it only saves round trips)")
+	fs.BoolVar(&s.drift, "drift", false, "watch the live rows for drift (regime shift; PSI against the champion's training rows) and start a full Train on Temporal when a detector fires, at most once per pair × horizon per hour (needs --temporal-address)")
+	if fs.Lookup("temporal-address") == nil { // run has its own
+		s.temporal.register(fs, e.getenv)
+	}
 	s.modelMaxAge = defaultModelMaxAge
 	fs.Func("model-max-age", "how long after its last full training (wall clock) a champion serves; past it the baseline or rollback target serves and /readyz says why (0: no limit; default 72h)", func(v string) error {
 		d, err := time.ParseDuration(v)

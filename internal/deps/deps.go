@@ -99,6 +99,8 @@ func Rules() []Rule {
 			Forbids: func(imp string) bool { return !Standard(imp) }},
 		{Name: "drift imports the standard library and market only", From: is("drift"),
 			Forbids: func(imp string) bool { return !Standard(imp) && imp != Ours("market") }},
+		{Name: "driftwatch imports no Temporal package nor temporalclient: retraining goes through its Trainer", From: is("driftwatch"),
+			Forbids: anyOf(under("go.temporal.io"), is("temporalclient"))},
 		{Name: "activities imports neither connect, Benthos nor Redis", From: is("activities"),
 			Forbids: anyOf(is("connect", "redis"), under("github.com/redpanda-data/benthos"), under("github.com/redis"))},
 		{Name: "production packages never import the fake exchange",

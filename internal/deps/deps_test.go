@@ -59,6 +59,8 @@ func moduleImports(t *testing.T) (imports, deps map[string][]string) {
 	return imports, deps
 }
 
+const driftwatchRule = "driftwatch imports no Temporal package nor temporalclient: retraining goes through its Trainer"
+
 const workflowsRule = "workflows imports of the Temporal SDK only workflow and temporal, and no adapter of ours"
 
 // Each rule bites: a hand-made map with one violation of each fails the check.
@@ -81,6 +83,8 @@ func TestEachRuleBites(t *testing.T) {
 		{Ours("workflows"), Ours("temporalclient"), workflowsRule},
 		{Ours("workflows"), "github.com/redpanda-data/benthos/v4/public/service", "workflows pulls in neither Benthos nor Redis, even indirectly"},
 		{Ours("workflows"), "github.com/redis/go-redis/v9", "workflows pulls in neither Benthos nor Redis, even indirectly"},
+		{Ours("driftwatch"), "go.temporal.io/sdk/client", driftwatchRule},
+		{Ours("driftwatch"), Ours("temporalclient"), driftwatchRule},
 		{Ours("training"), "go.temporal.io/sdk/temporal", "training pulls in no Temporal package, even indirectly"},
 		{Ours("training"), "go.temporal.io/api/enums/v1", "training pulls in no Temporal package, even indirectly"},
 	} {
