@@ -44,7 +44,13 @@ type Meta struct {
 	// version that updates a parent incrementally; zero for a full training
 	// (CreatedAt is then): see LastFullTraining.
 	TrainedAt time.Time `json:"trained_at,omitzero"`
-	ReportDir string    `json:"report_dir,omitempty"`
+	// Parent is the version an incremental update was made from (its
+	// lineage: DataFrom/DataTo are then the rows the update trained on,
+	// TrainedAt the parent's LastFullTraining, Params "update_*" the method
+	// and row counts); 0 for a full training (version 0, the baseline, is
+	// never updated).
+	Parent    int    `json:"parent,omitempty"`
+	ReportDir string `json:"report_dir,omitempty"`
 	// Status is champion, challenger, retired or candidate; Get and List
 	// derive it (and Reason, for alias holders) from the current aliases.
 	Status string `json:"status,omitempty"`

@@ -36,7 +36,12 @@ func ApplySchedule(ctx context.Context, c client.Client, req workflows.TrainRequ
 	if every < time.Minute {
 		return false, fmt.Errorf("every %s: want at least 1m", every)
 	}
-	opts := ScheduleOptions(n, every)
+	return applySchedule(ctx, c, ScheduleOptions(n, every))
+}
+
+// applySchedule creates the schedule opts, or updates the existing one of
+// its ID to opts' spec, action and overlap policy.
+func applySchedule(ctx context.Context, c client.Client, opts client.ScheduleOptions) (created bool, err error) {
 	_, err = c.ScheduleClient().Create(ctx, opts)
 	if err == nil {
 		return true, nil

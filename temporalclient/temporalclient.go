@@ -24,6 +24,7 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Tune)
 	w.RegisterWorkflow(workflows.Promote)
 	w.RegisterWorkflow(workflows.Bootstrap)
+	w.RegisterWorkflow(workflows.Update)
 	registerActivities(w, a)
 }
 
