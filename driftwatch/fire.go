@@ -15,8 +15,12 @@ func (w *Watcher) act(ctx context.Context, row market.FeatureRow, d drift.Decisi
 	if !d.Fire {
 		return
 	}
+	w.actOn(ctx, row, d, w.cfg.Models.Horizons(row.Pair))
+}
+
+// actOn is act for the horizons hs (error drift: the one whose scores fired).
+func (w *Watcher) actOn(ctx context.Context, row market.FeatureRow, d drift.Decision, hs []int) {
 	w.metrics.fired.WithLabelValues(market.PairSlug(row.Pair), d.Kind).Inc()
-	hs := w.cfg.Models.Horizons(row.Pair)
 	if len(hs) == 0 {
 		w.log.Warn("drift fired: no champion horizon to retrain", "pair", row.Pair, "kind", d.Kind,
 			"at", row.TS.UTC().Format(time.RFC3339), "reason", d.Reason, "figures", d.Figures)

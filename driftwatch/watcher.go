@@ -11,6 +11,7 @@ package driftwatch
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Config struct {
 	Rows     Rows
 	Regime   drift.RegimeConfig // zero: drift.DefaultRegime
 	PSI      drift.PSIConfig    // zero: drift.DefaultPSI
+	PH       drift.PHConfig     // zero: drift.DefaultPH (error drift, ObserveLoss)
 	Interval time.Duration      // candle interval, default time.Minute
 	// StartTimeout bounds one StartTrain call, default 30 s.
 	StartTimeout time.Duration
@@ -67,7 +69,8 @@ type Watcher struct {
 
 	mu      sync.Mutex
 	pairs   map[string]*pairState
-	started map[startKey]bool // pair × horizon × hour: a start asked for
+	ph      map[phKey]*drift.PageHinkley // error drift per pair × horizon
+	started map[startKey]bool            // pair × horizon × hour: a start asked for
 }
 
 // pairState is one pair's detectors.
@@ -77,6 +80,11 @@ type pairState struct {
 	psi    *drift.PSI // nil: off (psiOff says why) or being built
 	psiFor int        // the champion version psi is (being) built for; -1: none yet
 	psiOff string
+}
+
+type phKey struct {
+	pair    string
+	horizon int
 }
 
 type startKey struct {
@@ -96,6 +104,12 @@ func New(cfg Config) (*Watcher, error) {
 	if _, err := drift.NewRegime(cfg.Regime); err != nil {
 		return nil, err
 	}
+	if cfg.PH == (drift.PHConfig{}) {
+		cfg.PH = drift.DefaultPH
+	}
+	if _, err := drift.NewPageHinkley(cfg.PH); err != nil {
+		return nil, err
+	}
 	cfg.Interval = cmpOr(cfg.Interval, time.Minute)
 	cfg.StartTimeout = cmpOr(cfg.StartTimeout, 30*time.Second)
 	if cfg.Metrics == nil {
@@ -105,7 +119,7 @@ func New(cfg Config) (*Watcher, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Watcher{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
-		pairs: map[string]*pairState{}, started: map[startKey]bool{}}, nil
+		pairs: map[string]*pairState{}, ph: map[phKey]*drift.PageHinkley{}, started: map[startKey]bool{}}, nil
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
@@ -130,6 +144,31 @@ func (w *Watcher) Observe(ctx context.Context, row market.FeatureRow) {
 	w.act(ctx, row, st.regime.Add(row))
 	if st.psi != nil {
 		w.act(ctx, row, st.psi.Add(row))
+	}
+}
+
+// ObserveLoss feeds the error-drift detector of pair × horizon one scored
+// vol forecast: x = (|error of the model| − |error of last-rv|) / last-rv's
+// forecast, the loss difference Page–Hinkley was calibrated on
+// (docs/drift.md); at is the forecast's target time. A firing retrains that
+// horizon. Non-finite x is ignored.
+func (w *Watcher) ObserveLoss(ctx context.Context, pair string, horizon int, at time.Time, x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return
+	}
+	if p, err := market.NormalizePair(pair); err == nil {
+		pair = p // the scorer keys by slug (ETH-USDT); rows and Train by name
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := phKey{pair, horizon}
+	ph := w.ph[k]
+	if ph == nil {
+		ph, _ = drift.NewPageHinkley(w.cfg.PH) // checked by New
+		w.ph[k] = ph
+	}
+	if d := ph.Add(x); d.Fire {
+		w.actOn(ctx, market.FeatureRow{Pair: pair, TS: at}, d, []int{horizon})
 	}
 }
 

@@ -274,3 +274,30 @@ func (f *failing) StartTrain(context.Context, string, int, time.Time, string) (s
 	f.calls.Add(1)
 	return "", false, errors.New("temporal down")
 }
+
+// Error drift: Page–Hinkley on the scored loss differences of one pair ×
+// horizon retrains that horizon only, once per hour. The differences are a
+// hand-written fixture: the model as good as the baseline for 300 scores,
+// then clearly worse.
+func TestLossDriftRetrainsItsHorizon(t *testing.T) {
+	rec := &recorder{}
+	w, err := New(Config{Trainer: rec, Models: models{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 300 {
+		w.ObserveLoss(t.Context(), "ETH-USDT", 60, at.Add(time.Duration(i)*time.Minute), 0)
+	}
+	w.Wait()
+	if len(rec.starts) != 0 {
+		t.Fatalf("retrained on a model as good as its baseline: %+v", rec.starts)
+	}
+	for i := 300; i < 420; i++ {
+		w.ObserveLoss(t.Context(), "ETH-USDT", 60, at.Add(time.Duration(i)*time.Minute), 3)
+	}
+	w.Wait()
+	if len(rec.starts) != 1 || rec.starts[0].horizon != 60 {
+		t.Fatalf("starts %+v, want one at horizon 60", rec.starts)
+	}
+}

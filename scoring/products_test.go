@@ -69,3 +69,21 @@ func TestProductScoresNeedTheirRows(t *testing.T) {
 		t.Errorf("products scored without their rows: %+v", ps)
 	}
 }
+
+// OnVolScored hears of each vol forecast once, on its first scoring (a
+// corrected row re-scores without telling it again), with both errors and
+// last-rv's forecast; hand-written fixture rows as above.
+func TestOnVolScored(t *testing.T) {
+	var got []VolScore
+	s := newScorer(t, Config{OnVolScored: func(v VolScore) { got = append(got, v) }})
+	p := pred("ETH/USDT", 5, 0, 100, 0, 1)
+	p.Vol = &predict.Forecast{Value: 0.012}
+	feed(s, []any{rvRow(0, 100, 0.01), p, rvRow(5, 100.2, 0.015), rvRow(5, 100.3, 0.016)})
+	if len(got) != 1 {
+		t.Fatalf("told %d times, want once: %+v", len(got), got)
+	}
+	v := got[0]
+	if v.Pair != "ETH-USDT" || v.Horizon != 5 || !v.At.Equal(minute(5)) || !near(v.ModelErr, 0.003) || !near(v.BaselineErr, 0.005) || v.Baseline != 0.01 {
+		t.Errorf("%+v", v)
+	}
+}

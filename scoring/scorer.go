@@ -31,6 +31,20 @@ type Config struct {
 	Window   int           // rolling N, default 60
 	Keep     int           // recent per pair+horizon, default 1440
 	Logger   *slog.Logger
+	// OnVolScored, when set, is told of every vol forecast on its first
+	// scoring (corrections are not repeated), outside the scorer's lock:
+	// error-drift detection feeds on it.
+	OnVolScored func(VolScore)
+}
+
+// VolScore is one served vol forecast scored at its target: the absolute
+// errors of the model and of last-rv, and last-rv's forecast (the scale).
+type VolScore struct {
+	Pair                  string // slug, as the scorer keys it (ETH-USDT)
+	Horizon               int
+	At                    time.Time // the target time
+	ModelErr, BaselineErr float64
+	Baseline              float64
 }
 
 // ExpireAfter is how many candles past its target a prediction waits for a
@@ -239,18 +253,27 @@ func (s *Scorer) seriesOf(k seriesKey) *series {
 func (s *Scorer) Observe(row market.FeatureRow) {
 	pair := market.PairSlug(row.Pair)
 	ts := row.TS.UnixNano()
+	var vols []VolScore
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.clock = max(s.clock, ts)
 	if r, ok := s.last[pair]; !ok || !row.TS.Before(r.TS) {
 		s.last[pair] = row
 	}
 	if positive(row.Close) {
 		for _, e := range s.byTarget[targetKey{pair, ts}] {
+			first := !e.scored
 			s.score(e, &row)
+			if first && s.cfg.OnVolScored != nil && finite(e.prod.volErr) && finite(e.prod.volBaseErr) && e.baseRV > 0 {
+				vols = append(vols, VolScore{Pair: e.key.pair, Horizon: e.key.horizon, At: row.TS,
+					ModelErr: e.prod.volErr, BaselineErr: e.prod.volBaseErr, Baseline: e.baseRV})
+			}
 		}
 	}
 	s.sweep()
+	s.mu.Unlock()
+	for _, v := range vols {
+		s.cfg.OnVolScored(v)
+	}
 }
 
 func (s *Scorer) score(e *entry, row *market.FeatureRow) {

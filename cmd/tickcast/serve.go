@@ -127,17 +127,23 @@ func startAPI(ctx context.Context, e env, d apiDeps) (stop func(), err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, svc.Close)
-	scorer, err := scoring.New(scoring.Config{Dir: d.scoresDir, Interval: d.interval, Logger: e.logger})
+	watch, err := startDrift(ctx, e, &d, svc)
+	if err != nil {
+		return nil, err
+	}
+	sc := scoring.Config{Dir: d.scoresDir, Interval: d.interval, Logger: e.logger}
+	if watch != nil { // error drift: Page–Hinkley on each scored vol forecast against last-rv
+		sc.OnVolScored = func(v scoring.VolScore) {
+			watch.ObserveLoss(ctx, v.Pair, v.Horizon, v.At, (v.ModelErr-v.BaselineErr)/v.Baseline)
+		}
+	}
+	scorer, err := scoring.New(sc)
 	if err != nil {
 		return nil, err
 	}
 	hub := stream.NewHub(stream.Config{Logger: e.logger})
 	if rc, ok := d.cache.(interface{ Collector() prometheus.Collector }); ok { // Redis: its breaker and errors
 		d.addMetrics(rc.Collector())
-	}
-	watch, err := startDrift(ctx, e, &d, svc)
-	if err != nil {
-		return nil, err
 	}
 	srv, err := api.New(api.Config{Predictions: svc, Scores: scorer, Hub: hub, Registry: reg, Candles: d.candles,
 		DataDir: d.dataDir, AdminKey: d.adminKey, Dashboard: dashboard.Handler(),
