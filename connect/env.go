@@ -76,6 +76,8 @@ func register(r registrar, deps Deps) error {
 		{"features", r.RegisterBatchProcessor("features", featuresProcessorSpec(), newFeaturesProcessor(deps.Latest, deps.Candles))},
 		{"tickcast_store", r.RegisterBatchOutput("tickcast_store", storeOutputSpec(), newStoreOutput(deps.Logger))},
 		{"tickcast_redis_features", r.RegisterBatchOutput("tickcast_redis_features", redisFeaturesOutputSpec(), newRedisFeaturesOutput(deps.Logger))},
+		{"tickcast_kafka input", r.RegisterBatchInput("tickcast_kafka", kafkaInputSpec(), newKafkaInput)},
+		{"tickcast_kafka output", r.RegisterBatchOutput("tickcast_kafka", kafkaOutputSpec(), newKafkaOutput)},
 	}
 	for _, reg := range regs {
 		if reg.err != nil {

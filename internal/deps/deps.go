@@ -123,6 +123,8 @@ func DeepRules() []Rule {
 			Forbids: anyOf(under("github.com/redpanda-data"), under("github.com/redis"))},
 		{Name: "training pulls in no Temporal package, even indirectly", From: is("training"),
 			Forbids: under("go.temporal.io")},
+		{Name: "nothing pulls in Redpanda Connect (not open source; Kafka is franz-go), even indirectly", From: under(Module),
+			Forbids: under("github.com/redpanda-data/connect")},
 	}
 }
 

@@ -87,6 +87,7 @@ func TestEachRuleBites(t *testing.T) {
 		{Ours("driftwatch"), Ours("temporalclient"), driftwatchRule},
 		{Ours("training"), "go.temporal.io/sdk/temporal", "training pulls in no Temporal package, even indirectly"},
 		{Ours("training"), "go.temporal.io/api/enums/v1", "training pulls in no Temporal package, even indirectly"},
+		{Ours("connect"), "github.com/redpanda-data/connect/v4/public/components/kafka", "nothing pulls in Redpanda Connect (not open source; Kafka is franz-go), even indirectly"},
 	} {
 		imports := map[string][]string{tc.pkg: {"fmt", tc.imp}}
 		violations, _ := Check(imports, append(Rules(), DeepRules()...), nil)

@@ -1,0 +1,337 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const (
+	kiFieldSeedBrokers       = "seed_brokers"
+	kiFieldTopics            = "topics"
+	kiFieldConsumerGroup     = "consumer_group"
+	kiFieldClientID          = "client_id"
+	kiFieldStartFrom         = "start_from"
+	kiFieldMaxPollRecords    = "max_poll_records"
+	kiFieldFetchMaxBytes     = "fetch_max_bytes"
+	kiFieldFetchMaxPartBytes = "fetch_max_partition_bytes"
+	kiFieldFetchMaxWait      = "fetch_max_wait"
+	kiFieldCommitPeriod      = "commit_period"
+)
+
+// Metadata the tickcast_kafka input sets on each message, besides the
+// record's tickcast_* headers and its other headers.
+const (
+	MetaKafkaTopic      = "kafka_topic"
+	MetaKafkaPartition  = "kafka_partition"
+	MetaKafkaOffset     = "kafka_offset"
+	MetaKafkaKey        = "kafka_key"
+	MetaKafkaTimestamp  = "kafka_timestamp"
+	MetaKafkaGeneration = "kafka_generation"
+)
+
+func kafkaInputSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Services").
+		Summary("Consumes records from Kafka or Redpanda topics in a consumer group, at least once.").
+		Description(`
+Joins consumer_group with cooperative-sticky rebalancing (franz-go) and emits one message per
+record, in batches of up to max_poll_records. A record's offset is committed (every
+commit_period, on a rebalance and on close) only once its message, and every earlier one
+of its partition, is acknowledged downstream: a crash redelivers what was not acknowledged.
+A nacked batch is replayed in process while auto_replay_nacks is true; otherwise its
+partition commits nothing past it until a restart or a rebalance redelivers it. Acks that
+arrive after their partition was revoked commit nothing (the new owner reads it again from
+the last commit).
+
+Metadata: kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp (RFC3339),
+kafka_generation (the group generation the record was fetched in), the record's headers, and
+tickcast_kind / tickcast_pair from the headers of those names (the pair from the key when
+the header is missing). A tickcast header whose value is not valid (unknown kind, unknown
+pair, bad time) is left out, so a bad record passes with that metadata empty.`).
+		Field(service.NewStringListField(kiFieldSeedBrokers).Description("Brokers to bootstrap from; an element may hold several, comma-separated.").Example([]string{"localhost:9092"})).
+		Field(service.NewStringListField(kiFieldTopics).Description("Topics to consume.")).
+		Field(service.NewStringField(kiFieldConsumerGroup).Description("The consumer group.")).
+		Field(service.NewStringField(kiFieldClientID).Description("Client ID sent to the brokers.").Default("tickcast")).
+		Field(service.NewStringEnumField(kiFieldStartFrom, "oldest", "newest").Description("Where a partition without a committed offset starts.").Default("oldest")).
+		Field(service.NewIntField(kiFieldMaxPollRecords).Description("Records per batch at most.").Default(1000)).
+		Field(service.NewIntField(kiFieldFetchMaxBytes).Description("Bytes per fetch response at most.").Default(50 << 20).Advanced()).
+		Field(service.NewIntField(kiFieldFetchMaxPartBytes).Description("Bytes per partition per fetch at most.").Default(1 << 20).Advanced()).
+		Field(service.NewDurationField(kiFieldFetchMaxWait).Description("How long a broker may wait for fetch_max_bytes to fill.").Default("500ms").Advanced()).
+		Field(service.NewDurationField(kiFieldCommitPeriod).Description("How often acknowledged offsets are committed.").Default("1s")).
+		Field(service.NewAutoRetryNacksToggleField())
+}
+
+func newKafkaInput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchInput, error) {
+	in, err := kafkaInputFromConfig(conf)
+	if err != nil {
+		return nil, err
+	}
+	in.log = mgr.Logger()
+	return service.AutoRetryNacksBatchedToggled(conf, in)
+}
+
+func kafkaInputFromConfig(conf *service.ParsedConfig) (*kafkaInput, error) {
+	var c kafkaConsumerConfig
+	var err error
+	if c.seeds, err = kafkaSeedBrokers(conf); err != nil {
+		return nil, err
+	}
+	if c.topics, err = conf.FieldStringList(kiFieldTopics); err != nil {
+		return nil, err
+	}
+	if c.group, err = conf.FieldString(kiFieldConsumerGroup); err != nil {
+		return nil, err
+	}
+	if c.clientID, err = conf.FieldString(kiFieldClientID); err != nil {
+		return nil, err
+	}
+	if c.startFrom, err = conf.FieldString(kiFieldStartFrom); err != nil {
+		return nil, err
+	}
+	if err := c.readLimits(conf); err != nil {
+		return nil, err
+	}
+	if len(c.topics) == 0 || c.group == "" {
+		return nil, fmt.Errorf("tickcast_kafka: %s and %s are required", kiFieldTopics, kiFieldConsumerGroup)
+	}
+	return &kafkaInput{conf: c}, nil
+}
+
+// kafkaConsumerConfig is the input's configuration, turned into client
+// options by opts.
+type kafkaConsumerConfig struct {
+	seeds, topics               []string
+	group, clientID, startFrom  string
+	maxPoll                     int
+	fetchMaxBytes, fetchMaxPart int
+	fetchMaxWait, commitPeriod  time.Duration
+}
+
+func (c *kafkaConsumerConfig) readLimits(conf *service.ParsedConfig) (err error) {
+	if c.maxPoll, err = conf.FieldInt(kiFieldMaxPollRecords); err != nil {
+		return err
+	}
+	if c.fetchMaxBytes, err = conf.FieldInt(kiFieldFetchMaxBytes); err != nil {
+		return err
+	}
+	if c.fetchMaxPart, err = conf.FieldInt(kiFieldFetchMaxPartBytes); err != nil {
+		return err
+	}
+	if c.fetchMaxWait, err = conf.FieldDuration(kiFieldFetchMaxWait); err != nil {
+		return err
+	}
+	if c.commitPeriod, err = conf.FieldDuration(kiFieldCommitPeriod); err != nil {
+		return err
+	}
+	if c.maxPoll < 1 || c.fetchMaxBytes < 1 || c.fetchMaxPart < 1 || c.commitPeriod <= 0 {
+		return fmt.Errorf("tickcast_kafka: %s, %s, %s and %s must be positive",
+			kiFieldMaxPollRecords, kiFieldFetchMaxBytes, kiFieldFetchMaxPartBytes, kiFieldCommitPeriod)
+	}
+	return nil
+}
+
+// opts are the client's options: a group consumer that commits only the
+// records marked (acknowledged), rebalancing cooperatively.
+func (c *kafkaConsumerConfig) opts() []kgo.Opt {
+	start := kgo.NewOffset().AtStart()
+	if c.startFrom == "newest" {
+		start = kgo.NewOffset().AtEnd()
+	}
+	return []kgo.Opt{
+		kgo.SeedBrokers(c.seeds...),
+		kgo.ClientID(c.clientID),
+		kgo.ConsumeTopics(c.topics...),
+		kgo.ConsumerGroup(c.group),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.ConsumeResetOffset(start),
+		kgo.FetchMaxBytes(int32(min(c.fetchMaxBytes, 1<<30))),
+		kgo.FetchMaxPartitionBytes(int32(min(c.fetchMaxPart, 1<<30))),
+		kgo.FetchMaxWait(c.fetchMaxWait),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(c.commitPeriod),
+	}
+}
+
+// KafkaAssignment is a consumer's place in its group: its member ID, the
+// generation of its current assignment (-1 outside a group) and the
+// partitions it holds, by topic.
+type KafkaAssignment struct {
+	MemberID   string
+	Generation int32
+	Partitions map[string][]int32
+}
+
+// kafkaInput is a group consumer whose acknowledged records, and only
+// those, are committed (commits, in partition order).
+type kafkaInput struct {
+	conf  kafkaConsumerConfig
+	log   *service.Logger
+	extra []kgo.Opt // tests: shorter heartbeats
+
+	mu       sync.Mutex
+	cl       *kgo.Client
+	commits  *kafkaCommits
+	assigned map[kafkaPartition]bool
+}
+
+func (in *kafkaInput) Connect(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.cl != nil {
+		return nil
+	}
+	in.commits, in.assigned = newKafkaCommits(), map[kafkaPartition]bool{}
+	opts := append(in.conf.opts(),
+		kgo.WithLogger(kafkaLogger{in.log}),
+		kgo.OnPartitionsAssigned(in.onAssigned),
+		kgo.OnPartitionsRevoked(in.onRevoked),
+		kgo.OnPartitionsLost(in.onLost))
+	cl, err := kgo.NewClient(append(opts, in.extra...)...)
+	if err != nil {
+		return fmt.Errorf("tickcast_kafka: %w", err)
+	}
+	if err := cl.Ping(ctx); err != nil {
+		cl.Close()
+		return fmt.Errorf("tickcast_kafka: %w", err)
+	}
+	in.cl = cl
+	return nil
+}
+
+func (in *kafkaInput) onAssigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for t, ps := range parts {
+		for _, p := range ps {
+			in.assigned[kafkaPartition{t, p}] = true
+		}
+	}
+}
+
+// onRevoked forgets the revoked partitions' pending acks, so that late acks
+// commit nothing, and commits what was acknowledged before the new owner
+// reads from it.
+func (in *kafkaInput) onRevoked(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	in.forget(parts)
+	if err := cl.CommitMarkedOffsets(ctx); err != nil && in.log != nil {
+		in.log.Warnf("tickcast_kafka: commit on revoke: %v", err)
+	}
+}
+
+// onLost forgets partitions taken from us (a fatal group error): the group
+// has moved on, so there is nothing to commit.
+func (in *kafkaInput) onLost(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	in.forget(parts)
+}
+
+func (in *kafkaInput) forget(parts map[string][]int32) {
+	in.commits.revoke(parts)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for t, ps := range parts {
+		for _, p := range ps {
+			delete(in.assigned, kafkaPartition{t, p})
+		}
+	}
+}
+
+// Assignment returns the consumer's group generation and partitions (what a
+// writer fenced by generation checks).
+func (in *kafkaInput) Assignment() KafkaAssignment {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	a := KafkaAssignment{Generation: -1, Partitions: map[string][]int32{}}
+	if in.cl != nil {
+		a.MemberID, a.Generation = in.cl.GroupMetadata()
+	}
+	for tp := range in.assigned {
+		a.Partitions[tp.topic] = append(a.Partitions[tp.topic], tp.part)
+	}
+	for _, ps := range a.Partitions {
+		slices.Sort(ps)
+	}
+	return a
+}
+
+func (in *kafkaInput) client() *kgo.Client {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cl
+}
+
+// ReadBatch polls until records come and emits one message per record. Its
+// ack marks the records for the next commit (a nack marks nothing).
+func (in *kafkaInput) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
+	cl := in.client()
+	if cl == nil {
+		return nil, nil, service.ErrNotConnected
+	}
+	for {
+		fetches := cl.PollRecords(ctx, in.conf.maxPoll)
+		if fetches.IsClientClosed() {
+			return nil, nil, service.ErrNotConnected
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		recs := fetches.Records()
+		if len(recs) > 0 {
+			in.logErrors(fetches)
+			return in.batch(cl, recs)
+		}
+		if err := fetches.Err0(); err != nil {
+			return nil, nil, fmt.Errorf("tickcast_kafka: fetch: %w", err)
+		}
+	}
+}
+
+func (in *kafkaInput) logErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(topic string, part int32, err error) {
+		if in.log != nil && !errors.Is(err, context.Canceled) {
+			in.log.Warnf("tickcast_kafka: fetch %s/%d: %v", topic, part, err)
+		}
+	})
+}
+
+func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.MessageBatch, service.AckFunc, error) {
+	_, gen := cl.GroupMetadata()
+	batch := make(service.MessageBatch, len(recs))
+	for i, r := range recs {
+		batch[i] = kafkaMessage(r, gen)
+	}
+	pending := in.commits.add(recs)
+	return batch, func(_ context.Context, err error) error {
+		if err != nil {
+			return nil // nacked: nothing of its partitions commits past it
+		}
+		if marks := in.commits.ack(pending); len(marks) > 0 {
+			cl.MarkCommitRecords(marks...)
+		}
+		return nil
+	}, nil
+}
+
+// Close commits what was acknowledged and leaves the group.
+func (in *kafkaInput) Close(ctx context.Context) error {
+	in.mu.Lock()
+	cl := in.cl
+	in.cl = nil
+	in.mu.Unlock()
+	if cl == nil {
+		return nil
+	}
+	err := cl.CommitMarkedOffsets(ctx)
+	cl.Close()
+	if err != nil {
+		return fmt.Errorf("tickcast_kafka: commit on close: %w", err)
+	}
+	return nil
+}
