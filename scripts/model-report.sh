@@ -245,6 +245,28 @@ with open(out, "w") as w:
         w.write(f"2 pairs × horizons 1 and 5 × all products with 20 trials: **{total:.0f} s** (goal ≤ 240 s; compute only — "
                 "the datasets were built in memory, untimed, and Temporal's activity round trips are not included; "
                 "end to end through Temporal, `tickcast train` × 4 after the backfill, see docs/benchmarks.md).\n\n")
+    bt = os.environ.get("BACKTEST_DIR")
+    if bt:
+        shutil.copy(os.path.join(bt, "vol_skill.svg"), "docs/model-report/backtest-vol-skill.svg")
+        shutil.copy(os.path.join(bt, "report.json"), "docs/model-report/backtest-report.json")
+    if os.path.exists("docs/model-report/backtest-report.json"):
+        br = json.load(open("docs/model-report/backtest-report.json"))
+        w.write("## Walk-forward backtest of the loop (days 61–90)\n\n")
+        w.write("(a) a model trained before the window and frozen, (b) a daily full retrain, (c) the daily retrain with "
+                "shadow-gated incremental updates (policy chosen on days 31–60), each against (d) the strongest baseline; "
+                "both pairs, h = 1 and 5, pooled by day. Method, per-series table and caveats: docs/backtest.md; made by "
+                "`TICKCAST_BACKTEST_OUT=DIR TICKCAST_BACKTEST_SELECT=31-60/3 go test ./training -run TestBacktestRealData -v -timeout 60m` (the policy chosen on every third day of 31–60), then this script "
+                "with `BACKTEST_DIR=DIR`.\n\n")
+        w.write("| product | baseline (d) | (a) frozen | (b) retrain | (c) retrain+updates | (c)−(b) | (b)−(a) |\n|---|---|---|---|---|---|---|\n")
+        def ci(x):
+            return f"{x['value']:+.2%} [{x['lo']:+.2%}, {x['hi']:+.2%}]"
+        for pr in br["pooled"]["products"]:
+            sk, df = pr["skill"], pr["diffs"]
+            w.write(f"| {pr['product']} | {pr['baseline']} | {ci(sk['frozen'])} | {ci(sk['retrain'])} | {ci(sk['updated'])} | "
+                    f"{ci(df['updated−retrain'])} | {ci(df['retrain−frozen'])} |\n")
+        w.write("\nPer-day vol skill against HAR-RV:\n\n![per-day vol skill](model-report/backtest-vol-skill.svg)\n\n")
+        w.write("The daily retrain beats the frozen model; updates on top of it do not help (slightly worse), so they stay "
+                "off by default (docs/incremental.md).\n\n")
     w.write("## The return model, horizon 1\n\n")
     w.write("| pair | test rows | model MAE | zero-return MAE | EMA-drift MAE | skill vs zero-return (95% CI) | "
             "directional accuracy (95% CI) | backtest PnL / trades | gate |\n|---|---|---|---|---|---|---|---|---|\n")
