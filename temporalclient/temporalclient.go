@@ -25,6 +25,8 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(workflows.Promote)
 	w.RegisterWorkflow(workflows.Bootstrap)
 	w.RegisterWorkflow(workflows.Update)
+	w.RegisterWorkflow(workflows.Backtest)
+	w.RegisterWorkflow(workflows.BacktestSeries)
 	registerActivities(w, a)
 }
 

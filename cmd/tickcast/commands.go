@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"worker":     {"run a Temporal worker of tickcast's workflows (Bootstrap, Backfill, Train) and activities (task queue tickcast)", cmdWorker},
 		"backfill":   {"start a backfill on Temporal: backfill --pair P --source kraken|archive [--files F] [--from] [--to] [--wait]", cmdBackfill},
 		"train":      {"train, tune, evaluate, register and promote a model on Temporal: train --pair P [--horizon H] [--trials N] [--wait]", cmdTrain},
+		"backtest":   {"walk-forward backtest of the training loop on Temporal: backtest --pair P[,Q] [--horizon 1,5] [--days 30] [--end YYYY-MM-DD] [--wait]", cmdBacktest},
 		"schedules":  {"retraining schedules on Temporal: schedules apply --pair P [--horizon H] [--every 24h] | schedules list", cmdSchedules},
 		"runs":       {"the training runs (report folders, like an experiment tracker): runs list [--pair P] [--horizon H] [--format table|json] | show RUN | compare RUN_A RUN_B", cmdRuns},
 		"models":     {"the model registry: models list [--pair P] | show champion|latest|N --pair P | promote N --pair P | rollback --pair P | prune [--pair P] [--keep-last N] [--keep-days D] [--apply]", cmdModels},
