@@ -23,6 +23,9 @@ const (
 	kiFieldFetchMaxPartBytes = "fetch_max_partition_bytes"
 	kiFieldFetchMaxWait      = "fetch_max_wait"
 	kiFieldCommitPeriod      = "commit_period"
+	kiFieldRewind            = "rewind"
+	kiFieldRewindAlign       = "rewind_align"
+	kiFieldMergeTicks        = "merge_ticks"
 )
 
 // Metadata the tickcast_kafka input sets on each message, besides the
@@ -66,6 +69,9 @@ pair, bad time) is left out, so a bad record passes with that metadata empty.`).
 		Field(service.NewIntField(kiFieldFetchMaxPartBytes).Description("Bytes per partition per fetch at most.").Default(1 << 20).Advanced()).
 		Field(service.NewDurationField(kiFieldFetchMaxWait).Description("How long a broker may wait for fetch_max_bytes to fill.").Default("500ms").Advanced()).
 		Field(service.NewDurationField(kiFieldCommitPeriod).Description("How often acknowledged offsets are committed.").Default("1s")).
+		Field(service.NewDurationField(kiFieldRewind).Description("Rewind on assignment (0: off): a partition with a committed offset restarts at the first record whose timestamp is at least the event time of the last committed record less rewind, truncated to rewind_align; records below the committed offset are marked kafka_rewound=true and those older than that time dropped. A new owner thus rebuilds the windows still open or correctable: rewind >= interval + grace + the correction horizon.").Default("0s")).
+		Field(service.NewDurationField(kiFieldRewindAlign).Description("The rewind starts at a multiple of this since the Unix epoch: the candle interval, so the first rebuilt window is whole.").Default("1m").Advanced()).
+		Field(service.NewBoolField(kiFieldMergeTicks).Description("Merge the partitions' tick records into one clock: a tick passes on (without kafka_* metadata) once every partition read since assignment has passed it, so a partition behind (rewound) never has its pairs' windows closed by another's clock.").Default(false)).
 		Field(service.NewAutoRetryNacksToggleField())
 }
 
@@ -102,7 +108,34 @@ func kafkaInputFromConfig(conf *service.ParsedConfig) (*kafkaInput, error) {
 	if len(c.topics) == 0 || c.group == "" {
 		return nil, fmt.Errorf("tickcast_kafka: %s and %s are required", kiFieldTopics, kiFieldConsumerGroup)
 	}
-	return &kafkaInput{conf: c}, nil
+	in := &kafkaInput{conf: c}
+	if err := in.readRewind(conf); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *kafkaInput) readRewind(conf *service.ParsedConfig) error {
+	by, err := conf.FieldDuration(kiFieldRewind)
+	if err != nil {
+		return err
+	}
+	align, err := conf.FieldDuration(kiFieldRewindAlign)
+	if err != nil {
+		return err
+	}
+	merge, err := conf.FieldBool(kiFieldMergeTicks)
+	if err != nil {
+		return err
+	}
+	if by < 0 || align < 0 {
+		return fmt.Errorf("tickcast_kafka: %s and %s must not be negative", kiFieldRewind, kiFieldRewindAlign)
+	}
+	if by > 0 {
+		in.rewind = &kafkaRewind{by: by, align: align, seeds: in.conf.seeds}
+	}
+	in.mergeTicks = merge
+	return nil
 }
 
 // kafkaConsumerConfig is the input's configuration, turned into client
@@ -176,6 +209,10 @@ type kafkaInput struct {
 	log   *service.Logger
 	extra []kgo.Opt // tests: shorter heartbeats
 
+	rewind     *kafkaRewind // nil: off
+	mergeTicks bool
+	ticks      *kafkaTicks
+
 	mu       sync.Mutex
 	cl       *kgo.Client
 	commits  *kafkaCommits
@@ -188,12 +225,18 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 	if in.cl != nil {
 		return nil
 	}
-	in.commits, in.assigned = newKafkaCommits(), map[kafkaPartition]bool{}
+	in.commits, in.assigned, in.ticks = newKafkaCommits(), map[kafkaPartition]bool{}, newKafkaTicks()
 	opts := append(in.conf.opts(),
 		kgo.WithLogger(kafkaLogger{in.log}),
 		kgo.OnPartitionsAssigned(in.onAssigned),
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onLost))
+	if in.rewind != nil {
+		in.rewind.floors = map[kafkaPartition]kafkaFloor{}
+		opts = append(opts, kgo.AdjustFetchOffsetsFn(func(ctx context.Context, o map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			return in.rewind.adjust(ctx, in.client(), o)
+		}))
+	}
 	cl, err := kgo.NewClient(append(opts, in.extra...)...)
 	if err != nil {
 		return fmt.Errorf("tickcast_kafka: %w", err)
@@ -234,6 +277,10 @@ func (in *kafkaInput) onLost(_ context.Context, _ *kgo.Client, parts map[string]
 
 func (in *kafkaInput) forget(parts map[string][]int32) {
 	in.commits.revoke(parts)
+	in.ticks.forget(parts)
+	if in.rewind != nil {
+		in.rewind.forget(parts)
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for t, ps := range parts {
@@ -285,7 +332,12 @@ func (in *kafkaInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 		recs := fetches.Records()
 		if len(recs) > 0 {
 			in.logErrors(fetches)
-			return in.batch(cl, recs)
+			batch, ack := in.batch(cl, recs)
+			if len(batch) > 0 {
+				return batch, ack, nil
+			}
+			_ = ack(ctx, nil) // only ticks or dropped re-reads: nothing to wait for
+			continue
 		}
 		if err := fetches.Err0(); err != nil {
 			return nil, nil, fmt.Errorf("tickcast_kafka: fetch: %w", err)
@@ -301,13 +353,23 @@ func (in *kafkaInput) logErrors(fetches kgo.Fetches) {
 	})
 }
 
-func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.MessageBatch, service.AckFunc, error) {
+// batch turns the records into messages: re-read records below the floor
+// are dropped, tick records merged (merge_ticks). Only records at or past
+// the committed offset are tracked for commit.
+func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.MessageBatch, service.AckFunc) {
 	_, gen := cl.GroupMetadata()
-	batch := make(service.MessageBatch, len(recs))
-	for i, r := range recs {
-		batch[i] = kafkaMessage(r, gen)
+	batch := make(service.MessageBatch, 0, len(recs))
+	fresh := recs[:0:0]
+	for _, r := range recs {
+		m, again := in.message(r, gen)
+		if !again {
+			fresh = append(fresh, r)
+		}
+		if m != nil {
+			batch = append(batch, m)
+		}
 	}
-	pending := in.commits.add(recs)
+	pending := in.commits.add(fresh)
 	return batch, func(_ context.Context, err error) error {
 		if err != nil {
 			return nil // nacked: nothing of its partitions commits past it
@@ -316,7 +378,28 @@ func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.Message
 			cl.MarkCommitRecords(marks...)
 		}
 		return nil
-	}, nil
+	}
+}
+
+// message is the message to pass on for r (nil: none) and whether r is a
+// re-read of a record the previous owner processed.
+func (in *kafkaInput) message(r *kgo.Record, gen int32) (*service.Message, bool) {
+	var again, drop bool
+	if in.rewind != nil {
+		if again, drop = in.rewind.reread(r); drop {
+			return nil, true
+		}
+	}
+	m := kafkaMessage(r, gen)
+	if again {
+		m.MetaSetMut(MetaKafkaRewound, "true")
+	}
+	if in.mergeTicks {
+		if tick, isTick := in.ticks.record(r, m); isTick {
+			return tick, again
+		}
+	}
+	return m, again
 }
 
 // Close commits what was acknowledged and leaves the group.

@@ -27,6 +27,7 @@ func commands() map[string]command {
 		"run":        {"run the whole system: live Kraken (or replays through the fake Kraken) → pipeline → store at once, the bootstrap (backfill, train) as a Temporal workflow alongside, prediction API + dashboard", cmdRun},
 		"serve":      {"serve the prediction API alone (scaled mode, one of many replicas): features from Redis, models from the shared --data-dir", cmdServe},
 		"connect":    {"the pipelines CLI (Benthos) with tickcast's plugins: connect run|lint|test|list …", cmdConnect},
+		"topics":     {"the Kafka topics of the distributed stages (trades, candles, features; keyed by pair): topics apply --brokers B [--partitions 6] [--replication 1] | topics list --brokers B", cmdTopics},
 		"fakekraken": {"serve the protocol-exact fake Kraken (WebSocket v2) replaying real trades", cmdFakeKraken},
 		"export":     {"print trades|candles|features from the store: export candles --pair P [--from] [--to] --format csv|jsonl", cmdExport},
 		"sql":        {"read-only SQL over the store (DuckDB): views trades, candles, features, predictions, models: sql [--data-dir] [--skip-corrupt] [--format table|csv|json] [QUERY] (statements from stdin without QUERY)", cmdSQL},
