@@ -72,6 +72,7 @@ pair, bad time) is left out, so a bad record passes with that metadata empty.`).
 		Field(service.NewDurationField(kiFieldRewind).Description("Rewind on assignment (0: off): a partition with a committed offset restarts at the first record whose timestamp is at least the event time of the last committed record less rewind, truncated to rewind_align; records below the committed offset are marked kafka_rewound=true and those older than that time dropped. A new owner thus rebuilds the windows still open or correctable: rewind >= interval + grace + the correction horizon.").Default("0s")).
 		Field(service.NewDurationField(kiFieldRewindAlign).Description("The rewind starts at a multiple of this since the Unix epoch: the candle interval, so the first rebuilt window is whole.").Default("1m").Advanced()).
 		Field(service.NewBoolField(kiFieldMergeTicks).Description("Merge the partitions' tick records into one clock: a tick passes on (without kafka_* metadata) once every partition read since assignment has passed it, so a partition behind (rewound) never has its pairs' windows closed by another's clock.").Default(false)).
+		Fields(kafkaIdentityFields()...).
 		Field(service.NewAutoRetryNacksToggleField())
 }
 
@@ -80,7 +81,9 @@ func newKafkaInput(conf *service.ParsedConfig, mgr *service.Resources) (service.
 	if err != nil {
 		return nil, err
 	}
-	in.log = mgr.Logger()
+	if err := in.observe(conf, mgr); err != nil {
+		return nil, err
+	}
 	return service.AutoRetryNacksBatchedToggled(conf, in)
 }
 
@@ -209,6 +212,8 @@ type kafkaInput struct {
 	log   *service.Logger
 	extra []kgo.Opt // tests: shorter heartbeats
 
+	metrics *kafkaInputMetrics // nil: none
+
 	rewind     *kafkaRewind // nil: off
 	mergeTicks bool
 	ticks      *kafkaTicks
@@ -230,7 +235,8 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 		kgo.WithLogger(kafkaLogger{in.log}),
 		kgo.OnPartitionsAssigned(in.onAssigned),
 		kgo.OnPartitionsRevoked(in.onRevoked),
-		kgo.OnPartitionsLost(in.onLost))
+		kgo.OnPartitionsLost(in.onLost),
+		kgo.AutoCommitCallback(in.onCommit))
 	if in.rewind != nil {
 		in.rewind.floors = map[kafkaPartition]kafkaFloor{}
 		opts = append(opts, kgo.AdjustFetchOffsetsFn(func(ctx context.Context, o map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
@@ -250,6 +256,7 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 }
 
 func (in *kafkaInput) onAssigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	in.rebalanced("assigned", parts)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for t, ps := range parts {
@@ -263,6 +270,7 @@ func (in *kafkaInput) onAssigned(_ context.Context, _ *kgo.Client, parts map[str
 // commit nothing, and commits what was acknowledged before the new owner
 // reads from it.
 func (in *kafkaInput) onRevoked(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	in.rebalanced("revoked", parts)
 	in.forget(parts)
 	if err := cl.CommitMarkedOffsets(ctx); err != nil && in.log != nil {
 		in.log.Warnf("tickcast_kafka: commit on revoke: %v", err)
@@ -272,6 +280,7 @@ func (in *kafkaInput) onRevoked(ctx context.Context, cl *kgo.Client, parts map[s
 // onLost forgets partitions taken from us (a fatal group error): the group
 // has moved on, so there is nothing to commit.
 func (in *kafkaInput) onLost(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	in.rebalanced("lost", parts)
 	in.forget(parts)
 }
 
@@ -323,6 +332,7 @@ func (in *kafkaInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 	}
 	for {
 		fetches := cl.PollRecords(ctx, in.conf.maxPoll)
+		in.metrics.fetched(fetches)
 		if fetches.IsClientClosed() {
 			return nil, nil, service.ErrNotConnected
 		}

@@ -41,7 +41,8 @@ written again: at least once). An empty key leaves the record unkeyed.`).
 		Field(service.NewStringField(kiFieldClientID).Description("Client ID sent to the brokers.").Default("tickcast")).
 		Field(service.NewDurationField(koFieldTimeout).Description("How long a record may take to be written before its batch fails (at least 1s).").Default("10s").Advanced()).
 		Field(service.NewOutputMaxInFlightField().Default(1).Description("Batches written at once; keep 1 to keep a pair's records in order.")).
-		Field(service.NewBatchPolicyField(koFieldBatching))
+		Field(service.NewBatchPolicyField(koFieldBatching)).
+		Fields(kafkaIdentityFields()...)
 }
 
 func newKafkaOutput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
@@ -57,7 +58,9 @@ func newKafkaOutput(conf *service.ParsedConfig, mgr *service.Resources) (service
 	if err != nil {
 		return nil, service.BatchPolicy{}, 0, err
 	}
-	out.log = mgr.Logger()
+	if err := out.observe(conf, mgr); err != nil {
+		return nil, service.BatchPolicy{}, 0, err
+	}
 	return out, policy, inFlight, nil
 }
 
@@ -126,6 +129,7 @@ type kafkaOutput struct {
 	topic, key *service.InterpolatedString
 	opts       []kgo.Opt
 	log        *service.Logger
+	metrics    *kafkaOutputMetrics // nil: none
 
 	mu sync.Mutex
 	cl *kgo.Client
@@ -166,7 +170,9 @@ func (o *kafkaOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 		}
 		recs[i] = r
 	}
-	return cl.ProduceSync(ctx, recs...).FirstErr()
+	res := cl.ProduceSync(ctx, recs...)
+	o.metrics.wrote(res)
+	return res.FirstErr()
 }
 
 func (o *kafkaOutput) record(m *service.Message) (*kgo.Record, error) {
