@@ -11,27 +11,29 @@ import (
 
 // StartBackfill starts req's backfill, or attaches to the identical one running.
 func StartBackfill(ctx context.Context, c client.Client, req workflows.BackfillRequest) (client.WorkflowRun, error) {
-	run, err := c.ExecuteWorkflow(ctx, BackfillStartOptions(req), workflows.Backfill, req)
-	if err != nil {
-		return nil, fmt.Errorf("start backfill: %w", err)
-	}
-	return run, nil
+	return start(ctx, c, "backfill", BackfillStartOptions(req), workflows.Backfill, req)
 }
 
 // StartTrain starts req's training, or attaches to the one running.
 func StartTrain(ctx context.Context, c client.Client, req workflows.TrainRequest) (client.WorkflowRun, error) {
-	run, err := c.ExecuteWorkflow(ctx, TrainStartOptions(req), workflows.Train, req)
-	if err != nil {
-		return nil, fmt.Errorf("start train: %w", err)
-	}
-	return run, nil
+	return start(ctx, c, "train", TrainStartOptions(req), workflows.Train, req)
 }
 
 // StartBootstrap starts req's bootstrap, or attaches to the one running.
 func StartBootstrap(ctx context.Context, c client.Client, req workflows.BootstrapRequest) (client.WorkflowRun, error) {
-	run, err := c.ExecuteWorkflow(ctx, BootstrapStartOptions(req), workflows.Bootstrap, req)
+	return start(ctx, c, "bootstrap", BootstrapStartOptions(req), workflows.Bootstrap, req)
+}
+
+// StartBacktest starts req's backtest, or attaches to the identical one running.
+func StartBacktest(ctx context.Context, c client.Client, req workflows.BacktestRequest) (client.WorkflowRun, error) {
+	return start(ctx, c, "backtest", BacktestStartOptions(req), workflows.Backtest, req)
+}
+
+// start executes workflow wf with req under opts; kind names it in the error.
+func start(ctx context.Context, c client.Client, kind string, opts client.StartWorkflowOptions, wf, req any) (client.WorkflowRun, error) {
+	run, err := c.ExecuteWorkflow(ctx, opts, wf, req)
 	if err != nil {
-		return nil, fmt.Errorf("start bootstrap: %w", err)
+		return nil, fmt.Errorf("start %s: %w", kind, err)
 	}
 	return run, nil
 }
@@ -69,6 +71,26 @@ func QueryTrainProgress(ctx context.Context, c client.Client, id string) (workfl
 		var tp workflows.TuneProgress
 		if query(ctx, c, p.TuneID, &tp) == nil {
 			p.Tune = tp
+		}
+	}
+	return p, nil
+}
+
+// QueryBacktestProgress asks the newest run of Backtest id for its progress
+// and each running series child for its days done (a workflow cannot query
+// its children).
+func QueryBacktestProgress(ctx context.Context, c client.Client, id string) (workflows.BacktestProgress, error) {
+	var p workflows.BacktestProgress
+	if err := query(ctx, c, id, &p); err != nil {
+		return p, err
+	}
+	for i, s := range p.Series {
+		if s.Status != workflows.StatusRunning {
+			continue
+		}
+		var sp workflows.BacktestSeriesProgress
+		if query(ctx, c, s.ID, &sp) == nil {
+			p.Series[i].Done = sp.Done
 		}
 	}
 	return p, nil

@@ -89,3 +89,9 @@ func TrainStartOptions(req workflows.TrainRequest) client.StartWorkflowOptions {
 func BootstrapStartOptions(req workflows.BootstrapRequest) client.StartWorkflowOptions {
 	return attachOptions(workflows.BootstrapID(req))
 }
+
+// BacktestStartOptions start a backtest under workflows.BacktestID:
+// use-existing while it runs, a fresh run once it has closed.
+func BacktestStartOptions(req workflows.BacktestRequest) client.StartWorkflowOptions {
+	return attachOptions(workflows.BacktestID(req))
+}

@@ -17,6 +17,7 @@ func TestStartOptions(t *testing.T) {
 		From: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 5, 2, 0, 0, 0, 0, time.UTC)}
 	train := workflows.TrainRequest{Pair: "ETH-USDT", Horizon: 5}
 	boot := workflows.BootstrapRequest{Pairs: []string{"ETH/USDT"}, Horizons: []int{1}}
+	backtest := workflows.BacktestRequest{Pairs: []string{"ETH/USDT"}}
 	for _, tc := range []struct {
 		opts client.StartWorkflowOptions
 		id   string
@@ -24,6 +25,7 @@ func TestStartOptions(t *testing.T) {
 		{BackfillStartOptions(backfill), workflows.BackfillID(backfill)},
 		{TrainStartOptions(train), "train-ETH-USDT-h5"},
 		{BootstrapStartOptions(boot), workflows.BootstrapID(boot)},
+		{BacktestStartOptions(backtest), workflows.BacktestID(backtest)},
 	} {
 		o := tc.opts
 		if o.ID != tc.id || o.TaskQueue != workflows.TaskQueue ||
