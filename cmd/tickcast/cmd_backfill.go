@@ -138,40 +138,9 @@ func embeddedWorker(e env, c client.Client, dataDir string, l launchFlags) (stop
 	return w.Stop
 }
 
-// follow polls the progress query every second until the workflow closes.
-// Ctrl-C stops following, not the backfill.
-func follow(ctx context.Context, e env, c client.Client, run client.WorkflowRun) error {
-	done := make(chan error, 1)
-	var res workflows.BackfillResult
-	go func() { done <- run.Get(context.WithoutCancel(ctx), &res) }()
-	bar := newProgressBar(e.stderr, isTerminal(e.stderr))
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				bar.end()
-				return fmt.Errorf("backfill %s: %w", run.GetID(), err)
-			}
-			bar.show(completed(res))
-			bar.end()
-			printResult(e.stdout, res)
-			return nil
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := temporalclient.QueryProgress(qctx, c, run.GetID())
-			cancel()
-			if err == nil {
-				bar.show(p)
-			}
-		case <-ctx.Done():
-			bar.end()
-			fmt.Fprintf(e.stderr, "stopped following; backfill %s goes on in Temporal\n", run.GetID())
-			return ctx.Err()
-		}
-	}
-}
+// follow follows a backfill, with a progress bar, to its per-pair counts.
+var follow = follower[workflows.BackfillResult, workflows.Progress]{kind: "backfill",
+	query: temporalclient.QueryProgress, show: showProgress, final: completed, print: printResult}.follow
 
 func completed(res workflows.BackfillResult) workflows.Progress {
 	p := workflows.Progress{Phase: workflows.PhaseCompleted, Pairs: res.Pairs}
@@ -199,43 +168,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progressBar draws one self-rewriting line on a terminal, or prints a line
-// per change elsewhere (CI logs).
-type progressBar struct {
-	w     io.Writer
-	tty   bool
-	last  string
-	start time.Time
-}
-
-func newProgressBar(w io.Writer, tty bool) *progressBar {
-	return &progressBar{w: w, tty: tty, start: time.Now()}
-}
-
 const barWidth = 24
 
-func (b *progressBar) show(p workflows.Progress) {
+// showProgress shows p's line, after a bar of its done/total on a terminal.
+func showProgress(lw *lineWriter, p workflows.Progress) {
 	line := progressLine(p)
-	if line == b.last {
-		return
-	}
-	b.last = line
-	if !b.tty {
-		fmt.Fprintln(b.w, line)
-		return
-	}
 	fill := 0
 	if p.Total > 0 {
 		fill = barWidth * p.Done / p.Total
 	}
-	elapsed := time.Since(b.start).Truncate(time.Second)
-	fmt.Fprintf(b.w, "\r\033[K[%s%s] %s %s", strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), line, elapsed)
-}
-
-func (b *progressBar) end() {
-	if b.tty && b.last != "" {
-		fmt.Fprintln(b.w)
-	}
+	lw.showTTY(line, fmt.Sprintf("[%s%s] %s ", strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), line))
 }
 
 // progressLine is the state in words; equal lines mean no change.

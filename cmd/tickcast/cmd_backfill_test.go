@@ -44,14 +44,14 @@ func TestBackfillUsageErrors(t *testing.T) {
 
 func TestProgressLinesWithoutTerminal(t *testing.T) {
 	var buf bytes.Buffer
-	bar := newProgressBar(&buf, false)
+	lw := &lineWriter{w: &buf}
 	p := workflows.Progress{Phase: workflows.PhaseRunning, Total: 4,
 		Pairs: []workflows.PairResult{{Pair: "ETH/USDT", Chunks: 2}}}
-	bar.show(p)
-	bar.show(p) // no change, no line
+	showProgress(lw, p)
+	showProgress(lw, p) // no change, no line
 	p.Done, p.Pairs[0].Imported, p.Pairs[0].Rows = 1, 1, 1440
-	bar.show(p)
-	bar.end()
+	showProgress(lw, p)
+	lw.end()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 2 || lines[1] != "running  25%  imported 1/2  built 0/2 chunks  rows 1440  candles 0  features 0" {
 		t.Errorf("lines = %q", lines)

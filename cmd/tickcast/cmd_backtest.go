@@ -11,10 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/tickcast/tickcast/activities"
+	"github.com/tickcast/tickcast/temporalclient"
 	"github.com/tickcast/tickcast/training"
 	"github.com/tickcast/tickcast/workflows"
 )
@@ -93,73 +93,16 @@ func cmdBacktest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	start := func(ctx context.Context, c client.Client) (client.WorkflowRun, error) {
-		opts := client.StartWorkflowOptions{ID: workflows.BacktestID(req), TaskQueue: workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}
-		run, err := c.ExecuteWorkflow(ctx, opts, workflows.Backtest, req)
-		if err != nil {
-			return nil, fmt.Errorf("start backtest: %w", err)
-		}
-		return run, nil
+		return temporalclient.StartBacktest(ctx, c, req)
 	}
 	return launch(ctx, e, f.temporal, f.launch, "backtest", req.DataDir, start, followBacktest)
 }
 
-// followBacktest polls the progress every second (the parent's, then each
-// running child's days) until the backtest closes.
-func followBacktest(ctx context.Context, e env, c client.Client, run client.WorkflowRun) error {
-	done := make(chan error, 1)
-	var res workflows.BacktestResult
-	go func() { done <- run.Get(context.WithoutCancel(ctx), &res) }()
-	lw := &lineWriter{w: e.stderr, tty: isTerminal(e.stderr), start: time.Now()}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			lw.end()
-			if err != nil {
-				return fmt.Errorf("backtest %s: %w", run.GetID(), err)
-			}
-			printBacktestResult(e.stdout, res)
-			return nil
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := queryBacktestProgress(qctx, c, run.GetID())
-			cancel()
-			if err == nil {
-				lw.show(backtestLine(p))
-			}
-		case <-ctx.Done():
-			lw.end()
-			fmt.Fprintf(e.stderr, "stopped following; backtest %s goes on in Temporal\n", run.GetID())
-			return ctx.Err()
-		}
-	}
-}
-
-// queryBacktestProgress asks the backtest for its progress and each running
-// child for its days done (a workflow cannot query its children).
-func queryBacktestProgress(ctx context.Context, c client.Client, id string) (workflows.BacktestProgress, error) {
-	var p workflows.BacktestProgress
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
-	if err != nil {
-		return p, fmt.Errorf("query %s: %w", id, err)
-	}
-	if err := v.Get(&p); err != nil {
-		return p, err
-	}
-	for i, s := range p.Series {
-		if s.Status != workflows.StatusRunning {
-			continue
-		}
-		var sp workflows.BacktestSeriesProgress
-		if v, err := c.QueryWorkflow(ctx, s.ID, "", workflows.ProgressQuery); err == nil && v.Get(&sp) == nil {
-			p.Series[i].Done = sp.Done
-		}
-	}
-	return p, nil
-}
+// followBacktest follows the backtest (the parent's phase, then each
+// running child's days) to its skills table.
+var followBacktest = follower[workflows.BacktestResult, workflows.BacktestProgress]{kind: "backtest",
+	query: temporalclient.QueryBacktestProgress, print: printBacktestResult,
+	show: func(lw *lineWriter, p workflows.BacktestProgress) { lw.show(backtestLine(p)) }}.follow
 
 // backtestLine is the backtest's state in words: the phase and each of its
 // series' days done / total.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -95,38 +94,10 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 	return launch(ctx, e, f.temporal, f.launch, "train", req.DataDir, start, followTrain)
 }
 
-// followTrain polls Train's progress every second until it closes; Ctrl-C
-// stops following, not the training.
-func followTrain(ctx context.Context, e env, c client.Client, run client.WorkflowRun) error {
-	done := make(chan error, 1)
-	var res workflows.TrainResult
-	go func() { done <- run.Get(context.WithoutCancel(ctx), &res) }()
-	lw := &lineWriter{w: e.stderr, tty: isTerminal(e.stderr), start: time.Now()}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			lw.end()
-			if err != nil {
-				return fmt.Errorf("train %s: %w", run.GetID(), err)
-			}
-			printTrainResult(e.stdout, res)
-			return nil
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			p, err := temporalclient.QueryTrainProgress(qctx, c, run.GetID())
-			cancel()
-			if err == nil {
-				lw.show(trainLine(p))
-			}
-		case <-ctx.Done():
-			lw.end()
-			fmt.Fprintf(e.stderr, "stopped following; train %s goes on in Temporal\n", run.GetID())
-			return ctx.Err()
-		}
-	}
-}
+// followTrain follows Train, showing trainLine, to its result.
+var followTrain = follower[workflows.TrainResult, workflows.TrainProgress]{kind: "train",
+	query: temporalclient.QueryTrainProgress, print: printTrainResult,
+	show: func(lw *lineWriter, p workflows.TrainProgress) { lw.show(trainLine(p)) }}.follow
 
 // trainLine is the training's state in words; equal lines mean no change.
 func trainLine(p workflows.TrainProgress) string {
@@ -171,31 +142,4 @@ func metric(m map[string]float64, key string) string {
 		return "n/a"
 	}
 	return strconv.FormatFloat(v, 'f', 4, 64)
-}
-
-// lineWriter rewrites one line on a terminal, or prints a line per change
-// elsewhere (CI logs).
-type lineWriter struct {
-	w     io.Writer
-	tty   bool
-	last  string
-	start time.Time
-}
-
-func (l *lineWriter) show(line string) {
-	if line == l.last {
-		return
-	}
-	l.last = line
-	if !l.tty {
-		fmt.Fprintln(l.w, line)
-		return
-	}
-	fmt.Fprintf(l.w, "\r\033[K%s  %s", line, time.Since(l.start).Truncate(time.Second))
-}
-
-func (l *lineWriter) end() {
-	if l.tty && l.last != "" {
-		fmt.Fprintln(l.w)
-	}
 }
