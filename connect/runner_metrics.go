@@ -2,10 +2,12 @@ package connect
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -117,6 +119,18 @@ func (p *Metrics) NewTimerCtor(name string, labels ...string) service.MetricsExp
 		return timer{o}
 	}
 }
+
+// HandlerFunc serves the registry in Prometheus' text format: Benthos'
+// HTTP server (`tickcast connect run`, http.address) mounts it at /metrics,
+// so a stage process run alone is scraped like `tickcast run`'s API.
+func (p *Metrics) HandlerFunc() http.HandlerFunc {
+	return promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}).ServeHTTP
+}
+
+// RegisterExporter makes the registry available to env as the
+// tickcast_prometheus metrics exporter, for pipelines that select it
+// (`metrics: {tickcast_prometheus: {}}`, as the stage pipelines do).
+func (p *Metrics) RegisterExporter(env *service.Environment) error { return p.register(env) }
 
 // Close keeps the series: the registry outlives each pipeline.
 func (p *Metrics) Close(context.Context) error { return nil }

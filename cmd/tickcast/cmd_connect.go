@@ -21,6 +21,12 @@ func cmdConnect(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A pipeline that selects tickcast_prometheus (the stage pipelines) is
+	// scraped at Benthos' http.address /metrics.
+	m := connect.NewMetrics()
+	if err := m.RegisterExporter(benv); err != nil {
+		return err
+	}
 	if len(args) > 0 && args[0] == "test" {
 		if err := connect.RegisterGlobal(deps); err != nil {
 			return err
