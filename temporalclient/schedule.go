@@ -16,13 +16,19 @@ import (
 // ScheduleOptions describe the retraining schedule of req: Train every
 // `every`, skipped while the previous run is still going.
 func ScheduleOptions(req workflows.TrainRequest, every time.Duration) client.ScheduleOptions {
-	id := workflows.ScheduleID(req)
+	return scheduleOptions(workflows.ScheduleID(req), workflows.Train, req, every,
+		"tickcast: daily retraining (tickcast schedules apply)")
+}
+
+// scheduleOptions run workflow wf with req every `every` under id (the
+// schedule's and the workflow's), skipped while the previous run still goes.
+func scheduleOptions(id string, wf, req any, every time.Duration, note string) client.ScheduleOptions {
 	return client.ScheduleOptions{
 		ID:      id,
 		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action:  &client.ScheduleWorkflowAction{ID: id, Workflow: workflows.Train, Args: []any{req}, TaskQueue: workflows.TaskQueue},
+		Action:  &client.ScheduleWorkflowAction{ID: id, Workflow: wf, Args: []any{req}, TaskQueue: workflows.TaskQueue},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "tickcast: daily retraining (tickcast schedules apply)",
+		Note:    note,
 	}
 }
 
@@ -33,15 +39,16 @@ func ApplySchedule(ctx context.Context, c client.Client, req workflows.TrainRequ
 	if err != nil {
 		return false, err
 	}
-	if every < time.Minute {
-		return false, fmt.Errorf("every %s: want at least 1m", every)
-	}
 	return applySchedule(ctx, c, ScheduleOptions(n, every))
 }
 
-// applySchedule creates the schedule opts, or updates the existing one of
-// its ID to opts' spec, action and overlap policy.
+// applySchedule creates the schedule opts (one interval of at least a
+// minute), or updates the existing one of its ID to opts' spec, action and
+// overlap policy.
 func applySchedule(ctx context.Context, c client.Client, opts client.ScheduleOptions) (created bool, err error) {
+	if every := opts.Spec.Intervals[0].Every; every < time.Minute {
+		return false, fmt.Errorf("every %s: want at least 1m", every)
+	}
 	_, err = c.ScheduleClient().Create(ctx, opts)
 	if err == nil {
 		return true, nil

@@ -2,10 +2,8 @@ package temporalclient
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/tickcast/tickcast/workflows"
@@ -17,14 +15,8 @@ import (
 // horizon × product at a time. Schedule and workflow IDs are
 // workflows.UpdateID (Temporal suffixes the runs' IDs with their time).
 func UpdateScheduleOptions(req workflows.UpdateRequest, every time.Duration) client.ScheduleOptions {
-	id := workflows.UpdateID(req)
-	return client.ScheduleOptions{
-		ID:      id,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action:  &client.ScheduleWorkflowAction{ID: id, Workflow: workflows.Update, Args: []any{req}, TaskQueue: workflows.TaskQueue},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "tickcast: incremental updates, off by default (tickcast schedules apply --updates; docs/incremental.md)",
-	}
+	return scheduleOptions(workflows.UpdateID(req), workflows.Update, req, every,
+		"tickcast: incremental updates, off by default (tickcast schedules apply --updates; docs/incremental.md)")
 }
 
 // ApplyUpdateSchedule creates req's update schedule, or updates the
@@ -33,9 +25,6 @@ func ApplyUpdateSchedule(ctx context.Context, c client.Client, req workflows.Upd
 	n, err := req.Normalize()
 	if err != nil {
 		return false, err
-	}
-	if every < time.Minute {
-		return false, fmt.Errorf("every %s: want at least 1m", every)
 	}
 	return applySchedule(ctx, c, UpdateScheduleOptions(n, every))
 }
