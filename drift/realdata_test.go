@@ -77,39 +77,6 @@ func psiFires(t *testing.T, ref Reference, cfg PSIConfig, rows []market.FeatureR
 
 func perWeek(fires, candles int) float64 { return float64(fires) / (float64(candles) / week) }
 
-// splice builds the stream of the splice test: the real candles
-// calm[:at], then the high-volatility day hv (hv[0] only gives the first
-// return) rebuilt on the calm stream's price: each spliced candle is the
-// real one scaled by k = (previous rebuilt close)/(previous real close), so
-// its log returns (close to close, and open, high, low against the
-// previous close) are the real day's, as are its volume, taker volumes and
-// trade count (VWAP scaled too); times continue the calm stream's minutes.
-func splice(calm []market.Candle, at int, hv []market.Candle) []market.Candle {
-	out := slices.Clone(calm[:at])
-	prev := out[len(out)-1]
-	for j := 1; j < len(hv); j++ {
-		c, k := hv[j], prev.Close/hv[j-1].Close
-		c.Pair, c.Open, c.High, c.Low, c.Close, c.VWAP = prev.Pair, c.Open*k, c.High*k, c.Low*k, c.Close*k, c.VWAP*k
-		c.Start, c.End = prev.End, prev.End.Add(time.Minute)
-		out = append(out, c)
-		prev = c
-	}
-	return out
-}
-
-func features(t *testing.T, candles []market.Candle) []market.FeatureRow {
-	f := market.NewFeatures()
-	rows := make([]market.FeatureRow, len(candles))
-	for i, c := range candles {
-		r, err := f.Update(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows[i] = r
-	}
-	return rows
-}
-
 // spliceCase is one splice: the calm day, the candle the regime starts at,
 // the rows (the calm history before, then the high-volatility day).
 type spliceCase struct {
@@ -162,8 +129,8 @@ func spliceCases(t *testing.T, s series, lastDay, n int) (hvDay int, cases []spl
 		lo, _ := s.span(d+1, d+1)
 		at := lo + 720
 		from := at - market.FeatureHistory - 480
-		c := splice(s.candles[from:at], at-from, hv)
-		cases = append(cases, spliceCase{calmDay: d + 1, at: at - from, candles: c, rows: features(t, c)})
+		c := realfeatures.Splice(s.candles[from:at], hv)
+		cases = append(cases, spliceCase{calmDay: d + 1, at: at - from, candles: c, rows: realfeatures.Rows(t, c)})
 	}
 	return hvDay + 1, cases
 }

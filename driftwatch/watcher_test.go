@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -90,7 +89,7 @@ func TestSpliceStartsRetraining(t *testing.T) {
 			if st := w.pairs[pair]; st.psi == nil {
 				t.Errorf("PSI off: %s", st.psiOff)
 			}
-			rows := features(t, splice(d.Candles[from:at], hv))
+			rows := realfeatures.Rows(t, realfeatures.Splice(d.Candles[from:at], hv))
 			w, rec = watcher(t, m, d.Rows)
 			feed(w, rows[:min(len(rows), at-from+240)])
 			checkStarts(t, rec.starts, rows[at-from].TS)
@@ -187,37 +186,6 @@ func volatileAndCalm(c []market.Candle, day0 time.Time, n int) ([]market.Candle,
 }
 
 func sq(ratio float64) float64 { r := math.Log(ratio); return r * r }
-
-// splice continues calm with hv's returns (hv[0] only gives the first):
-// each spliced candle is the real one scaled by k = previous rebuilt close /
-// previous real close, so its log returns, volumes and trade count are the
-// real day's and its times continue calm's (drift's splice test).
-func splice(calm, hv []market.Candle) []market.Candle {
-	out := slices.Clone(calm)
-	prev := out[len(out)-1]
-	for j := 1; j < len(hv); j++ {
-		c, k := hv[j], prev.Close/hv[j-1].Close
-		c.Pair, c.Open, c.High, c.Low, c.Close, c.VWAP = prev.Pair, c.Open*k, c.High*k, c.Low*k, c.Close*k, c.VWAP*k
-		c.Start, c.End = prev.End, prev.End.Add(time.Minute)
-		out = append(out, c)
-		prev = c
-	}
-	return out
-}
-
-// features are the rows market.Features makes of candles.
-func features(t *testing.T, candles []market.Candle) []market.FeatureRow {
-	f := market.NewFeatures()
-	rows := make([]market.FeatureRow, len(candles))
-	for i, c := range candles {
-		r, err := f.Update(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows[i] = r
-	}
-	return rows
-}
 
 // counted is the sum of the counter name over its labels.
 func counted(t *testing.T, m *Metrics, name string) float64 {

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -80,14 +81,54 @@ func read(path, pair string, n int) (Data, error) {
 	if err != nil {
 		return Data{}, err
 	}
+	rows, err := features(candles)
+	if err != nil {
+		return Data{}, err
+	}
+	return Data{Candles: candles, Rows: rows}, nil
+}
+
+// Rows are the feature rows market.Features makes of candles, index for
+// index; an error fails the test.
+func Rows(tb testing.TB, candles []market.Candle) []market.FeatureRow {
+	tb.Helper()
+	rows, err := features(candles)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rows
+}
+
+func features(candles []market.Candle) ([]market.FeatureRow, error) {
 	f := market.NewFeatures()
 	rows := make([]market.FeatureRow, 0, len(candles))
 	for _, c := range candles {
 		r, err := f.Update(c)
 		if err != nil {
-			return Data{}, fmt.Errorf("features at %s: %w", c.Start, err)
+			return nil, fmt.Errorf("features at %s: %w", c.Start, err)
 		}
 		rows = append(rows, r)
 	}
-	return Data{Candles: candles, Rows: rows}, nil
+	return rows, nil
+}
+
+// Splice continues the real candles calm with the real day hv's returns
+// (hv[0] only gives the first return), rebuilt on calm's price: each
+// spliced candle is the real one scaled by k = (previous rebuilt close) /
+// (previous real close), so its log returns (close to close, and open,
+// high, low against the previous close) are the real day's, as are its
+// volume, taker volumes and trade count (VWAP scaled too); its times
+// continue calm's minutes. The splice tests of drift and driftwatch feed
+// it a high-volatility day after calm history.
+func Splice(calm, hv []market.Candle) []market.Candle {
+	out := slices.Clone(calm)
+	prev := out[len(out)-1]
+	for j := 1; j < len(hv); j++ {
+		c, k := hv[j], prev.Close/hv[j-1].Close
+		c.Pair, c.Open, c.High, c.Low, c.Close, c.VWAP = prev.Pair, c.Open*k, c.High*k, c.Low*k, c.Close*k, c.VWAP*k
+		c.Start, c.End = prev.End, prev.End.Add(time.Minute)
+		out = append(out, c)
+		prev = c
+	}
+	return out
 }
