@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
-	"github.com/tickcast/tickcast/internal/realdata"
-	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 )
 
@@ -103,25 +100,14 @@ func runBacktestDays(t *testing.T, series []BacktestSeries, in BacktestDayInput,
 
 // backtestRealSeries are both pairs' datasets at each horizon.
 func backtestRealSeries(t *testing.T, horizons []int) []BacktestSeries {
-	pcs := []struct{ pair, file string }{{"ETH/USDT", realdata.BinanceETH90d}, {"BTC/USDT", realdata.BinanceBTC90d}}
-	candles := make([][]market.Candle, len(pcs))
-	rows := make([][]market.FeatureRow, len(pcs))
-	for i, pc := range pcs {
-		cs, _, err := archive.ReadCandles(realdata.Path(t, pc.file), archive.BinanceKlines, pc.pair)
-		if err != nil {
-			t.Fatal(err)
-		}
-		candles[i], rows[i] = cs, featureRows(t, cs)
-	}
-	crossRows(rows)
 	var out []BacktestSeries
-	for i := range pcs {
+	for _, pc := range realPairs(t) {
 		for _, h := range horizons {
-			ds, err := ml.Build(rows[i], candles[i], h)
+			ds, err := ml.Build(pc.rows, pc.candles, h)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, BacktestSeries{DS: ds, Candles: candles[i]})
+			out = append(out, BacktestSeries{DS: ds, Candles: pc.candles})
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/internal/realfeatures"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/ml"
 )
@@ -46,20 +47,9 @@ func TestProductsRealData(t *testing.T) {
 		}
 	}
 	var timings []string
-	pcs := []struct{ pair, file string }{{"ETH/USDT", realdata.BinanceETH90d}, {"BTC/USDT", realdata.BinanceBTC90d}}
-	candles := make([][]market.Candle, len(pcs))
-	rows := make([][]market.FeatureRow, len(pcs))
-	for i, pc := range pcs {
-		cs, _, err := archive.ReadCandles(realdata.Path(t, pc.file), archive.BinanceKlines, pc.pair)
-		if err != nil {
-			t.Fatal(err)
-		}
-		candles[i], rows[i] = cs, featureRows(t, cs)
-	}
-	crossRows(rows) // as the backfill's cross step does
-	for i, pc := range pcs {
+	for _, pc := range realPairs(t) {
 		for _, h := range horizons {
-			secs := trainRealProducts(t, out, candles[i], rows[i], h)
+			secs := trainRealProducts(t, out, pc.candles, pc.rows, h)
 			timings = append(timings, fmt.Sprintf("%s h%d: %s", pc.pair, h, secs))
 		}
 	}
@@ -70,18 +60,29 @@ func TestProductsRealData(t *testing.T) {
 	}
 }
 
-func featureRows(t *testing.T, candles []market.Candle) []market.FeatureRow {
-	t.Helper()
-	f := market.NewFeatures()
-	rows := make([]market.FeatureRow, 0, len(candles))
-	for _, c := range candles {
-		r, err := f.Update(c)
+// realPair is one pair's real 90 Binance days: its candles and their
+// feature rows.
+type realPair struct {
+	pair    string
+	candles []market.Candle
+	rows    []market.FeatureRow
+}
+
+// realPairs are ETH/USDT's and BTC/USDT's real 90 days, their cross-pair
+// features filled from each other's rows (as the backfill's cross step does).
+func realPairs(t *testing.T) []realPair {
+	pcs := []realPair{{pair: "ETH/USDT"}, {pair: "BTC/USDT"}}
+	rows := make([][]market.FeatureRow, len(pcs))
+	for i, file := range []string{realdata.BinanceETH90d, realdata.BinanceBTC90d} {
+		cs, _, err := archive.ReadCandles(realdata.Path(t, file), archive.BinanceKlines, pcs[i].pair)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, r)
+		pcs[i].candles, pcs[i].rows = cs, realfeatures.Rows(t, cs)
+		rows[i] = pcs[i].rows
 	}
-	return rows
+	crossRows(rows) // in place
+	return pcs
 }
 
 // crossRows sets the cross-pair features of every pair's rows from the

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/internal/realfeatures"
 	"github.com/tickcast/tickcast/market"
@@ -180,29 +179,18 @@ func TestUpdatePrequential(t *testing.T) {
 		t.Skip("set TICKCAST_UPDATE_BENCH=1 to measure incremental updates on the real days 31–60")
 	}
 	const h = 5
-	pcs := []struct{ pair, file string }{{"ETH/USDT", realdata.BinanceETH90d}, {"BTC/USDT", realdata.BinanceBTC90d}}
-	candles := make([][]market.Candle, len(pcs))
-	rows := make([][]market.FeatureRow, len(pcs))
-	for i, pc := range pcs {
-		cs, _, err := archive.ReadCandles(realdata.Path(t, pc.file), archive.BinanceKlines, pc.pair)
-		if err != nil {
-			t.Fatal(err)
-		}
-		candles[i], rows[i] = cs, featureRows(t, cs)
-	}
-	crossRows(rows)
 	policies := []UpdatePolicy{{Method: UpdateContinue, Trees: 5, Window: 1440}, {Method: UpdateRefresh, Window: 1440}}
 	var report []string
-	for i, pc := range pcs {
-		ds, err := ml.Build(rows[i], candles[i], h)
+	for _, pc := range realPairs(t) {
+		ds, err := ml.Build(pc.rows, pc.candles, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		y, err := ProductTargets(ds, candles[i], ProductVol)
+		y, err := ProductTargets(ds, pc.candles, ProductVol)
 		if err != nil {
 			t.Fatal(err)
 		}
-		day0 := candles[i][0].End.Truncate(24 * time.Hour)
+		day0 := pc.candles[0].End.Truncate(24 * time.Hour)
 		at := func(day int) int { // first row at or after the start of day (1-based)
 			ts := day0.Add(time.Duration(day-1) * 24 * time.Hour)
 			j, _ := slices.BinarySearchFunc(ds.TS, ts, func(a, b time.Time) int { return a.Compare(b) })
@@ -211,7 +199,7 @@ func TestUpdatePrequential(t *testing.T) {
 		d28, d31, d61 := at(28), at(31), at(61)
 		checkConsecutive(t, ds, 0, d61)
 		start := time.Now()
-		parent, scale := volChampion(t, ds, candles[i], Span{0, d28 - h}, Span{d28, d31 - h}, 400)
+		parent, scale := volChampion(t, ds, pc.candles, Span{0, d28 - h}, Span{d28, d31 - h}, 400)
 		fit := time.Since(start)
 		frozen := walkForward(t, ds, y, scale, parent, UpdatePolicy{}, d31, d61)
 		line := fmt.Sprintf("%s h%d: champion %d trees (fit %.0f s), vol_scale %.4f; %d rows scored (days 31–60, %s → %s); frozen MAE %.5g",
