@@ -326,6 +326,29 @@ func (g *group) fail(err error) {
 	}
 }
 
+// goActivity takes a permit (false: canceled), starts an activity with
+// start, and waits for it in a coroutine of the group: the permit is given
+// back when it completes, then record gets its stats or the group fails.
+func (g *group) goActivity(ctx workflow.Context, start func() workflow.Future, record func(activities.ChunkStats)) bool {
+	if g.sem.Acquire(ctx, 1) != nil {
+		return false
+	}
+	fut := start()
+	g.wg.Add(1)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer g.wg.Done()
+		var st activities.ChunkStats
+		err := fut.Get(ctx, &st)
+		g.sem.Release(1)
+		if err != nil {
+			g.fail(err)
+			return
+		}
+		record(st)
+	})
+	return true
+}
+
 // phase runs start, which adds coroutines to the group, and waits for them all.
 func (b *backfill) phase(ctx workflow.Context, start func(workflow.Context, *group)) error {
 	cctx, cancel := workflow.WithCancel(ctx)
@@ -344,22 +367,10 @@ func (b *backfill) phase(ctx workflow.Context, start func(workflow.Context, *gro
 // round-robin over the pairs, as permits free up.
 func (b *backfill) importRange(ctx workflow.Context, g *group, hi int) {
 	for _, it := range b.imports[b.next1:hi] {
-		if g.sem.Acquire(ctx, 1) != nil {
+		start := func() workflow.Future { return b.startImport(ctx, it.p, it.k) }
+		if !g.goActivity(ctx, start, func(st activities.ChunkStats) { b.recordImport(it.p, st) }) {
 			return // canceled
 		}
-		fut := b.startImport(ctx, it.p, it.k)
-		g.wg.Add(1)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			defer g.wg.Done()
-			var st activities.ChunkStats
-			err := fut.Get(ctx, &st)
-			g.sem.Release(1)
-			if err != nil {
-				g.fail(err)
-				return
-			}
-			b.recordImport(it.p, st)
-		})
 	}
 }
 
@@ -394,24 +405,14 @@ func (b *backfill) buildRange(ctx workflow.Context, g *group, hi int) {
 // the store's lock).
 func (b *backfill) crossRange(ctx workflow.Context, g *group, hi int) {
 	for _, c := range b.cross[b.next3:hi] {
-		if g.sem.Acquire(ctx, 1) != nil {
+		in := activities.CrossInput{DataDir: b.req.DataDir, Pairs: c.pairs, From: c.from, To: c.to, Interval: c.interval}
+		start := func() workflow.Future {
+			// Store work like a build: the same timeouts and local retries.
+			return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, buildOptions), acts.CrossFeatures, in)
+		}
+		if !g.goActivity(ctx, start, b.recordCross) {
 			return // canceled
 		}
-		in := activities.CrossInput{DataDir: b.req.DataDir, Pairs: c.pairs, From: c.from, To: c.to, Interval: c.interval}
-		// Store work like a build: the same timeouts and local retries.
-		fut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, buildOptions), acts.CrossFeatures, in)
-		g.wg.Add(1)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			defer g.wg.Done()
-			var st activities.ChunkStats
-			err := fut.Get(ctx, &st)
-			g.sem.Release(1)
-			if err != nil {
-				g.fail(err)
-				return
-			}
-			b.recordCross(st)
-		})
 	}
 }
 
