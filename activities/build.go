@@ -13,13 +13,9 @@ import (
 // before the chunk in the store — which is why the workflow runs a pair's
 // chunks strictly in order.
 func (a *Activities) BuildChunk(ctx context.Context, in BuildInput) (ChunkStats, error) {
-	dir, err := a.dataDir(in.DataDir)
+	dir, iv, err := a.dirInterval(in.DataDir, in.Interval)
 	if err != nil {
 		return ChunkStats{}, err
-	}
-	iv, err := time.ParseDuration(in.Interval)
-	if err != nil || iv <= 0 {
-		return ChunkStats{}, invalidf("interval %q: want a duration such as 1m", in.Interval)
 	}
 	if in.Kind != KindTrades && in.Kind != KindCandles {
 		return ChunkStats{}, invalidf("kind %q: want %s or %s", in.Kind, KindTrades, KindCandles)
@@ -45,13 +41,9 @@ func (a *Activities) BuildChunk(ctx context.Context, in BuildInput) (ChunkStats,
 // it once every pair's chunks covering the range are built. Idempotent, so
 // a retry or a rerun writes the same rows.
 func (a *Activities) CrossFeatures(ctx context.Context, in CrossInput) (ChunkStats, error) {
-	dir, err := a.dataDir(in.DataDir)
+	dir, iv, err := a.dirInterval(in.DataDir, in.Interval)
 	if err != nil {
 		return ChunkStats{}, err
-	}
-	iv, err := time.ParseDuration(in.Interval)
-	if err != nil || iv <= 0 {
-		return ChunkStats{}, invalidf("interval %q: want a duration such as 1m", in.Interval)
 	}
 	hb := startHeartbeat(ctx, "crossing")
 	defer hb.close()
@@ -67,4 +59,18 @@ func (a *Activities) CrossFeatures(ctx context.Context, in CrossInput) (ChunkSta
 		return ChunkStats{}, err
 	}
 	return ChunkStats{Features: cs.Features, Crossed: cs.Crossed}, nil
+}
+
+// dirInterval resolves the data directory dataDir and parses the candle
+// interval of a build or cross step.
+func (a *Activities) dirInterval(dataDir, interval string) (string, time.Duration, error) {
+	dir, err := a.dataDir(dataDir)
+	if err != nil {
+		return "", 0, err
+	}
+	iv, err := time.ParseDuration(interval)
+	if err != nil || iv <= 0 {
+		return "", 0, invalidf("interval %q: want a duration such as 1m", interval)
+	}
+	return dir, iv, nil
 }
