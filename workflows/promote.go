@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tickcast/tickcast/activities"
-	"github.com/tickcast/tickcast/market"
 )
 
 // Aliases of the registry that Promote sets.
@@ -39,11 +38,7 @@ type PromoteResult struct {
 func (r PromoteRequest) normalize() (PromoteRequest, error) {
 	n := r
 	var errs []error
-	p, err := market.NormalizePair(r.Pair)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("pair %q: %w", r.Pair, err))
-	}
-	n.Pair = p
+	n.Pair, errs = normalizePair(r.Pair, errs)
 	n.DataDir, errs = cleanDataDir(r.DataDir, errs)
 	errs = checkRange(errs, "horizon", r.Horizon, 1, maxHorizon)
 	errs = checkRange(errs, "version", r.Version, 1, 1<<30) // version 0 is the baseline itself

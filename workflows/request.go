@@ -121,6 +121,15 @@ func (r *BackfillRequest) sizes(errs []error) []error {
 	return errs
 }
 
+// normalizePair accepts any spelling of one pair and returns its v2 name.
+func normalizePair(s string, errs []error) (string, []error) {
+	p, err := market.NormalizePair(s)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("pair %q: %w", s, err))
+	}
+	return p, errs
+}
+
 // normalizePairs accepts any spelling, comma lists inside elements, and
 // returns the v2 names sorted and without duplicates.
 func normalizePairs(in []string, errs []error) ([]string, []error) {

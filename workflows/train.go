@@ -56,11 +56,7 @@ type TrainRequest struct {
 func (r TrainRequest) Normalize() (TrainRequest, error) {
 	n := r
 	var errs []error
-	p, err := market.NormalizePair(r.Pair)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("pair %q: %w", r.Pair, err))
-	}
-	n.Pair = p
+	n.Pair, errs = normalizePair(r.Pair, errs)
 	n.DataDir, errs = cleanDataDir(r.DataDir, errs)
 	n.From, n.To = r.From.UTC(), r.To.UTC()
 	if !n.From.IsZero() && !n.To.IsZero() && !n.From.Before(n.To) {

@@ -62,11 +62,7 @@ type UpdateRequest struct {
 func (r UpdateRequest) Normalize() (UpdateRequest, error) {
 	n := r
 	var errs []error
-	p, err := market.NormalizePair(r.Pair)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("pair %q: %w", r.Pair, err))
-	}
-	n.Pair = p
+	n.Pair, errs = normalizePair(r.Pair, errs)
 	n.DataDir, errs = cleanDataDir(r.DataDir, errs)
 	n.Horizon = defaultInt(r.Horizon, DefaultHorizon)
 	n.Product = cmp.Or(strings.ToLower(strings.TrimSpace(r.Product)), "return")
