@@ -1,7 +1,6 @@
 package connect
 
 import (
-	"context"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"math"
 	"os"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/tickcast/tickcast/archive"
 	"github.com/tickcast/tickcast/fakekraken"
-	"github.com/tickcast/tickcast/history"
 	"github.com/tickcast/tickcast/internal/realdata"
 	"github.com/tickcast/tickcast/market"
 	"github.com/tickcast/tickcast/parquet"
@@ -99,26 +97,7 @@ func checkParity(t *testing.T, trades []market.Trade, chunk time.Duration, wantC
 // backfillTrades runs the backfill's steps over trades in chunks and returns the data dir.
 func backfillTrades(t *testing.T, trades []market.Trade, size time.Duration) string {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := parquet.Open(datadir.Parquet(dir), parquet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	pair := trades[0].Pair
-	chunks := history.Chunks(pair, trades[0].TS.Truncate(24*time.Hour), trades[len(trades)-1].TS.Add(time.Nanosecond), size)
-	for _, c := range chunks {
-		if _, err := history.ImportTrades(ctx, st, trades, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range chunks {
-		if _, err := history.BuildChunk(ctx, st, dir, c, history.KindTrades, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return backfillMulti(t, map[string][]market.Trade{trades[0].Pair: trades}, size)
 }
 
 func readPairJSON(t *testing.T, dataDir, dataset, pair string) []string {
