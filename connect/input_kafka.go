@@ -61,7 +61,7 @@ the header is missing). A tickcast header whose value is not valid (unknown kind
 pair, bad time) is left out, so a bad record passes with that metadata empty.`).
 		Field(service.NewStringListField(kiFieldSeedBrokers).Description("Brokers to bootstrap from; an element may hold several, comma-separated.").Example([]string{"localhost:9092"})).
 		Field(service.NewStringListField(kiFieldTopics).Description("Topics to consume.")).
-		Field(service.NewStringField(kiFieldConsumerGroup).Description("The consumer group.")).
+		Field(service.NewStringField(kiFieldConsumerGroup).Description("The consumer group. Empty: no group, a context reader: every partition of topics from rewind before the start (truncated to rewind_align; start_from when rewind is 0), nothing committed, kafka_generation -1.")).
 		Field(service.NewStringField(kiFieldClientID).Description("Client ID sent to the brokers.").Default("tickcast")).
 		Field(service.NewStringEnumField(kiFieldStartFrom, "oldest", "newest").Description("Where a partition without a committed offset starts.").Default("oldest")).
 		Field(service.NewIntField(kiFieldMaxPollRecords).Description("Records per batch at most.").Default(1000)).
@@ -84,6 +84,7 @@ func newKafkaInput(conf *service.ParsedConfig, mgr *service.Resources) (service.
 	if err := in.observe(conf, mgr); err != nil {
 		return nil, err
 	}
+	registerKafkaGroup(mgr, in)
 	return service.AutoRetryNacksBatchedToggled(conf, in)
 }
 
@@ -108,14 +109,14 @@ func kafkaInputFromConfig(conf *service.ParsedConfig) (*kafkaInput, error) {
 	if err := c.readLimits(conf); err != nil {
 		return nil, err
 	}
-	if len(c.topics) == 0 || c.group == "" {
-		return nil, fmt.Errorf("tickcast_kafka: %s and %s are required", kiFieldTopics, kiFieldConsumerGroup)
+	if len(c.topics) == 0 {
+		return nil, fmt.Errorf("tickcast_kafka: %s is required", kiFieldTopics)
 	}
 	in := &kafkaInput{conf: c}
 	if err := in.readRewind(conf); err != nil {
 		return nil, err
 	}
-	return in, nil
+	return in, in.readGroupless()
 }
 
 func (in *kafkaInput) readRewind(conf *service.ParsedConfig) error {
@@ -181,19 +182,23 @@ func (c *kafkaConsumerConfig) opts() []kgo.Opt {
 	if c.startFrom == "newest" {
 		start = kgo.NewOffset().AtEnd()
 	}
-	return []kgo.Opt{
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.seeds...),
 		kgo.ClientID(c.clientID),
 		kgo.ConsumeTopics(c.topics...),
-		kgo.ConsumerGroup(c.group),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.ConsumeResetOffset(start),
 		kgo.FetchMaxBytes(int32(min(c.fetchMaxBytes, 1<<30))),
 		kgo.FetchMaxPartitionBytes(int32(min(c.fetchMaxPart, 1<<30))),
 		kgo.FetchMaxWait(c.fetchMaxWait),
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(c.commitPeriod),
 	}
+	if c.group == "" {
+		return opts
+	}
+	return append(opts,
+		kgo.ConsumerGroup(c.group),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(c.commitPeriod))
 }
 
 // KafkaAssignment is a consumer's place in its group: its member ID, the
@@ -215,6 +220,7 @@ type kafkaInput struct {
 	metrics *kafkaInputMetrics // nil: none
 
 	rewind     *kafkaRewind // nil: off
+	groupless  kafkaGroupless
 	mergeTicks bool
 	ticks      *kafkaTicks
 
@@ -231,12 +237,16 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 		return nil
 	}
 	in.commits, in.assigned, in.ticks = newKafkaCommits(), map[kafkaPartition]bool{}, newKafkaTicks()
-	opts := append(in.conf.opts(),
-		kgo.WithLogger(kafkaLogger{in.log}),
-		kgo.OnPartitionsAssigned(in.onAssigned),
-		kgo.OnPartitionsRevoked(in.onRevoked),
-		kgo.OnPartitionsLost(in.onLost),
-		kgo.AutoCommitCallback(in.onCommit))
+	opts := append(in.conf.opts(), kgo.WithLogger(kafkaLogger{in.log}))
+	if in.conf.group == "" {
+		opts = append(opts, in.groupless.opts(time.Now())...)
+	} else {
+		opts = append(opts,
+			kgo.OnPartitionsAssigned(in.onAssigned),
+			kgo.OnPartitionsRevoked(in.onRevoked),
+			kgo.OnPartitionsLost(in.onLost),
+			kgo.AutoCommitCallback(in.onCommit))
+	}
 	if in.rewind != nil {
 		in.rewind.floors = map[kafkaPartition]kafkaFloor{}
 		opts = append(opts, kgo.AdjustFetchOffsetsFn(func(ctx context.Context, o map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/tickcast/tickcast/internal/datadir"
 	"log/slog"
@@ -20,6 +21,7 @@ const (
 	soFieldDatasets      = "datasets"
 	soFieldFlushRows     = "flush_rows"
 	soFieldFlushInterval = "flush_interval"
+	soFieldFence         = "fence"
 )
 
 func storeOutputSpec() *service.ConfigSpec {
@@ -34,11 +36,19 @@ there by key — trades by trade_id, candles by start, features by ts — and th
 version wins, so replaying the same input is idempotent and a corrected candle replaces the
 first one. Rows are buffered and written every flush_interval, at flush_rows, and on
 shutdown: a crash loses at most the last flush_interval. One process writes a data_dir.
-Messages of other kinds (ticks, gaps) are ignored.`).
+Messages of other kinds (ticks, gaps) are ignored.
+
+With fence on (a distributed stage, several writers of one data_dir), every candle and feature
+row must carry kafka_generation, the consumer-group generation under which its writer owned
+the pair: a pair's rows are written under a per-pair lock that keeps the highest generation
+that wrote (<data_dir>/parquet/_fence/<PAIR>.json) and refuses rows of a lower one (counted in
+tickcast_store_fenced_rows, logged), so a replica that lost the pair cannot overwrite newer
+rows. Trades are not stored then.`).
 		Field(service.NewStringField(soFieldDataDir).Description("The data directory.")).
 		Field(service.NewStringListField(soFieldDatasets).Description("Which datasets to keep: trades, candles, features.").Default([]string{"trades", "candles", "features"})).
 		Field(service.NewIntField(soFieldFlushRows).Description("Buffered rows per partition that trigger a write.").Default(50000)).
 		Field(service.NewDurationField(soFieldFlushInterval).Description("Longest time rows stay buffered.").Default("1s")).
+		Field(service.NewBoolField(soFieldFence).Description("Fence each pair's writes by kafka_generation (see above).").Default(false)).
 		Field(service.NewOutputMaxInFlightField().Default(1))
 }
 
@@ -50,6 +60,9 @@ func newStoreOutput(logger *slog.Logger) service.BatchOutputConstructor {
 		}
 		out.skipped = mgr.Metrics().NewCounter("tickcast_store_skipped")
 		out.log = mgr.Logger()
+		if out.fence {
+			out.fenced = newFencedWriter(datadir.Parquet(out.dir), parquet.Options{FlushRows: out.flushRows, Logger: logger}, mgr)
+		}
 		return out, service.BatchPolicy{}, 1, nil
 	}
 }
@@ -71,7 +84,11 @@ func storeOutputFromConfig(conf *service.ParsedConfig, logger *slog.Logger) (*st
 	if err != nil {
 		return nil, err
 	}
-	o := &storeOutput{dir: dir, flushRows: rows, every: every, logger: logger, keep: map[string]bool{}}
+	fence, err := conf.FieldBool(soFieldFence)
+	if err != nil {
+		return nil, err
+	}
+	o := &storeOutput{dir: dir, flushRows: rows, every: every, logger: logger, keep: map[string]bool{}, fence: fence}
 	for _, d := range datasets {
 		switch d {
 		case KindTrade + "s", KindCandle + "s", KindFeature + "s":
@@ -92,6 +109,8 @@ type storeOutput struct {
 	logger    *slog.Logger
 	log       *service.Logger
 	skipped   *service.MetricCounter
+	fence     bool
+	fenced    *fencedWriter // fence on: writes by pair and generation
 
 	mu    sync.Mutex
 	store *parquet.Store
@@ -124,14 +143,28 @@ func (o *storeOutput) flushLoop() {
 		case <-o.stop:
 			return
 		case <-t.C:
-			if err := o.store.Flush(context.Background()); err != nil {
+			if err := o.flush(context.Background()); err != nil {
 				o.log.Errorf("flush store: %v", err)
 			}
 		}
 	}
 }
 
-func (o *storeOutput) WriteBatch(_ context.Context, batch service.MessageBatch) error {
+func (o *storeOutput) flush(ctx context.Context) error {
+	if o.fenced != nil {
+		return o.fenced.flush(ctx)
+	}
+	return o.store.Flush(ctx)
+}
+
+func (o *storeOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	if o.fenced != nil {
+		o.fenced.add(batch, o.keep, o.skip)
+		if o.fenced.buffered() >= o.flushRows {
+			return o.fenced.flush(ctx)
+		}
+		return nil
+	}
 	var (
 		trades   []market.Trade
 		candles  []market.Candle
@@ -198,7 +231,11 @@ func (o *storeOutput) Close(ctx context.Context) error {
 	}
 	close(o.stop)
 	o.wg.Wait()
-	err := o.store.Close(ctx)
+	var ferr error
+	if o.fenced != nil {
+		ferr = o.fenced.flush(ctx)
+	}
+	err := errors.Join(ferr, o.store.Close(ctx))
 	o.store = nil
 	return err
 }

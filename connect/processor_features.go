@@ -21,6 +21,7 @@ const (
 	fpFieldWarmStart  = "warm_start"
 	fpFieldPairs      = "pairs"
 	fpFieldCrossGrace = "cross_grace"
+	fpFieldOwnerGroup = "owner_group"
 )
 
 func featuresProcessorSpec() *service.ConfigSpec {
@@ -54,6 +55,14 @@ cross_grace; then they are emitted with the xp_* of the pairs present (missing f
 never waited for longer). A pair's row that comes after its time was emitted (late, or
 corrected) re-emits the other pairs' rows at that time, with a higher revision: the rows a
 store keeps equal a backfill's. A flush tick (the end of a replay) emits everything held.
+A candle equal to one held (same pair and start, revision not higher) is a duplicate (two inputs,
+or a rewind, delivered it): it passes on but changes nothing.
+
+With owner_group set (a distributed features stage), rows are computed for every pair seen (the
+cross-pair features need them all) but emitted only for the pairs whose candles partition the
+stream's tickcast_kafka input of that consumer group holds, with kafka_generation set to the
+group generation (the store fences writes by it). The rows of other pairs are held (the last
+2 × market.FeatureWindow per pair) and emitted once the pair's partition is assigned here.
 Run with pipeline.threads: 1.`).
 		Field(service.NewStringField(fpFieldWarmStart).
 			Description("Data directory whose Parquet candles warm each pair up on its first candle; empty: start cold.").
@@ -63,6 +72,9 @@ Run with pipeline.threads: 1.`).
 			Default([]string{}).Optional()).
 		Field(service.NewStringField(fpFieldCrossGrace).
 			Description("How far a pair may lag the newest row (candle time) before its rows are no longer waited for; empty: one candle interval.").
+			Default("").Optional()).
+		Field(service.NewStringField(fpFieldOwnerGroup).
+			Description("The consumer group whose assignment says which pairs' rows this replica emits; empty: every pair.").
 			Default("").Optional())
 }
 
@@ -84,6 +96,9 @@ type featuresProcessor struct {
 	rows      *service.MetricCounter
 	corrected *service.MetricCounter // rows emitted again after a correction
 	stale     *service.MetricCounter // corrections too old to apply
+	dups      *service.MetricCounter // duplicate candles ignored
+	owners    *pairOwnership         // nil: every pair is emitted
+	unsent    map[string][]market.FeatureRow
 }
 
 func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) service.BatchProcessorConstructor {
@@ -92,6 +107,7 @@ func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) servic
 			warm  string
 			pairs []string
 			grace time.Duration
+			group string
 		)
 		if conf != nil { // nil: built directly by tests
 			var err error
@@ -116,9 +132,19 @@ func newFeaturesProcessor(latest *online.Latest, candles *online.Candles) servic
 					return nil, fmt.Errorf("features: %s %q: want a positive duration", fpFieldCrossGrace, g)
 				}
 			}
+			if group, err = conf.FieldString(fpFieldOwnerGroup); err != nil {
+				return nil, err
+			}
 		}
 		m := mgr.Metrics()
+		var owners *pairOwnership
+		if group != "" {
+			owners = newPairOwnership(group, mgr)
+		}
 		return &featuresProcessor{
+			owners:    owners,
+			unsent:    map[string][]market.FeatureRow{},
+			dups:      m.NewCounter("tickcast_candles_duplicate"),
 			f:         market.NewFeatures(),
 			pairs:     pairs,
 			grace:     grace,
@@ -139,6 +165,9 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make(service.MessageBatch, 0, len(batch)*2)
+	if p.owners != nil {
+		p.owners.refresh()
+	}
 	for _, msg := range batch {
 		out = append(out, msg)
 		if kindOf(msg) == KindTick {
@@ -153,6 +182,13 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		c, err := decode(msg, wire.DecodeCandle)
 		if err != nil {
 			msg.SetError(fmt.Errorf("features: %w", err))
+			continue
+		}
+		if p.owners != nil {
+			p.owners.saw(c.Pair, msg)
+		}
+		if p.duplicate(c) {
+			p.dups.Incr(1)
 			continue
 		}
 		if p.candles != nil {
@@ -186,7 +222,7 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 		p.rows.Incr(1)
 		out = p.appendRow(row, out)
 	}
-	return []service.MessageBatch{out}, nil
+	return []service.MessageBatch{p.release(out)}, nil
 }
 
 // crossFor makes the cross-pair aligner on the first candle: its grace
@@ -247,7 +283,15 @@ func (p *featuresProcessor) emitRow(row market.FeatureRow, out service.MessageBa
 	if p.latest != nil {
 		p.latest.Put(row)
 	}
-	return append(out, newRecord(KindFeature, row.Pair, wire.AppendJSON(nil, row), row))
+	if p.owners == nil {
+		return append(out, newRecord(KindFeature, row.Pair, wire.AppendJSON(nil, row), row))
+	}
+	gen, ok := p.owners.owns(row.Pair)
+	if !ok {
+		p.hold(row)
+		return out
+	}
+	return append(out, ownedRow(row, gen))
 }
 
 func (p *featuresProcessor) Close(context.Context) error { return nil }
