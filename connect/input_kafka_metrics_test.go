@@ -23,9 +23,8 @@ type kafkaMetricsRec struct {
 }
 
 type kafkaMetricRec struct {
-	r     *kafkaMetricsRec
-	name  string
-	gauge bool
+	r    *kafkaMetricsRec
+	name string
 }
 
 func (m kafkaMetricRec) set(v int64, add bool, labels []string) {

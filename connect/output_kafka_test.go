@@ -134,7 +134,9 @@ func TestKafkaRoundTripYAML(t *testing.T) {
 		kind, _ := m.MetaGet(MetaKind)
 		body, _ := m.AsBytes()
 		var seq int
-		fmt.Sscan(string(body), &seq)
+		if _, err := fmt.Sscan(string(body), &seq); err != nil {
+			t.Fatalf("body %q: %v", body, err)
+		}
 		part := metaInt(t, m, MetaKafkaPartition)
 		if kind != KindTrade || pair != pairs[seq%len(pairs)] {
 			t.Fatalf("message %d: kind %q pair %q", seq, kind, pair)

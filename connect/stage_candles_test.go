@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -133,12 +134,11 @@ func collectCandles(t *testing.T, b service.MessageBatch, set *candleSet) {
 // startCandlesReplica runs a candles stage replica; stop stops it (commits
 // what it acknowledged and leaves the group).
 func startCandlesReplica(t *testing.T, seeds string, set *candleSet) (stop func()) {
-	b := service.NewStreamBuilder()
 	env, err := NewEnvironment(Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = env.NewStreamBuilder()
+	b := env.NewStreamBuilder()
 	if err := b.SetYAML(fmt.Sprintf(stageCandlesYAML, seeds)); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,9 @@ func startCandlesReplica(t *testing.T, seeds string, set *candleSet) (stop func(
 			if err := s.Stop(ctx); err != nil {
 				t.Error(err)
 			}
-			<-done
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Logf("stream: %v", err)
+			}
 		})
 	}
 	t.Cleanup(stop)

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -45,7 +46,9 @@ func startStage(t *testing.T, file string, vars map[string]string) (stop func())
 			if err := s.Stop(ctx); err != nil {
 				t.Error(err)
 			}
-			<-done
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Logf("stream: %v", err)
+			}
 		})
 	}
 	t.Cleanup(stop)

@@ -26,7 +26,7 @@ func CheckModel(buf []byte) error {
 	}
 	u := ubjReader{buf: buf}
 	if err := u.value(0); err != nil {
-		return fmt.Errorf("check model: UBJ at byte %d: %v: %w", u.pos, err, ErrInvalid)
+		return fmt.Errorf("check model: UBJ at byte %d: %w: %w", u.pos, err, ErrInvalid)
 	}
 	if u.pos != len(buf) {
 		return fmt.Errorf("check model: %d bytes after the model: %w", len(buf)-u.pos, ErrInvalid)

@@ -37,7 +37,10 @@ http:
 	defer func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Logf("connect run: %v", err)
+			}
 		case <-time.After(20 * time.Second):
 			t.Error("connect run did not stop")
 		}
