@@ -36,6 +36,12 @@ run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is 
 	TEMPORAL_ADDRESS=$${TEMPORAL_ADDRESS:-$(TEMPORAL_HOSTPORT)} TEMPORAL_UI_URL=$${TEMPORAL_UI_URL:-http://127.0.0.1:$(TEMPORAL_UI_PORT)} \
 		$(BIN) run --data-dir $(DATA_DIR) --redis 127.0.0.1:$(REDIS_PORT) $(RUN_ARGS)
 
+run-distributed: build kafka-jars $(TEMPORAL) ## the distributed stages on one machine: Kafka, Temporal, Redis, ingest (live Kraken or fake Krakens replaying real data), 2 candles + 2 features replicas, a worker, 2 API replicas on :8080/:8081 (scripts/run-distributed.sh; Ctrl-C stops all)
+	DATA_DIR=$(DATA_DIR) scripts/run-distributed.sh start
+
+run-distributed-stop: ## stop what make run-distributed started (from another shell; pids and logs in DATA_DIR/distributed)
+	@DATA_DIR=$(DATA_DIR) scripts/run-distributed.sh stop
+
 # Tests that need a service (redis-server, the temporal CLI, chromium) fail
 # rather than skip when it is missing.
 test: export TICKCAST_REQUIRE_SERVICES = 1
@@ -215,6 +221,6 @@ lint: $(GOLANGCI) ## go vet and golangci-lint (pinned, built once into GOPATH/bi
 clean: ## remove build output (not the data directory)
 	rm -rf bin
 
-.PHONY: help deps build run test test-short bench bench-api fuzz lint clean temporal-cli
+.PHONY: help deps build run run-distributed run-distributed-stop test test-short bench bench-api fuzz lint clean temporal-cli
 .PHONY: temporal temporal-stop redis redis-stop worker workflowcheck monitor monitor-stop
 .PHONY: kafka-jars kafka kafka-stop kafka3 kafka3-stop
