@@ -54,6 +54,14 @@ test: build $(TEMPORAL) kafka-jars ## every test: vet, unit, integration and end
 test-short: ## the fast unit tier (no integration tests)
 	$(GO) test -short -count=1 ./...
 
+# Not in CI's time budget: three JVM brokers, and a killed replica's session
+# (45 s) before its partitions move.
+test-distributed: export TICKCAST_DISTRIBUTED = 1
+test-distributed: export TICKCAST_REQUIRE_SERVICES = 1
+test-distributed: kafka-jars ## failover tests on real Kafka (docs/operations.md, "Distributed tests"): three brokers (replication 3, min.insync.replicas 2) with one killed and restarted mid-stream, candles replicas killed with SIGKILL or restarted, the stages' parity with live.yaml (about 5 minutes)
+	set -o pipefail; $(GO) test -count=1 -timeout 20m -v -run 'TestThreeBrokersFailover|TestStageCandles|TestStagesParityRealBroker|TestStageFeaturesRealBroker' ./internal/kafkatest/ ./connect/ 2>&1 | grep -E '^(=== RUN|--- |\s+\S+_test\.go|ok|FAIL|PASS)'
+.PHONY: test-distributed
+
 bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 5 minutes; training: scripts/model-report.sh)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./market/ ./parquet/ ./xgboost/ ./ml/
 	$(GO) test -run '^$$' -bench ImportBinance90d -benchtime 1x ./history/
