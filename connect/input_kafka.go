@@ -23,6 +23,7 @@ const (
 	kiFieldFetchMaxPartBytes = "fetch_max_partition_bytes"
 	kiFieldFetchMaxWait      = "fetch_max_wait"
 	kiFieldCommitPeriod      = "commit_period"
+	kiFieldSessionTimeout    = "session_timeout"
 	kiFieldRewind            = "rewind"
 	kiFieldRewindAlign       = "rewind_align"
 	kiFieldMergeTicks        = "merge_ticks"
@@ -69,6 +70,7 @@ pair, bad time) is left out, so a bad record passes with that metadata empty.`).
 		Field(service.NewIntField(kiFieldFetchMaxPartBytes).Description("Bytes per partition per fetch at most.").Default(1 << 20).Advanced()).
 		Field(service.NewDurationField(kiFieldFetchMaxWait).Description("How long a broker may wait for fetch_max_bytes to fill.").Default("500ms").Advanced()).
 		Field(service.NewDurationField(kiFieldCommitPeriod).Description("How often acknowledged offsets are committed.").Default("1s")).
+		Field(service.NewDurationField(kiFieldSessionTimeout).Description("How long the group waits for a silent member (killed, partitioned) before its partitions move to the others; heartbeats go every third of it. The broker bounds it (Kafka and Redpanda: 6s to 30m by default).").Default("6s").Advanced()).
 		Field(service.NewDurationField(kiFieldRewind).Description("Rewind on assignment (0: off): a partition with a committed offset restarts at the first record whose timestamp is at least the event time of the last committed record less rewind, truncated to rewind_align; records below the committed offset are marked kafka_rewound=true and those older than that time dropped. A new owner thus rebuilds the windows still open or correctable: rewind >= interval + grace + the correction horizon.").Default("0s")).
 		Field(service.NewDurationField(kiFieldRewindAlign).Description("The rewind starts at a multiple of this since the Unix epoch: the candle interval, so the first rebuilt window is whole.").Default("1m").Advanced()).
 		Field(service.NewBoolField(kiFieldMergeTicks).Description("Merge the partitions' tick records into one clock: a tick passes on (without kafka_* metadata) once every partition read since assignment has passed it, so a partition behind (rewound) never has its pairs' windows closed by another's clock.").Default(false)).
@@ -150,9 +152,16 @@ type kafkaConsumerConfig struct {
 	maxPoll                     int
 	fetchMaxBytes, fetchMaxPart int
 	fetchMaxWait, commitPeriod  time.Duration
+	sessionTimeout              time.Duration
 }
 
 func (c *kafkaConsumerConfig) readLimits(conf *service.ParsedConfig) (err error) {
+	if c.sessionTimeout, err = conf.FieldDuration(kiFieldSessionTimeout); err != nil {
+		return err
+	}
+	if c.sessionTimeout <= 0 {
+		return fmt.Errorf("tickcast_kafka: %s must be positive", kiFieldSessionTimeout)
+	}
 	if c.maxPoll, err = conf.FieldInt(kiFieldMaxPollRecords); err != nil {
 		return err
 	}
@@ -198,7 +207,11 @@ func (c *kafkaConsumerConfig) opts() []kgo.Opt {
 		kgo.ConsumerGroup(c.group),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(c.commitPeriod))
+		kgo.AutoCommitInterval(c.commitPeriod),
+		// A killed replica's pairs move after the session: franz-go's 45 s default
+		// would hold them that long.
+		kgo.SessionTimeout(c.sessionTimeout),
+		kgo.HeartbeatInterval(max(c.sessionTimeout/3, 100*time.Millisecond)))
 }
 
 // KafkaAssignment is a consumer's place in its group: its member ID, the
@@ -265,8 +278,11 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 	return nil
 }
 
-func (in *kafkaInput) onAssigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+func (in *kafkaInput) onAssigned(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
 	in.rebalanced("assigned", parts)
+	if in.mergeTicks {
+		in.ticks.expect(kafkaBacklog(ctx, cl, in.conf.group, in.rewind != nil, parts, in.log))
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for t, ps := range parts {

@@ -1,11 +1,13 @@
 package connect
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -67,6 +69,71 @@ func (k *kafkaTicks) advance() *service.Message {
 		return newTick(time.Time{}, true)
 	}
 	return newTick(time.Unix(0, lo), false)
+}
+
+// expect counts partitions from their assignment, before their first
+// record: those with records left to read (kafkaBacklog). Otherwise a
+// replica reading one partition's backlog first would pass its clock (and
+// a replay's final flush) on before the other's records came, and windows
+// of the other's pairs would close on a clock they never reached.
+func (k *kafkaTicks) expect(tps []kafkaPartition) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, tp := range tps {
+		if _, ok := k.last[tp]; !ok {
+			k.last[tp] = math.MinInt64
+		}
+	}
+}
+
+// kafkaBacklog returns the partitions of parts with records past the
+// group's committed offset (past their start when none is committed, or
+// when rewound: the rewind re-reads records below it). A
+// partition without records to read is not expected: it counts from its
+// first record, as before. On an error nothing is expected (logged).
+func kafkaBacklog(ctx context.Context, cl *kgo.Client, group string, rewound bool, parts map[string][]int32, log *service.Logger) []kafkaPartition {
+	adm := kadm.NewClient(cl)
+	var topics []string
+	for t := range parts {
+		topics = append(topics, t)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	var starts kadm.ListedOffsets
+	if err == nil {
+		starts, err = adm.ListStartOffsets(ctx, topics...)
+		if err == nil {
+			err = starts.Error()
+		}
+	}
+	var committed kadm.OffsetResponses
+	if err == nil {
+		committed, err = adm.FetchOffsets(ctx, group)
+	}
+	if err != nil {
+		if log != nil {
+			log.Warnf("tickcast_kafka: backlog of the assigned partitions unknown, their ticks count from their first record: %v", err)
+		}
+		return nil
+	}
+	var out []kafkaPartition
+	for t, ps := range parts {
+		for _, p := range ps {
+			from := int64(0)
+			if o, ok := starts.Lookup(t, p); ok {
+				from = o.Offset
+			}
+			if c, ok := committed.Lookup(t, p); ok && !rewound && c.Err == nil && c.At >= 0 {
+				from = max(from, c.At)
+			}
+			if e, ok := ends.Lookup(t, p); ok && e.Offset > from {
+				out = append(out, kafkaPartition{t, p})
+			}
+		}
+	}
+	return out
 }
 
 // forget drops revoked partitions: the others' clock may pass on now.
