@@ -65,7 +65,9 @@ func TestFollowFeatures(t *testing.T) {
 	var s sink
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- FollowFeatures(ctx, FeaturesConfig{Brokers: c.ListenAddrs(), Since: 24 * time.Hour * 365 * 10}, &s) }()
+	go func() {
+		done <- FollowFeatures(ctx, FeaturesConfig{Brokers: c.ListenAddrs(), Since: 24 * time.Hour * 365 * 10}, &s)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(s.got()) < 4 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
