@@ -680,7 +680,7 @@ func (l *candleLog) reduce() (set *candleSet, dups int, conflicts []string) {
 	seen := map[rev]string{}
 	set = newCandleSet()
 	for _, r := range l.recs {
-		k := rev{candleKey{r.c.Pair, r.c.Start.UnixNano()}, int(r.c.Revision)}
+		k := rev{candleKey{r.c.Pair, r.c.Start.UnixNano()}, r.c.Revision}
 		if body, ok := seen[k]; ok {
 			dups++
 			if body != r.body {
