@@ -170,10 +170,6 @@ func checkTickcastServices(t *testing.T, f composeFile) {
 	}
 }
 
-// pending lists stage pipelines still being written (issue #14): they may be
-// missing from the checkout. Remove a name once its file has landed.
-var pending = map[string]bool{"stage-features.yaml": true}
-
 // checkPipeline: the stage runs a pipeline of connect/pipelines (mounted at
 // /etc/tickcast/pipelines) that exists.
 func checkPipeline(t *testing.T, service, arg string) {
@@ -182,14 +178,8 @@ func checkPipeline(t *testing.T, service, arg string) {
 	if dir != "/etc/tickcast/pipelines/" {
 		t.Errorf("%s: pipeline %s is not under the mount /etc/tickcast/pipelines", service, arg)
 	}
-	_, err := os.Stat(filepath.Join("../../connect/pipelines", file))
-	switch {
-	case err != nil && pending[file]:
-		t.Logf("%s: pipeline %s not written yet (pending)", service, file)
-	case err != nil:
+	if _, err := os.Stat(filepath.Join("../../connect/pipelines", file)); err != nil {
 		t.Errorf("%s runs a pipeline this checkout lacks: %v", service, err)
-	case pending[file]:
-		t.Logf("%s has landed: remove it from pending", file)
 	}
 }
 
