@@ -3,7 +3,6 @@ package connect
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -148,27 +147,7 @@ func startCandlesReplica(t *testing.T, seeds string, set *candleSet) (stop func(
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := s.Stop(ctx); err != nil {
-				t.Error(err)
-			}
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Logf("stream: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return runTestStream(t, b)
 }
 
 func waitStage(t *testing.T, what string, ok func() bool) {

@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"errors"
+	"github.com/redpanda-data/benthos/v4/public/service"
 	"os"
 	"strings"
 	"sync"
@@ -32,6 +33,12 @@ func startStage(t *testing.T, file string, vars map[string]string) (stop func())
 	if err := b.SetYAML(strings.Replace(string(yaml), "tickcast_prometheus: {}", "none: {}", 1)); err != nil {
 		t.Fatal(err)
 	}
+	return runTestStream(t, b)
+}
+
+// runTestStream builds b and runs it until stop (or the test's end).
+func runTestStream(t *testing.T, b *service.StreamBuilder) (stop func()) {
+	t.Helper()
 	s, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
