@@ -59,27 +59,8 @@ func TestServeReplicaFromKafka(t *testing.T) {
 	}
 
 	addr := freeAddr(t)
-	var out, errOut lockedBuffer
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(sctx, []string{"serve", "--redis", redisAddr, "--features-from", "kafka", "--kafka-brokers", brokers,
-			"--data-dir", dir, "--http", addr, "--replica", "test-k", "--stale-after", "5"}, func(string) string { return "" }, &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
-		}
-	}()
+	defer startServe(t, "--redis", redisAddr, "--features-from", "kafka", "--kafka-brokers", brokers,
+		"--data-dir", dir, "--http", addr, "--replica", "test-k", "--stale-after", "5")()
 	base := "http://" + addr
 	waitReady(t, base)
 	deadline := time.Now().Add(20 * time.Second)

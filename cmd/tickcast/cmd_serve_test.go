@@ -61,27 +61,7 @@ func TestServeReplica(t *testing.T) {
 	}
 
 	addr := freeAddr(t)
-	var out, errOut lockedBuffer
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(sctx, []string{"serve", "--redis", redisAddr, "--data-dir", dir, "--http", addr,
-			"--replica", "test-a", "--stale-after", "5"}, func(string) string { return "" }, &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
-		}
-	}()
+	defer startServe(t, "--redis", redisAddr, "--data-dir", dir, "--http", addr, "--replica", "test-a", "--stale-after", "5")()
 	base := "http://" + addr
 	waitReady(t, base)
 
@@ -146,6 +126,32 @@ func shiftedETH(t *testing.T, n int) ([]market.Candle, []market.FeatureRow) {
 		t.Fatal("rows not warm")
 	}
 	return cs, rows
+}
+
+// startServe runs `tickcast serve args…` until the returned stop, which
+// checks that it ended cleanly (its output logged when the test failed).
+func startServe(t *testing.T, args ...string) (stop func()) {
+	t.Helper()
+	var out, errOut lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), func(string) string { return "" }, &out, &errOut)
+	}()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30s")
+		}
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+		}
+	}
 }
 
 func waitReady(t *testing.T, base string) {
