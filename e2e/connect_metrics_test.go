@@ -42,7 +42,10 @@ func TestConnectRunServesMetrics(t *testing.T) {
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("tickcast connect run exited with %v after SIGINT", err)
+			}
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			t.Error("tickcast connect run did not stop within 20s of SIGINT")
