@@ -78,6 +78,9 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 bench-faults: ## the fault matrix with the fake exchange at 1x: the real trade hour in real time, every scenario at once (about an hour; not CI)
 	TICKCAST_BENCH_REALTIME=1 $(GO) test -run TestFaultMatrixRealTime -parallel 4 -timeout 90m -count=1 -v ./connect/ 2>&1 | grep -E '^(=== RUN|--- |\s+faults_test|ok|FAIL|PASS)'
 
+bench-distributed: kafka-jars ## issue #14's goals on a real Kafka broker (scripts/bench-distributed.sh): ~1.2 M real trades through stage-candles + stage-features (trades/s), and window end + grace → `features` latency at speed 1 (p50/p99/max); about 6 minutes, not CI
+	scripts/bench-distributed.sh
+
 bench-api: build temporal redis ## load the running API from a second process: cached/uncached p99 at 5,000 req/s, WebSocket fan-out to 1,000 clients (scripts/bench-api.sh)
 	scripts/bench-api.sh
 
@@ -229,6 +232,6 @@ lint: $(GOLANGCI) ## go vet and golangci-lint (pinned, built once into GOPATH/bi
 clean: ## remove build output (not the data directory)
 	rm -rf bin
 
-.PHONY: help deps build run run-distributed run-distributed-stop test test-short bench bench-api fuzz lint clean temporal-cli
+.PHONY: help deps build run run-distributed run-distributed-stop test test-short bench bench-distributed bench-api fuzz lint clean temporal-cli
 .PHONY: temporal temporal-stop redis redis-stop worker workflowcheck monitor monitor-stop
 .PHONY: kafka-jars kafka kafka-stop kafka3 kafka3-stop

@@ -1,0 +1,424 @@
+package connect
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tickcast/tickcast/internal/datadir"
+	"github.com/tickcast/tickcast/internal/kafkatest"
+	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/parquet"
+)
+
+// The distributed stages on a real Kafka broker (issue #14 goals), measured,
+// never asserted: `make bench-distributed` (scripts/bench-distributed.sh) sets
+// TICKCAST_BENCH_DISTRIBUTED=1; without it both benchmarks skip, so CI and
+// `make bench` never run them. Each sub-run starts its own single KRaft
+// broker (internal/kafkatest: scripts/kafka.sh defaults, 512 MiB heap) and
+// runs stage-candles.yaml and stage-features.yaml, one replica each, as
+// in-process streams. Figures go to docs/benchmarks.md.
+
+func benchDistributedGate(b *testing.B) {
+	if os.Getenv("TICKCAST_BENCH_DISTRIBUTED") != "1" {
+		b.Skip("set TICKCAST_BENCH_DISTRIBUTED=1 (make bench-distributed)")
+	}
+}
+
+func benchEnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchPairs are pair names given to copies of the real BTC/USD trades.
+var benchPairs = []string{"BTC/USD", "ETH/USD", "SOL/USD", "XRP/USD", "ADA/USD", "DOT/USD", "LTC/USD", "LINK/USD",
+	"AVAX/USD", "ATOM/USD", "UNI/USD", "XLM/USD", "BCH/USD", "ETC/USD", "FIL/USD", "AAVE/USD", "ALGO/USD", "TRX/USD",
+	"NEAR/USD", "APT/USD", "OP/USD", "ARB/USD", "SUI/USD", "INJ/USD"}
+
+type benchTrade struct {
+	rel   time.Duration // from the file's first trade
+	price string
+	qty   string
+	side  string
+}
+
+// benchReadTrades reads the real Kraken trade hour as written in the file
+// (prices and quantities kept as their text).
+func benchReadTrades(b *testing.B) (start time.Time, out []benchTrade) {
+	f, err := os.Open(realdata.Path(b, realdata.KrakenTrades1h))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, r := range rows[1:] { // time_ms,timestamp_utc,price,volume,side
+		ms, _ := strconv.ParseInt(r[0], 10, 64)
+		ts := time.UnixMilli(ms).UTC()
+		if i == 0 {
+			start = ts
+		}
+		out = append(out, benchTrade{ts.Sub(start), r[2], r[3], r[4]})
+	}
+	return start, out
+}
+
+func benchTradeRecord(pair string, id int64, ts time.Time, tr benchTrade) *kgo.Record {
+	return &kgo.Record{Topic: "trades", Key: []byte(pair), Timestamp: ts,
+		Value: fmt.Appendf(nil, `{"pair":%q,"trade_id":%d,"price":%s,"qty":%s,"side":%q,"ord_type":"market","ts":%q,"source":"kraken-ws"}`,
+			pair, id, tr.price, tr.qty, tr.side, ts.Format(time.RFC3339Nano)),
+		Headers: []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindTrade)}, {Key: MetaPair, Value: []byte(pair)}}}
+}
+
+func benchTickRecord(pair string, ts time.Time) *kgo.Record {
+	return &kgo.Record{Topic: "trades", Key: []byte(pair), Timestamp: ts,
+		Headers: []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindTick)}, {Key: MetaPair, Value: []byte(pair)},
+			{Key: MetaTS, Value: []byte(ts.Format(time.RFC3339Nano))}}}
+}
+
+// benchBroker starts a fresh single broker with the three topics.
+func benchBroker(b *testing.B, partitions int32) (seeds []string, brokers string) {
+	begin := time.Now()
+	seeds = kafkatest.StartCluster(b, 1).Brokers
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := ApplyKafkaTopics(ctx, seeds, partitions, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("broker %v ready in %v; topics trades/candles/features with %d partitions, replication 1",
+		seeds, time.Since(begin).Round(10*time.Millisecond), partitions)
+	return seeds, strings.Join(seeds, ",")
+}
+
+func benchStartStage(b *testing.B, file string, vars map[string]string) {
+	yaml, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env, err := NewEnvironment(Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sb := env.NewStreamBuilder()
+	sb.SetEnvVarLookupFunc(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	y := strings.Replace(string(yaml), "tickcast_prometheus: {}", "none: {}", 1)
+	if err := sb.SetYAML(y + "\nlogger: { level: warn }\n"); err != nil {
+		b.Fatal(err)
+	}
+	s, err := sb.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			b.Logf("%s: %v", file, err)
+		}
+	})
+}
+
+// benchObserver reads topics from their start (no group) and timestamps
+// every record as it arrives.
+func benchObserver(b *testing.B, brokers string, topics []string, each func(r *kgo.Record, at time.Time)) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			at := time.Now()
+			fs.EachRecord(func(r *kgo.Record) { each(r, at) })
+		}
+	}()
+	b.Cleanup(func() { cancel(); wg.Wait(); cl.Close() })
+}
+
+// BenchmarkStagesThroughput: N real trades, one Kafka record each, are
+// produced to `trades` first (the producer's rate is reported apart); then
+// stage-candles and stage-features drain the backlog. The stream: the real
+// Kraken BTC/USD hour (2,672 trades) copied under PAIRS pair names, each
+// pair's copy k shifted k hours later (prices, quantities, sides and
+// in-hour times unchanged; trade ids continue), HOURS copies per pair,
+// interleaved by time across pairs.
+func BenchmarkStagesThroughput(b *testing.B) {
+	benchDistributedGate(b)
+	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 8)]
+	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 56)
+	parts := int32(benchEnvInt("TICKCAST_BENCH_PARTITIONS", 6))
+	flush := os.Getenv("TICKCAST_BENCH_FLUSH")
+	if flush == "" {
+		flush = "1s"
+	}
+	start, file := benchReadTrades(b)
+	for b.Loop() {
+		_, brokers := benchBroker(b, parts)
+		// Produce.
+		pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ProducerLinger(5*time.Millisecond),
+			kgo.MaxBufferedRecords(100_000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var perr atomic.Value
+		cb := func(_ *kgo.Record, err error) {
+			if err != nil {
+				perr.Store(err)
+			}
+		}
+		n := 0
+		ctx := context.Background()
+		begin := time.Now()
+		for h := range hours {
+			for i, tr := range file {
+				ts := start.Add(time.Duration(h)*time.Hour + tr.rel)
+				for _, p := range pairs {
+					pcl.Produce(ctx, benchTradeRecord(p, int64(h*len(file)+i+1), ts, tr), cb)
+					n++
+				}
+			}
+		}
+		if err := pcl.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		produced := time.Since(begin)
+		pcl.Close()
+		if err, _ := perr.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("produced %d trade records (%d pairs × %d hours × %d trades) in %v: %.0f records/s",
+			n, len(pairs), hours, len(file), produced.Round(time.Millisecond), float64(n)/produced.Seconds())
+
+		// Observe candles and features, then run the two stages.
+		var mu sync.Mutex
+		var firstCandle, lastFeature time.Time
+		var candles, features, dups int
+		rows := map[string][]byte{}
+		var firstDup string
+		benchObserver(b, brokers, []string{"candles", "features"}, func(r *kgo.Record, at time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(r.Value) == 0 {
+				return
+			}
+			switch r.Topic {
+			case "candles":
+				if candles == 0 {
+					firstCandle = at
+				}
+				candles++
+			case "features":
+				var row struct {
+					Pair string    `json:"pair"`
+					TS   time.Time `json:"ts"`
+				}
+				_ = json.Unmarshal(r.Value, &row)
+				k := row.Pair + row.TS.String()
+				if prev, ok := rows[k]; ok {
+					if dups++; firstDup == "" {
+						firstDup = fmt.Sprintf("%s at offset %d, same value as before: %v", k, r.Offset, string(prev) == string(r.Value))
+					}
+					return
+				}
+				rows[k] = r.Value
+				features++
+				lastFeature = at
+			}
+		})
+		dir := b.TempDir()
+		vars := stageVars(brokers, dir)
+		vars["TICKCAST_FLUSH_INTERVAL"] = flush
+		stagesStart := time.Now()
+		benchStartStage(b, "pipelines/stage-candles.yaml", vars)
+		benchStartStage(b, "pipelines/stage-features.yaml", vars)
+		// A pair's last window stays open (no later trade or tick).
+		want := len(pairs) * (hours*60 - 1)
+		lastChange, seen := time.Now(), 0
+		for {
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			f := features
+			mu.Unlock()
+			if f >= want {
+				break
+			}
+			if f != seen {
+				seen, lastChange = f, time.Now()
+			} else if time.Since(lastChange) > 30*time.Second {
+				b.Logf("features stalled at %d of %d", f, want)
+				break
+			}
+		}
+		mu.Lock()
+		topicSpan := lastFeature.Sub(firstCandle)
+		fromStart := lastFeature.Sub(stagesStart)
+		nc, nf, nd := candles, features, dups
+		if firstDup != "" {
+			b.Logf("first repeated row: %s", firstDup)
+		}
+		mu.Unlock()
+		// The store: every pair's rows in Parquet.
+		var stored int
+		var storedAt time.Time
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			stored = 0
+			for _, p := range pairs {
+				rs, err := parquet.ReadFeatures(datadir.Parquet(dir), p, time.Time{}, time.Time{})
+				if err == nil {
+					stored += len(rs)
+				}
+			}
+			if stored >= nf {
+				storedAt = time.Now()
+				break
+			}
+		}
+		b.Logf("stages: %d candles seen so far, %d distinct feature rows on the topic (+%d repeated) (want %d), %d rows in the store", nc, nf, nd, want, stored)
+		b.Logf("first candle on `candles` → last row on `features`: %v = %.0f trades/s", topicSpan.Round(time.Millisecond), float64(n)/topicSpan.Seconds())
+		b.Logf("stages started → last row on `features`: %v = %.0f trades/s (includes connect + group join)", fromStart.Round(time.Millisecond), float64(n)/fromStart.Seconds())
+		if !storedAt.IsZero() {
+			s := storedAt.Sub(stagesStart)
+			b.Logf("stages started → all rows in the store (polled every 250ms, flush_interval %s): %v = %.0f trades/s", flush, s.Round(time.Millisecond), float64(n)/s.Seconds())
+		}
+		b.ReportMetric(float64(n)/topicSpan.Seconds(), "trades/s")
+		b.ReportMetric(float64(n)/produced.Seconds(), "produced/s")
+	}
+}
+
+// BenchmarkStagesLatency: a live stream at speed 1 (stream clock = wall
+// clock). Each of PAIRS pairs gets COPIES copies of the real trade hour, copy
+// c started at a different offset into the hour (evenly spaced, wrapping
+// round), their trades merged in time order with new ids; trades are
+// produced when their time comes, in batches every 100 ms (as the ingest
+// stage's output batches), with a tick per pair every second. For every
+// feature row read from `features`, latency = arrival − (window end + 2s
+// grace); the first window (partial) is left out.
+func BenchmarkStagesLatency(b *testing.B) {
+	benchDistributedGate(b)
+	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 20)]
+	copies := benchEnvInt("TICKCAST_BENCH_COPIES", 12)
+	seconds := benchEnvInt("TICKCAST_BENCH_SECONDS", 180)
+	parts := int32(benchEnvInt("TICKCAST_BENCH_PARTITIONS", 6))
+	interval := time.Duration(benchEnvInt("TICKCAST_BENCH_INTERVAL_SECONDS", 60)) * time.Second
+	_, file := benchReadTrades(b)
+	const grace = 2 * time.Second
+	for b.Loop() {
+		_, brokers := benchBroker(b, parts)
+		dir := b.TempDir()
+		vars := stageVars(brokers, dir)
+		vars["TICKCAST_FLUSH_INTERVAL"] = "1s"
+		vars["TICKCAST_INTERVAL"] = interval.String()
+		benchStartStage(b, "pipelines/stage-candles.yaml", vars)
+		benchStartStage(b, "pipelines/stage-features.yaml", vars)
+		time.Sleep(5 * time.Second) // connect and join the groups
+
+		dur := time.Duration(seconds) * time.Second
+		t0 := time.Now().Truncate(time.Second).Add(2 * time.Second)
+		type sched struct {
+			ts   time.Time
+			pair string
+			tr   benchTrade
+		}
+		var all []sched
+		for pi, p := range pairs {
+			var mine []sched
+			for c := range copies {
+				off := time.Duration(pi*copies+c) * time.Hour / time.Duration(len(pairs)*copies)
+				for _, tr := range file {
+					rel := (tr.rel - off + time.Hour) % time.Hour
+					if rel < dur {
+						mine = append(mine, sched{t0.Add(rel), p, tr})
+					}
+				}
+			}
+			all = append(all, mine...)
+		}
+		slices.SortStableFunc(all, func(x, y sched) int { return x.ts.Compare(y.ts) })
+		b.Logf("candles of %v, grace %v", interval, grace)
+		b.Logf("%d trades over %v across %d pairs (%d copies each): %.0f trades/s, plus %d ticks/s",
+			len(all), dur, len(pairs), copies, float64(len(all))/dur.Seconds(), len(pairs))
+
+		var mu sync.Mutex
+		var lat []time.Duration
+		benchObserver(b, brokers, []string{"features"}, func(r *kgo.Record, at time.Time) {
+			var row struct {
+				TS time.Time `json:"ts"`
+			}
+			if json.Unmarshal(r.Value, &row) != nil || !row.TS.After(t0.Truncate(interval).Add(interval)) {
+				return
+			}
+			mu.Lock()
+			lat = append(lat, at.Sub(row.TS.Add(grace)))
+			mu.Unlock()
+		})
+
+		pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := map[string]int64{}
+		next, nextTick := 0, t0
+		for end := t0.Add(dur); ; {
+			now := time.Now()
+			if now.After(end) {
+				break
+			}
+			var recs []*kgo.Record
+			for ; !nextTick.After(now); nextTick = nextTick.Add(time.Second) {
+				for _, p := range pairs {
+					recs = append(recs, benchTickRecord(p, nextTick))
+				}
+			}
+			for ; next < len(all) && !all[next].ts.After(now); next++ {
+				s := all[next]
+				ids[s.pair]++
+				recs = append(recs, benchTradeRecord(s.pair, ids[s.pair], s.ts, s.tr))
+			}
+			for _, r := range recs {
+				pcl.Produce(context.Background(), r, nil)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second) // the last windows' rows
+		pcl.Close()
+
+		mu.Lock()
+		got := slices.Clone(lat)
+		mu.Unlock()
+		if len(got) == 0 {
+			b.Fatal("no feature rows")
+		}
+		slices.Sort(got)
+		q := func(p float64) time.Duration { return got[min(len(got)-1, int(p*float64(len(got))))] }
+		b.Logf("%d feature rows: window end + grace → row on `features`: p50 %v, p90 %v, p99 %v, max %v, min %v",
+			len(got), q(0.5).Round(time.Millisecond), q(0.9).Round(time.Millisecond), q(0.99).Round(time.Millisecond),
+			got[len(got)-1].Round(time.Millisecond), got[0].Round(time.Millisecond))
+		b.ReportMetric(float64(q(0.5).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(got[len(got)-1].Microseconds())/1000, "max-ms")
+	}
+}
