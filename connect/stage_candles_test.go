@@ -92,7 +92,13 @@ func newCandleSet() *candleSet { return &candleSet{by: map[candleKey]market.Cand
 
 // referenceCandles runs the candles processor in process over the records.
 func referenceCandles(t *testing.T, recs []*kgo.Record) *candleSet {
-	conf, err := candlesProcessorSpec().ParseYAML(`{ interval: 1m, grace: 2s, emit_trades: false, repair_windows: 5 }`, nil)
+	return processCandles(t, `{ interval: 1m, grace: 2s, emit_trades: false, repair_windows: 5 }`, recs)
+}
+
+// processCandles runs a candles processor configured by yaml over recs, in order.
+func processCandles(t *testing.T, yaml string, recs []*kgo.Record) *candleSet {
+	t.Helper()
+	conf, err := candlesProcessorSpec().ParseYAML(yaml, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -232,27 +231,7 @@ func failoverRecords(t *testing.T, end streamEnd) ([]string, []*kgo.Record) {
 // over every record, in order.
 func failoverReference(t *testing.T, recs []*kgo.Record) *candleSet {
 	t.Helper()
-	conf, err := candlesProcessorSpec().ParseYAML(`{ interval: 1m, grace: 2s, emit_trades: false }`, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newCandlesProcessor(conf, service.MockResources())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var batch service.MessageBatch
-	for _, r := range recs {
-		batch = append(batch, kafkaMessage(r, 1))
-	}
-	out, err := p.ProcessBatch(context.Background(), batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := newCandleSet()
-	for _, b := range out {
-		collectCandles(t, b, set)
-	}
-	return set
+	return processCandles(t, `{ interval: 1m, grace: 2s, emit_trades: false }`, recs)
 }
 
 // produce writes the records between fractions from and to of the stream.
