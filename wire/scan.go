@@ -1,12 +1,8 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/tickcast/tickcast/market"
@@ -15,36 +11,57 @@ import (
 // maxFields bounds the keys of one object: records have a few dozen.
 const maxFields = 256
 
-// parseFlatObject parses a JSON object whose values are all scalars into fs,
-// with encoding/json's tokenizer. Unmarshal into tagged structs would match
-// keys case-insensitively, let a duplicate key win, skip nested values and
-// not tell a missing key from null; the tokens keep those checks.
+// parseFlatObject parses a JSON object whose values are all scalars into fs.
+// It is a strict RFC 8259 scanner written for this one shape: every record
+// on the hot path (a Kafka record per trade) goes through it, and
+// encoding/json's tokenizer cost more than the rest of the candles stage.
+// Unmarshal into tagged structs would also match keys case-insensitively,
+// let a duplicate key win, skip nested values and not tell a missing key
+// from null. It accepts exactly what encoding/json accepts as such an object
+// (FuzzParseFlatObject checks it against the tokenizer), except that invalid
+// UTF-8 and lone surrogates, which encoding/json would replace with U+FFFD,
+// are errors. Keys and values without escapes alias b.
 func parseFlatObject(b []byte, fs []wireField) ([]wireField, error) {
-	switch {
-	case !utf8.Valid(b): // encoding/json would replace it with U+FFFD
-		return nil, jsonErrorf("invalid UTF-8")
-	case loneSurrogate(b): // likewise
-		return nil, jsonErrorf("lone surrogate")
+	s := scanner{b: b}
+	s.space()
+	if !s.eat('{') {
+		return nil, s.errorf("want '{'")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := want(dec, json.Delim('{')); err != nil {
-		return nil, err
-	}
-	for dec.More() {
-		if len(fs) == maxFields {
-			return nil, jsonErrorf("more than %d keys", maxFields)
+	s.space()
+	if !s.eat('}') {
+		for {
+			if len(fs) == maxFields {
+				return nil, jsonErrorf("more than %d keys", maxFields)
+			}
+			if s.peek() != '"' {
+				return nil, s.errorf("want a key")
+			}
+			key, err := s.str()
+			if err != nil {
+				return nil, err
+			}
+			s.space()
+			if !s.eat(':') {
+				return nil, s.errorf("want ':' after key %q", key)
+			}
+			s.space()
+			val, err := s.scalar()
+			if err != nil {
+				return nil, fmt.Errorf("json: %s: %w", key, err)
+			}
+			fs = append(fs, wireField{key: key, val: val})
+			s.space()
+			if s.eat('}') {
+				break
+			}
+			if !s.eat(',') {
+				return nil, s.errorf("want ',' or '}'")
+			}
+			s.space()
 		}
-		f, err := field(dec)
-		if err != nil {
-			return nil, err
-		}
-		fs = append(fs, f)
 	}
-	if err := want(dec, json.Delim('}')); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	s.space()
+	if s.i != len(b) {
 		return nil, jsonErrorf("data after the object")
 	}
 	return fs, nil
@@ -54,88 +71,221 @@ func jsonErrorf(format string, args ...any) error {
 	return fmt.Errorf("json: %s: %w", fmt.Sprintf(format, args...), market.ErrInvalid)
 }
 
-func want(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("json: %w: %w", err, market.ErrInvalid)
+// scanner reads b from i.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) errorf(format string, args ...any) error {
+	if s.i >= len(s.b) {
+		return jsonErrorf(format+" (unexpected end)", args...)
 	}
-	if tok != d {
-		return jsonErrorf("want %q", d)
+	return jsonErrorf(format+" at offset %d", append(args, s.i)...)
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
 	}
+	return 0
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) scalar() (wireValue, error) {
+	switch c := s.peek(); {
+	case c == '"':
+		v, err := s.str()
+		return wireValue{kind: kindString, raw: v}, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		v, err := s.number()
+		return wireValue{kind: kindNumber, raw: v}, err
+	case c == 't':
+		return wireValue{kind: kindTrue}, s.literal("true")
+	case c == 'f':
+		return wireValue{kind: kindFalse}, s.literal("false")
+	case c == 'n':
+		return wireValue{kind: kindNull}, s.literal("null")
+	case c == '{' || c == '[':
+		return wireValue{}, jsonErrorf("nested values are not supported")
+	}
+	return wireValue{}, s.errorf("want a value")
+}
+
+func (s *scanner) literal(word string) error {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return s.errorf("want %s", word)
+	}
+	s.i += len(word)
 	return nil
 }
 
-func field(dec *json.Decoder) (wireField, error) {
-	k, err := dec.Token()
-	if err != nil {
-		return wireField{}, fmt.Errorf("json: %w: %w", err, market.ErrInvalid)
+// number returns the text of a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() ([]byte, error) {
+	start := s.i
+	s.eat('-')
+	switch c := s.peek(); {
+	case c == '0':
+		s.i++
+	case c >= '1' && c <= '9':
+		s.digits()
+	default:
+		return nil, s.errorf("want a digit")
 	}
-	key, _ := k.(string) // the decoder only returns strings as keys
-	v, err := dec.Token()
-	if err != nil {
-		return wireField{}, fmt.Errorf("json: %s: %w: %w", key, err, market.ErrInvalid)
+	if s.eat('.') {
+		if s.digits() == 0 {
+			return nil, s.errorf("want a digit after '.'")
+		}
 	}
-	val, err := scalar(v)
-	return wireField{key: []byte(key), val: val}, err
+	if c := s.peek(); c == 'e' || c == 'E' {
+		s.i++
+		if c := s.peek(); c == '+' || c == '-' {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return nil, s.errorf("want a digit in the exponent")
+		}
+	}
+	return s.b[start:s.i], nil
 }
 
-func scalar(tok json.Token) (wireValue, error) {
-	switch v := tok.(type) {
-	case string:
-		return wireValue{kind: kindString, raw: []byte(v)}, nil
-	case json.Number:
-		return wireValue{kind: kindNumber, raw: []byte(v)}, nil
-	case bool:
-		if v {
-			return wireValue{kind: kindTrue}, nil
-		}
-		return wireValue{kind: kindFalse}, nil
-	case nil:
-		return wireValue{kind: kindNull}, nil
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
 	}
-	return wireValue{}, jsonErrorf("nested values are not supported")
+	return n
 }
 
-// loneSurrogate reports whether b escapes a UTF-16 surrogate that is not
-// half of a pair. Backslashes are only valid in strings, so b is scanned whole.
-func loneSurrogate(b []byte) bool {
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '\\')
-		if j < 0 || i+j+1 >= len(b) {
-			return false
+// str reads a string at s.i (a '"') and returns it unescaped: a sub-slice
+// of b when it has no escapes, else a new buffer.
+func (s *scanner) str() ([]byte, error) {
+	s.i++ // the opening quote
+	start := s.i
+	var out []byte // nil until the first escape
+	for {
+		if s.i >= len(s.b) {
+			return nil, s.errorf("unterminated string")
 		}
-		i += j
-		if b[i+1] != 'u' {
-			i += 2
-			continue
+		switch c := s.b[s.i]; {
+		case c == '"':
+			end := s.i
+			s.i++
+			if out == nil {
+				return s.b[start:end], nil
+			}
+			return out, nil
+		case c == '\\':
+			if out == nil {
+				out = append(make([]byte, 0, s.i-start+16), s.b[start:s.i]...)
+			}
+			var err error
+			if out, err = s.escape(out); err != nil {
+				return nil, err
+			}
+		case c < 0x20:
+			return nil, s.errorf("control character in string")
+		case c < utf8.RuneSelf:
+			s.i++
+			if out != nil {
+				out = append(out, c)
+			}
+		default:
+			r, n := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, jsonErrorf("invalid UTF-8")
+			}
+			if out != nil {
+				out = append(out, s.b[s.i:s.i+n]...)
+			}
+			s.i += n
 		}
-		r, ok := hex4(b, i+2)
-		if !ok {
-			return false // a syntax error the decoder reports
-		}
-		i += 6
-		switch {
-		case r < 0xd800 || r >= 0xe000:
-			continue
-		case r >= 0xdc00:
-			return true
-		}
-		if i+1 >= len(b) || b[i] != '\\' || b[i+1] != 'u' {
-			return true
-		}
-		lo, ok := hex4(b, i+2)
-		if !ok || lo < 0xdc00 || lo >= 0xe000 {
-			return true
-		}
-		i += 6
 	}
-	return false
+}
+
+// escape appends the rune of the escape at s.i (a '\\') to out.
+func (s *scanner) escape(out []byte) ([]byte, error) {
+	if s.i+1 >= len(s.b) {
+		return nil, s.errorf("unterminated escape")
+	}
+	c := s.b[s.i+1]
+	s.i += 2
+	switch c {
+	case '"', '\\', '/':
+		return append(out, c), nil
+	case 'b':
+		return append(out, '\b'), nil
+	case 'f':
+		return append(out, '\f'), nil
+	case 'n':
+		return append(out, '\n'), nil
+	case 'r':
+		return append(out, '\r'), nil
+	case 't':
+		return append(out, '\t'), nil
+	case 'u':
+	default:
+		return nil, s.errorf("bad escape \\%c", c)
+	}
+	r, ok := hex4(s.b, s.i)
+	if !ok {
+		return nil, s.errorf("bad \\u escape")
+	}
+	s.i += 4
+	if !utf16.IsSurrogate(r) {
+		return utf8.AppendRune(out, r), nil
+	}
+	// A surrogate must be the high half of a pair; encoding/json would put
+	// U+FFFD for a lone one, which would silently change the value.
+	if r >= 0xdc00 || s.i+1 >= len(s.b) || s.b[s.i] != '\\' || s.b[s.i+1] != 'u' {
+		return nil, jsonErrorf("lone surrogate")
+	}
+	lo, ok := hex4(s.b, s.i+2)
+	if !ok {
+		return nil, s.errorf("bad \\u escape")
+	}
+	if lo < 0xdc00 || lo >= 0xe000 {
+		return nil, jsonErrorf("lone surrogate")
+	}
+	s.i += 6
+	return utf8.AppendRune(out, utf16.DecodeRune(r, lo)), nil
 }
 
 func hex4(b []byte, i int) (rune, bool) {
 	if i+4 > len(b) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
-	return rune(n), err == nil
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
