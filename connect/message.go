@@ -166,3 +166,18 @@ func decode[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
 	}
 	return rec, err
 }
+
+// decodeTransient is decode for a message that is dropped after this
+// processor (the candles stage's trades): caching the record would copy and
+// grow the message's metadata for nothing, on the busiest path.
+func decodeTransient[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
+	body, err := m.AsBytes()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if rec, ok := cachedRecord[T](m, body); ok {
+		return rec, nil
+	}
+	return dec(body)
+}

@@ -145,7 +145,11 @@ func (p *candlesProcessor) ProcessBatch(_ context.Context, batch service.Message
 }
 
 func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch) service.MessageBatch {
-	t, err := decode(msg, wire.DecodeTrade)
+	dec := decodeTransient[market.Trade]
+	if p.emitTrades {
+		dec = decode[market.Trade]
+	}
+	t, err := dec(msg, wire.DecodeTrade)
 	if err != nil {
 		return p.invalid(msg, err, out)
 	}
