@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +23,9 @@ import (
 	"github.com/tickcast/tickcast/internal/datadir"
 	"github.com/tickcast/tickcast/internal/kafkatest"
 	"github.com/tickcast/tickcast/internal/realdata"
+	"github.com/tickcast/tickcast/internal/redistest"
 	"github.com/tickcast/tickcast/parquet"
+	"github.com/tickcast/tickcast/redis"
 )
 
 // The distributed stages on a real Kafka broker (issue #14 goals), measured,
@@ -159,6 +164,44 @@ func benchObserver(b *testing.B, brokers string, topics []string, each func(r *k
 	b.Cleanup(func() { cancel(); wg.Wait(); cl.Close() })
 }
 
+// benchProduceBacklog produces hours copies of the real hour under each pair
+// name (copy h shifted h hours, trade ids continuing), interleaved by time
+// across pairs, and waits until the broker has them all.
+func benchProduceBacklog(b *testing.B, brokers string, pairs []string, hours int, start time.Time, file []benchTrade) (int, time.Duration) {
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(100_000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pcl.Close()
+	var perr atomic.Value
+	cb := func(_ *kgo.Record, err error) {
+		if err != nil {
+			perr.Store(err)
+		}
+	}
+	n := 0
+	ctx := context.Background()
+	begin := time.Now()
+	for h := range hours {
+		for i, tr := range file {
+			ts := start.Add(time.Duration(h)*time.Hour + tr.rel)
+			for _, p := range pairs {
+				pcl.Produce(ctx, benchTradeRecord(p, int64(h*len(file)+i+1), ts, tr), cb)
+				n++
+			}
+		}
+	}
+	if err := pcl.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(begin)
+	if err, _ := perr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return n, took
+}
+
 // BenchmarkStagesThroughput: N real trades, one Kafka record each, are
 // produced to `trades` first (the producer's rate is reported apart); then
 // stage-candles and stage-features drain the backlog. The stream: the real
@@ -178,38 +221,7 @@ func BenchmarkStagesThroughput(b *testing.B) {
 	start, file := benchReadTrades(b)
 	for b.Loop() {
 		_, brokers := benchBroker(b, parts)
-		// Produce.
-		pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ProducerLinger(5*time.Millisecond),
-			kgo.MaxBufferedRecords(100_000))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var perr atomic.Value
-		cb := func(_ *kgo.Record, err error) {
-			if err != nil {
-				perr.Store(err)
-			}
-		}
-		n := 0
-		ctx := context.Background()
-		begin := time.Now()
-		for h := range hours {
-			for i, tr := range file {
-				ts := start.Add(time.Duration(h)*time.Hour + tr.rel)
-				for _, p := range pairs {
-					pcl.Produce(ctx, benchTradeRecord(p, int64(h*len(file)+i+1), ts, tr), cb)
-					n++
-				}
-			}
-		}
-		if err := pcl.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		produced := time.Since(begin)
-		pcl.Close()
-		if err, _ := perr.Load().(error); err != nil {
-			b.Fatal(err)
-		}
+		n, produced := benchProduceBacklog(b, brokers, pairs, hours, start, file)
 		b.Logf("produced %d trade records (%d pairs × %d hours × %d trades) in %v: %.0f records/s",
 			n, len(pairs), hours, len(file), produced.Round(time.Millisecond), float64(n)/produced.Seconds())
 
@@ -309,14 +321,116 @@ func BenchmarkStagesThroughput(b *testing.B) {
 	}
 }
 
+// benchLatencies collects latencies per destination.
+type benchLatencies struct {
+	mu   sync.Mutex
+	seen map[string]map[string]bool // destination → pair+ts seen
+	lat  map[string][]time.Duration
+}
+
+// add records d for the first arrival of (pair, ts) at dest.
+func (l *benchLatencies) add(dest, pair string, ts time.Time, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen, l.lat = map[string]map[string]bool{}, map[string][]time.Duration{}
+	}
+	if l.seen[dest] == nil {
+		l.seen[dest] = map[string]bool{}
+	}
+	k := pair + ts.String()
+	if l.seen[dest][k] {
+		return
+	}
+	l.seen[dest][k] = true
+	l.lat[dest] = append(l.lat[dest], d)
+}
+
+// report logs and reports p50/p90/p99/max of dest.
+func (l *benchLatencies) report(b *testing.B, dest, what string) {
+	l.mu.Lock()
+	got := slices.Clone(l.lat[dest])
+	l.mu.Unlock()
+	if len(got) == 0 {
+		b.Logf("%s: no rows", what)
+		return
+	}
+	slices.Sort(got)
+	q := func(p float64) time.Duration { return got[min(len(got)-1, int(p*float64(len(got))))] }
+	b.Logf("%d feature rows: window end + grace → %s: p50 %v, p90 %v, p99 %v, max %v, min %v",
+		len(got), what, q(0.5).Round(time.Millisecond), q(0.9).Round(time.Millisecond), q(0.99).Round(time.Millisecond),
+		got[len(got)-1].Round(time.Millisecond), got[0].Round(time.Millisecond))
+	b.ReportMetric(float64(q(0.5).Microseconds())/1000, dest+"-p50-ms")
+	b.ReportMetric(float64(q(0.99).Microseconds())/1000, dest+"-p99-ms")
+	b.ReportMetric(float64(got[len(got)-1].Microseconds())/1000, dest+"-max-ms")
+}
+
+// benchStoreWatcher polls the features Parquet files of pairs every 10 ms
+// (a stat each); when a file changed it reads it and calls seen for its
+// rows (the caller keeps the first arrival).
+func benchStoreWatcher(b *testing.B, root string, pairs []string, seen func(pair string, ts, at time.Time)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		mod := map[string]time.Time{}
+		for ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			for _, p := range pairs {
+				dir := parquet.PartitionDir(root, parquet.DatasetFeatures, p, time.Now())
+				fi, err := os.Stat(dir + "/data.parquet")
+				if err != nil || !fi.ModTime().After(mod[p]) {
+					continue
+				}
+				at := time.Now()
+				mod[p] = fi.ModTime()
+				rows, err := parquet.ReadFeatures(root, p, time.Now().Add(-time.Hour), time.Time{})
+				if err != nil {
+					continue
+				}
+				for _, r := range rows {
+					seen(p, r.TS, at)
+				}
+			}
+		}
+	}()
+	b.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// benchOnlineWatcher follows the Redis online store (the rows PUBLISHed
+// as stage-features Puts them; what `tickcast serve` replicas follow).
+func benchOnlineWatcher(b *testing.B, addr string, seen func(pair string, ts, at time.Time)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cl, err := redis.Open(ctx, addr, redis.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := cl.Features("").Subscribe(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for row := range sub {
+			seen(row.Pair, row.TS, time.Now())
+		}
+	}()
+	b.Cleanup(func() { cancel(); <-done; _ = cl.Close() })
+}
+
 // BenchmarkStagesLatency: a live stream at speed 1 (stream clock = wall
 // clock). Each of PAIRS pairs gets COPIES copies of the real trade hour, copy
 // c started at a different offset into the hour (evenly spaced, wrapping
 // round), their trades merged in time order with new ids; trades are
 // produced when their time comes, in batches every 100 ms (as the ingest
 // stage's output batches), with a tick per pair every second. For every
-// feature row read from `features`, latency = arrival − (window end + 2s
-// grace); the first window (partial) is left out.
+// feature row, latency = its first arrival − (window end + 2s grace) on the
+// `features` topic, in the Redis online store (stage-features' Put, followed
+// by subscription) and in the Parquet store (each pair's file polled every
+// 10 ms); the first window (partial) is left out. TICKCAST_BENCH_FLUSH sets
+// the store's flush_interval (default: the one stage-features.yaml ships).
 func BenchmarkStagesLatency(b *testing.B) {
 	benchDistributedGate(b)
 	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 20)]
@@ -330,8 +444,12 @@ func BenchmarkStagesLatency(b *testing.B) {
 		_, brokers := benchBroker(b, parts)
 		dir := b.TempDir()
 		vars := stageVars(brokers, dir)
-		vars["TICKCAST_FLUSH_INTERVAL"] = "1s"
+		delete(vars, "TICKCAST_FLUSH_INTERVAL")
+		if f := os.Getenv("TICKCAST_BENCH_FLUSH"); f != "" {
+			vars["TICKCAST_FLUSH_INTERVAL"] = f
+		}
 		vars["TICKCAST_INTERVAL"] = interval.String()
+		vars["TICKCAST_REDIS_ADDR"] = redistest.Start(b)
 		benchStartStage(b, "pipelines/stage-candles.yaml", vars)
 		benchStartStage(b, "pipelines/stage-features.yaml", vars)
 		time.Sleep(5 * time.Second) // connect and join the groups
@@ -362,19 +480,27 @@ func BenchmarkStagesLatency(b *testing.B) {
 		b.Logf("%d trades over %v across %d pairs (%d copies each): %.0f trades/s, plus %d ticks/s",
 			len(all), dur, len(pairs), copies, float64(len(all))/dur.Seconds(), len(pairs))
 
-		var mu sync.Mutex
-		var lat []time.Duration
+		var lat benchLatencies
+		first := t0.Truncate(interval).Add(interval)
+		seen := func(dest string) func(pair string, ts, at time.Time) {
+			return func(pair string, ts, at time.Time) {
+				if ts.After(first) {
+					lat.add(dest, pair, ts, at.Sub(ts.Add(grace)))
+				}
+			}
+		}
+		topic := seen("topic")
 		benchObserver(b, brokers, []string{"features"}, func(r *kgo.Record, at time.Time) {
 			var row struct {
-				TS time.Time `json:"ts"`
+				Pair string    `json:"pair"`
+				TS   time.Time `json:"ts"`
 			}
-			if json.Unmarshal(r.Value, &row) != nil || !row.TS.After(t0.Truncate(interval).Add(interval)) {
-				return
+			if json.Unmarshal(r.Value, &row) == nil {
+				topic(row.Pair, row.TS, at)
 			}
-			mu.Lock()
-			lat = append(lat, at.Sub(row.TS.Add(grace)))
-			mu.Unlock()
 		})
+		benchOnlineWatcher(b, vars["TICKCAST_REDIS_ADDR"], seen("online"))
+		benchStoreWatcher(b, datadir.Parquet(dir), pairs, seen("store"))
 
 		pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
 		if err != nil {
@@ -403,22 +529,124 @@ func BenchmarkStagesLatency(b *testing.B) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(3 * time.Second) // the last windows' rows
-		pcl.Close()
-
-		mu.Lock()
-		got := slices.Clone(lat)
-		mu.Unlock()
-		if len(got) == 0 {
-			b.Fatal("no feature rows")
+		flush := vars["TICKCAST_FLUSH_INTERVAL"]
+		if flush == "" {
+			flush = "as shipped"
 		}
-		slices.Sort(got)
-		q := func(p float64) time.Duration { return got[min(len(got)-1, int(p*float64(len(got))))] }
-		b.Logf("%d feature rows: window end + grace → row on `features`: p50 %v, p90 %v, p99 %v, max %v, min %v",
-			len(got), q(0.5).Round(time.Millisecond), q(0.9).Round(time.Millisecond), q(0.99).Round(time.Millisecond),
-			got[len(got)-1].Round(time.Millisecond), got[0].Round(time.Millisecond))
-		b.ReportMetric(float64(q(0.5).Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(got[len(got)-1].Microseconds())/1000, "max-ms")
+		// The last windows' rows, and a flush after them.
+		time.Sleep(3*time.Second + min(benchFlushWait(flush), time.Minute))
+		pcl.Close()
+		lat.report(b, "topic", "row on `features`")
+		lat.report(b, "online", "row in the Redis online store")
+		lat.report(b, "store", "row in the Parquet store (flush_interval "+flush+")")
 	}
+}
+
+// benchFlushWait is how long to wait for a last flush of interval f.
+func benchFlushWait(f string) time.Duration {
+	d, err := time.ParseDuration(f)
+	if err != nil {
+		return time.Minute
+	}
+	return d
+}
+
+// BenchmarkStagesRSS: the memory goal (RSS of each stage ≤ 100 MB with 10
+// pairs) on whole processes: `tickcast connect run` of stage-candles.yaml
+// and stage-features.yaml (built from this repository, the shipped files
+// and defaults) drain a backlog of TICKCAST_BENCH_HOURS (default 24) hours
+// of 10 pairs (the throughput benchmark's stream), then idle at the end of
+// the stream for 20 s. VmHWM (peak) and VmRSS are read from /proc.
+func BenchmarkStagesRSS(b *testing.B) {
+	benchDistributedGate(b)
+	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 10)]
+	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 24)
+	start, file := benchReadTrades(b)
+	bin := filepath.Join(b.TempDir(), "tickcast")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/tickcast")
+	build.Dir = ".."
+	if msg, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, msg)
+	}
+	for b.Loop() {
+		_, brokers := benchBroker(b, 6)
+		n, _ := benchProduceBacklog(b, brokers, pairs, hours, start, file)
+		var mu sync.Mutex
+		rows := map[string]bool{}
+		benchObserver(b, brokers, []string{"features"}, func(r *kgo.Record, _ time.Time) {
+			var row struct {
+				Pair string    `json:"pair"`
+				TS   time.Time `json:"ts"`
+			}
+			if json.Unmarshal(r.Value, &row) == nil {
+				mu.Lock()
+				rows[row.Pair+row.TS.String()] = true
+				mu.Unlock()
+			}
+		})
+		dir := b.TempDir()
+		var procs []*exec.Cmd
+		for _, stage := range []string{"stage-candles.yaml", "stage-features.yaml"} {
+			cmd := exec.Command(bin, "connect", "run", filepath.Join("pipelines", stage))
+			cmd.Env = append(os.Environ(), "TICKCAST_KAFKA_BROKERS="+brokers, "TICKCAST_DATA_DIR="+dir,
+				"TICKCAST_WARM_START="+dir, "TICKCAST_CONNECT_HTTP="+benchLoopback(b))
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			procs = append(procs, cmd)
+			b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		}
+		begin := time.Now()
+		want := len(pairs) * (hours*60 - 1)
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			mu.Lock()
+			got := len(rows)
+			mu.Unlock()
+			if got >= want {
+				break
+			}
+		}
+		drained := time.Since(begin)
+		time.Sleep(20 * time.Second)
+		b.Logf("%d trades of %d pairs × %d hours drained in %v (%.0f trades/s, whole processes); then 20 s idle",
+			n, len(pairs), hours, drained.Round(time.Millisecond), float64(n)/drained.Seconds())
+		for i, name := range []string{"candles", "features"} {
+			hwm, rss := procMemory(b, procs[i].Process.Pid)
+			b.Logf("stage-%s: peak RSS (VmHWM) %.1f MiB = %.1f MB, RSS at the end %.1f MiB", name,
+				float64(hwm)/(1<<20), float64(hwm)/1e6, float64(rss)/(1<<20))
+			b.ReportMetric(float64(hwm)/1e6, name+"-peak-MB")
+		}
+	}
+}
+
+// procMemory reads VmHWM and VmRSS (bytes) of a process.
+func procMemory(b *testing.B, pid int) (hwm, rss int64) {
+	body, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			hwm = v << 10
+		case "VmRSS:":
+			rss = v << 10
+		}
+	}
+	return hwm, rss
+}
+
+// benchLoopback is a free loopback address for a stage's HTTP server.
+func benchLoopback(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
