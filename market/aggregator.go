@@ -300,6 +300,25 @@ func (a *Aggregator) MarkGap(pair string, from, to time.Time) {
 	a.stats.Gaps++
 }
 
+// Forget drops all that is held for pair (spelled as on its trades): its
+// open and kept windows, the ids seen, gaps, marks and outages, as if it had
+// never come; it reports whether there was any. A consumer that lost the
+// pair's input and got it back from an earlier point rebuilds it this way,
+// rather than merging the re-read trades into what it held before. The
+// counters stay.
+func (a *Aggregator) Forget(pair string) bool {
+	p, ok := a.byPair[pair]
+	if !ok {
+		return false
+	}
+	delete(a.byPair, pair)
+	a.pairs = slices.DeleteFunc(a.pairs, func(q *pairState) bool { return q == p })
+	if a.last == p {
+		a.last = nil
+	}
+	return true
+}
+
 // tradeNanos validates t and returns its time in Unix nanoseconds, which must
 // lie in 1970..2262 for window arithmetic.
 func tradeNanos(t Trade) (int64, error) {

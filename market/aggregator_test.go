@@ -63,6 +63,7 @@ type aggStep struct {
 	advance string // Advance(at(advance)) when set
 	flush   bool
 	mark    [2]string // MarkGap(BTC/USD, at(mark[0]), at(mark[1])) when set
+	forget  *bool     // Forget("BTC/USD") must return *forget when set
 	outcome Outcome
 	want    []string
 }
@@ -73,6 +74,7 @@ func add(t Trade, o Outcome, want ...string) aggStep {
 func adv(hms string, want ...string) aggStep { return aggStep{advance: hms, want: want} }
 func flush(want ...string) aggStep           { return aggStep{flush: true, want: want} }
 func mark(from, to string) aggStep           { return aggStep{mark: [2]string{from, to}} }
+func forget(had bool) aggStep                { return aggStep{forget: &had} }
 
 func (s aggStep) run(t *testing.T, a *Aggregator) []Candle {
 	t.Helper()
@@ -89,6 +91,10 @@ func (s aggStep) run(t *testing.T, a *Aggregator) []Candle {
 		return a.Flush(nil)
 	case s.mark[0] != "":
 		a.MarkGap("BTC/USD", at(s.mark[0]), at(s.mark[1]))
+	case s.forget != nil:
+		if had := a.Forget("BTC/USD"); had != *s.forget {
+			t.Fatalf("Forget = %v, want %v", had, *s.forget)
+		}
 	}
 	return nil
 }
@@ -353,6 +359,97 @@ func TestAggregatorFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := runSteps(t, AggregatorConfig{Interval: time.Minute, Grace: tt.grace, RepairWindows: tt.keep}, tt.steps)
+			if got := a.Stats(); got != tt.wantStats {
+				t.Errorf("stats %+v, want %+v", got, tt.wantStats)
+			}
+		})
+	}
+}
+
+// TestAggregatorForget: a forgotten pair starts over at its next trade, as
+// if never seen; the other pairs and the counters stay.
+func TestAggregatorForget(t *testing.T) {
+	const buy = SideBuy
+	acc := OutcomeAccepted
+	eth := btc(1, "00:00:30", 10, 1, buy)
+	eth.Pair = "ETH/USD"
+	tests := []struct {
+		name      string
+		steps     []aggStep
+		wantStats AggregatorStats
+	}{
+		{
+			name: "the open window is dropped, not closed by the next trade",
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:00:20", 102, 1, buy), acc),
+				forget(true),
+				add(btc(40, "00:03:10", 105, 1, buy), acc), // no candles for 00:00-00:03
+				adv("00:04:00",
+					"BTC/USD 00:03:00-00:04:00 O=105 H=105 L=105 C=105 V=1 VWAP=105 N=1 B=1 S=0 ids=40-40"),
+			},
+			wantStats: AggregatorStats{Accepted: 3},
+		},
+		{
+			name: "ids seen before are new again; no gap to the earlier ones",
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:00:20", 101, 1, buy), acc),
+				forget(true),
+				add(btc(2, "00:00:20", 101, 1, buy), acc),
+				add(btc(3, "00:00:40", 102, 1, buy), acc),
+				flush("BTC/USD 00:00:00-00:01:00 O=101 H=102 L=101 C=102 V=2 VWAP=101.5 N=2 B=2 S=0 ids=2-3"),
+			},
+			wantStats: AggregatorStats{Accepted: 4},
+		},
+		{
+			name: "a closed window opens anew: rebuilt, not corrected",
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:01:10", 101, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1"),
+				forget(true),
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:01:10", 101, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1"),
+			},
+			wantStats: AggregatorStats{Accepted: 4},
+		},
+		{
+			name: "marked gaps go too",
+			steps: []aggStep{
+				mark("00:00:00", "00:00:30"),
+				forget(true),
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				flush("BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1"),
+			},
+			wantStats: AggregatorStats{Accepted: 1, Gaps: 1},
+		},
+		{
+			name: "an unknown pair, or one forgotten already: nothing to forget",
+			steps: []aggStep{
+				forget(false),
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				forget(true),
+				forget(false),
+				flush(),
+			},
+			wantStats: AggregatorStats{Accepted: 1},
+		},
+		{
+			name: "other pairs keep their windows",
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(eth, acc),
+				forget(true),
+				flush("ETH/USD 00:00:00-00:01:00 O=10 H=10 L=10 C=10 V=1 VWAP=10 N=1 B=1 S=0 ids=1-1"),
+			},
+			wantStats: AggregatorStats{Accepted: 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := runSteps(t, AggregatorConfig{Interval: time.Minute}, tt.steps)
 			if got := a.Stats(); got != tt.wantStats {
 				t.Errorf("stats %+v, want %+v", got, tt.wantStats)
 			}
