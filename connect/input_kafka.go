@@ -38,6 +38,8 @@ const (
 	MetaKafkaKey        = "kafka_key"
 	MetaKafkaTimestamp  = "kafka_timestamp"
 	MetaKafkaGeneration = "kafka_generation"
+	MetaKafkaAssigned   = "kafka_assigned"
+	MetaKafkaAssignment = "kafka_assignment"
 )
 
 func kafkaInputSpec() *service.ConfigSpec {
@@ -56,10 +58,17 @@ arrive after their partition was revoked commit nothing (the new owner reads it 
 the last commit).
 
 Metadata: kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp (RFC3339),
-kafka_generation (the group generation the record was fetched in), the record's headers, and
-tickcast_kind / tickcast_pair from the headers of those names (the pair from the key when
-the header is missing). A tickcast header whose value is not valid (unknown kind, unknown
-pair, bad time) is left out, so a bad record passes with that metadata empty.`).
+kafka_generation (the group generation the record was fetched in), kafka_assigned (the
+generation in which its partition was last newly assigned to this client: it stays across
+rebalances that keep the partition here, and changes when the partition comes back after it
+was revoked or lost; -1 without a group), the record's headers, and tickcast_kind /
+tickcast_pair from the headers of those names (the pair from the key when the header is
+missing). A tickcast header whose value is not valid (unknown kind, unknown pair, bad time)
+is left out, so a bad record passes with that metadata empty. Tick messages in a group also
+carry kafka_assignment, the partitions held when the tick was made, each with its
+kafka_assigned ("topic/partition@generation", comma-separated): a stateful processor drops
+the state of partitions held no more, and rebuilds a partition whose kafka_assigned changed.
+Records of a partition revoked after they were polled are not passed on.`).
 		Field(service.NewStringListField(kiFieldSeedBrokers).Description("Brokers to bootstrap from; an element may hold several, comma-separated.").Example([]string{"localhost:9092"})).
 		Field(service.NewStringListField(kiFieldTopics).Description("Topics to consume.")).
 		Field(service.NewStringField(kiFieldConsumerGroup).Description("The consumer group. Empty: no group, a context reader: every partition of topics from rewind before the start (truncated to rewind_align; start_from when rewind is 0), nothing committed, kafka_generation -1.")).
@@ -73,7 +82,7 @@ pair, bad time) is left out, so a bad record passes with that metadata empty.`).
 		Field(service.NewDurationField(kiFieldSessionTimeout).Description("How long the group waits for a silent member (killed, partitioned) before its partitions move to the others; heartbeats go every third of it. The broker bounds it (Kafka and Redpanda: 6s to 30m by default).").Default("6s").Advanced()).
 		Field(service.NewDurationField(kiFieldRewind).Description("Rewind on assignment (0: off): a partition with a committed offset restarts at the first record whose timestamp is at least the event time of the last committed record less rewind, truncated to rewind_align; records below the committed offset are marked kafka_rewound=true and those older than that time dropped. A new owner thus rebuilds the windows still open or correctable: rewind >= interval + grace + the correction horizon.").Default("0s")).
 		Field(service.NewDurationField(kiFieldRewindAlign).Description("The rewind starts at a multiple of this since the Unix epoch: the candle interval, so the first rebuilt window is whole.").Default("1m").Advanced()).
-		Field(service.NewBoolField(kiFieldMergeTicks).Description("Merge the partitions' tick records into one clock: a tick passes on (without kafka_* metadata) once every partition read since assignment has passed it, so a partition behind (rewound) never has its pairs' windows closed by another's clock.").Default(false)).
+		Field(service.NewBoolField(kiFieldMergeTicks).Description("Merge the partitions' tick records into one clock: a tick passes on (without kafka_* metadata but kafka_assignment) once every partition read since assignment has passed it, so a partition behind (rewound) never has its pairs' windows closed by another's clock.").Default(false)).
 		Fields(kafkaIdentityFields()...).
 		Field(service.NewAutoRetryNacksToggleField())
 }
@@ -237,10 +246,12 @@ type kafkaInput struct {
 	mergeTicks bool
 	ticks      *kafkaTicks
 
+	// mu also makes each batch and each revocation whole to the other: a
+	// batch made after a revocation holds nothing of its partitions.
 	mu       sync.Mutex
 	cl       *kgo.Client
 	commits  *kafkaCommits
-	assigned map[kafkaPartition]bool
+	assigned map[kafkaPartition]int32 // → the generation it was assigned in
 }
 
 func (in *kafkaInput) Connect(ctx context.Context) error {
@@ -249,7 +260,7 @@ func (in *kafkaInput) Connect(ctx context.Context) error {
 	if in.cl != nil {
 		return nil
 	}
-	in.commits, in.assigned, in.ticks = newKafkaCommits(), map[kafkaPartition]bool{}, newKafkaTicks()
+	in.commits, in.assigned, in.ticks = newKafkaCommits(), map[kafkaPartition]int32{}, newKafkaTicks()
 	opts := append(in.conf.opts(), kgo.WithLogger(kafkaLogger{in.log}))
 	if in.conf.group == "" {
 		opts = append(opts, in.groupless.opts(time.Now())...)
@@ -283,11 +294,14 @@ func (in *kafkaInput) onAssigned(ctx context.Context, cl *kgo.Client, parts map[
 	if in.mergeTicks {
 		in.ticks.expect(kafkaBacklog(ctx, cl, in.conf.group, in.rewind != nil, parts, in.log))
 	}
+	_, gen := cl.GroupMetadata() // the new generation: stored on joining, before this
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for t, ps := range parts {
 		for _, p := range ps {
-			in.assigned[kafkaPartition{t, p}] = true
+			if _, held := in.assigned[kafkaPartition{t, p}]; !held {
+				in.assigned[kafkaPartition{t, p}] = gen
+			}
 		}
 	}
 }
@@ -311,13 +325,13 @@ func (in *kafkaInput) onLost(_ context.Context, _ *kgo.Client, parts map[string]
 }
 
 func (in *kafkaInput) forget(parts map[string][]int32) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.commits.revoke(parts)
 	in.ticks.forget(parts)
 	if in.rewind != nil {
 		in.rewind.forget(parts)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
 	for t, ps := range parts {
 		for _, p := range ps {
 			delete(in.assigned, kafkaPartition{t, p})
@@ -390,14 +404,21 @@ func (in *kafkaInput) logErrors(fetches kgo.Fetches) {
 }
 
 // batch turns the records into messages: re-read records below the floor
-// are dropped, tick records merged (merge_ticks). Only records at or past
-// the committed offset are tracked for commit.
+// are dropped, tick records merged (merge_ticks), and records of partitions
+// revoked since the poll dropped (their new owner reads them). Only records
+// at or past the committed offset are tracked for commit.
 func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.MessageBatch, service.AckFunc) {
 	_, gen := cl.GroupMetadata()
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	batch := make(service.MessageBatch, 0, len(recs))
 	fresh := recs[:0:0]
 	for _, r := range recs {
-		m, again := in.message(r, gen)
+		assigned, held := in.assignedAt(r)
+		if !held {
+			continue
+		}
+		m, again := in.message(r, gen, assigned)
 		if !again {
 			fresh = append(fresh, r)
 		}
@@ -418,8 +439,8 @@ func (in *kafkaInput) batch(cl *kgo.Client, recs []*kgo.Record) (service.Message
 }
 
 // message is the message to pass on for r (nil: none) and whether r is a
-// re-read of a record the previous owner processed.
-func (in *kafkaInput) message(r *kgo.Record, gen int32) (*service.Message, bool) {
+// re-read of a record the previous owner processed. Callers hold in.mu.
+func (in *kafkaInput) message(r *kgo.Record, gen, assigned int32) (*service.Message, bool) {
 	var again, drop bool
 	if in.rewind != nil {
 		if again, drop = in.rewind.reread(r); drop {
@@ -427,14 +448,17 @@ func (in *kafkaInput) message(r *kgo.Record, gen int32) (*service.Message, bool)
 		}
 	}
 	m := kafkaMessage(r, gen)
+	m.MetaSetMut(MetaKafkaAssigned, int64(assigned))
 	if again {
 		m.MetaSetMut(MetaKafkaRewound, "true")
 	}
 	if in.mergeTicks {
 		if tick, isTick := in.ticks.record(r, m); isTick {
+			in.tagAssignment(tick)
 			return tick, again
 		}
 	}
+	in.tagAssignment(m)
 	return m, again
 }
 

@@ -44,7 +44,14 @@ otherwise (complete now, or empty at a changed previous close). Only trades olde
 horizon are never merged: they pass on with tickcast_kind=late_trade for a switch output to
 route. Within one batch, later versions of a candle replace the earlier message in place. A
 store keyed by start keeps the latest version; the features processor recomputes the rows that
-depend on it.`).
+depend on it.
+
+From a tickcast_kafka group input, a pair's state belongs to the assignment of its partition
+(kafka_partition, kafka_assigned): a message of the pair with another kafka_assigned than the
+state was built from (the partition came back after a rebalance, re-read from the rewind)
+resets the pair first, and a tick whose kafka_assignment no longer holds the partition as
+before resets the pair, so it never closes windows another replica owns. Each reset is logged
+and counted (tickcast_candles_state_reset). Messages without that metadata change nothing.`).
 		Field(service.NewDurationField(cpFieldInterval).Description("Window length, 1s to 24h, dividing a day.").Default("1m")).
 		Field(service.NewDurationField(cpFieldGrace).Description("How long a window waits for out-of-order trades after its end.").Default("2s")).
 		Field(service.NewBoolField(cpFieldEmitTrades).Description("Pass accepted trades on (e.g. to store raw trades).").Default(true)).
@@ -87,8 +94,10 @@ func newCandlesProcessor(conf *service.ParsedConfig, mgr *service.Resources) (se
 		mLateMerged: m.NewCounter("tickcast_trades_late_merged"),
 		mCorrected:  m.NewCounter("tickcast_candles_corrected"),
 		mLag:        m.NewTimer("tickcast_candle_emit_lag", "pair"),
+		mReset:      m.NewCounter("tickcast_candles_state_reset"),
 		grace:       grace,
 		emitted:     map[candleKey]int{},
+		sources:     map[string]pairSource{},
 	}, nil
 }
 
@@ -102,12 +111,14 @@ type candlesProcessor struct {
 	// that a later version of a candle replaces the earlier message.
 	emitted map[candleKey]int
 	gaps    *online.Gaps // receives the gap state per pair; may be nil
+	// sources is where each pair's state comes from (group input only).
+	sources map[string]pairSource
 
 	log                              *service.Logger
 	mAccepted, mDup, mLate, mInvalid *service.MetricCounter
 	mCandles, mIncomp                *service.MetricCounter
 	mRepaired, mCorrected            *service.MetricCounter
-	mLateMerged                      *service.MetricCounter
+	mLateMerged, mReset              *service.MetricCounter
 	// mLag times each candle's first emission from its end+grace on the
 	// stream clock (market time: newest trade or tick), the emit lag.
 	mLag  *service.MetricTimer
@@ -157,6 +168,7 @@ func (p *candlesProcessor) trade(msg *service.Message, out service.MessageBatch)
 	if t.TS.After(p.clock) {
 		p.clock = t.TS
 	}
+	p.claim(t.Pair, msg)
 	corrected := p.agg.Stats().Corrected
 	p.candles, outcome, err = p.agg.Add(t, p.candles[:0])
 	if err != nil {
@@ -200,6 +212,7 @@ func (p *candlesProcessor) gap(msg *service.Message, out service.MessageBatch) s
 		msg.SetError(fmt.Errorf("candles: %w", err))
 		return append(out, msg)
 	}
+	p.claim(g.Pair, msg)
 	corrected := p.agg.Stats().Corrected
 	p.candles = applyGap(p.agg, g, p.candles[:0])
 	if n := p.agg.Stats().Corrected - corrected; n > 0 {
@@ -223,6 +236,8 @@ func (p *candlesProcessor) tick(msg *service.Message, out service.MessageBatch) 
 		msg.SetError(fmt.Errorf("candles: %w", err))
 		return append(out, msg)
 	}
+	p.release(msg)
+	p.claim(metaString(msg, MetaPair), msg)
 	if flush {
 		p.candles = p.agg.Flush(p.candles[:0])
 		// The features stage after it releases the rows it holds on a flush.
