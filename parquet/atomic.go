@@ -2,11 +2,7 @@ package parquet
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/tickcast/tickcast/internal/atomicfile"
@@ -29,14 +25,5 @@ func atomicWrite(path string, write func(io.Writer) error, beforeRename func(tmp
 // removeStale deletes temporary files that a crashed write left in dir.
 // Callers hold the partition lock, so no live write owns them.
 func removeStale(dir string) ([]string, error) {
-	stale, err := filepath.Glob(filepath.Join(dir, tmpPattern))
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range stale {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("remove stale %s: %w", p, err)
-		}
-	}
-	return stale, nil
+	return atomicfile.RemoveTemps(filepath.Join(dir, FileName), atomicfile.Options{Temp: tmpPattern})
 }

@@ -36,10 +36,7 @@ type Options struct {
 // the temporary file is removed.
 func WriteFunc(path string, opts Options, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	if opts.Temp == "" {
-		opts.Temp = filepath.Base(path) + ".tmp-*"
-	}
-	f, err := os.CreateTemp(dir, opts.Temp)
+	f, err := os.CreateTemp(dir, opts.temp(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -63,6 +60,31 @@ func WriteFunc(path string, opts Options, write func(io.Writer) error) (err erro
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// temp is the pattern of path's temporary files.
+func (o Options) temp(path string) string {
+	if o.Temp != "" {
+		return o.Temp
+	}
+	return filepath.Base(path) + ".tmp-*"
+}
+
+// RemoveTemps deletes the temporary files that writes of path (with opts)
+// left when their process died before the rename (SIGKILL, power loss), and
+// returns their paths. A live write's temporary file looks the same: call it
+// holding the lock that serialises the writers of path.
+func RemoveTemps(path string, opts Options) ([]string, error) {
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), opts.temp(path)))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove stale %s: %w", p, err)
+		}
+	}
+	return stale, nil
 }
 
 func writeAndSync(f *os.File, write func(io.Writer) error) error {

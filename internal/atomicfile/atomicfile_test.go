@@ -96,3 +96,36 @@ func writeString(s string) func(io.Writer) error {
 		return err
 	}
 }
+
+// What writes killed before their rename left beside a file, under the
+// default temporary name or the caller's, is removed; nothing else is.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.json")
+	for _, name := range []string{"a.json", "a.json.tmp-1", "a.json.tmp-2", ".a.tmp-3", "b.json.tmp-4"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		opts Options
+		want []string
+	}{
+		{Options{}, []string{"a.json.tmp-1", "a.json.tmp-2"}},
+		{Options{Temp: ".a.tmp-*"}, []string{".a.tmp-3"}},
+	} {
+		got, err := RemoveTemps(p, tt.opts)
+		if err != nil || len(got) != len(tt.want) {
+			t.Fatalf("RemoveTemps(%q) = %q, %v; want %q", tt.opts.Temp, got, err, tt.want)
+		}
+		for i, g := range got {
+			if filepath.Base(g) != tt.want[i] {
+				t.Errorf("removed %q, want %q", g, tt.want)
+			}
+		}
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 2 {
+		t.Errorf("%d files left, want a.json and b.json.tmp-4", len(left))
+	}
+}
