@@ -4,15 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +49,7 @@ func TestStageCandlesKillNine(t *testing.T) {
 	moved := h.pairsOf(owned[victim.member])
 	h.produce(0, 0.4)
 	h.waitCandles(0.4)
-	before := h.topic.snapshot()
+	before := h.topic.mark()
 	victim.kill()
 	killed := time.Now()
 	h.produce(0.4, 1)
@@ -129,7 +124,7 @@ type failover struct {
 	pairs   []string
 	recs    []*kgo.Record // in event-time order, as the ingest stage writes them
 	want    *candleSet
-	topic   *candleLog
+	topic   *topicLog[market.Candle]
 	end     streamEnd
 	adm     *kadm.Client
 	cl      *kgo.Client
@@ -138,18 +133,10 @@ type failover struct {
 func newFailover(t *testing.T, c *kafkatest.Cluster, replication int16, end streamEnd) *failover {
 	t.Helper()
 	h := &failover{t: t, brokers: c.Brokers, bin: buildTickcast(t), dir: t.TempDir(), end: end}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := ApplyKafkaTopics(ctx, h.brokers, 6, replication); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	h.cl, h.adm = cl, kadm.NewClient(cl)
+	h.cl, h.adm = stageTopics(t, h.brokers, 6, replication)
 	if replication > 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
 		h.minInsync(ctx, "2")
 	}
 	h.pairs, h.recs = failoverRecords(t, end)
@@ -257,7 +244,7 @@ func (h *failover) waitCandles(to float64) {
 	at := recordTime(h.recs[i]).Add(-3 * time.Minute)
 	waitStageFor(h.t, 90*time.Second, fmt.Sprintf("candles up to %v", at), func() bool {
 		for _, p := range h.pairs {
-			if h.topic.last(p).Before(at) {
+			if h.topic.newest(p).Before(at) {
 				return false
 			}
 		}
@@ -288,7 +275,7 @@ func (h *failover) waitEnd() {
 	for {
 		behind := ""
 		for p, s := range last {
-			if got := h.topic.last(p); got.Before(s) {
+			if got := h.topic.newest(p); got.Before(s) {
 				behind += fmt.Sprintf(" %s at %v of %v;", p, got.Format(time.TimeOnly), s.Format(time.TimeOnly))
 			}
 		}
@@ -353,13 +340,13 @@ func (h *failover) check() {
 	}
 	lost, wrong := 0, 0
 	for k, w := range h.want.by {
-		g, ok := got.by[k]
+		g, ok := got[k]
 		switch {
 		case !ok:
 			if lost++; lost <= 3 {
 				h.t.Errorf("lost candle %s %v", k.pair, w.Start)
 			}
-		case g != w:
+		case g.v != w:
 			if wrong++; wrong <= 3 {
 				h.t.Errorf("candle %s %v:\n got %+v\nwant %+v", k.pair, w.Start, g, w)
 			}
@@ -367,10 +354,10 @@ func (h *failover) check() {
 	}
 	extra, after := 0, 0
 	end := h.lastStarts()
-	for k, g := range got.by {
+	for k, g := range got {
 		if _, ok := h.want.by[k]; !ok {
 			// The clock ticking on after the stream closes empty minutes.
-			if g.Start.After(end[k.pair]) && g.Trades == 0 {
+			if g.v.Start.After(end[k.pair]) && g.v.Trades == 0 {
 				after++
 				continue
 			}
@@ -380,26 +367,24 @@ func (h *failover) check() {
 		}
 	}
 	h.t.Logf("%d reference candles over %v; topic: %d candle records, %d keys; lost %d, wrong %d, extra %d (%d empty after the end); duplicates (same pair, start, revision) %d",
-		len(h.want.by), h.pairs, got.n, len(got.by), lost, wrong, extra, after, dups)
+		len(h.want.by), h.pairs, h.topic.mark().n, len(got), lost, wrong, extra, after, dups)
 	if lost+wrong+extra > 0 {
 		h.t.Errorf("lost %d, wrong %d, extra %d of %d candles", lost, wrong, extra, len(h.want.by))
 	}
 }
 
-// pairsOf names the pairs whose trades partition is in parts.
-func (h *failover) pairsOf(parts []int32) []string {
-	var out []string
-	for _, p := range h.pairs {
-		if slices.Contains(parts, h.partition(p)) {
-			out = append(out, p)
-		}
-	}
-	return out
+func (h *failover) replica(name string) *replica {
+	h.t.Helper()
+	return startReplica(h.t, h.bin, name, "stage-candles.yaml", map[string]string{
+		"TICKCAST_KAFKA_BROKERS": strings.Join(h.brokers, ","),
+		"TICKCAST_DATA_DIR":      filepath.Join(h.dir, name),
+	})
 }
 
-func (h *failover) partition(pair string) int32 {
-	return int32(kgo.StickyKeyPartitioner(nil).ForTopic("trades").Partition(&kgo.Record{Key: []byte(pair)}, 6))
-}
+// pairsOf names the pairs whose trades partition is in parts.
+func (h *failover) pairsOf(parts []int32) []string { return pairsIn(h.pairs, parts, 6) }
+
+func (h *failover) partition(pair string) int32 { return pairPartition(pair, 6) }
 
 func (h *failover) leader(topic, pair string) int32 {
 	h.t.Helper()
@@ -413,264 +398,22 @@ func (h *failover) leader(topic, pair string) int32 {
 }
 
 // waitMember waits for a group member not in known and returns its ID.
-func (h *failover) waitMember(known []string) (id string) {
+func (h *failover) waitMember(known []string) string {
 	h.t.Helper()
-	waitStageFor(h.t, 60*time.Second, "a new member of "+failoverGroup, func() bool {
-		for m := range h.members() {
-			if !slices.Contains(known, m) {
-				id = m
-				return true
-			}
-		}
-		return false
-	})
-	return id
+	return waitGroupMember(h.t, h.adm, failoverGroup, known)
 }
 
 // waitAssignment waits for a stable group of n members and returns their
 // partitions of trades, by member.
-func (h *failover) waitAssignment(n int) (owned map[string][]int32) {
+func (h *failover) waitAssignment(n int) map[string][]int32 {
 	h.t.Helper()
-	waitStageFor(h.t, 60*time.Second, fmt.Sprintf("%d members holding every partition", n), func() bool {
-		owned = h.members()
-		total := 0
-		for _, ps := range owned {
-			total += len(ps)
-		}
-		return len(owned) == n && total == 6
-	})
-	return owned
-}
-
-func (h *failover) members() map[string][]int32 {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	gs, err := h.adm.DescribeGroups(ctx, failoverGroup)
-	if err != nil {
-		return nil
-	}
-	g := gs[failoverGroup]
-	if g.State != "Stable" {
-		return nil
-	}
-	out := map[string][]int32{}
-	for _, m := range g.Members {
-		out[m.MemberID] = nil
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, tp := range a.Topics {
-				out[m.MemberID] = append(out[m.MemberID], tp.Partitions...)
-			}
-		}
-	}
-	return out
-}
-
-// replica is one `tickcast connect run stage-candles.yaml` process.
-type replica struct {
-	name   string
-	member string
-	cmd    *exec.Cmd
-	log    *lockedBuffer
-	exited chan struct{}
-}
-
-func (h *failover) replica(name string) *replica {
-	h.t.Helper()
-	r := &replica{name: name, log: &lockedBuffer{}, exited: make(chan struct{})}
-	r.cmd = exec.Command(h.bin, "connect", "run", filepath.Join("pipelines", "stage-candles.yaml"))
-	r.cmd.Env = append(os.Environ(),
-		"TICKCAST_KAFKA_BROKERS="+strings.Join(h.brokers, ","),
-		"TICKCAST_DATA_DIR="+filepath.Join(h.dir, name),
-		"TICKCAST_CONNECT_HTTP="+freeLoopback(h.t))
-	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-	if err := r.cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	go func() { _ = r.cmd.Wait(); close(r.exited) }()
-	h.t.Cleanup(func() {
-		r.kill()
-		if h.t.Failed() {
-			h.t.Logf("replica %s log (tail):\n%s", r.name, tailString(r.log.String(), 3000))
-		}
-	})
-	return r
-}
-
-func (r *replica) kill() {
-	_ = r.cmd.Process.Kill()
-	<-r.exited
-}
-
-// stop ends the replica as a user would (SIGTERM): it commits and leaves.
-func (r *replica) stop() {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(30 * time.Second):
-		r.kill()
-	}
-}
-
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// buildTickcast builds the binary from this repository (as e2e does).
-func buildTickcast(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tickcast")
-	b := exec.Command("go", "build", "-o", bin, "./cmd/tickcast")
-	b.Dir = ".."
-	if msg, err := b.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
-	}
-	return bin
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func tailString(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// candleLog is every candle record of the candles topic, in arrival order.
-type candleLog struct {
-	mu        sync.Mutex
-	recs      []loggedCandle
-	lastStart map[string]time.Time
-}
-
-type loggedCandle struct {
-	c    market.Candle
-	body string
-	at   time.Time // the record's (produce) timestamp
+	return waitGroupAssignment(h.t, h.adm, failoverGroup, n, 6)
 }
 
 // consumeCandles reads the candles topic from the start until the test ends.
-func consumeCandles(t *testing.T, brokers []string) *candleLog {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics("candles"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &candleLog{lastStart: map[string]time.Time{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			cl.PollFetches(ctx).EachRecord(l.add)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done; cl.Close() })
-	return l
-}
-
-func (l *candleLog) add(r *kgo.Record) {
-	for _, hd := range r.Headers {
-		if hd.Key == MetaKind && string(hd.Value) != KindCandle {
-			return
-		}
-	}
-	var c market.Candle
-	if json.Unmarshal(r.Value, &c) != nil || c.Pair == "" {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, loggedCandle{c, string(r.Value), r.Timestamp})
-	if c.Start.After(l.lastStart[c.Pair]) {
-		l.lastStart[c.Pair] = c.Start
-	}
-}
-
-func (l *candleLog) last(pair string) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lastStart[pair]
-}
-
-// snapshot is how many records arrived and each pair's last start so far.
-func (l *candleLog) snapshot() candleSnapshot {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return candleSnapshot{n: len(l.recs), last: maps.Clone(l.lastStart)}
-}
-
-type candleSnapshot struct {
-	n    int
-	last map[string]time.Time
-}
-
-// resumeAfter: from the kill to the first candle record of a moved pair
-// produced after it, and to the first one past what that pair had before.
-func (l *candleLog) resumeAfter(killed time.Time, moved []string, before candleSnapshot) (first, fresh time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	first, fresh = -1, -1
-	for _, r := range l.recs[before.n:] {
-		if !slices.Contains(moved, r.c.Pair) || r.at.Before(killed) {
-			continue
-		}
-		if first < 0 {
-			first = r.at.Sub(killed)
-		}
-		if fresh < 0 && r.c.Start.After(before.last[r.c.Pair]) {
-			fresh = r.at.Sub(killed)
-		}
-	}
-	return first, fresh
-}
-
-// reduce keeps the latest revision per (pair, start); it counts the records
-// repeating a (pair, start, revision) and reports those whose content differs.
-func (l *candleLog) reduce() (set *candleSet, dups int, conflicts []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	type rev struct {
-		k   candleKey
-		rev int
-	}
-	seen := map[rev]string{}
-	set = newCandleSet()
-	for _, r := range l.recs {
-		k := rev{candleKey{r.c.Pair, r.c.Start.UnixNano()}, r.c.Revision}
-		if body, ok := seen[k]; ok {
-			dups++
-			if body != r.body {
-				conflicts = append(conflicts, fmt.Sprintf("%s %v rev %d:\n%s\n%s", r.c.Pair, r.c.Start, r.c.Revision, body, r.body))
-			}
-			continue
-		}
-		seen[k] = r.body
-		set.add(r.c)
-	}
-	return set, dups, conflicts
+func consumeCandles(t *testing.T, brokers []string) *topicLog[market.Candle] {
+	return consumeTopic(t, brokers, "candles", &topicLog[market.Candle]{kind: KindCandle, decode: wire.DecodeCandle,
+		key: func(c market.Candle) (candleKey, int) { return candleKey{c.Pair, c.Start.UnixNano()}, c.Revision }})
 }
 
 // TestStageCandlesNoFault is the baseline: one replica, nothing fails.

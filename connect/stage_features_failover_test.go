@@ -1,8 +1,12 @@
 package connect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"io/fs"
+	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,19 +67,11 @@ func TestStageFeaturesFailover(t *testing.T) {
 	vars := stageVars(brokers, dir)
 	startStage(t, "pipelines/stage-candles.yaml", vars)
 	stopA := startStage(t, "pipelines/stage-features.yaml", vars)
-	memberA := waitGroupMember(t, adm, nil)
+	memberA := waitGroupMember(t, adm, featuresGroup, nil)
 	startStage(t, "pipelines/stage-features.yaml", vars)
-	memberB := waitGroupMember(t, adm, []string{memberA})
-	owned := waitGroupAssignment(t, adm, 2, 2)
-	part := func(p string) int32 {
-		return int32(kgo.StickyKeyPartitioner(nil).ForTopic("candles").Partition(&kgo.Record{Key: []byte(p)}, 2))
-	}
-	var moved []string
-	for _, p := range pairs {
-		if slices.Contains(owned[memberA], part(p)) {
-			moved = append(moved, p)
-		}
-	}
+	memberB := waitGroupMember(t, adm, featuresGroup, []string{memberA})
+	owned := waitGroupAssignment(t, adm, featuresGroup, 2, 2)
+	moved := pairsIn(pairs, owned[memberA], 2)
 	if len(moved) != 1 || len(owned[memberB]) != 1 {
 		t.Fatalf("assignment %v (A %s, B %s): want one pair per replica", owned, memberA, memberB)
 	}
@@ -103,7 +99,7 @@ func TestStageFeaturesFailover(t *testing.T) {
 	}
 	stopA()
 	stopped := time.Now()
-	waitGroupAssignment(t, adm, 1, 2)
+	waitGroupAssignment(t, adm, featuresGroup, 1, 2)
 	t.Logf("replica A stopped; B holds both partitions after %v", time.Since(stopped).Round(10*time.Millisecond))
 	produceRaw(t, brokers, recs[half:]...)
 	waitStageFor(t, 60*time.Second, "every pair's rows", func() bool {
@@ -164,12 +160,359 @@ func TestStageFeaturesFailover(t *testing.T) {
 	}
 }
 
+// TestStageFeaturesKillNine: two stage-features replicas as processes
+// (`tickcast connect run`, built from this repository) sharing one data dir,
+// the fenced store, on a real broker. The real Binance BTCUSDT and ETHUSDT
+// minute klines of 2025-05-20 00:00–08:00 go to `candles` as the candles
+// stage writes them, a minute of both pairs every 30 ms; with 2 partitions
+// each replica owns one pair. Mid-stream the owner of one pair is killed
+// with SIGKILL: its rows not yet flushed or produced die with it, maybe in a
+// flush. Once its session expires the survivor takes the pair (rewinding
+// its candles) and emits the rows it held for it, the last 2 ×
+// FeatureWindow; older ones exist only in the dead replica's files. At the
+// end, for every (pair, ts), the store and the features topic (reduced to
+// the latest revision) hold the row a features processor gives in process
+// over the same candles, and the store every candle; the pair resumed
+// within 10 s of the session expiry; its fence moved to the survivor's
+// generation; and what a flush cut short by SIGKILL leaves (temporary
+// files, planted beside the real kill's, which rarely lands in a flush) is
+// never read and is gone after the survivor's writes.
+func TestStageFeaturesKillNine(t *testing.T) {
+	k := newFeaturesKill(t, 8*time.Hour)
+	a := k.replica("a")
+	a.member = waitGroupMember(t, k.adm, featuresGroup, nil)
+	b := k.replica("b")
+	b.member = waitGroupMember(t, k.adm, featuresGroup, []string{a.member})
+	owned := waitGroupAssignment(t, k.adm, featuresGroup, 2, 2)
+	victim, survivor := a, b
+	if len(pairsIn(k.pairs, owned[a.member], 2)) == 0 {
+		victim, survivor = b, a
+	}
+	moved := pairsIn(k.pairs, owned[victim.member], 2)
+	if len(moved) != 1 || len(pairsIn(k.pairs, owned[survivor.member], 2)) != 1 {
+		t.Fatalf("assignment %v: want one pair per replica", owned)
+	}
+	fed := k.feed(30 * time.Millisecond)
+	mid := k.candles[len(k.candles)*45/100].End
+	waitStageFor(t, 60*time.Second, fmt.Sprintf("%s's rows up to %v in the store", moved[0], mid), func() bool {
+		rs, err := parquet.ReadFeatures(k.root, moved[0], mid, time.Time{})
+		return err == nil && len(rs) > 0
+	})
+	oldGen := fenceGen(t, k.root, moved[0])
+	before := k.topic.mark()
+	victim.kill()
+	killed := time.Now()
+	t.Logf("killed replica %s holding %s (member %s) at %v of the stream; survivor %s; %s's temporary files left by the kill: %q",
+		victim.name, moved[0], victim.member, k.topic.newest(moved[0]).Format(time.TimeOnly), survivor.name, moved[0], tempFiles(t, k.root, moved[0]))
+	checkUnread(t, k.root, plantDeadFlush(t, k.root, moved[0]))
+	waitGroupAssignment(t, k.adm, featuresGroup, 1, 2)
+	rebalanced := time.Since(killed)
+	fed()
+	k.waitRows()
+
+	session := defaultSessionTimeout(t)
+	first, fresh := k.topic.resumeAfter(killed, moved, before)
+	t.Logf("failover of %s: kill → group rebalanced %v, survivor's first row %v, first row past the kill's %v; %v after the session expiry (session %v, goal ≤ 10 s)",
+		moved[0], rebalanced.Round(10*time.Millisecond), first.Round(10*time.Millisecond), fresh.Round(10*time.Millisecond),
+		(fresh - session).Round(10*time.Millisecond), session)
+	if fresh < 0 || fresh > session+10*time.Second {
+		t.Errorf("%s resumed %v after the kill, want within 10 s of the session expiry (%v)", moved[0], fresh, session)
+	}
+	k.check()
+	if g := fenceGen(t, k.root, moved[0]); g <= oldGen {
+		t.Errorf("%s's fence at generation %d after the kill, %d before: not advanced", moved[0], g, oldGen)
+	}
+	if left := tempFiles(t, k.root, moved[0]); len(left) > 0 {
+		t.Errorf("temporary files of a dead flush left after the survivor's writes: %q", left)
+	}
+}
+
+// featuresKill is TestStageFeaturesKillNine's broker, binary, store,
+// candles, reference and features topic.
+type featuresKill struct {
+	t         *testing.T
+	brokers   []string
+	bin       string
+	dir, root string
+	pairs     []string
+	candles   []market.Candle                 // every pair's, by start then pair
+	want      map[string]map[candleKey]string // by dataset: rows as JSON
+	topic     *topicLog[market.FeatureRow]
+	cl        *kgo.Client
+	adm       *kadm.Client
+}
+
+func newFeaturesKill(t *testing.T, span time.Duration) *featuresKill {
+	t.Helper()
+	c := kafkatest.StartCluster(t, 1)
+	k := &featuresKill{t: t, brokers: c.Brokers, bin: buildTickcast(t), dir: t.TempDir(), pairs: []string{"BTC/USDT", "ETH/USDT"}}
+	k.root = datadir.Parquet(k.dir)
+	k.cl, k.adm = stageTopics(t, k.brokers, 2, 1)
+	for _, cs := range binancePairCandles(t, k.pairs, span) {
+		k.candles = append(k.candles, cs...)
+	}
+	slices.SortFunc(k.candles, func(a, b market.Candle) int { return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Pair, b.Pair)) })
+	k.want = map[string]map[candleKey]string{
+		"candles":  keyedJSON(k.candles, func(c market.Candle) candleKey { return candleKey{c.Pair, c.Start.UnixNano()} }),
+		"features": featuresReference(t, k.candles),
+	}
+	k.topic = consumeFeatures(t, k.brokers)
+	return k
+}
+
+func (k *featuresKill) replica(name string) *replica {
+	return startReplica(k.t, k.bin, name, "stage-features.yaml", stageVars(strings.Join(k.brokers, ","), k.dir))
+}
+
+// feed writes the candles to `candles` as the candles stage does (keyed by
+// pair, with tickcast_kind and tickcast_pair headers), a minute of every
+// pair every pace, in the background; fed waits for the last.
+func (k *featuresKill) feed(pace time.Duration) (fed func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < len(k.candles) && ctx.Err() == nil; {
+			var recs []*kgo.Record
+			for start := k.candles[i].Start; i < len(k.candles) && k.candles[i].Start.Equal(start); i++ {
+				c := k.candles[i]
+				recs = append(recs, &kgo.Record{Topic: "candles", Key: []byte(c.Pair), Value: wire.AppendJSON(nil, c),
+					Headers: []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindCandle)}, {Key: MetaPair, Value: []byte(c.Pair)}}})
+			}
+			if err := k.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil && ctx.Err() == nil {
+				k.t.Errorf("produce candles: %v", err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(pace):
+			}
+		}
+	}()
+	k.t.Cleanup(func() { cancel(); <-done })
+	return func() { <-done }
+}
+
+// stored is the store's rows of a dataset (candles, features), as JSON.
+func (k *featuresKill) stored(dataset string) (map[candleKey]string, error) {
+	if dataset == "candles" {
+		cs, err := parquet.ReadCandles(k.root, "", time.Time{}, time.Time{})
+		return keyedJSON(cs, func(c market.Candle) candleKey { return candleKey{c.Pair, c.Start.UnixNano()} }), err
+	}
+	rs, err := parquet.ReadFeatures(k.root, "", time.Time{}, time.Time{})
+	return keyedJSON(rs, rowKey), err
+}
+
+// waitRows waits until the store and the topic hold a row at every (pair,
+// ts) of the reference, then a little more: a later flush would still
+// overwrite.
+func (k *featuresKill) waitRows() {
+	k.t.Helper()
+	n := len(k.want["features"])
+	waitStageFor(k.t, 60*time.Second, fmt.Sprintf("%d rows in the store and the features topic", n), func() bool {
+		latest, _, _ := k.topic.reduce()
+		rows, err := k.stored("features")
+		return len(latest) >= n && err == nil && len(rows) >= n
+	})
+	time.Sleep(time.Second)
+}
+
+// check: the store's candles and rows, and the topic's rows at their latest
+// revision, are the reference's; a (pair, ts, revision) never comes twice
+// with two contents.
+func (k *featuresKill) check() {
+	k.t.Helper()
+	for _, ds := range []string{"candles", "features"} {
+		got, err := k.stored(ds)
+		if err != nil {
+			k.t.Fatal(err)
+		}
+		diffRows(k.t, "store "+ds, k.want[ds], got)
+	}
+	latest, dups, conflicts := k.topic.reduce()
+	for _, c := range conflicts {
+		k.t.Errorf("double counted: %s", c)
+	}
+	got := map[candleKey]string{}
+	for key, r := range latest {
+		got[key] = r.body
+	}
+	diffRows(k.t, "features topic", k.want["features"], got)
+	k.t.Logf("features topic: %d duplicates (the same pair, ts and revision again)", dups)
+}
+
+func rowKey(r market.FeatureRow) candleKey { return candleKey{r.Pair, r.TS.UnixNano()} }
+
+// keyedJSON is rows as JSON by key; a later row replaces an earlier one.
+func keyedJSON[R wire.Record](rows []R, key func(R) candleKey) map[candleKey]string {
+	out := make(map[candleKey]string, len(rows))
+	for _, r := range rows {
+		out[key(r)] = string(wire.AppendJSON(nil, r))
+	}
+	return out
+}
+
+// featuresReference runs a features processor (every pair its own) in
+// process over the candles, in order, and keeps the latest revision of
+// each (pair, ts), as JSON.
+func featuresReference(t *testing.T, candles []market.Candle) map[candleKey]string {
+	t.Helper()
+	p, err := newFeaturesProcessor(nil, nil)(nil, service.MockResources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch service.MessageBatch
+	for _, c := range candles {
+		batch = append(batch, newRecord(KindCandle, c.Pair, wire.AppendJSON(nil, c), c))
+	}
+	out, err := p.ProcessBatch(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := map[candleKey]market.FeatureRow{}
+	for _, m := range out[0] {
+		if err := m.GetError(); err != nil {
+			t.Fatalf("reference: %v", err)
+		}
+		if kindOf(m) != KindFeature {
+			continue
+		}
+		r, err := decode(m, wire.DecodeFeatureRow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old, ok := latest[rowKey(r)]; !ok || r.Revision >= old.Revision {
+			latest[rowKey(r)] = r
+		}
+	}
+	return keyedJSON(slices.Collect(maps.Values(latest)), rowKey)
+}
+
+// diffRows compares rows (as JSON) by pair and time: none lost, wrong or
+// extra; it names the first few that are.
+func diffRows(t *testing.T, what string, want, got map[candleKey]string) {
+	t.Helper()
+	at := func(k candleKey) string { return k.pair + " " + time.Unix(0, k.start).UTC().Format(time.DateTime) }
+	keys := slices.SortedFunc(maps.Keys(want), func(a, b candleKey) int { return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pair, b.pair)) })
+	lost, wrong, extra := 0, 0, 0
+	for _, k := range keys {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			if lost++; lost <= 3 {
+				t.Errorf("%s: lost %s", what, at(k))
+			}
+		case g != want[k]:
+			if wrong++; wrong <= 3 {
+				t.Errorf("%s: %s:\n got %s\nwant %s", what, at(k), g, want[k])
+			}
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			if extra++; extra <= 3 {
+				t.Errorf("%s: extra %s", what, at(k))
+			}
+		}
+	}
+	t.Logf("%s: %d rows, reference %d; lost %d, wrong %d, extra %d", what, len(got), len(want), lost, wrong, extra)
+}
+
+// defaultSessionTimeout is the tickcast_kafka input's, which the stages keep.
+func defaultSessionTimeout(t *testing.T) time.Duration {
+	t.Helper()
+	conf, err := kafkaInputSpec().ParseYAML(`{ seed_brokers: [ "x" ], topics: [ candles ], consumer_group: g }`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := conf.FieldDuration(kiFieldSessionTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// plantDeadFlush leaves what a replica killed in a flush of pair leaves: a
+// flush writes each file (the newest day's candles and rows) to a temporary
+// file beside it and renames it over; cut short, half of it under the
+// temporary name. It returns their paths.
+func plantDeadFlush(t *testing.T, root, pair string) []string {
+	t.Helper()
+	var paths []string
+	for _, d := range []parquet.Dataset{parquet.DatasetCandles, parquet.DatasetFeatures} {
+		parts, err := parquet.Partitions(root, d, pair, time.Time{}, time.Time{})
+		if err != nil || len(parts) == 0 {
+			t.Fatalf("%s of %s: %d files, %v", d, pair, len(parts), err)
+		}
+		paths = append(paths, parts[len(parts)-1].Path)
+	}
+	for i, p := range paths {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[i] = p + ".tmp-sigkill"
+		if err := os.WriteFile(paths[i], body[:len(body)/2], 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// checkUnread: the store's readers (by partition, and listing its Parquet
+// files as the DuckDB views do) read none of the leftovers and find
+// nothing corrupt.
+func checkUnread(t *testing.T, root string, leftovers []string) {
+	t.Helper()
+	bad, files, err := parquet.Check(context.Background(), root)
+	if err != nil || len(bad) > 0 {
+		t.Errorf("store check beside a dead flush's files: %d files read, corrupt %v, %v", files, bad, err)
+	}
+	listed, err := parquet.Files(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range listed {
+		if slices.Contains(leftovers, p) {
+			t.Errorf("the store's Parquet files include a dead flush's %s", p)
+		}
+	}
+}
+
+// tempFiles lists the temporary files of pair's unfinished writes (its
+// Parquet files' and its fence's) under root.
+func tempFiles(t *testing.T, root, pair string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".tmp-") && strings.Contains(p, market.PairSlug(pair)) {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // binanceTrades: trades reconstructed from the first span of the real
 // Binance minute klines of each pair (BTC/USDT, ETH/USDT), over the same time.
 func binanceTrades(t *testing.T, pairs []string, span time.Duration) map[string][]market.Trade {
 	t.Helper()
-	files := map[string]string{"BTC/USDT": realdata.BinanceBTC90d, "ETH/USDT": realdata.BinanceETH90d}
 	out := map[string][]market.Trade{}
+	for p, cs := range binancePairCandles(t, pairs, span) {
+		out[p] = fakekraken.ReconstructTrades(cs, 1)
+	}
+	return out
+}
+
+// binancePairCandles: the first span of the real Binance minute klines of each
+// pair (BTC/USDT, ETH/USDT), over the same time.
+func binancePairCandles(t *testing.T, pairs []string, span time.Duration) map[string][]market.Candle {
+	t.Helper()
+	files := map[string]string{"BTC/USDT": realdata.BinanceBTC90d, "ETH/USDT": realdata.BinanceETH90d}
+	out := map[string][]market.Candle{}
 	var from time.Time
 	for _, p := range pairs {
 		cs, _, err := archive.ReadCandles(realdata.Path(t, files[p]), archive.BinanceKlines, p)
@@ -179,8 +522,7 @@ func binanceTrades(t *testing.T, pairs []string, span time.Duration) map[string]
 		if from.IsZero() {
 			from = cs[0].Start
 		}
-		cs = slices.DeleteFunc(cs, func(c market.Candle) bool { return c.Start.Before(from) || !c.Start.Before(from.Add(span)) })
-		out[p] = fakekraken.ReconstructTrades(cs, 1)
+		out[p] = slices.DeleteFunc(cs, func(c market.Candle) bool { return c.Start.Before(from) || !c.Start.Before(from.Add(span)) })
 	}
 	return out
 }
@@ -224,52 +566,6 @@ func fenceGen(t *testing.T, root, pair string) int64 {
 		t.Fatal(err)
 	}
 	return g
-}
-
-func groupMembers(adm *kadm.Client) map[string][]int32 {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	gs, err := adm.DescribeGroups(ctx, featuresGroup)
-	if err != nil || gs[featuresGroup].State != "Stable" {
-		return nil
-	}
-	out := map[string][]int32{}
-	for _, m := range gs[featuresGroup].Members {
-		out[m.MemberID] = nil
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, tp := range a.Topics {
-				out[m.MemberID] = append(out[m.MemberID], tp.Partitions...)
-			}
-		}
-	}
-	return out
-}
-
-func waitGroupMember(t *testing.T, adm *kadm.Client, known []string) (id string) {
-	t.Helper()
-	waitStageFor(t, 60*time.Second, "a new member of "+featuresGroup, func() bool {
-		for m := range groupMembers(adm) {
-			if !slices.Contains(known, m) {
-				id = m
-				return true
-			}
-		}
-		return false
-	})
-	return id
-}
-
-func waitGroupAssignment(t *testing.T, adm *kadm.Client, members, partitions int) (owned map[string][]int32) {
-	t.Helper()
-	waitStageFor(t, 60*time.Second, fmt.Sprintf("%d members of %s holding %d partitions", members, featuresGroup, partitions), func() bool {
-		owned = groupMembers(adm)
-		n := 0
-		for _, ps := range owned {
-			n += len(ps)
-		}
-		return len(owned) == members && n == partitions
-	})
-	return owned
 }
 
 // staleStoreWrite writes row tagged with generation gen through a fenced
