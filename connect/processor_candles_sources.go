@@ -87,6 +87,9 @@ func (p *candlesProcessor) reset(pair string, src pairSource, why string) {
 		return
 	}
 	p.mReset.Incr(1)
+	if p.gaps != nil { // publishGaps no longer sees the pair: nothing open here
+		p.gaps.Set(pair, false)
+	}
 	p.log.With("pair", pair, "topic", src.tp.topic, "partition", src.tp.part, "assigned", src.assigned).
 		Info("candles: pair state reset: " + why)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/tickcast/tickcast/market"
+	"github.com/tickcast/tickcast/online"
 	"github.com/tickcast/tickcast/wire"
 )
 
@@ -27,6 +28,7 @@ func TestCandlesResetOnReassignment(t *testing.T) {
 		msgs   []*service.Message
 		want   []string // candles emitted: pair start ids
 		resets int
+		gap    bool // ETH/USD's gap state published at the end
 	}{
 		{
 			name: "no kafka metadata: nothing is reset",
@@ -35,6 +37,7 @@ func TestCandlesResetOnReassignment(t *testing.T) {
 				fixTrade("ETH/USD", 5, "03:05", -1),
 			},
 			want: []string{"ETH/USD 00:00 1-2 incomplete", "ETH/USD 01:00 0-0 incomplete", "ETH/USD 02:00 0-0 incomplete"},
+			gap:  true, // ids 3-4
 		},
 		{
 			name: "same assignment: the state goes on",
@@ -72,6 +75,16 @@ func TestCandlesResetOnReassignment(t *testing.T) {
 				fixTrade("ETH/USD", 5, "03:05", 7), fixTrade("ETH/USD", 6, "04:05", 7),
 			},
 			want:   []string{"ETH/USD 03:00 5-5 incomplete"},
+			resets: 1,
+			gap:    true,
+		},
+		{
+			name: "a pair dropped by a tick has no gap open here",
+			msgs: []*service.Message{
+				fixSource(gapMessage(GapRecord{Kind: GapOutage, State: GapOpen, ID: 9, Pair: "ETH/USD", FromTS: fixAt("00:00")}), "ETH/USD", 3),
+				fixTrade("ETH/USD", 1, "00:10", 3),
+				fixTick("02:00", "trades/1@3"),
+			},
 			resets: 1,
 		},
 		{
@@ -112,7 +125,8 @@ func TestCandlesResetOnReassignment(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			mgr := service.MockResources(service.MockResourcesOptUseLogger(service.NewLoggerFromSlog(slog.New(slog.NewJSONHandler(&logs, nil)))))
-			bp, err := newCandlesProcessor(mustParse(t, candlesProcessorSpec(), "interval: 1m\ngrace: 0s\nemit_trades: false"), mgr)
+			gaps := &online.Gaps{}
+			bp, err := candlesProcessorWith(gaps)(mustParse(t, candlesProcessorSpec(), "interval: 1m\ngrace: 0s\nemit_trades: false"), mgr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,6 +145,9 @@ func TestCandlesResetOnReassignment(t *testing.T) {
 			}
 			if n := strings.Count(logs.String(), "pair state reset"); n != tt.resets {
 				t.Errorf("%d resets logged, want %d:\n%s", n, tt.resets, logs.String())
+			}
+			if got := gaps.Open("ETH-USD"); got != tt.gap {
+				t.Errorf("ETH/USD gap open %v, want %v", got, tt.gap)
 			}
 			for _, attr := range []string{`"pair":"ETH/USD"`, `"partition":"5"`} {
 				if tt.resets > 0 && !strings.Contains(logs.String(), attr) {

@@ -33,9 +33,18 @@ func TestStageCandlesRegain(t *testing.T) {
 	h.produce(0.6, 1)
 	h.waitEnd()
 	h.check()
+	resets := map[string]bool{}
 	for _, line := range strings.Split(a.log.String(), "\n") {
 		if strings.Contains(line, "pair state reset") {
 			t.Logf("a: %s", line)
+			for _, p := range moved {
+				resets[p] = resets[p] || strings.Contains(line, "pair="+p+" ")
+			}
+		}
+	}
+	for _, p := range moved {
+		if !resets[p] {
+			t.Errorf("a logged no reset of %s", p)
 		}
 	}
 }
