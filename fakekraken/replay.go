@@ -28,6 +28,7 @@ func newTapes(cfg Config) (map[string]*tape, error) {
 			return nil, fmt.Errorf("fakekraken: pair %s given twice", t.pair)
 		}
 		t.snap = cmp.Or(sizes[t.pair], cfg.SnapshotSize)
+		t.stalls = newStalls(t.pair, cfg.Faults.Stalls)
 		if streamed {
 			t.keep = max(cfg.History, t.snap)
 		}
@@ -57,6 +58,9 @@ func newTapes(cfg Config) (map[string]*tape, error) {
 		if tapes[pair] == nil {
 			return nil, fmt.Errorf("fakekraken: snapshot size of %s, a pair not replayed", pair)
 		}
+	}
+	if err := validateStalls(cfg, tapes); err != nil {
+		return nil, err
 	}
 	return tapes, nil
 }
@@ -229,6 +233,7 @@ func (s *Server) publishLocked(t *tape, n int) {
 	s.stats.published.Add(int64(k))
 	t.published = n
 	t.trim()
+	s.beginStallsLocked(t)
 	s.wakeLocked(t)
 	s.countForOutageLocked(k)
 	s.checkDoneLocked()
@@ -327,16 +332,18 @@ func (s *Server) subscribe(c *conn, pair string, snapshot bool) ([]market.Trade,
 	if !s.started {
 		s.startLocked()
 	}
-	t.subs[c] = &sub{next: t.published}
+	t.subs[c] = &sub{next: s.feedEndLocked(t, time.Now())} // a stalled feed goes on where its snapshot ends
 	if !snapshot {
 		return nil, ""
 	}
 	return s.snapshotLocked(t), ""
 }
 
-// snapshotLocked is the pair's last snapshot-size published trades, as of now.
+// snapshotLocked is the pair's last snapshot-size published trades, as of
+// now (of the stall's start while its feed stalls).
 func (s *Server) snapshotLocked(t *tape) []market.Trade {
-	return t.emit(max(t.base, t.published-t.snap), t.published)
+	end := s.feedEndLocked(t, time.Now())
+	return t.emit(max(t.base, end-t.snap), end)
 }
 
 // snapshots returns the current snapshot of each pair c is subscribed to.
@@ -388,7 +395,8 @@ func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
 		c.log.Warn("fakekraken: subscriber fell behind the history window", "pair", pair, "skipped", t.base-sb.next)
 		sb.next = t.base
 	}
-	n := min(t.published-sb.next, limit)
+	s.skipLostLocked(t, sb)
+	n := min(s.feedEndLocked(t, time.Now())-sb.next, limit)
 	if n <= 0 {
 		return nil
 	}

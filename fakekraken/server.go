@@ -12,9 +12,10 @@
 //
 // Faults are the real exchange's: abrupt drops, silences, maintenance,
 // repeated snapshots, outages refusing WebSocket and REST with HTTP 503
-// while trades go on (outage.go), snapshot and updates before the subscribe
-// reply, hostile trades served alike on WebSocket and REST (hostile.go),
-// and REST rate limits and failures (RESTFaults). FaultMatrix lists fixed
+// while trades go on (outage.go), one pair's feed stalling while the others
+// flow (stall.go), snapshot and updates before the subscribe reply, hostile
+// trades served alike on WebSocket and REST (hostile.go), and REST rate
+// limits and failures (RESTFaults). FaultMatrix lists fixed
 // combinations for end-to-end tests.
 //
 // What it sends that is not in the source data: ord_type is always "market"
@@ -125,6 +126,8 @@ type Faults struct {
 	// Hostile replaces tape trades by corrupt copies with the same
 	// trade_id, on the WebSocket and in REST alike (hostile.go).
 	Hostile []HostileTrade
+	// Stalls stall one pair's feed while the others flow (stall.go).
+	Stalls []PairStall
 }
 
 // Stats counts what the server did.
@@ -135,6 +138,7 @@ type Stats struct {
 	Sent         int64 // trades sent in update messages
 	SnapshotSent int64 // trades sent in snapshot messages
 	Outages      int64 // injected outages
+	Stalls       int64 // pair feeds stalled (Faults.Stalls begun)
 }
 
 // Server is the fake exchange. One replay cursor per pair is shared by all
@@ -167,7 +171,7 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
-	stats     struct{ connections, drops, published, sent, snapshot, outages atomic.Int64 }
+	stats     struct{ connections, drops, published, sent, snapshot, outages, stalls atomic.Int64 }
 }
 
 type onceFaults struct{ silence, maintenance, repeat bool }
@@ -308,7 +312,7 @@ func closeSources(srcs map[string]TradeSource) {
 func (s *Server) Stats() Stats {
 	st := &s.stats
 	return Stats{Connections: st.connections.Load(), Drops: st.drops.Load(), Published: st.published.Load(),
-		Sent: st.sent.Load(), SnapshotSent: st.snapshot.Load(), Outages: st.outages.Load()}
+		Sent: st.sent.Load(), SnapshotSent: st.snapshot.Load(), Outages: st.outages.Load(), Stalls: st.stalls.Load()}
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {

@@ -36,6 +36,7 @@ type tape struct {
 	prev      market.Trade // the last trade loaded (order checks, tick rule)
 	decimals  int          // most price decimals seen (AssetPairs' pair_decimals)
 	hostile   map[int]HostileKind
+	stalls    []*stall // Faults.Stalls of this pair (stall.go)
 	subs      map[*conn]*sub
 }
 
