@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -21,13 +22,16 @@ type repairJob struct {
 	until int64
 }
 
-// repairResult carries the newly fetched trades of a job; last is set on
-// the job's final result, ok when every missing trade was fetched.
+// repairResult carries the newly fetched trades of a job, and the rows in
+// its range that REST served but are not valid trades (for the dead
+// letters); last is set on the job's final result, ok when every missing
+// trade was fetched or rejected.
 type repairResult struct {
-	job    *repairJob
-	trades []market.Trade
-	last   bool
-	ok     bool
+	job      *repairJob
+	trades   []market.Trade
+	rejected []kraken.Rejected
+	last     bool
+	ok       bool
 }
 
 // repairer fetches missing trades from Kraken REST, one job at a time in
@@ -53,8 +57,10 @@ func (r *repairer) run(ctx context.Context, jobs <-chan *repairJob, results chan
 }
 
 // repair fetches j's trades, sending each new trade once, in id order, as
-// it arrives. An attempt resumes after the last id sent, so a retry never
-// sends an id again.
+// it arrives, and each row REST serves in its range that is not a valid
+// trade (a corrupt trade of the exchange: it cannot be repaired, but the
+// rest of the gap can, and the row goes to the dead letters). An attempt
+// resumes after the last id sent, so a retry never sends an id again.
 func (r *repairer) repair(ctx context.Context, j *repairJob, results chan<- repairResult) {
 	after, since := j.gap.FromID-1, j.gap.FromTS
 	if j.gap.Kind == GapStart {
@@ -63,16 +69,18 @@ func (r *repairer) repair(ctx context.Context, j *repairJob, results chan<- repa
 	b := r.backoff
 	for attempt := 1; ; attempt++ {
 		r.mRequests.Incr(1)
-		got, done, err := r.fetch(ctx, j, after, since)
+		got, rejected, done, err := r.fetch(ctx, j, after, since)
 		fresh := freshRepairs(j, got, after)
+		rejected = freshRejected(j, rejected, after)
 		if n := len(fresh); n > 0 {
-			after, since = fresh[n-1].TradeID, fresh[n-1].TS
+			since = fresh[n-1].TS
 			r.mTrades.Incr(int64(n))
 		}
+		after = lastID(after, fresh, rejected)
 		done = done && err == nil
 		last := done || attempt >= r.attempts || ctx.Err() != nil
 		select {
-		case results <- repairResult{job: j, trades: fresh, last: last, ok: done}:
+		case results <- repairResult{job: j, trades: fresh, rejected: rejected, last: last, ok: done}:
 		case <-ctx.Done():
 			return
 		}
@@ -87,22 +95,28 @@ func (r *repairer) repair(ctx context.Context, j *repairJob, results chan<- repa
 	}
 }
 
-// fetch asks REST for the trades after id `after` from since; done says
-// the job has them all.
-func (r *repairer) fetch(ctx context.Context, j *repairJob, after int64, since time.Time) ([]market.Trade, bool, error) {
+// fetch asks REST for the trades after id `after` from since, and the
+// rows that are not valid trades; done says the job has them all.
+func (r *repairer) fetch(ctx context.Context, j *repairJob, after int64, since time.Time) ([]market.Trade, []kraken.Rejected, bool, error) {
 	if j.gap.Kind == GapStart {
 		if after >= j.until {
-			return nil, true, nil
+			return nil, nil, true, nil
 		}
-		got, reached, err := r.rest.TradesUntil(ctx, j.gap.Pair, since, j.until)
-		return got, reached, err
+		return r.rest.TradesUntil(ctx, j.gap.Pair, since, j.until)
 	}
-	got, err := r.rest.TradesAfter(ctx, j.gap.Pair, after, since, j.gap.ToID)
-	last := after
-	if n := len(got); n > 0 {
-		last = max(last, got[n-1].TradeID)
+	got, rejected, err := r.rest.TradesAfter(ctx, j.gap.Pair, after, since, j.gap.ToID)
+	return got, rejected, lastID(after, got, rejected) >= j.gap.ToID, err
+}
+
+// lastID is the highest id of after, trades and rejected rows.
+func lastID(after int64, trades []market.Trade, rejected []kraken.Rejected) int64 {
+	if n := len(trades); n > 0 {
+		after = max(after, trades[n-1].TradeID)
 	}
-	return got, last >= j.gap.ToID, err
+	for _, rj := range rejected {
+		after = max(after, rj.TradeID)
+	}
+	return after
 }
 
 func (r *repairer) logOutcome(j *repairJob, ok bool, attempts int, err error) {
@@ -133,4 +147,16 @@ func freshRepairs(j *repairJob, got []market.Trade, after int64) []market.Trade 
 		out, after = append(out, t), t.TradeID
 	}
 	return out
+}
+
+// freshRejected keeps the rejected rows with ids above after and within
+// the job (and those whose id could not be read).
+func freshRejected(j *repairJob, rejected []kraken.Rejected, after int64) []kraken.Rejected {
+	hi := j.gap.ToID
+	if j.gap.Kind == GapStart {
+		hi = j.until
+	}
+	return slices.DeleteFunc(rejected, func(rj kraken.Rejected) bool {
+		return rj.TradeID != 0 && (rj.TradeID <= after || rj.TradeID > hi)
+	})
 }

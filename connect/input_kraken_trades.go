@@ -416,12 +416,7 @@ func (in *krakenInput) eventBatch(ev kraken.Event) service.MessageBatch {
 	case kraken.EventOutage:
 		return in.outageBatch(ev.Outage, ev.Time)
 	case kraken.EventRejected:
-		m := service.NewMessage(ev.Reject.Raw)
-		m.MetaSetMut(MetaKind, KindRejectedTrade)
-		m.MetaSetMut(MetaReject, "malformed")
-		m.SetError(fmt.Errorf("kraken_trades: %w", ev.Reject.Err))
-		in.mRejected.Incr(1, "malformed")
-		return service.MessageBatch{m}
+		return service.MessageBatch{in.rejected(ev.Reject, "malformed")}
 	case kraken.EventHeartbeat:
 		if now, ok := in.clock.Now(time.Now()); ok {
 			return service.MessageBatch{newTick(now, false)}
@@ -514,11 +509,29 @@ func (in *krakenInput) queueRepair(j *repairJob) {
 	}
 }
 
+// rejected is the dead letter of what the client could not use: a frame,
+// a trade of a frame, a row of a REST page.
+func (in *krakenInput) rejected(r kraken.Rejected, reason string) *service.Message {
+	m := service.NewMessage(r.Raw)
+	m.MetaSetMut(MetaKind, KindRejectedTrade)
+	m.MetaSetMut(MetaReject, reason)
+	m.SetError(fmt.Errorf("kraken_trades: %w", r.Err))
+	in.mRejected.Incr(1, reason)
+	return m
+}
+
 // repairBatch turns repaired trades into trade messages marked as repairs,
-// and the job's outcome into a gap record on its last result. Repairs do
-// not move the clock: they are older than trades already emitted.
+// the rows REST served in the gap that are not valid trades into dead
+// letters (reason malformed, as on the WebSocket; marked as repairs), and
+// the job's outcome into a gap record on its last result. Repairs do not move the clock: they are older than trades
+// already emitted.
 func (in *krakenInput) repairBatch(res repairResult) service.MessageBatch {
-	batch := make(service.MessageBatch, 0, len(res.trades)+1)
+	batch := make(service.MessageBatch, 0, len(res.trades)+len(res.rejected)+1)
+	for _, r := range res.rejected {
+		m := in.rejected(r, "malformed")
+		m.MetaSetMut(MetaRepair, "true")
+		batch = append(batch, m)
+	}
 	now := in.streamNow(time.Now())
 	for _, t := range res.trades {
 		m := in.admit(t, now)

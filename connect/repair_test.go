@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,6 +222,65 @@ func TestKrakenInputRepairsGap(t *testing.T) {
 				t.Errorf("%d REST requests, want %d", n, tt.requests)
 			}
 		})
+	}
+}
+
+// TestKrakenInputRepairsGapWithCorruptRows: REST serves corrupt copies of
+// two trades of a gap, as the exchange serves its hostile trades on both
+// APIs (a negative price inside it, a zero price as its last id). The
+// other trades of the gap are repaired, each corrupt row goes to the dead
+// letters once with its error, and the gap is repaired (every id accounted
+// for) at the first request. REST Trades used to fail the whole page on one
+// bad row, so every attempt failed and the gap's good trades were lost.
+func TestKrakenInputRepairsGapWithCorruptRows(t *testing.T) {
+	trades := loadFileTrades(t)
+	srv, err := fakekraken.New(fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades},
+		Faults: fakekraken.Faults{Hostile: []fakekraken.HostileTrade{{At: 1019, Kind: fakekraken.HostileNegative}, {At: 1069, Kind: fakekraken.HostileZeroPrice}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	in := newTestInput(t, hs.URL, 3, "")
+	in.eventBatch(kraken.Event{Kind: kraken.EventGap, Gap: gapOf(trades, 1001, 1070)})
+	in.eventBatch(kraken.Event{Kind: kraken.EventTrades, Trades: []market.Trade{trades[1070]}})
+	var ids []int64
+	var rejected []string
+	var gaps []GapRecord
+	for _, m := range drainRepairs(t, in) {
+		switch kindOf(m) {
+		case KindTrade:
+			tr, err := decode(m, wire.DecodeTrade)
+			if err != nil || m.GetError() != nil {
+				t.Fatalf("repaired trade: %v %v", err, m.GetError())
+			}
+			ids = append(ids, tr.TradeID)
+		case KindRejectedTrade:
+			b, _ := m.AsBytes()
+			repair, _ := m.MetaGet(MetaRepair)
+			if m.GetError() == nil || repair != "true" {
+				t.Errorf("dead letter %s: error %v, %s=%q", b, m.GetError(), MetaRepair, repair)
+			}
+			rejected = append(rejected, string(b))
+		case KindGap:
+			g, err := decodeGap(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gaps = append(gaps, g)
+		}
+	}
+	if len(ids) != 68 || ids[0] != 1001 || ids[67] != 1069 || slices.Contains(ids, 1020) {
+		t.Errorf("repaired %d trades %v..., want 1001..1069 less 1020", len(ids), ids[:min(len(ids), 5)])
+	}
+	if len(rejected) != 2 || !strings.HasSuffix(rejected[0], ",1020]") || !strings.HasSuffix(rejected[1], ",1070]") {
+		t.Errorf("dead letters %q, want the rows of 1020 and 1070 as served", rejected)
+	}
+	if len(gaps) != 1 || gaps[0].State != GapRepaired {
+		t.Errorf("gap records %+v, want the gap repaired", gaps)
+	}
+	if n := srv.RESTStats().Requests; n != 1 {
+		t.Errorf("%d REST requests, want 1", n)
 	}
 }
 

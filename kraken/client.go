@@ -75,11 +75,15 @@ const (
 var eventNames = [...]string{"", "trades", "gap", "status", "connected", "disconnected", "heartbeat", "outage", "rejected"}
 
 // Rejected is what the client could not use, kept for a dead letter: a
-// frame that did not parse, or one trade of a trade frame. Raw is cut at
-// maxRejectedRaw bytes.
+// frame that did not parse, one trade of a trade frame, or one row of a
+// REST Trades page (TradesPage.Rejected). Raw is cut at maxRejectedRaw
+// bytes.
 type Rejected struct {
 	Raw []byte
 	Err error
+	// TradeID is the rejected trade's id when it could be read (REST rows),
+	// else 0.
+	TradeID int64
 }
 
 // maxRejectedRaw bounds what a rejected frame keeps: enough to see it.

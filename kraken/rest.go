@@ -133,7 +133,13 @@ func restAsset(a string) string {
 type TradesPage struct {
 	Pair   string         // v2 name, e.g. BTC/USD
 	Trades []market.Trade // ascending; Source market.SourceKrakenREST
-	Last   int64          // Kraken's cursor: the newest row's time in ns; pass it as since
+	// Rejected are the page's rows that are not valid trades (malformed, or
+	// a negative or zero price, say), in row order, each with its error and
+	// its trade id when readable. As on the WebSocket, a bad row does not
+	// fail the page (its good rows are not lost with it) and is never
+	// dropped silently: callers report it.
+	Rejected []Rejected
+	Last     int64 // Kraken's cursor: the newest row's time in ns; pass it as since
 }
 
 // Trades returns the page of at most TradesPageSize trades from since (ns;
@@ -172,12 +178,16 @@ func pairNames(pair string) (alt, v2 string, err error) {
 // ts < to, calling fn per page with the trades of [from, to) not on an
 // earlier page (deduplicated by trade_id, which Kraken numbers in time
 // order). It stops when caught up (a page shorter than TradesPageSize).
-// An error from fn stops it and is returned as is.
+// An error from fn stops it and is returned as is; so does a row that is
+// not a valid trade (a backfill must not skip one).
 func (c *REST) TradesRange(ctx context.Context, pair string, from, to time.Time, fn func(TradesPage) error) error {
 	if !to.After(from) {
 		return fmt.Errorf("kraken: trades %s: empty range [%s, %s): %w", pair, from, to, ErrInvalidArguments)
 	}
 	return c.pages(ctx, pair, cursorOf(from), func(p TradesPage) (bool, error) {
+		if len(p.Rejected) > 0 {
+			return false, fmt.Errorf("kraken: trades %s: %w", p.Pair, p.Rejected[0].Err)
+		}
 		more := len(p.Trades) == 0 || p.Trades[len(p.Trades)-1].TS.Before(to)
 		p.Trades = slices.DeleteFunc(p.Trades, func(t market.Trade) bool { return t.TS.Before(from) || !t.TS.Before(to) })
 		if len(p.Trades) == 0 {
@@ -189,31 +199,48 @@ func (c *REST) TradesRange(ctx context.Context, pair string, from, to time.Time,
 
 // TradesAfter returns the trades with trade_id > afterID (gap repair),
 // paging from sinceTS, the time of trade afterID (one microsecond earlier,
-// in case Kraken rounded it the other way). It stops once it has trade
-// untilID and returns nothing above it; untilID 0 means until caught up.
-// A zero sinceTS pages from the start of the history: slow on the real API.
-func (c *REST) TradesAfter(ctx context.Context, pair string, afterID int64, sinceTS time.Time, untilID int64) ([]market.Trade, error) {
-	var out []market.Trade
-	err := c.pages(ctx, pair, max(cursorOf(sinceTS)-int64(time.Microsecond), 0), func(p TradesPage) (bool, error) {
+// in case Kraken rounded it the other way), and the rows in that id range
+// that are not valid trades (TradesPage.Rejected; those whose id cannot be
+// read too). It stops once it has trade untilID, valid or not, and returns
+// nothing above it; untilID 0 means until caught up. A zero sinceTS pages
+// from the start of the history: slow on the real API.
+func (c *REST) TradesAfter(ctx context.Context, pair string, afterID int64, sinceTS time.Time, untilID int64) (out []market.Trade, rejected []Rejected, err error) {
+	top := afterID // the highest id had, valid or not
+	err = c.pages(ctx, pair, max(cursorOf(sinceTS)-int64(time.Microsecond), 0), func(p TradesPage) (bool, error) {
+		for _, r := range p.Rejected {
+			if r.TradeID == 0 || (r.TradeID > afterID && (untilID == 0 || r.TradeID <= untilID)) {
+				rejected = append(rejected, r)
+				top = max(top, r.TradeID)
+			}
+		}
 		for _, t := range p.Trades {
 			if untilID > 0 && t.TradeID > untilID {
 				return false, nil
 			}
 			if t.TradeID > afterID {
 				out = append(out, t)
+				top = max(top, t.TradeID)
 			}
 		}
-		return untilID == 0 || len(out) == 0 || out[len(out)-1].TradeID < untilID, nil
+		return untilID == 0 || top < untilID, nil
 	})
-	return out, err
+	return out, rejected, err
 }
 
 // TradesUntil returns the trades from sinceTS with trade_id <= untilID, in
-// id order; reached reports whether Kraken's history got to untilID (it
-// returned untilID or a later trade), so that an empty result can still be
-// a complete one: no trade between sinceTS and untilID.
-func (c *REST) TradesUntil(ctx context.Context, pair string, sinceTS time.Time, untilID int64) (out []market.Trade, reached bool, err error) {
+// id order, and the rows up to untilID that are not valid trades
+// (TradesPage.Rejected); reached reports whether Kraken's history got to
+// untilID (it returned untilID or a later trade, valid or not), so that an
+// empty result can still be a complete one: no trade between sinceTS and
+// untilID.
+func (c *REST) TradesUntil(ctx context.Context, pair string, sinceTS time.Time, untilID int64) (out []market.Trade, rejected []Rejected, reached bool, err error) {
 	err = c.pages(ctx, pair, cursorOf(sinceTS), func(p TradesPage) (bool, error) {
+		for _, r := range p.Rejected {
+			reached = reached || r.TradeID >= untilID
+			if r.TradeID <= untilID {
+				rejected = append(rejected, r)
+			}
+		}
 		for _, t := range p.Trades {
 			if t.TradeID >= untilID {
 				reached = true
@@ -227,7 +254,7 @@ func (c *REST) TradesUntil(ctx context.Context, pair string, sinceTS time.Time, 
 		}
 		return !reached, nil
 	})
-	return out, reached, err
+	return out, rejected, reached, err
 }
 
 // cursorOf is t as a since cursor; times before the epoch mean the start.
@@ -238,9 +265,10 @@ func cursorOf(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// pages calls visit with each page from since on, its trades reduced to
-// those with a trade_id above every one seen before (Kraken's pages
-// overlap at the cursor), until visit says stop or a page is short.
+// pages calls visit with each page from since on, its trades and rejected
+// rows reduced to those with a trade_id above every one seen before
+// (Kraken's pages overlap at the cursor; a rejected row without an id is
+// kept), until visit says stop or a page is short.
 func (c *REST) pages(ctx context.Context, pair string, since int64, visit func(TradesPage) (bool, error)) error {
 	seen := int64(-1)
 	for {
@@ -248,8 +276,13 @@ func (c *REST) pages(ctx context.Context, pair string, since int64, visit func(T
 		if err != nil {
 			return err
 		}
-		full := len(p.Trades) >= TradesPageSize
+		full := len(p.Trades)+len(p.Rejected) >= TradesPageSize
+		before := seen
 		p.Trades, seen = freshTrades(p.Trades, seen)
+		p.Rejected = slices.DeleteFunc(p.Rejected, func(r Rejected) bool { return r.TradeID != 0 && r.TradeID <= before })
+		for _, r := range p.Rejected {
+			seen = max(seen, r.TradeID)
+		}
 		if more, err := visit(p); err != nil || !more || !full {
 			return err
 		}
@@ -478,11 +511,25 @@ func parseRESTTrades(res []byte, pair string) (TradesPage, error) {
 	for i, row := range rows {
 		t, err := parseTradeRow(row, pair)
 		if err != nil {
-			return TradesPage{}, fmt.Errorf("row %d: %w", i, err)
+			page.Rejected = append(page.Rejected, rejectedRow(i, row, err))
+			continue
 		}
 		page.Trades = append(page.Trades, t)
 	}
 	return page, nil
+}
+
+// rejectedRow is row i of a Trades page that is not a valid trade, as
+// sent, with its trade id when that field reads as one.
+func rejectedRow(i int, row []json.RawMessage, err error) Rejected {
+	raw, _ := json.Marshal(row) // each element is valid JSON already
+	r := Rejected{Raw: raw[:min(len(raw), maxRejectedRaw)], Err: fmt.Errorf("row %d: %w", i, err)}
+	if len(row) == 7 {
+		if id, err := jsonInt("trade_id", row[6]); err == nil && id > 0 {
+			r.TradeID = id
+		}
+	}
+	return r
 }
 
 func parseTradeRow(row []json.RawMessage, pair string) (market.Trade, error) {

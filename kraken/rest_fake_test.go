@@ -6,6 +6,7 @@ package kraken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -175,9 +176,9 @@ func TestRESTTradesAfter(t *testing.T) {
 		{2672, 0, 0, 0},       // nothing newer
 	}
 	for _, tc := range cases {
-		got, err := c.TradesAfter(t.Context(), "BTC/USD", tc.after, trades[tc.after-1].TS, tc.until)
-		if err != nil {
-			t.Fatal(err)
+		got, rejected, err := c.TradesAfter(t.Context(), "BTC/USD", tc.after, trades[tc.after-1].TS, tc.until)
+		if err != nil || len(rejected) > 0 {
+			t.Fatal(err, rejected)
 		}
 		var first, last int64
 		if len(got) > 0 {
@@ -186,6 +187,42 @@ func TestRESTTradesAfter(t *testing.T) {
 		if first != tc.wantFirst || last != tc.wantLast || (len(got) > 0 && int64(len(got)) != last-first+1) {
 			t.Errorf("after %d until %d: %d trades %d..%d, want %d..%d", tc.after, tc.until, len(got), first, last, tc.wantFirst, tc.wantLast)
 		}
+	}
+}
+
+// Corrupt trades the exchange serves (hostile: a zero and negative
+// prices) do not fail a repair: TradesAfter and TradesUntil return every
+// valid trade of the range, across pages (a full page counts its bad rows),
+// and each bad row once, with its id; a gap ending on a bad row is reached.
+// TradesRange, the backfill's, still fails on one.
+func TestRESTTradesHostileRows(t *testing.T) {
+	trades := realTrades(t)
+	hostile := []fakekraken.HostileTrade{{At: 1239, Kind: fakekraken.HostileZeroPrice},
+		{At: 1999, Kind: fakekraken.HostileNegative}, {At: 2599, Kind: fakekraken.HostileNegative}}
+	_, base := startFake(t, fakekraken.Config{Trades: map[string][]market.Trade{"BTC/USD": trades}, Faults: fakekraken.Faults{Hostile: hostile}})
+	c := newClient(t, base, kraken.RESTConfig{})
+	bad := func(rs []kraken.Rejected) []int64 {
+		var ids []int64
+		for _, r := range rs {
+			ids = append(ids, r.TradeID)
+		}
+		return ids
+	}
+	got, rejected, err := c.TradesAfter(t.Context(), "BTC/USD", 1234, trades[1233].TS, 2600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2600-1234-3 || got[0].TradeID != 1235 || got[len(got)-1].TradeID != 2599 || fmt.Sprint(bad(rejected)) != "[1240 2000 2600]" {
+		t.Fatalf("after: %d trades %d..%d, rejected %v; want 1235..2599 less 3, rejected [1240 2000 2600]",
+			len(got), got[0].TradeID, got[len(got)-1].TradeID, bad(rejected))
+	}
+	until, rejected, reached, err := c.TradesUntil(t.Context(), "BTC/USD", trades[1229].TS, 1240)
+	if err != nil || !reached || len(until) != 10 || fmt.Sprint(bad(rejected)) != "[1240]" {
+		t.Fatalf("until: %d trades, rejected %v, reached %v, err %v; want 1230..1239, [1240], reached", len(until), bad(rejected), reached, err)
+	}
+	err = c.TradesRange(t.Context(), "BTC/USD", trades[1200].TS, trades[1300].TS, func(kraken.TradesPage) error { return nil })
+	if !errors.Is(err, market.ErrInvalid) {
+		t.Fatalf("range over a bad row: %v, want it refused (invalid)", err)
 	}
 }
 

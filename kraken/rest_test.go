@@ -43,28 +43,55 @@ func TestParseRESTTrades(t *testing.T) {
 	}
 }
 
-// Rows that must fail the page (a dropped row would be a silent gap).
+// Results that must fail the page.
 func TestParseRESTTradesRejects(t *testing.T) {
-	row := func(r string) string { return `{"XXBTZUSD":[` + r + `],"last":"1"}` }
 	cases := map[string]string{
-		"no trade_id":     row(`["1.0","1.0",1688669597.1,"b","m",""]`),
-		"price number":    row(`[1.0,"1.0",1688669597.1,"b","m","",1]`),
-		"price hex":       row(`["0x1p3","1.0",1688669597.1,"b","m","",1]`),
-		"price NaN":       row(`["NaN","1.0",1688669597.1,"b","m","",1]`),
-		"price zero":      row(`["0.000","1.0",1688669597.1,"b","m","",1]`),
-		"volume negative": row(`["1.0","-1.0",1688669597.1,"b","m","",1]`),
-		"side":            row(`["1.0","1.0",1688669597.1,"x","m","",1]`),
-		"time negative":   row(`["1.0","1.0",-1688669597.1,"b","m","",1]`),
-		"time string":     row(`["1.0","1.0","soon","b","m","",1]`),
-		"trade_id float":  row(`["1.0","1.0",1688669597.1,"b","m","",1.5]`),
-		"two pairs":       `{"XXBTZUSD":[],"XETHZUSD":[],"last":"1"}`,
-		"no last":         `{"XXBTZUSD":[]}`,
-		"last not int":    `{"XXBTZUSD":[],"last":"x"}`,
-		"rows not array":  `{"XXBTZUSD":{},"last":"1"}`,
+		"two pairs":      `{"XXBTZUSD":[],"XETHZUSD":[],"last":"1"}`,
+		"no last":        `{"XXBTZUSD":[]}`,
+		"last not int":   `{"XXBTZUSD":[],"last":"x"}`,
+		"rows not array": `{"XXBTZUSD":{},"last":"1"}`,
 	}
 	for name, res := range cases {
 		if _, err := parseRESTTrades([]byte(res), "BTC/USD"); !errors.Is(err, ErrMalformed) && !errors.Is(err, market.ErrInvalid) {
 			t.Errorf("%s: err %v, want malformed or invalid", name, err)
+		}
+	}
+}
+
+// A row that is not a valid trade does not fail the page (its good rows
+// would be lost with it) and is not dropped silently either: it is in
+// Rejected, as sent, with its error and its trade id when readable.
+func TestParseRESTTradesRejectsRows(t *testing.T) {
+	good := `["1.0","1.0",1688669597.1,"b","m","",2]`
+	cases := map[string]struct {
+		row string
+		id  int64
+	}{
+		"no trade_id":     {`["1.0","1.0",1688669597.1,"b","m",""]`, 0},
+		"price number":    {`[1.0,"1.0",1688669597.1,"b","m","",1]`, 1},
+		"price hex":       {`["0x1p3","1.0",1688669597.1,"b","m","",1]`, 1},
+		"price NaN":       {`["NaN","1.0",1688669597.1,"b","m","",1]`, 1},
+		"price zero":      {`["0.000","1.0",1688669597.1,"b","m","",1]`, 1},
+		"price negative":  {`["-1.0","1.0",1688669597.1,"b","m","",1]`, 1},
+		"volume negative": {`["1.0","-1.0",1688669597.1,"b","m","",1]`, 1},
+		"side":            {`["1.0","1.0",1688669597.1,"x","m","",1]`, 1},
+		"time negative":   {`["1.0","1.0",-1688669597.1,"b","m","",1]`, 1},
+		"time string":     {`["1.0","1.0","soon","b","m","",1]`, 1},
+		"trade_id float":  {`["1.0","1.0",1688669597.1,"b","m","",1.5]`, 0},
+	}
+	for name, tc := range cases {
+		page, err := parseRESTTrades([]byte(`{"XXBTZUSD":[`+tc.row+`,`+good+`],"last":"1"}`), "BTC/USD")
+		if err != nil {
+			t.Errorf("%s: %v, want the page", name, err)
+			continue
+		}
+		if len(page.Trades) != 1 || page.Trades[0].TradeID != 2 || len(page.Rejected) != 1 {
+			t.Errorf("%s: trades %+v, rejected %+v; want trade 2 and the bad row", name, page.Trades, page.Rejected)
+			continue
+		}
+		r := page.Rejected[0]
+		if r.TradeID != tc.id || string(r.Raw) != tc.row || (!errors.Is(r.Err, ErrMalformed) && !errors.Is(r.Err, market.ErrInvalid)) {
+			t.Errorf("%s: rejected id %d raw %s err %v; want id %d, the row, malformed or invalid", name, r.TradeID, r.Raw, r.Err, tc.id)
 		}
 	}
 }
