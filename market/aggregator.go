@@ -135,8 +135,12 @@ type AggregatorStats struct {
 //
 // Gaps: an id above max+1 (or below min-1) opens a gap of the ids between,
 // over the time between the trades on either side. A window that closes
-// while a gap (or a MarkGap range) overlaps it has Complete=false; a window
-// that received a trade filling a gap has Repaired=true. Memory is bounded by
+// while a gap (or a MarkGap range) overlaps it has Complete=false, and a kept
+// window that closed complete (the clock closed it before the trade that
+// shows the gap came) is re-emitted with Complete=false when the gap is
+// found: the same flags as a batch over the same trades, whatever the
+// timing; a window that received a trade filling a gap has Repaired=true.
+// Memory is bounded by
 // MaxGaps per pair: when the oldest gap is dropped its ids count as seen, so
 // their trades, were they to come, would be reported as duplicates, not late.
 // Ids that are not consecutive per pair would make every candle incomplete.
@@ -215,8 +219,14 @@ func (a *Aggregator) Add(t Trade, out []Candle) ([]Candle, Outcome, error) {
 	open := a.admit(p, start)
 	// Late trades count as seen too: a copy re-sent later is a duplicate, and
 	// their ids close gaps that would otherwise mark later windows incomplete.
-	var gap tradeGap
-	filled := t.TradeID > 0 && a.trackID(p, t.TradeID, ns, &gap)
+	var gap, opened tradeGap
+	filled, found := false, false
+	if t.TradeID > 0 {
+		filled, found = a.trackID(p, t.TradeID, ns, &gap, &opened)
+	}
+	if found { // the kept candles it overlaps lack its trades, or may
+		out = a.markGap(p, opened, out)
+	}
 	if !open {
 		return a.closedTrade(p, &t, ns, start, filled, gap, out)
 	}
@@ -417,7 +427,9 @@ func (a *Aggregator) closeOldest(p *pairState) Candle {
 // reemit appends, oldest first, the kept closed candles that changed: the one
 // at index k (a trade was merged into it; -1 for none), the empty ones whose
 // previous close changed, and the incomplete ones that gap g (as it was
-// before a fill) overlapped and that no gap overlaps any more.
+// before a fill) overlapped and that no gap overlaps any more. A candle
+// re-emitted is complete only if nothing overlaps it now: a merged trade
+// does not complete a window whose other trades are still missing.
 func (a *Aggregator) reemit(p *pairState, g tradeGap, k int, out []Candle) []Candle {
 	r := &p.closed
 	start := p.base - int64(r.n)*a.iv
@@ -431,7 +443,10 @@ func (a *Aggregator) reemit(p *pairState, g tradeGap, k int, out []Candle) []Can
 			}
 		}
 		end := start + a.iv
-		if !cw.complete && g.overlaps(start, end) && p.completeAfterClose(cw, start, end) {
+		switch now := p.completeAfterClose(cw, start, end); {
+		case changed:
+			cw.complete = now
+		case !cw.complete && g.overlaps(start, end) && now:
 			cw.complete, changed = true, true
 		}
 		if changed {
@@ -448,9 +463,9 @@ func (a *Aggregator) reemit(p *pairState, g tradeGap, k int, out []Candle) []Can
 }
 
 // trackID updates the pair's id range and gaps for a new trade; it reports
-// whether the id filled a tracked gap, and sets *filled to that gap as it
-// was before.
-func (a *Aggregator) trackID(p *pairState, id, ns int64, filled *tradeGap) bool {
+// whether the id filled a tracked gap, setting *filled to that gap as it was
+// before, and whether it revealed a new one, setting *opened to it.
+func (a *Aggregator) trackID(p *pairState, id, ns int64, filled, opened *tradeGap) (fill, found bool) {
 	r := &p.ids
 	switch {
 	case !r.known:
@@ -458,33 +473,58 @@ func (a *Aggregator) trackID(p *pairState, id, ns int64, filled *tradeGap) bool 
 	case id == r.max+1: // the steady state
 		r.max, r.maxTS = id, ns
 	case id > r.max:
-		a.addGap(p, tradeGap{lo: r.max + 1, hi: id - 1, from: r.maxTS, to: ns})
+		*opened = a.addGap(p, tradeGap{lo: r.max + 1, hi: id - 1, from: r.maxTS, to: ns})
 		r.max, r.maxTS = id, ns
+		return false, true
 	case id < r.min:
-		if id < r.min-1 {
-			a.addGap(p, tradeGap{lo: id + 1, hi: r.min - 1, from: ns, to: r.minTS})
+		found = id < r.min-1
+		if found {
+			*opened = a.addGap(p, tradeGap{lo: id + 1, hi: r.min - 1, from: ns, to: r.minTS})
 		}
 		r.min, r.minTS = id, ns
+		return false, found
 	default:
 		i, ok := p.gapOf(id)
 		if !ok { // cannot happen: seen ids were dropped before
-			return false
+			return false, false
 		}
 		*filled = p.gaps[i]
 		a.stats.Filled++
 		p.fill(i, id, ns, a.maxGaps)
-		return true
+		return true, false
 	}
-	return false
+	return false, false
 }
 
-func (a *Aggregator) addGap(p *pairState, g tradeGap) {
+func (a *Aggregator) addGap(p *pairState, g tradeGap) tradeGap {
 	if g.to < g.from { // ids and times disagree; keep the range well-formed
 		g.from, g.to = g.to, g.from
 	}
 	a.stats.Gaps++
 	a.stats.MissingTrades += g.hi - g.lo + 1
 	p.insertGap(g, a.maxGaps)
+	return g
+}
+
+// markGap re-emits, incomplete, the kept closed candles that a gap found
+// after they closed overlaps: a window closes complete when no missing
+// trade is known, and a trade_id jump may only show later (the stream
+// clock closed the window first) that one of its trades is missing, or may
+// be. The fills of the gap complete them again (reemit).
+func (a *Aggregator) markGap(p *pairState, g tradeGap, out []Candle) []Candle {
+	r := &p.closed
+	start := p.base - int64(r.n)*a.iv
+	for i := range r.n {
+		cw := r.at(i)
+		if end := start + a.iv; cw.complete && g.overlaps(start, end) {
+			cw.complete = false
+			cw.rev++
+			out = append(out, makeCandle(p.pair, &cw.w, start, a.iv, cw.prev, false, cw.rev))
+			a.stats.Corrected++
+		}
+		start += a.iv
+	}
+	return out
 }
 
 // pairState is one pair's aggregation state.

@@ -556,6 +556,54 @@ func TestAggregatorRepairsClosedWindows(t *testing.T) {
 			wantStats: AggregatorStats{Accepted: 4, Gaps: 1, MissingTrades: 1, Filled: 1, Corrected: 1},
 		},
 		{
+			name: "a gap found after its windows closed re-emits them incomplete until filled",
+			// The clock closes 00:00 and 00:01 (empty) complete; id 4 then
+			// shows id 3 missing over [00:00:50, 00:02:20]: both are
+			// re-emitted incomplete, as a batch over the same trades closes
+			// them. Id 3 (at 00:01:30) completes them.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				add(btc(2, "00:00:50", 101, 1, buy), acc),
+				adv("00:01:02", "BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2"),
+				adv("00:02:02", "BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0"),
+				add(btc(4, "00:02:20", 103, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 incomplete",
+					"BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(3, "00:01:30", 102, 1, sell), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2",
+					"BTC/USD 00:01:00-00:02:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=0 S=1 ids=3-3 repaired"),
+				flush("BTC/USD 00:02:00-00:03:00 O=103 H=103 L=103 C=103 V=1 VWAP=103 N=1 B=1 S=0 ids=4-4"),
+			},
+			wantStats: AggregatorStats{Accepted: 3, Gaps: 1, MissingTrades: 1, Filled: 1, Repaired: 1, Corrected: 4},
+		},
+		{
+			name: "a trade of a gap merged into a window another missing trade overlaps leaves it incomplete",
+			// The clock closes 00:00..00:02 complete (00:01, 00:02 empty);
+			// id 5 shows ids 2..4 missing over [00:00:10, 00:03:10]. Id 3
+			// comes (id 4, at the exchange, corrupt, never will): 00:01 gets
+			// its trade but id 4 may still be in it and in 00:02.
+			steps: []aggStep{
+				add(btc(1, "00:00:10", 100, 1, buy), acc),
+				adv("00:03:02",
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1",
+					"BTC/USD 00:01:00-00:02:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0",
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0"),
+				add(btc(5, "00:03:10", 104, 1, buy), acc,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=100 L=100 C=100 V=1 VWAP=100 N=1 B=1 S=0 ids=1-1 incomplete",
+					"BTC/USD 00:01:00-00:02:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=100 H=100 L=100 C=100 V=0 VWAP=100 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(2, "00:00:40", 101, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 incomplete repaired",
+					"BTC/USD 00:01:00-00:02:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0 incomplete",
+					"BTC/USD 00:02:00-00:03:00 O=101 H=101 L=101 C=101 V=0 VWAP=101 N=0 B=0 S=0 ids=0-0 incomplete"),
+				add(btc(3, "00:01:20", 102, 1, buy), rep,
+					"BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 repaired",
+					"BTC/USD 00:01:00-00:02:00 O=102 H=102 L=102 C=102 V=1 VWAP=102 N=1 B=1 S=0 ids=3-3 incomplete repaired",
+					"BTC/USD 00:02:00-00:03:00 O=102 H=102 L=102 C=102 V=0 VWAP=102 N=0 B=0 S=0 ids=0-0 incomplete"),
+			},
+			wantStats: AggregatorStats{Accepted: 2, Gaps: 1, MissingTrades: 3, Filled: 2, Repaired: 2, Corrected: 9},
+		},
+		{
 			name: "windows beyond RepairWindows stay late; a late trade in a kept window is a correction",
 			cfg:  AggregatorConfig{RepairWindows: 2},
 			// Gap: id 2 over [00:00:10, 00:03:10]. Only 00:02 and 00:03 are
@@ -624,6 +672,30 @@ func TestAggregatorRepairsClosedWindows(t *testing.T) {
 				t.Errorf("stats %+v, want %+v", got, tt.wantStats)
 			}
 		})
+	}
+}
+
+// A corrected candle is re-emitted with what is known now: a late trade
+// merged into a window that closed complete, while an outage the input
+// opened since overlaps it, gives an incomplete candle, complete again
+// once the outage is resolved.
+func TestAggregatorCorrectionKnowsOpenOutage(t *testing.T) {
+	a, err := NewAggregator(AggregatorConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Add(btc(1, "00:00:10", 100, 1, SideBuy), nil)
+	if got := showAll(a.Advance(at("00:01:02"), nil)); len(got) != 1 || strings.Contains(got[0], "incomplete") {
+		t.Fatalf("closed %v, want 00:00 complete", got)
+	}
+	a.OpenOutage("BTC/USD", 7, at("00:00:30"), time.Time{}, 0)
+	out, o, err := a.Add(btc(2, "00:00:40", 101, 1, SideBuy), nil)
+	if want := "BTC/USD 00:00:00-00:01:00 O=100 H=101 L=100 C=101 V=2 VWAP=100.5 N=2 B=2 S=0 ids=1-2 incomplete"; err != nil || o != OutcomeCorrected ||
+		fmt.Sprint(showAll(out)) != "["+want+"]" {
+		t.Fatalf("late trade during the outage: %v %v %v, want %s", showAll(out), o, err, want)
+	}
+	if got := showAll(a.ResolveOutage("BTC/USD", 7, nil)); len(got) != 1 || strings.Contains(got[0], "incomplete") {
+		t.Fatalf("outage resolved: %v, want 00:00 complete", got)
 	}
 }
 
