@@ -4,10 +4,13 @@
 #   docker compose -f temporal-compose.yml up -d --build
 # or alone: docker build -t tickcast:local . && docker run --rm tickcast:local help
 #
-# One binary for every role (run, serve, connect run <stage>, worker, topics, the
+# tickcast, one binary for every role (run, serve, connect, worker, topics, the
 # CLI), built with cgo against DuckDB (static, from duckdb-go-bindings) and
-# libxgboost (Debian's 1.7.4, linked dynamically). Both stages are Debian 12
-# (bookworm), so the binary's glibc and libxgboost match at run time.
+# libxgboost (Debian's 1.7.4, linked dynamically); and tickcast-connect, the
+# same pipelines CLI as `tickcast connect` without DuckDB, XGBoost or Temporal,
+# which the stages run (entrypoint tickcast-connect, command run <stage>.yaml):
+# half the resident memory of each stage process. Both stages are Debian 12
+# (bookworm), so the binaries' glibc and libxgboost match at run time.
 # internal/compose's TestDockerfile checks this file against go.mod, the
 # Makefile's build recipe, .dockerignore and the checkout.
 
@@ -36,7 +39,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -o /out/tickcast ./cmd/tickcast
+    go build -o /out/ ./cmd/tickcast ./cmd/tickcast-connect
 
 # ---- runtime ----------------------------------------------------------------
 FROM debian:bookworm-slim
@@ -75,9 +78,9 @@ WORKDIR /opt/tickcast
 COPY connect/pipelines/ connect/pipelines/
 COPY monitor/ monitor/
 
-COPY --from=build /out/tickcast /usr/local/bin/tickcast
-# Fails the build if a shared library is missing.
-RUN tickcast help >/dev/null
+COPY --from=build /out/tickcast /out/tickcast-connect /usr/local/bin/
+# Fails the build if a shared library is missing, or a pipeline does not lint.
+RUN tickcast help >/dev/null && tickcast-connect lint connect/pipelines/*.yaml
 
 USER 10001:10001
 VOLUME ["/data"]

@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 GO ?= go
 GOBIN := $(shell $(GO) env GOPATH)/bin
-BIN := bin/tickcast
+BIN_DIR := bin
+BIN := $(BIN_DIR)/tickcast
+# `tickcast connect` alone, without DuckDB, XGBoost or Temporal: the stage processes run it
+CONNECT_BIN := $(BIN_DIR)/tickcast-connect
 DATA_DIR ?= data
 # what `make worker` may read archive files from, besides DATA_DIR
 ARCHIVE_DIRS ?= ../shared/data
@@ -27,8 +30,8 @@ deps: ## install the system packages when missing (C toolchain for cgo/DuckDB, X
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 	@$(GO) mod download
 
-build: deps ## build bin/tickcast
-	$(GO) build -o $(BIN) ./cmd/tickcast
+build: deps ## build bin/tickcast and bin/tickcast-connect (the pipelines CLI alone, lean: what the distributed stages run)
+	$(GO) build -o $(BIN_DIR)/ ./cmd/tickcast ./cmd/tickcast-connect
 
 run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is set) + Redis, then tickcast run: pipeline at once, the Bootstrap workflow (backfill, train) beside it, API + dashboard on :8080
 	@if [ -z "$$TEMPORAL_ADDRESS" ]; then $(MAKE) -s temporal; fi
@@ -36,7 +39,7 @@ run: build ## the whole system: Temporal dev server (unless TEMPORAL_ADDRESS is 
 	TEMPORAL_ADDRESS=$${TEMPORAL_ADDRESS:-$(TEMPORAL_HOSTPORT)} TEMPORAL_UI_URL=$${TEMPORAL_UI_URL:-http://127.0.0.1:$(TEMPORAL_UI_PORT)} \
 		$(BIN) run --data-dir $(DATA_DIR) --redis 127.0.0.1:$(REDIS_PORT) $(RUN_ARGS)
 
-run-distributed: build kafka-jars $(TEMPORAL) ## the distributed stages on one machine: Kafka, Temporal, Redis, ingest (live Kraken or fake Krakens replaying real data), 2 candles + 2 features replicas, a worker, 2 API replicas on :8080/:8081 (scripts/run-distributed.sh; Ctrl-C stops all)
+run-distributed: build kafka-jars $(TEMPORAL) ## the distributed stages on one machine: Kafka, Temporal, Redis, ingest (live Kraken or fake Krakens replaying real data), 2 candles + 2 features replicas (each a bin/tickcast-connect run), a worker, 2 API replicas on :8080/:8081 (scripts/run-distributed.sh; Ctrl-C stops all)
 	DATA_DIR=$(DATA_DIR) scripts/run-distributed.sh start
 
 run-distributed-stop: ## stop what make run-distributed started (from another shell; pids and logs in DATA_DIR/distributed)
@@ -49,7 +52,7 @@ test: build $(TEMPORAL) kafka-jars ## every test: vet, unit, integration and end
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	promtool test rules monitor/rules_test.yml
-	$(BIN) connect test ./connect/pipelines/...
+	$(CONNECT_BIN) test ./connect/pipelines/...
 
 test-short: ## the fast unit tier (no integration tests)
 	$(GO) test -short -count=1 ./...

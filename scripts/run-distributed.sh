@@ -3,7 +3,8 @@
 # Kafka + Temporal + Redis, `tickcast topics apply`, one ingest (live Kraken, or offline a fake
 # Kraken per pair replaying the last 24 h of the real Binance klines, each with its ingest),
 # two candles and two features replicas (the features write Parquet and Redis), a Temporal
-# worker and two API replicas (`tickcast serve`) following Redis, with the dashboard.
+# worker and two API replicas (`tickcast serve`) following Redis, with the dashboard. The stages
+# run bin/tickcast-connect (`tickcast connect` without DuckDB, XGBoost and Temporal: less RSS).
 #
 #   scripts/run-distributed.sh [start]   start everything, print the URLs, wait; Ctrl-C stops all
 #   scripts/run-distributed.sh stop      stop what a start left running (from another shell)
@@ -18,6 +19,7 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-bin/tickcast}
+CONNECT_BIN=${CONNECT_BIN:-bin/tickcast-connect}
 mkdir -p "${DATA_DIR:=data}"
 DATA_DIR=$(cd "$DATA_DIR" && pwd)
 STATE=$DATA_DIR/distributed
@@ -65,7 +67,7 @@ stage() {
 	local name=$1 yaml=$2 port=$3
 	shift 3
 	spawn "$name" env TICKCAST_KAFKA_BROKERS="$BROKERS" TICKCAST_DATA_DIR="$DATA_DIR" TICKCAST_REPLICA="$name" \
-		TICKCAST_CONNECT_HTTP="127.0.0.1:$port" "$@" "$BIN" connect run "connect/pipelines/$yaml"
+		TICKCAST_CONNECT_HTTP="127.0.0.1:$port" "$@" "$CONNECT_BIN" run "connect/pipelines/$yaml"
 	METRICS+=("$name http://127.0.0.1:$port/metrics")
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"strings"
 )
 
 // env carries what every command gets from main, so tests can call run.
@@ -72,16 +71,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'tickcast <command> -h' for a command's flags.")
 }
 
+// newLogger logs text to w at $TICKCAST_LOG_LEVEL (debug, info, warn, error;
+// info by default), as cmd/tickcast-connect's does.
 func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	switch strings.ToLower(getenv("TICKCAST_LOG_LEVEL")) {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(getenv("TICKCAST_LOG_LEVEL"))) // unknown or empty: info
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 

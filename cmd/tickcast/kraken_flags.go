@@ -1,10 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/tickcast/tickcast/kraken"
 )
@@ -13,7 +12,6 @@ import (
 const (
 	envKrakenWS   = "TICKCAST_KRAKEN_WS_URL"
 	envKrakenREST = "TICKCAST_KRAKEN_REST_URL"
-	krakenWSURL   = "wss://ws.kraken.com/v2"
 )
 
 // krakenFlags are the one Kraken endpoint setting of every command that
@@ -31,7 +29,7 @@ func (k *krakenFlags) register(fs *flag.FlagSet, getenv func(string) string, wit
 	k.withWS = withWS
 	if withWS {
 		fs.StringVar(&k.ws, "kraken-url", getenv(envKrakenWS),
-			"Kraken WebSocket v2 endpoint ($"+envKrakenWS+"; default "+krakenWSURL+")")
+			"Kraken WebSocket v2 endpoint ($"+envKrakenWS+"; default "+kraken.DefaultURL+")")
 	} else {
 		k.ws = getenv(envKrakenWS)
 	}
@@ -40,44 +38,16 @@ func (k *krakenFlags) register(fs *flag.FlagSet, getenv func(string) string, wit
 			kraken.DefaultRESTURL+" when the WebSocket is Kraken's)")
 }
 
-// resolve fills the defaults and checks that the two endpoints belong together.
+// resolve fills the defaults and checks that the two endpoints belong
+// together (kraken.ResolveEndpoints).
 func (k *krakenFlags) resolve() error {
-	for _, u := range []struct{ name, v string }{{"--kraken-url", k.ws}, {"--kraken-rest-url", k.rest}} {
-		if u.v == "" {
-			continue
-		}
-		if p, err := url.Parse(u.v); err != nil || p.Scheme == "" || p.Host == "" {
-			return fmt.Errorf("%s %q: want an absolute URL: %w", u.name, u.v, errUsage)
-		}
+	ws, rest, err := kraken.ResolveEndpoints(k.ws, k.rest)
+	switch {
+	case errors.Is(err, kraken.ErrNoRESTURL):
+		return fmt.Errorf("%w; set --kraken-rest-url (or $%s) to the REST base of the same exchange: %w", err, envKrakenREST, errUsage)
+	case err != nil:
+		return fmt.Errorf("%w: %w", err, errUsage)
 	}
-	if k.ws == "" {
-		k.ws = krakenWSURL
-	}
-	if k.rest != "" {
-		return nil
-	}
-	if isPublicKraken(k.ws) {
-		k.rest = kraken.DefaultRESTURL
-		return nil
-	}
-	return fmt.Errorf("the Kraken WebSocket %s is not Kraken's, and no REST base is given: "+
-		"set --kraken-rest-url (or $%s) to the REST endpoint of the same exchange "+
-		"(for a fake Kraken on the same address: %s), so that gap repair and backfills do not go to %s: %w",
-		k.ws, envKrakenREST, restOf(k.ws), kraken.DefaultRESTURL, errUsage)
-}
-
-// isPublicKraken tells whether wsURL is Kraken's public WebSocket host.
-func isPublicKraken(wsURL string) bool {
-	u, err := url.Parse(wsURL)
-	return err == nil && strings.EqualFold(u.Hostname(), "ws.kraken.com")
-}
-
-// restOf is the REST base a fake Kraken at wsURL serves (it serves both on
-// one address); only a hint in an error message, never used silently.
-func restOf(wsURL string) string {
-	u, err := url.Parse(wsURL)
-	if err != nil {
-		return "http://HOST:PORT"
-	}
-	return "http://" + u.Host
+	k.ws, k.rest = ws, rest
+	return nil
 }

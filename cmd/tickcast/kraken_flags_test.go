@@ -35,7 +35,7 @@ func TestKrakenEndpointPrecedence(t *testing.T) {
 		ws, rest string
 		err      string
 	}{
-		{name: "defaults", ws: krakenWSURL, rest: kraken.DefaultRESTURL},
+		{name: "defaults", ws: kraken.DefaultURL, rest: kraken.DefaultRESTURL},
 		{name: "public WebSocket flag", args: []string{"--kraken-url", "wss://ws.kraken.com/v2"}, ws: "wss://ws.kraken.com/v2", rest: kraken.DefaultRESTURL},
 		{name: "both flags", args: []string{"--kraken-url", fakeWS, "--kraken-rest-url", fakeREST}, ws: fakeWS, rest: fakeREST},
 		{name: "both env", env: map[string]string{envKrakenWS: fakeWS, envKrakenREST: fakeREST}, ws: fakeWS, rest: fakeREST},
@@ -43,7 +43,7 @@ func TestKrakenEndpointPrecedence(t *testing.T) {
 			env: map[string]string{envKrakenWS: otherWS, envKrakenREST: otherRST}, ws: fakeWS, rest: fakeREST},
 		{name: "WebSocket flag, REST env", args: []string{"--kraken-url", fakeWS}, env: map[string]string{envKrakenREST: fakeREST}, ws: fakeWS, rest: fakeREST},
 		{name: "WebSocket env, REST flag", args: []string{"--kraken-rest-url", fakeREST}, env: map[string]string{envKrakenWS: fakeWS}, ws: fakeWS, rest: fakeREST},
-		{name: "REST alone", args: []string{"--kraken-rest-url", fakeREST}, ws: krakenWSURL, rest: fakeREST},
+		{name: "REST alone", args: []string{"--kraken-rest-url", fakeREST}, ws: kraken.DefaultURL, rest: fakeREST},
 		{name: "WebSocket flag alone", args: []string{"--kraken-url", fakeWS}, err: "--kraken-rest-url"},
 		{name: "WebSocket env alone", env: map[string]string{envKrakenWS: fakeWS}, err: fakeREST},
 		{name: "not a URL", args: []string{"--kraken-rest-url", "127.0.0.1:9000"}, err: "absolute URL"},

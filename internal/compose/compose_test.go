@@ -79,7 +79,7 @@ func TestComposeTopology(t *testing.T) {
 // so a misspelt name cannot silently leave a feature off.
 func TestComposeEnvironmentIsRead(t *testing.T) {
 	var refs strings.Builder
-	for _, glob := range []string{"../../connect/pipelines/*.yaml", "../../cmd/tickcast/*.go"} {
+	for _, glob := range []string{"../../connect/pipelines/*.yaml", "../../cmd/tickcast/*.go", "../../cmd/tickcast-connect/*.go"} {
 		files, err := filepath.Glob(glob)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: %v (%d files)", glob, err, len(files))
@@ -102,14 +102,14 @@ func TestComposeEnvironmentIsRead(t *testing.T) {
 		}
 		for v := range s.Environment {
 			if !strings.Contains(all, "${"+v+":") && !strings.Contains(all, "${"+v+"}") && !strings.Contains(all, `"`+v+`"`) {
-				t.Errorf("%s sets %s, which no pipeline of connect/pipelines nor cmd/tickcast reads", name, v)
+				t.Errorf("%s sets %s, which no pipeline of connect/pipelines nor the binaries read", name, v)
 			}
 		}
 	}
 }
 
 // replicasByRole counts the replicas that `up` starts, by tickcast command
-// (the pipeline file for connect run); services in a profile are on demand.
+// (the pipeline file for a stage); services in a profile are on demand.
 func replicasByRole(f composeFile) map[string]int {
 	got := map[string]int{}
 	for _, s := range f.Services {
@@ -126,13 +126,27 @@ func replicasByRole(f composeFile) map[string]int {
 }
 
 func role(s service) string {
-	if len(s.Command) >= 3 && s.Command[0] == "connect" && s.Command[1] == "run" {
-		return path.Base(s.Command[2])
+	if p := pipeline(s); p != "" {
+		return path.Base(p)
 	}
 	if len(s.Command) == 0 {
 		return ""
 	}
 	return s.Command[0]
+}
+
+// pipeline is the pipeline a stage runs: `tickcast-connect run <file>` (the
+// entrypoint tickcast-connect) or `tickcast connect run <file>`; "" for
+// another role.
+func pipeline(s service) string {
+	args := s.Command
+	if slices.Equal(s.Entrypoint, []string{connectBinary}) {
+		args = append([]string{"connect"}, args...)
+	}
+	if len(args) >= 3 && args[0] == "connect" && args[1] == "run" {
+		return args[2]
+	}
+	return ""
 }
 
 // checkDependsOn: every dependency exists, service_healthy waits on a health
@@ -174,8 +188,8 @@ func findCycle(f composeFile, name string, stack []string) []string {
 }
 
 // checkTickcastServices: one shared data volume at /data, the brokers at
-// Redpanda's internal listener, pipelines that exist in this checkout, and
-// API replicas with distinct names.
+// Redpanda's internal listener, stages running pipelines that exist in this
+// checkout with tickcast-connect, and API replicas with distinct names.
 func checkTickcastServices(t *testing.T, f composeFile) {
 	t.Helper()
 	advertised := strings.Join(f.Services["redpanda"].Command, " ")
@@ -194,7 +208,10 @@ func checkTickcastServices(t *testing.T, f composeFile) {
 			t.Errorf("%s: TICKCAST_KAFKA_BROKERS=%q is not Redpanda's advertised internal address", name, b)
 		}
 		if p := role(s); strings.HasPrefix(p, "stage-") {
-			checkPipeline(t, name, s.Command[2])
+			checkPipeline(t, name, pipeline(s))
+			if !slices.Equal(s.Entrypoint, []string{connectBinary}) {
+				t.Errorf("%s: entrypoint %v, want [%s]: a stage runs the lean binary", name, s.Entrypoint, connectBinary)
+			}
 		}
 		if role(s) == "serve" {
 			r := flagValue(s.Command, "--replica")

@@ -22,6 +22,9 @@ import (
 const (
 	root       = "../.."
 	modulePath = "github.com/tickcast/tickcast"
+	// connectBinary is the image's second binary, `tickcast connect` alone:
+	// the stages' entrypoint.
+	connectBinary = "tickcast-connect"
 )
 
 type instruction struct {
@@ -54,6 +57,12 @@ func TestDockerfile(t *testing.T) {
 	}
 	if ep := last(runtime, "ENTRYPOINT"); ep != `["tickcast"]` {
 		t.Errorf("ENTRYPOINT %s, want [\"tickcast\"]", ep)
+	}
+	bins := imageBinaries(runtime)
+	for _, b := range []string{"tickcast", connectBinary} {
+		if !bins[b] {
+			t.Errorf("the runtime stage does not COPY %s from the build stage into /usr/local/bin/", b)
+		}
 	}
 	if u := last(runtime, "USER"); u == "" || u == "root" || strings.HasPrefix(u, "0") {
 		t.Errorf("USER %q: want a non-root user", u)
@@ -130,6 +139,32 @@ func checkBuildCommand(t *testing.T, build stage) {
 	}
 }
 
+// imageBinaries are the files the stage copies from another stage into
+// /usr/local/bin (on the PATH), by name.
+func imageBinaries(s stage) map[string]bool {
+	bins := map[string]bool{}
+	for _, in := range s.instrs {
+		args := strings.Fields(in.args)
+		if in.cmd != "COPY" || !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--from=") }) {
+			continue
+		}
+		args = slices.DeleteFunc(args, func(a string) bool { return strings.HasPrefix(a, "--") })
+		if len(args) < 2 {
+			continue
+		}
+		dst := args[len(args)-1]
+		switch {
+		case strings.HasSuffix(dst, "/") && path.Clean(dst) == "/usr/local/bin":
+			for _, src := range args[:len(args)-1] {
+				bins[path.Base(src)] = true
+			}
+		case path.Dir(dst) == "/usr/local/bin":
+			bins[path.Base(dst)] = true
+		}
+	}
+	return bins
+}
+
 // normalizeBuild drops the -o value, the only part that may differ.
 func normalizeBuild(cmd string) []string {
 	f := strings.Fields(cmd)
@@ -171,12 +206,13 @@ func checkCopySources(t *testing.T, s stage) {
 	}
 }
 
-// TestDockerignoreKeepsBuildInputs: every file `go build ./cmd/tickcast` reads
-// from this module (Go, cgo and embedded files), go.mod and go.sum are in the
-// build context.
+// TestDockerignoreKeepsBuildInputs: every file `go build ./cmd/tickcast
+// ./cmd/tickcast-connect` reads from this module (Go, cgo and embedded files),
+// go.mod and go.sum are in the build context.
 func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 	ignore := loadDockerignore(t)
-	cmd := exec.Command("go", "list", "-deps", "-json=Dir,Module,GoFiles,CgoFiles,CFiles,HFiles,EmbedFiles", "./cmd/tickcast")
+	cmd := exec.Command("go", "list", "-deps", "-json=Dir,Module,GoFiles,CgoFiles,CFiles,HFiles,EmbedFiles",
+		"./cmd/tickcast", "./cmd/"+connectBinary)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
@@ -215,14 +251,15 @@ func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 	}
 	for _, f := range files {
 		if ignore.excludes(f) {
-			t.Errorf(".dockerignore excludes %s, which go build ./cmd/tickcast reads", f)
+			t.Errorf(".dockerignore excludes %s, which the image's go build reads", f)
 		}
 	}
 }
 
 // TestComposeBuildsImage: every service of tickcast:local builds it from the
-// Dockerfile, runs its entrypoint, and mounts the pipelines over the image's
-// copy in its working directory, where the stages' relative paths point.
+// Dockerfile, runs its entrypoint or the image's tickcast-connect, and mounts
+// the pipelines over the image's copy in its working directory, where the
+// stages' relative paths point.
 func TestComposeBuildsImage(t *testing.T) {
 	stages := loadDockerfile(t)
 	workdir := last(stages[len(stages)-1], "WORKDIR")
@@ -240,8 +277,8 @@ func TestComposeBuildsImage(t *testing.T) {
 		if s.Build == nil || s.Build.Context != "." || s.Build.Dockerfile != "Dockerfile" {
 			t.Errorf("%s: build %+v, want {context: ., dockerfile: Dockerfile}", name, s.Build)
 		}
-		if len(s.Entrypoint) > 0 {
-			t.Errorf("%s: entrypoint %v overrides the image's", name, s.Entrypoint)
+		if len(s.Entrypoint) > 0 && !slices.Equal(s.Entrypoint, []string{connectBinary}) {
+			t.Errorf("%s: entrypoint %v: want the image's, or [%s]", name, s.Entrypoint, connectBinary)
 		}
 		if strings.HasPrefix(role(s), "stage-") && !slices.Contains(s.Volumes, mount) {
 			t.Errorf("%s: want the volume %s (the image's WORKDIR is %s)", name, mount, workdir)

@@ -123,6 +123,8 @@ func DeepRules() []Rule {
 			Forbids: anyOf(under("github.com/redpanda-data"), under("github.com/redis"))},
 		{Name: "training pulls in no Temporal package, even indirectly", From: is("training"),
 			Forbids: under("go.temporal.io")},
+		{Name: "tickcast-connect pulls in neither DuckDB, XGBoost nor Temporal, even indirectly: each stage process maps the binary's pages", From: is("cmd/tickcast-connect"),
+			Forbids: anyOf(under("github.com/duckdb"), under("go.temporal.io"), is("duckdb", "xgboost", "temporalclient"))},
 		{Name: "nothing pulls in Redpanda Connect (not open source; Kafka is franz-go), even indirectly", From: under(Module),
 			Forbids: under("github.com/redpanda-data/connect")},
 	}

@@ -18,7 +18,7 @@ func TestModule(t *testing.T) {
 	if len(imports) < 10 || imports[Ours("market")] == nil {
 		t.Fatalf("go list found %d packages, market missing?", len(imports))
 	}
-	for pkg, sentinel := range map[string]string{"workflows": "go.temporal.io/sdk/workflow", "training": Ours("ml")} {
+	for pkg, sentinel := range map[string]string{"workflows": "go.temporal.io/sdk/workflow", "training": Ours("ml"), "cmd/tickcast-connect": Ours("connect")} {
 		if !slices.Contains(deps[Ours(pkg)], sentinel) {
 			t.Fatalf("go list -deps %s: %d packages, %s missing?", pkg, len(deps[Ours(pkg)]), sentinel)
 		}
@@ -61,6 +61,8 @@ func moduleImports(t *testing.T) (imports, deps map[string][]string) {
 
 const driftwatchRule = "driftwatch imports no Temporal package nor temporalclient: retraining goes through its Trainer"
 
+const leanConnectRule = "tickcast-connect pulls in neither DuckDB, XGBoost nor Temporal, even indirectly: each stage process maps the binary's pages"
+
 const workflowsRule = "workflows imports of the Temporal SDK only workflow and temporal, and no adapter of ours"
 
 // Each rule bites: a hand-made map with one violation of each fails the check.
@@ -87,6 +89,9 @@ func TestEachRuleBites(t *testing.T) {
 		{Ours("driftwatch"), Ours("temporalclient"), driftwatchRule},
 		{Ours("training"), "go.temporal.io/sdk/temporal", "training pulls in no Temporal package, even indirectly"},
 		{Ours("training"), "go.temporal.io/api/enums/v1", "training pulls in no Temporal package, even indirectly"},
+		{Ours("cmd/tickcast-connect"), "github.com/duckdb/duckdb-go/v2", leanConnectRule},
+		{Ours("cmd/tickcast-connect"), Ours("xgboost"), leanConnectRule},
+		{Ours("cmd/tickcast-connect"), "go.temporal.io/sdk/client", leanConnectRule},
 		{Ours("connect"), "github.com/redpanda-data/connect/v4/public/components/kafka", "nothing pulls in Redpanda Connect (not open source; Kafka is franz-go), even indirectly"},
 	} {
 		imports := map[string][]string{tc.pkg: {"fmt", tc.imp}}
@@ -105,8 +110,10 @@ func TestAllowedAndExceptions(t *testing.T) {
 		Ours("activities"):   {Ours("parquet"), Ours("internal/datadir"), "go.temporal.io/sdk/activity"},
 		Ours("cmd/tickcast"): {Ours("fakekraken"), Ours("connect")},
 		Ours("fakekraken"):   {Ours("market")},
-		Ours("workflows"):    {Ours("activities"), "go.temporal.io/sdk/workflow", "go.temporal.io/sdk/temporal", "go.temporal.io/sdk/workflow/x", "go.temporal.io/api/enums/v1"},
-		Ours("training"):     {Ours("ml"), Ours("registry"), "github.com/apache/arrow-go/v18/parquet"},
+		Ours("cmd/tickcast-connect"): {Ours("connect"), Ours("kraken"), "github.com/redpanda-data/benthos/v4/public/service",
+			"github.com/apache/arrow-go/v18/parquet"},
+		Ours("workflows"): {Ours("activities"), "go.temporal.io/sdk/workflow", "go.temporal.io/sdk/temporal", "go.temporal.io/sdk/workflow/x", "go.temporal.io/api/enums/v1"},
+		Ours("training"):  {Ours("ml"), Ours("registry"), "github.com/apache/arrow-go/v18/parquet"},
 	}
 	if v, _ := Check(ok, append(Rules(), DeepRules()...), nil); len(v) > 0 {
 		t.Errorf("allowed imports flagged: %q", v)
