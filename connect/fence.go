@@ -50,6 +50,11 @@ func (f storeFence) admit(pair string, gen int64, write func() error) (bool, int
 	}
 	defer unlock()
 	path := filepath.Join(f.dir, slug+".json")
+	// A writer killed inside atomicfile.Write left its temporary file; under
+	// the lock, no live write owns one.
+	if _, err := atomicfile.RemoveTemps(path, atomicfile.Options{}); err != nil {
+		return false, 0, fmt.Errorf("fence %s: %w", pair, err)
+	}
 	held, err := readFence(path)
 	if err != nil {
 		return false, 0, fmt.Errorf("fence %s: %w", pair, err)
@@ -166,6 +171,24 @@ func (w *fencedWriter) buf(pair string, gen int64) *fencedRows {
 	return b
 }
 
+// fencedMaxPairRows is the most feature rows of one pair that wait for a
+// write: a replica that dies loses what it had not written, and the pair's
+// new owner emits again only the rows it held (heldRows).
+const fencedMaxPairRows = 2 * market.FeatureWindow
+
+// full reports whether some pair has fencedMaxPairRows rows waiting.
+func (w *fencedWriter) full() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	per := map[string]int{}
+	for k, b := range w.bufs {
+		if per[k.pair] += len(b.features); per[k.pair] >= fencedMaxPairRows {
+			return true
+		}
+	}
+	return false
+}
+
 // buffered is the number of rows waiting.
 func (w *fencedWriter) buffered() int {
 	w.mu.Lock()
@@ -173,29 +196,68 @@ func (w *fencedWriter) buffered() int {
 	return w.n
 }
 
+// fenceWorkers bounds the pairs written at once.
+const fenceWorkers = 4
+
 // flush writes each buffer under its pair's fence, lower generations first;
 // a stale one is dropped (counted, logged), a failed one kept for the next
-// flush.
+// flush. Pairs are written fenceWorkers at a time (each has its own fence,
+// files and locks, and a write mostly waits on fsync): at a window's end
+// every pair has rows, and one after the other they would reach the store
+// a pair's write time apart.
 func (w *fencedWriter) flush(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var errs []error
+	byPair := map[string][]fenceKey{}
 	for _, k := range sortedFenceKeys(w.bufs) {
+		byPair[k.pair] = append(byPair[k.pair], k)
+	}
+	var mu sync.Mutex
+	var errs []error
+	done := map[fenceKey]bool{}
+	sem := make(chan struct{}, fenceWorkers)
+	var wg sync.WaitGroup
+	for _, keys := range byPair {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, k := range keys { // one pair's generations in order
+				err := w.flushOne(ctx, k)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					done[k] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range done {
 		b := w.bufs[k]
-		ok, held, err := w.fence.admit(k.pair, k.gen, func() error { return w.write(ctx, b) })
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !ok {
-			w.refused.Incr(int64(len(b.candles) + len(b.features)))
-			w.log.Warnf("store: fenced: %d rows of %s written by generation %d, the pair's files by %d (a newer owner)",
-				len(b.candles)+len(b.features), k.pair, k.gen, held)
-		}
 		w.n -= len(b.candles) + len(b.features)
 		delete(w.bufs, k)
 	}
 	return errors.Join(errs...)
+}
+
+// flushOne writes one buffer under its pair's fence; a stale one is
+// dropped (nil error).
+func (w *fencedWriter) flushOne(ctx context.Context, k fenceKey) error {
+	b := w.bufs[k]
+	ok, held, err := w.fence.admit(k.pair, k.gen, func() error { return w.write(ctx, b) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.refused.Incr(int64(len(b.candles) + len(b.features)))
+		w.log.Warnf("store: fenced: %d rows of %s written by generation %d, the pair's files by %d (a newer owner)",
+			len(b.candles)+len(b.features), k.pair, k.gen, held)
+	}
+	return nil
 }
 
 // write stores one buffer with a store of its own, closed (flushed) before

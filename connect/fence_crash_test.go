@@ -4,7 +4,9 @@ package connect
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +15,8 @@ import (
 )
 
 // A store writer killed (SIGKILL) inside a fenced write leaves the pair's
-// lock taken: it does not hold up the next writer.
+// lock taken and maybe a temporary fence file: neither holds up or misleads
+// the next writer.
 
 const envFenceHolder = "TICKCAST_TEST_FENCE_HOLDER"
 
@@ -79,4 +82,26 @@ func holdFence(dir string) {
 		time.Sleep(time.Minute)
 		return nil
 	})
+}
+
+// TestStoreFenceRemovesDeadTemp: the temporary file of a fence write killed
+// before its rename is removed by the pair's next admit; another pair's is
+// left to that pair's.
+func TestStoreFenceRemovesDeadTemp(t *testing.T) {
+	dir := t.TempDir()
+	dead, other := filepath.Join(dir, "BTC-USD.json.tmp-123"), filepath.Join(dir, "ETH-USD.json.tmp-456")
+	for _, p := range []string{dead, other} {
+		if err := os.WriteFile(p, []byte(`{"pair":"BT`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, held, err := (storeFence{dir: dir}).admit("BTC/USD", 1, func() error { return nil }); !ok || held != 1 || err != nil {
+		t.Fatalf("admit = %v, %d, %v; want true, 1", ok, held, err)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dead write's %s is still there (%v)", dead, err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another pair's temporary file: %v", err)
+	}
 }

@@ -75,8 +75,8 @@ Records of a partition revoked after they were polled are not passed on.`).
 		Field(service.NewStringField(kiFieldClientID).Description("Client ID sent to the brokers.").Default("tickcast")).
 		Field(service.NewStringEnumField(kiFieldStartFrom, "oldest", "newest").Description("Where a partition without a committed offset starts.").Default("oldest")).
 		Field(service.NewIntField(kiFieldMaxPollRecords).Description("Records per batch at most.").Default(1000)).
-		Field(service.NewIntField(kiFieldFetchMaxBytes).Description("Bytes per fetch response at most.").Default(50 << 20).Advanced()).
-		Field(service.NewIntField(kiFieldFetchMaxPartBytes).Description("Bytes per partition per fetch at most.").Default(1 << 20).Advanced()).
+		Field(service.NewIntField(kiFieldFetchMaxBytes).Description("Bytes per fetch response at most. With fetch_max_partition_bytes it bounds what the client buffers (decompressed, several times more), most of a stage's memory in a backlog.").Default(4 << 20).Advanced()).
+		Field(service.NewIntField(kiFieldFetchMaxPartBytes).Description("Bytes per partition per fetch at most.").Default(256 << 10).Advanced()).
 		Field(service.NewDurationField(kiFieldFetchMaxWait).Description("How long a broker may wait for fetch_max_bytes to fill.").Default("500ms").Advanced()).
 		Field(service.NewDurationField(kiFieldCommitPeriod).Description("How often acknowledged offsets are committed.").Default("1s")).
 		Field(service.NewDurationField(kiFieldSessionTimeout).Description("How long the group waits for a silent member (killed, partitioned) before its partitions move to the others; heartbeats go every third of it. The broker bounds it (Kafka and Redpanda: 6s to 30m by default).").Default("6s").Advanced()).

@@ -160,7 +160,7 @@ func (o *storeOutput) flush(ctx context.Context) error {
 func (o *storeOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
 	if o.fenced != nil {
 		o.fenced.add(batch, o.keep, o.skip)
-		if o.fenced.buffered() >= o.flushRows {
+		if o.fenced.buffered() >= o.flushRows || o.fenced.full() {
 			return o.fenced.flush(ctx)
 		}
 		return nil

@@ -133,14 +133,21 @@ func ownedRow(row market.FeatureRow, gen int64) *service.Message {
 }
 
 // heldRows bounds the rows of a pair not owned here that wait for its
-// partition: the rows of the correction horizon, which a new owner emits
-// again (the previous owner may not have written them yet).
-const heldRows = 2 * market.FeatureWindow
+// partition, which a new owner emits again: the previous owner may not have
+// written them yet. What it may not have written is bounded too: its store
+// writes a pair's rows once maxUnflushedRows wait (fencedMaxPairRows), and a
+// batch holds at most max_poll_records candles (120 in stage-features.yaml),
+// so 960 rows leave room for this replica's context reader running ahead of
+// the dead owner by 600 candles of the pair. (Live, 960 rows are 16 hours;
+// in a backlog, when a replica dies before its first timed flush, 2 ×
+// FeatureWindow rows were not enough: rows were lost from the store.)
+const heldRows = 8 * market.FeatureWindow
 
-// hold keeps a row of a pair that another replica owns.
+// hold keeps a row of a pair that another replica owns. The oldest rows are
+// dropped a quarter of heldRows at a time, so that each row costs O(1).
 func (p *featuresProcessor) hold(row market.FeatureRow) {
 	rs := append(p.unsent[row.Pair], row)
-	if len(rs) > heldRows {
+	if len(rs) > heldRows+heldRows/4 {
 		rs = slices.Delete(rs, 0, len(rs)-heldRows)
 	}
 	p.unsent[row.Pair] = rs

@@ -62,7 +62,7 @@ With owner_group set (a distributed features stage), rows are computed for every
 cross-pair features need them all) but emitted only for the pairs whose candles partition the
 stream's tickcast_kafka input of that consumer group holds, with kafka_generation set to the
 group generation (the store fences writes by it). The rows of other pairs are held (the last
-2 × market.FeatureWindow per pair) and emitted once the pair's partition is assigned here.
+8 × market.FeatureWindow per pair) and emitted once the pair's partition is assigned here.
 Run with pipeline.threads: 1.`).
 		Field(service.NewStringField(fpFieldWarmStart).
 			Description("Data directory whose Parquet candles warm each pair up on its first candle; empty: start cold.").
@@ -225,9 +225,18 @@ func (p *featuresProcessor) ProcessBatch(_ context.Context, batch service.Messag
 	return []service.MessageBatch{p.release(out)}, nil
 }
 
+// crossHorizon is how many candle intervals of TS slots the cross-pair
+// aligner keeps to re-emit rows when a late pair's row comes: more than the
+// correction horizon (2 × FeatureWindow), and more than the skew between
+// pairs read from different partitions in a backlog (a fetch holds up to
+// fetch_max_partition_bytes, 256 KiB ≈ 650 candle records, of a partition
+// before the next partition's): with 2 × FeatureWindow, a pair read 480
+// candles behind another kept rows without their cross-pair features.
+const crossHorizon = 12 * market.FeatureWindow
+
 // crossFor makes the cross-pair aligner on the first candle: its grace
-// defaults to one candle interval and it keeps the TS of twice the
-// correction horizon to re-emit rows.
+// defaults to one candle interval and it keeps the TS slots of crossHorizon
+// intervals to re-emit rows.
 func (p *featuresProcessor) crossFor(c market.Candle) error {
 	if p.cross != nil {
 		return nil
@@ -236,7 +245,7 @@ func (p *featuresProcessor) crossFor(c market.Candle) error {
 	if iv <= 0 {
 		return fmt.Errorf("candle of %s at %s has no duration: %w", c.Pair, c.Start, market.ErrInvalid)
 	}
-	x, err := market.NewCross(market.CrossConfig{Pairs: p.pairs, Grace: cmp.Or(p.grace, iv), Horizon: max(2*market.FeatureWindow*iv, cmp.Or(p.grace, iv))})
+	x, err := market.NewCross(market.CrossConfig{Pairs: p.pairs, Grace: cmp.Or(p.grace, iv), Horizon: max(crossHorizon*iv, cmp.Or(p.grace, iv))})
 	if err != nil {
 		return err
 	}

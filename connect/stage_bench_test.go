@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -561,12 +563,16 @@ func BenchmarkStagesRSS(b *testing.B) {
 	benchDistributedGate(b)
 	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 10)]
 	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 24)
+	pprofDir := os.Getenv("TICKCAST_BENCH_PPROF") // heap profiles half-way, into this directory
 	start, file := benchReadTrades(b)
 	bin := filepath.Join(b.TempDir(), "tickcast")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/tickcast")
 	build.Dir = ".."
 	if msg, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, msg)
+	}
+	if alt := os.Getenv("TICKCAST_BENCH_BIN"); alt != "" {
+		bin = alt
 	}
 	for b.Loop() {
 		_, brokers := benchBroker(b, 6)
@@ -586,10 +592,22 @@ func BenchmarkStagesRSS(b *testing.B) {
 		})
 		dir := b.TempDir()
 		var procs []*exec.Cmd
+		var addrs []string
 		for _, stage := range []string{"stage-candles.yaml", "stage-features.yaml"} {
-			cmd := exec.Command(bin, "connect", "run", filepath.Join("pipelines", stage))
+			args := []string{"connect", "run"}
+			if pprofDir != "" {
+				args = append(args, "-s", "http.debug_endpoints=true")
+			}
+			// Extra -s settings for both stages, e.g. "input.tickcast_kafka.fetch_max_partition_bytes=262144".
+			for _, set := range strings.Fields(os.Getenv("TICKCAST_BENCH_SET")) {
+				args = append(args, "-s", set)
+			}
+			args = append(args, filepath.Join("pipelines", stage))
+			addr := benchLoopback(b)
+			addrs = append(addrs, addr)
+			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), "TICKCAST_KAFKA_BROKERS="+brokers, "TICKCAST_DATA_DIR="+dir,
-				"TICKCAST_WARM_START="+dir, "TICKCAST_CONNECT_HTTP="+benchLoopback(b))
+				"TICKCAST_WARM_START="+dir, "TICKCAST_CONNECT_HTTP="+addr)
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)
 			}
@@ -598,12 +616,19 @@ func BenchmarkStagesRSS(b *testing.B) {
 		}
 		begin := time.Now()
 		want := len(pairs) * (hours*60 - 1)
+		profiled := pprofDir == ""
 		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 			mu.Lock()
 			got := len(rows)
 			mu.Unlock()
 			if got >= want {
 				break
+			}
+			if !profiled && got >= want/2 {
+				profiled = true
+				for i, name := range []string{"candles", "features"} {
+					benchHeapProfile(b, addrs[i], filepath.Join(pprofDir, "heap-"+name+".pb.gz"))
+				}
 			}
 		}
 		drained := time.Since(begin)
@@ -616,6 +641,23 @@ func BenchmarkStagesRSS(b *testing.B) {
 				float64(hwm)/(1<<20), float64(hwm)/1e6, float64(rss)/(1<<20))
 			b.ReportMetric(float64(hwm)/1e6, name+"-peak-MB")
 		}
+	}
+}
+
+// benchHeapProfile saves a stage's /debug/pprof/heap to path.
+func benchHeapProfile(b *testing.B, addr, path string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		b.Logf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(path, body, 0o644)
+	}
+	if err != nil {
+		b.Logf("heap profile: %v", err)
 	}
 }
 

@@ -227,6 +227,45 @@ func TestStageFeaturesKillNine(t *testing.T) {
 	}
 }
 
+// TestStageFeaturesKillNineBacklog: the candles are all in the topic before
+// the replicas start (a backlog), the store flushes on the shipped 1-minute
+// timer, and the owner of one pair is killed once it has emitted most of
+// the pair's rows, before its first timed flush: what it had not written
+// is bounded (a pair's rows are written once fencedMaxPairRows wait) and the
+// survivor's held rows (heldRows) cover it — nothing is lost. With 240 held
+// rows and only the timed flush, the store kept 231 of the pair's 480 rows.
+func TestStageFeaturesKillNineBacklog(t *testing.T) {
+	k := newFeaturesKill(t, 16*time.Hour)
+	k.vars = map[string]string{"TICKCAST_FLUSH_INTERVAL": "20s"}
+	a := k.replica("a")
+	a.member = waitGroupMember(t, k.adm, featuresGroup, nil)
+	b := k.replica("b")
+	b.member = waitGroupMember(t, k.adm, featuresGroup, []string{a.member})
+	owned := waitGroupAssignment(t, k.adm, featuresGroup, 2, 2)
+	victim, survivor := a, b
+	if len(pairsIn(k.pairs, owned[a.member], 2)) == 0 {
+		victim, survivor = b, a
+	}
+	moved := pairsIn(k.pairs, owned[victim.member], 2)
+	if len(moved) != 1 {
+		t.Fatalf("assignment %v: want one pair per replica", owned)
+	}
+	k.feed(0)() // the whole backlog at once, then the replicas drain it
+	mid := k.candles[len(k.candles)*6/10].End
+	for deadline := time.Now().Add(60 * time.Second); k.topic.newest(moved[0]).Before(mid); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's rows never passed %v on the topic", moved[0], mid)
+		}
+	}
+	victim.kill()
+	rows, _ := parquet.ReadFeatures(k.root, moved[0], time.Time{}, time.Time{})
+	t.Logf("killed %s holding %s, its rows on the topic up to %s, %d in the store; survivor %s",
+		victim.name, moved[0], k.topic.newest(moved[0]).Format(time.DateTime), len(rows), survivor.name)
+	waitGroupAssignment(t, k.adm, featuresGroup, 1, 2)
+	k.waitRows()
+	k.check()
+}
+
 // featuresKill is TestStageFeaturesKillNine's broker, binary, store,
 // candles, reference and features topic.
 type featuresKill struct {
@@ -238,6 +277,7 @@ type featuresKill struct {
 	candles   []market.Candle                 // every pair's, by start then pair
 	want      map[string]map[candleKey]string // by dataset: rows as JSON
 	topic     *topicLog[market.FeatureRow]
+	vars      map[string]string // the replicas' environment over stageVars
 	cl        *kgo.Client
 	adm       *kadm.Client
 }
@@ -261,7 +301,9 @@ func newFeaturesKill(t *testing.T, span time.Duration) *featuresKill {
 }
 
 func (k *featuresKill) replica(name string) *replica {
-	return startReplica(k.t, k.bin, name, "stage-features.yaml", stageVars(strings.Join(k.brokers, ","), k.dir))
+	vars := stageVars(strings.Join(k.brokers, ","), k.dir)
+	maps.Copy(vars, k.vars)
+	return startReplica(k.t, k.bin, name, "stage-features.yaml", vars)
 }
 
 // feed writes the candles to `candles` as the candles stage does (keyed by
@@ -308,11 +350,14 @@ func (k *featuresKill) stored(dataset string) (map[candleKey]string, error) {
 // overwrite.
 func (k *featuresKill) waitRows() {
 	k.t.Helper()
-	n := len(k.want["features"])
-	waitStageFor(k.t, 60*time.Second, fmt.Sprintf("%d rows in the store and the features topic", n), func() bool {
+	n, nc := len(k.want["features"]), len(k.want["candles"])
+	// Up to a flush interval more (1 m in the backlog test): candles that come
+	// without new rows wait for the timer.
+	waitStageFor(k.t, 90*time.Second, fmt.Sprintf("%d rows in the store and the features topic, %d candles in the store", n, nc), func() bool {
 		latest, _, _ := k.topic.reduce()
 		rows, err := k.stored("features")
-		return len(latest) >= n && err == nil && len(rows) >= n
+		cs, cerr := k.stored("candles")
+		return len(latest) >= n && err == nil && len(rows) >= n && cerr == nil && len(cs) >= nc
 	})
 	time.Sleep(time.Second)
 }
@@ -433,9 +478,9 @@ func defaultSessionTimeout(t *testing.T) time.Duration {
 }
 
 // plantDeadFlush leaves what a replica killed in a flush of pair leaves: a
-// flush writes each file (the newest day's candles and rows) to a temporary
-// file beside it and renames it over; cut short, half of it under the
-// temporary name. It returns their paths.
+// flush writes each file (the newest day's candles and rows, the fence) to a
+// temporary file beside it and renames it over; cut short, half of it under
+// the temporary name. It returns their paths.
 func plantDeadFlush(t *testing.T, root, pair string) []string {
 	t.Helper()
 	var paths []string
@@ -446,6 +491,7 @@ func plantDeadFlush(t *testing.T, root, pair string) []string {
 		}
 		paths = append(paths, parts[len(parts)-1].Path)
 	}
+	paths = append(paths, filepath.Join(root, fenceDirName, market.PairSlug(pair)+".json"))
 	for i, p := range paths {
 		body, err := os.ReadFile(p)
 		if err != nil {
