@@ -554,25 +554,23 @@ func benchFlushWait(f string) time.Duration {
 }
 
 // BenchmarkStagesRSS: the memory goal (RSS of each stage ≤ 100 MB with 10
-// pairs) on whole processes: `tickcast connect run` of stage-candles.yaml
-// and stage-features.yaml (built from this repository, the shipped files
-// and defaults) drain a backlog of TICKCAST_BENCH_HOURS (default 24) hours
-// of 10 pairs (the throughput benchmark's stream), then idle at the end of
+// pairs) on whole processes: `tickcast-connect run` (built from this
+// repository, as the stages run) of stage-candles.yaml and
+// stage-features.yaml (the shipped files and defaults) drain a backlog of
+// TICKCAST_BENCH_HOURS (default 24) hours of 10 pairs (the throughput benchmark's stream), then idle at the end of
 // the stream for 20 s. VmHWM (peak) and VmRSS are read from /proc.
+// TICKCAST_BENCH_GOMEMLIMIT sets GOMEMLIMIT in the stages' environment.
 func BenchmarkStagesRSS(b *testing.B) {
 	benchDistributedGate(b)
 	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 10)]
 	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 24)
 	pprofDir := os.Getenv("TICKCAST_BENCH_PPROF") // heap profiles half-way, into this directory
 	start, file := benchReadTrades(b)
-	bin := filepath.Join(b.TempDir(), "tickcast")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tickcast")
+	bin := filepath.Join(b.TempDir(), "tickcast-connect")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/tickcast-connect")
 	build.Dir = ".."
 	if msg, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, msg)
-	}
-	if alt := os.Getenv("TICKCAST_BENCH_BIN"); alt != "" {
-		bin = alt
 	}
 	for b.Loop() {
 		_, brokers := benchBroker(b, 6)
@@ -594,7 +592,7 @@ func BenchmarkStagesRSS(b *testing.B) {
 		var procs []*exec.Cmd
 		var addrs []string
 		for _, stage := range []string{"stage-candles.yaml", "stage-features.yaml"} {
-			args := []string{"connect", "run"}
+			args := []string{"run"}
 			if pprofDir != "" {
 				args = append(args, "-s", "http.debug_endpoints=true")
 			}
@@ -608,6 +606,9 @@ func BenchmarkStagesRSS(b *testing.B) {
 			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), "TICKCAST_KAFKA_BROKERS="+brokers, "TICKCAST_DATA_DIR="+dir,
 				"TICKCAST_WARM_START="+dir, "TICKCAST_CONNECT_HTTP="+addr)
+			if limit := os.Getenv("TICKCAST_BENCH_GOMEMLIMIT"); limit != "" {
+				cmd.Env = append(cmd.Env, "GOMEMLIMIT="+limit) // the Go runtime's soft memory limit
+			}
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)
 			}
