@@ -21,6 +21,7 @@ const (
 	soFieldDatasets      = "datasets"
 	soFieldFlushRows     = "flush_rows"
 	soFieldFlushInterval = "flush_interval"
+	soFieldFlushIdle     = "flush_idle"
 	soFieldFence         = "fence"
 )
 
@@ -35,7 +36,11 @@ written atomically (temporary file, fsync, rename). Writing merges with the file
 there by key — trades by trade_id, candles by start, features by ts — and the newest
 version wins, so replaying the same input is idempotent and a corrected candle replaces the
 first one. Rows are buffered and written every flush_interval, at flush_rows, and on
-shutdown: a crash loses at most the last flush_interval. One process writes a data_dir.
+shutdown: a crash loses at most the last flush_interval. With flush_idle set, rows are also
+written as soon as no batch came for flush_idle: live, a candle interval's rows come in one
+burst and are in the store right after it, while a backlog (batches without pause) is written
+by flush_rows and flush_interval only, not in many small rewrites. One process writes a
+data_dir.
 Messages of other kinds (ticks, gaps) are ignored.
 
 With fence on (a distributed stage, several writers of one data_dir), every candle and feature
@@ -48,6 +53,7 @@ rows. Trades are not stored then.`).
 		Field(service.NewStringListField(soFieldDatasets).Description("Which datasets to keep: trades, candles, features.").Default([]string{"trades", "candles", "features"})).
 		Field(service.NewIntField(soFieldFlushRows).Description("Buffered rows per partition that trigger a write.").Default(50000)).
 		Field(service.NewDurationField(soFieldFlushInterval).Description("Longest time rows stay buffered.").Default("1s")).
+		Field(service.NewDurationField(soFieldFlushIdle).Description("Write once no batch came for this long (0: off).").Default("0s")).
 		Field(service.NewBoolField(soFieldFence).Description("Fence each pair's writes by kafka_generation (see above).").Default(false)).
 		Field(service.NewOutputMaxInFlightField().Default(1))
 }
@@ -84,11 +90,16 @@ func storeOutputFromConfig(conf *service.ParsedConfig, logger *slog.Logger) (*st
 	if err != nil {
 		return nil, err
 	}
+	idle, err := conf.FieldDuration(soFieldFlushIdle)
+	if err != nil {
+		return nil, err
+	}
 	fence, err := conf.FieldBool(soFieldFence)
 	if err != nil {
 		return nil, err
 	}
-	o := &storeOutput{dir: dir, flushRows: rows, every: every, logger: logger, keep: map[string]bool{}, fence: fence}
+	o := &storeOutput{dir: dir, flushRows: rows, every: every, idle: idle, wrote: make(chan struct{}, 1),
+		logger: logger, keep: map[string]bool{}, fence: fence}
 	for _, d := range datasets {
 		switch d {
 		case KindTrade + "s", KindCandle + "s", KindFeature + "s":
@@ -105,6 +116,8 @@ type storeOutput struct {
 	dir       string
 	flushRows int
 	every     time.Duration
+	idle      time.Duration // 0: no idle flush
+	wrote     chan struct{} // a batch was buffered (flush_idle's clock)
 	keep      map[string]bool
 	logger    *slog.Logger
 	log       *service.Logger
@@ -138,15 +151,43 @@ func (o *storeOutput) flushLoop() {
 	defer o.wg.Done()
 	t := time.NewTicker(o.every)
 	defer t.Stop()
+	// idle fires flush_idle after the last batch; it is stopped (nil
+	// channel) while nothing new waits.
+	var idle *time.Timer
+	var idleC <-chan time.Time
 	for {
 		select {
 		case <-o.stop:
-			return
-		case <-t.C:
-			if err := o.flush(context.Background()); err != nil {
-				o.log.Errorf("flush store: %v", err)
+			if idle != nil {
+				idle.Stop()
 			}
+			return
+		case <-o.wrote:
+			if o.idle <= 0 {
+				continue
+			}
+			if idle == nil {
+				idle = time.NewTimer(o.idle)
+			} else {
+				idle.Reset(o.idle)
+			}
+			idleC = idle.C
+			continue
+		case <-t.C:
+		case <-idleC:
+			idleC = nil
 		}
+		if err := o.flush(context.Background()); err != nil {
+			o.log.Errorf("flush store: %v", err)
+		}
+	}
+}
+
+// noteWrite restarts flush_idle's clock.
+func (o *storeOutput) noteWrite() {
+	select {
+	case o.wrote <- struct{}{}:
+	default:
 	}
 }
 
@@ -158,6 +199,7 @@ func (o *storeOutput) flush(ctx context.Context) error {
 }
 
 func (o *storeOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	defer o.noteWrite()
 	if o.fenced != nil {
 		o.fenced.add(batch, o.keep, o.skip)
 		if o.fenced.buffered() >= o.flushRows || o.fenced.full() {
