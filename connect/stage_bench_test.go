@@ -216,10 +216,7 @@ func BenchmarkStagesThroughput(b *testing.B) {
 	pairs := benchPairs[:benchEnvInt("TICKCAST_BENCH_PAIRS", 8)]
 	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 56)
 	parts := int32(benchEnvInt("TICKCAST_BENCH_PARTITIONS", 6))
-	flush := os.Getenv("TICKCAST_BENCH_FLUSH")
-	if flush == "" {
-		flush = "1s"
-	}
+	flush := os.Getenv("TICKCAST_BENCH_FLUSH") // empty: as stage-features.yaml ships
 	start, file := benchReadTrades(b)
 	for b.Loop() {
 		_, brokers := benchBroker(b, parts)
@@ -265,7 +262,12 @@ func BenchmarkStagesThroughput(b *testing.B) {
 		})
 		dir := b.TempDir()
 		vars := stageVars(brokers, dir)
-		vars["TICKCAST_FLUSH_INTERVAL"] = flush
+		delete(vars, "TICKCAST_FLUSH_INTERVAL")
+		if flush != "" {
+			vars["TICKCAST_FLUSH_INTERVAL"] = flush
+		} else {
+			flush = "as shipped"
+		}
 		stagesStart := time.Now()
 		benchStartStage(b, "pipelines/stage-candles.yaml", vars)
 		benchStartStage(b, "pipelines/stage-features.yaml", vars)
