@@ -197,7 +197,7 @@ func (w *fencedWriter) buffered() int {
 }
 
 // fenceWorkers bounds the pairs written at once.
-const fenceWorkers = 4
+const fenceWorkers = 8
 
 // flush writes each buffer under its pair's fence, lower generations first;
 // a stale one is dropped (counted, logged), a failed one kept for the next
@@ -260,20 +260,26 @@ func (w *fencedWriter) flushOne(ctx context.Context, k fenceKey) error {
 	return nil
 }
 
-// write stores one buffer with a store of its own, closed (flushed) before
-// the fence is released.
+// write stores one buffer, closed (flushed) before the fence is released:
+// the feature rows first (what serving and the store latency wait for),
+// then the candles.
 func (w *fencedWriter) write(ctx context.Context, b *fencedRows) error {
-	st, err := parquet.Open(w.root, w.opts)
-	if err != nil {
-		return err
+	for _, add := range []func(*parquet.Store) error{
+		func(st *parquet.Store) error { return st.AddFeatures(b.features) },
+		func(st *parquet.Store) error { return st.AddCandles(b.candles) },
+	} {
+		st, err := parquet.Open(w.root, w.opts)
+		if err != nil {
+			return err
+		}
+		if err := add(st); err != nil {
+			return err
+		}
+		if err := st.Close(ctx); err != nil {
+			return err
+		}
 	}
-	if err := st.AddCandles(b.candles); err != nil {
-		return err
-	}
-	if err := st.AddFeatures(b.features); err != nil {
-		return err
-	}
-	return st.Close(ctx)
+	return nil
 }
 
 func sortedFenceKeys(m map[fenceKey]*fencedRows) []fenceKey {
