@@ -81,7 +81,7 @@ bench: ## benchmarks and bench scripts (figures go to docs/benchmarks.md; about 
 bench-faults: ## the fault matrix with the fake exchange at 1x: the real trade hour in real time, every scenario at once (about an hour; not CI)
 	TICKCAST_BENCH_REALTIME=1 $(GO) test -run TestFaultMatrixRealTime -parallel 4 -timeout 90m -count=1 -v ./connect/ 2>&1 | grep -E '^(=== RUN|--- |\s+faults_test|ok|FAIL|PASS)'
 
-bench-distributed: kafka-jars ## issue #14's goals on a real Kafka broker (scripts/bench-distributed.sh): ~1.2 M real trades through stage-candles + stage-features (trades/s), and window end + grace → `features` latency at speed 1 (p50/p99/max); about 6 minutes, not CI
+bench-distributed: kafka-jars ## issue #14's goals on a real Kafka broker (scripts/bench-distributed.sh): ~1.2 M real trades through stage-candles + stage-features (trades/s); window end + grace → row on `features`, in Redis and in Parquet at speed 1 (p50/p99/max); peak RSS of each stage as a process with 10 pairs; about 8 minutes, not CI
 	scripts/bench-distributed.sh
 
 bench-api: build temporal redis ## load the running API from a second process: cached/uncached p99 at 5,000 req/s, WebSocket fan-out to 1,000 clients (scripts/bench-api.sh)

@@ -11,7 +11,9 @@
 #                              pairs × TICKCAST_BENCH_COPIES=12 offset copies (178 trades/s)
 #                              with a tick per pair per second: window end + grace → row on
 #                              `features`, p50/p99/max
-# RUNS (default 1) repeats the throughput run; ONLY=throughput|latency runs one of them.
+#   BenchmarkStagesRSS         tickcast-connect processes of both stages drain 10 pairs × 24 hours:
+#                              peak and final RSS of each (TICKCAST_BENCH_GOMEMLIMIT, _PPROF)
+# RUNS (default 1) repeats the throughput run; ONLY=throughput|latency|rss runs one of them.
 # Figures and commands: docs/benchmarks.md, "Distributed stages on Kafka".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +22,13 @@ ONLY=${ONLY:-}
 export TICKCAST_BENCH_DISTRIBUTED=1
 filter() { grep -vE 'level=(warning|info)' || true; }
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "$ONLY" != latency ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = throughput ]; then
   go test -run '^$' -bench StagesThroughput -benchtime 1x -count "$RUNS" -timeout 30m ./connect/ 2>&1 | filter
 fi
-if [ "$ONLY" != throughput ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = latency ]; then
   go test -run '^$' -bench StagesLatency -benchtime 1x -timeout 30m ./connect/ 2>&1 | filter
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = rss ]; then
+  go test -run '^$' -bench StagesRSS -benchtime 1x -timeout 30m ./connect/ 2>&1 | filter
 fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
