@@ -684,7 +684,9 @@ func TestAggregatorCorrectionKnowsOpenOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Add(btc(1, "00:00:10", 100, 1, SideBuy), nil)
+	if _, _, err := a.Add(btc(1, "00:00:10", 100, 1, SideBuy), nil); err != nil {
+		t.Fatal(err)
+	}
 	if got := showAll(a.Advance(at("00:01:02"), nil)); len(got) != 1 || strings.Contains(got[0], "incomplete") {
 		t.Fatalf("closed %v, want 00:00 complete", got)
 	}
