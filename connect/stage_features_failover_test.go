@@ -179,19 +179,7 @@ func TestStageFeaturesFailover(t *testing.T) {
 // never read and is gone after the survivor's writes.
 func TestStageFeaturesKillNine(t *testing.T) {
 	k := newFeaturesKill(t, 8*time.Hour)
-	a := k.replica("a")
-	a.member = waitGroupMember(t, k.adm, featuresGroup, nil)
-	b := k.replica("b")
-	b.member = waitGroupMember(t, k.adm, featuresGroup, []string{a.member})
-	owned := waitGroupAssignment(t, k.adm, featuresGroup, 2, 2)
-	victim, survivor := a, b
-	if len(pairsIn(k.pairs, owned[a.member], 2)) == 0 {
-		victim, survivor = b, a
-	}
-	moved := pairsIn(k.pairs, owned[victim.member], 2)
-	if len(moved) != 1 || len(pairsIn(k.pairs, owned[survivor.member], 2)) != 1 {
-		t.Fatalf("assignment %v: want one pair per replica", owned)
-	}
+	victim, survivor, moved := k.twoReplicas()
 	fed := k.feed(30 * time.Millisecond)
 	mid := k.candles[len(k.candles)*45/100].End
 	waitStageFor(t, 60*time.Second, fmt.Sprintf("%s's rows up to %v in the store", moved[0], mid), func() bool {
@@ -237,19 +225,7 @@ func TestStageFeaturesKillNine(t *testing.T) {
 func TestStageFeaturesKillNineBacklog(t *testing.T) {
 	k := newFeaturesKill(t, 16*time.Hour)
 	k.vars = map[string]string{"TICKCAST_FLUSH_INTERVAL": "20s"}
-	a := k.replica("a")
-	a.member = waitGroupMember(t, k.adm, featuresGroup, nil)
-	b := k.replica("b")
-	b.member = waitGroupMember(t, k.adm, featuresGroup, []string{a.member})
-	owned := waitGroupAssignment(t, k.adm, featuresGroup, 2, 2)
-	victim, survivor := a, b
-	if len(pairsIn(k.pairs, owned[a.member], 2)) == 0 {
-		victim, survivor = b, a
-	}
-	moved := pairsIn(k.pairs, owned[victim.member], 2)
-	if len(moved) != 1 {
-		t.Fatalf("assignment %v: want one pair per replica", owned)
-	}
+	victim, survivor, moved := k.twoReplicas()
 	k.feed(0)() // the whole backlog at once, then the replicas drain it
 	mid := k.candles[len(k.candles)*6/10].End
 	for deadline := time.Now().Add(60 * time.Second); k.topic.newest(moved[0]).Before(mid); time.Sleep(5 * time.Millisecond) {
@@ -298,6 +274,28 @@ func newFeaturesKill(t *testing.T, span time.Duration) *featuresKill {
 	}
 	k.topic = consumeFeatures(t, k.brokers)
 	return k
+}
+
+// twoReplicas starts replicas a and b, waits until each holds one pair's
+// partition and names the victim (the one holding a pair), the survivor and
+// the victim's pair.
+func (k *featuresKill) twoReplicas() (victim, survivor *replica, moved []string) {
+	t := k.t
+	t.Helper()
+	a := k.replica("a")
+	a.member = waitGroupMember(t, k.adm, featuresGroup, nil)
+	b := k.replica("b")
+	b.member = waitGroupMember(t, k.adm, featuresGroup, []string{a.member})
+	owned := waitGroupAssignment(t, k.adm, featuresGroup, 2, 2)
+	victim, survivor = a, b
+	if len(pairsIn(k.pairs, owned[a.member], 2)) == 0 {
+		victim, survivor = b, a
+	}
+	moved = pairsIn(k.pairs, owned[victim.member], 2)
+	if len(moved) != 1 || len(pairsIn(k.pairs, owned[survivor.member], 2)) != 1 {
+		t.Fatalf("assignment %v: want one pair per replica", owned)
+	}
+	return victim, survivor, moved
 }
 
 func (k *featuresKill) replica(name string) *replica {
