@@ -395,8 +395,12 @@ func (s *Server) take(c *conn, pair string, limit int) []market.Trade {
 		c.log.Warn("fakekraken: subscriber fell behind the history window", "pair", pair, "skipped", t.base-sb.next)
 		sb.next = t.base
 	}
+	// One clock for both: a stall that ends between the skip and the feed's
+	// end would send the trades a Lose stall never sends.
+	now := time.Now()
+	s.endStallsLocked(t, now)
 	s.skipLostLocked(t, sb)
-	n := min(s.feedEndLocked(t, time.Now())-sb.next, limit)
+	n := min(s.feedEndLocked(t, now)-sb.next, limit)
 	if n <= 0 {
 		return nil
 	}
