@@ -152,6 +152,17 @@ func newRecord(kind, pair string, body []byte, rec any) *service.Message {
 
 // decode returns the message's record, from the cache or by decoding its body.
 func decode[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
+	return decodeCaching(m, dec, true)
+}
+
+// decodeTransient is decode for a message that is dropped after this
+// processor (the candles stage's trades): caching the record would copy and
+// grow the message's metadata for nothing, on the busiest path.
+func decodeTransient[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
+	return decodeCaching(m, dec, false)
+}
+
+func decodeCaching[T any](m *service.Message, dec func([]byte) (T, error), keep bool) (T, error) {
 	body, err := m.AsBytes()
 	if err != nil {
 		var zero T
@@ -161,23 +172,8 @@ func decode[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
 		return rec, nil
 	}
 	rec, err := dec(body)
-	if err == nil {
+	if err == nil && keep {
 		setRecord(m, body, rec)
 	}
 	return rec, err
-}
-
-// decodeTransient is decode for a message that is dropped after this
-// processor (the candles stage's trades): caching the record would copy and
-// grow the message's metadata for nothing, on the busiest path.
-func decodeTransient[T any](m *service.Message, dec func([]byte) (T, error)) (T, error) {
-	body, err := m.AsBytes()
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	if rec, ok := cachedRecord[T](m, body); ok {
-		return rec, nil
-	}
-	return dec(body)
 }

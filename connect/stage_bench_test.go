@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -114,18 +113,8 @@ func benchBroker(b *testing.B, partitions int32) (seeds []string, brokers string
 }
 
 func benchStartStage(b *testing.B, file string, vars map[string]string) {
-	yaml, err := os.ReadFile(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	env, err := NewEnvironment(Deps{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sb := env.NewStreamBuilder()
-	sb.SetEnvVarLookupFunc(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	y := strings.Replace(string(yaml), "tickcast_prometheus: {}", "none: {}", 1)
-	if err := sb.SetYAML(y + "\nlogger: { level: warn }\n"); err != nil {
+	sb := stageBuilder(b, file, vars)
+	if err := sb.SetLoggerYAML(`level: warn`); err != nil {
 		b.Fatal(err)
 	}
 	s, err := sb.Build()
@@ -568,12 +557,7 @@ func BenchmarkStagesRSS(b *testing.B) {
 	hours := benchEnvInt("TICKCAST_BENCH_HOURS", 24)
 	pprofDir := os.Getenv("TICKCAST_BENCH_PPROF") // heap profiles half-way, into this directory
 	start, file := benchReadTrades(b)
-	bin := filepath.Join(b.TempDir(), "tickcast-connect")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tickcast-connect")
-	build.Dir = ".."
-	if msg, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, msg)
-	}
+	bin := buildCommand(b, "tickcast-connect")
 	for b.Loop() {
 		_, brokers := benchBroker(b, 6)
 		n, _ := benchProduceBacklog(b, brokers, pairs, hours, start, file)
@@ -603,7 +587,7 @@ func BenchmarkStagesRSS(b *testing.B) {
 				args = append(args, "-s", set)
 			}
 			args = append(args, filepath.Join("pipelines", stage))
-			addr := benchLoopback(b)
+			addr := freeLoopback(b)
 			addrs = append(addrs, addr)
 			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), "TICKCAST_KAFKA_BROKERS="+brokers, "TICKCAST_DATA_DIR="+dir,
@@ -684,14 +668,4 @@ func procMemory(b *testing.B, pid int) (hwm, rss int64) {
 		}
 	}
 	return hwm, rss
-}
-
-// benchLoopback is a free loopback address for a stage's HTTP server.
-func benchLoopback(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

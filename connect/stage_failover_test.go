@@ -186,6 +186,14 @@ func failoverRecords(t *testing.T, end streamEnd) ([]string, []*kgo.Record) {
 		trades = append(trades, fakekraken.ReconstructTrades(cs, 1)...)
 	}
 	slices.SortStableFunc(trades, func(a, b market.Trade) int { return a.TS.Compare(b.TS) })
+	return pairs, tradeRecords(pairs, trades, from, 2*time.Minute, end == replayEnd)
+}
+
+// tradeRecords writes trades (in event-time order) to `trades` as the
+// ingest stage does (keyed by pair) with a tick to each pair's partition
+// every 5 s of exchange time from from; the ticks go on for tail after the
+// last trade, then, with flush, a flush tick per pair.
+func tradeRecords(pairs []string, trades []market.Trade, from time.Time, tail time.Duration, flush bool) []*kgo.Record {
 	var recs []*kgo.Record
 	tick := func(ts time.Time, flush bool) {
 		for _, p := range pairs {
@@ -205,13 +213,15 @@ func failoverRecords(t *testing.T, end streamEnd) ([]string, []*kgo.Record) {
 		recs = append(recs, &kgo.Record{Topic: "trades", Key: []byte(tr.Pair), Value: wire.AppendJSON(nil, tr),
 			Headers: []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindTrade)}, {Key: MetaPair, Value: []byte(tr.Pair)}}})
 	}
-	for stop := next.Add(2 * time.Minute); !next.After(stop); next = next.Add(5 * time.Second) {
-		tick(next, false)
+	if tail > 0 {
+		for stop := next.Add(tail); !next.After(stop); next = next.Add(5 * time.Second) {
+			tick(next, false)
+		}
 	}
-	if end == replayEnd {
+	if flush {
 		tick(next, true)
 	}
-	return pairs, recs
+	return recs
 }
 
 // failoverReference runs stage-candles.yaml's candles processor in process

@@ -580,27 +580,7 @@ func pairRecords(byPair map[string][]market.Trade, pairs []string) []*kgo.Record
 		trades = append(trades, byPair[p]...)
 	}
 	slices.SortStableFunc(trades, func(a, b market.Trade) int { return a.TS.Compare(b.TS) })
-	var recs []*kgo.Record
-	tick := func(ts time.Time, flush bool) {
-		for _, p := range pairs {
-			hs := []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindTick)}, {Key: MetaPair, Value: []byte(p)},
-				{Key: MetaTS, Value: []byte(ts.Format(time.RFC3339Nano))}}
-			if flush {
-				hs = append(hs, kgo.RecordHeader{Key: MetaFlush, Value: []byte("true")})
-			}
-			recs = append(recs, &kgo.Record{Topic: "trades", Key: []byte(p), Value: []byte{}, Headers: hs})
-		}
-	}
-	next := trades[0].TS.Truncate(5 * time.Second)
-	for _, tr := range trades {
-		for ; !next.After(tr.TS); next = next.Add(5 * time.Second) {
-			tick(next, false)
-		}
-		recs = append(recs, &kgo.Record{Topic: "trades", Key: []byte(tr.Pair), Value: wire.AppendJSON(nil, tr),
-			Headers: []kgo.RecordHeader{{Key: MetaKind, Value: []byte(KindTrade)}, {Key: MetaPair, Value: []byte(tr.Pair)}}})
-	}
-	tick(next, true)
-	return recs
+	return tradeRecords(pairs, trades, trades[0].TS.Truncate(5*time.Second), 0, true)
 }
 
 func fenceGen(t *testing.T, root, pair string) int64 {

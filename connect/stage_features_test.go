@@ -19,21 +19,28 @@ import (
 // startStage runs a stage pipeline file until stop (or the test's end).
 func startStage(t *testing.T, file string, vars map[string]string) (stop func()) {
 	t.Helper()
+	return runTestStream(t, stageBuilder(t, file, vars))
+}
+
+// stageBuilder is a stream of a stage pipeline file with vars as its
+// environment. The process's Prometheus exporter is cmd's; a test keeps
+// Benthos' default.
+func stageBuilder(tb testing.TB, file string, vars map[string]string) *service.StreamBuilder {
+	tb.Helper()
 	yaml, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	env, err := NewEnvironment(Deps{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	b := env.NewStreamBuilder()
 	b.SetEnvVarLookupFunc(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	// The process's Prometheus exporter is cmd's; a test keeps Benthos' default.
 	if err := b.SetYAML(strings.Replace(string(yaml), "tickcast_prometheus: {}", "none: {}", 1)); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return runTestStream(t, b)
+	return b
 }
 
 // runTestStream builds b and runs it until stop (or the test's end).

@@ -94,7 +94,7 @@ func (r *replica) stop() {
 	}
 }
 
-func freeLoopback(t *testing.T) string {
+func freeLoopback(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,10 +105,13 @@ func freeLoopback(t *testing.T) string {
 }
 
 // buildTickcast builds the binary from this repository (as e2e does).
-func buildTickcast(t *testing.T) string {
+func buildTickcast(t testing.TB) string { return buildCommand(t, "tickcast") }
+
+// buildCommand builds ./cmd/<name> from this repository.
+func buildCommand(t testing.TB, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tickcast")
-	b := exec.Command("go", "build", "-o", bin, "./cmd/tickcast")
+	bin := filepath.Join(t.TempDir(), name)
+	b := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
 	b.Dir = ".."
 	if msg, err := b.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, msg)

@@ -141,21 +141,7 @@ func runStages(t *testing.T, trades []market.Trade) string {
 // runStageToEnd runs a stage whose input ends (a replay to stop_at).
 func runStageToEnd(t *testing.T, file string, vars map[string]string, limit time.Duration) {
 	t.Helper()
-	yaml, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := NewEnvironment(Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := env.NewStreamBuilder()
-	b.SetEnvVarLookupFunc(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	// The process's Prometheus exporter is cmd's; a test keeps Benthos' default.
-	if err := b.SetYAML(strings.Replace(string(yaml), "tickcast_prometheus: {}", "none: {}", 1)); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Build()
+	s, err := stageBuilder(t, file, vars).Build()
 	if err != nil {
 		t.Fatal(err)
 	}
